@@ -1,0 +1,355 @@
+/*
+ * Assignment core: see ab_core.h and docs/assignment.md for the contract.
+ */
+
+#include "ab_core.h"
+
+#include <string.h>
+
+/* XXH3_state_t as a complete type, for the stack. */
+#define XXH_STATIC_LINKING_ONLY
+#include <xxhash.h>
+
+#define AB_TRAFFIC_TAG  ":traffic:"
+#define AB_VARIANT_TAG  ":variant:"
+
+/* The longest string bucket() ever hashes: salt, tag, uid. */
+#define AB_KEY_MAX  (AB_SALT_MAX_LEN + 16 + AB_UID_MAX_LEN)
+
+
+uint32_t
+ab_bucket(const void *data, size_t len)
+{
+    /* Multiply-shift maps the hash onto [0, 10000) without modulo bias
+     * worth speaking of and is the same on every platform. */
+    unsigned __int128 wide = (unsigned __int128) XXH3_64bits(data, len)
+                             * AB_BUCKETS;
+
+    return (uint32_t) (wide >> 64);
+}
+
+
+uint32_t
+ab_bucket3(const char *a, size_t alen, const char *b, size_t blen,
+    const char *c, size_t clen)
+{
+    char  key[AB_KEY_MAX];
+
+    if (alen + blen + clen > sizeof(key)) {
+        /* Only reachable past the validated limits; the streaming API
+         * gives the same hash for any length, with its state on the
+         * stack so that no request ever allocates here. */
+        XXH3_state_t  st;
+
+        XXH3_INITSTATE(&st);
+        XXH3_64bits_reset(&st);
+        XXH3_64bits_update(&st, a, alen);
+        XXH3_64bits_update(&st, b, blen);
+        XXH3_64bits_update(&st, c, clen);
+
+        return (uint32_t) (((unsigned __int128) XXH3_64bits_digest(&st)
+                            * AB_BUCKETS) >> 64);
+    }
+
+    memcpy(key, a, alen);
+    memcpy(key + alen, b, blen);
+    memcpy(key + alen + blen, c, clen);
+
+    return ab_bucket(key, alen + blen + clen);
+}
+
+
+uint32_t
+ab_traffic_bucket(const char *salt, size_t salt_len, const char *uid,
+    size_t uid_len)
+{
+    return ab_bucket3(salt, salt_len, AB_TRAFFIC_TAG,
+                      sizeof(AB_TRAFFIC_TAG) - 1, uid, uid_len);
+}
+
+
+uint32_t
+ab_variant_bucket(const char *salt, size_t salt_len, const char *uid,
+    size_t uid_len)
+{
+    return ab_bucket3(salt, salt_len, AB_VARIANT_TAG,
+                      sizeof(AB_VARIANT_TAG) - 1, uid, uid_len);
+}
+
+
+int
+ab_weights_to_bounds(const uint32_t *weights, size_t n, uint32_t *cum)
+{
+    uint64_t  total = 0, prefix = 0;
+    size_t    k;
+
+    for (k = 0; k < n; k++) {
+        total += weights[k];
+    }
+
+    if (n == 0 || total == 0) {
+        return -1;
+    }
+
+    for (k = 0; k + 1 < n; k++) {
+        prefix += weights[k];
+        cum[k] = (uint32_t) (prefix * AB_BUCKETS / total);
+    }
+
+    cum[n - 1] = AB_BUCKETS;
+
+    return 0;
+}
+
+
+size_t
+ab_pick_variant(uint32_t bucket, const uint32_t *cum, size_t n)
+{
+    size_t  k;
+
+    for (k = 0; k + 1 < n; k++) {
+        if (bucket < cum[k]) {
+            return k;
+        }
+    }
+
+    return n - 1;
+}
+
+
+int
+ab_assign(const char *salt, size_t salt_len, uint32_t traffic,
+    const uint32_t *cum, size_t n, const char *uid, size_t uid_len)
+{
+    /* 100% traffic needs no hash: every bucket is below 10000. */
+    if (traffic < AB_BUCKETS
+        && ab_traffic_bucket(salt, salt_len, uid, uid_len) >= traffic)
+    {
+        return -1;
+    }
+
+    return (int) ab_pick_variant(ab_variant_bucket(salt, salt_len, uid,
+                                                   uid_len),
+                                 cum, n);
+}
+
+
+int32_t
+ab_parse_percent(const char *s, size_t len)
+{
+    int32_t  whole = 0, frac = 0;
+    size_t   i = 0, digits = 0, fdigits = 0;
+
+    if (len < 2 || s[len - 1] != '%') {
+        return -1;
+    }
+    len--;
+
+    for ( /* void */ ; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+        if (++digits > 3) {
+            return -1;
+        }
+        whole = whole * 10 + (s[i] - '0');
+    }
+
+    if (digits == 0) {
+        return -1;
+    }
+
+    if (i < len && s[i] == '.') {
+        for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+            if (++fdigits > 2) {
+                return -1;
+            }
+            frac = frac * 10 + (s[i] - '0');
+        }
+
+        if (fdigits == 0) {
+            return -1;
+        }
+
+        if (fdigits == 1) {
+            frac *= 10;
+        }
+    }
+
+    if (i != len) {
+        return -1;
+    }
+
+    whole = whole * 100 + frac;
+
+    return whole > AB_BUCKETS ? -1 : whole;
+}
+
+
+int64_t
+ab_parse_weight(const char *s, size_t len, ab_weight_kind_t *kind)
+{
+    int64_t  v = 0;
+    size_t   i;
+
+    if (len > 0 && s[len - 1] == '%') {
+        *kind = AB_WEIGHT_PERCENT;
+        return ab_parse_percent(s, len);
+    }
+
+    if (len == 0 || len > 7) {
+        return -1;
+    }
+
+    for (i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return -1;
+        }
+        v = v * 10 + (s[i] - '0');
+    }
+
+    if (v > AB_WEIGHT_MAX) {
+        return -1;
+    }
+
+    *kind = AB_WEIGHT_RELATIVE;
+
+    return v;
+}
+
+
+static int
+ab_is_alnum(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z')
+           || (c >= 'A' && c <= 'Z');
+}
+
+
+static int
+ab_all_of(const char *s, size_t len, size_t min, size_t max,
+    const char *extra)
+{
+    size_t  i;
+
+    if (len < min || len > max) {
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        unsigned char  c = (unsigned char) s[i];
+
+        if (!ab_is_alnum(c) && (c == '\0' || strchr(extra, c) == NULL)) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+int
+ab_valid_experiment_name(const char *s, size_t len)
+{
+    return ab_all_of(s, len, 1, AB_NAME_MAX_LEN, "_");
+}
+
+
+int
+ab_valid_variant_name(const char *s, size_t len)
+{
+    return ab_all_of(s, len, 1, AB_NAME_MAX_LEN, "_.-");
+}
+
+
+int
+ab_valid_uid(const char *s, size_t len)
+{
+    return ab_all_of(s, len, AB_UID_MIN_LEN, AB_UID_MAX_LEN, "_-");
+}
+
+
+int
+ab_valid_cookie_name(const char *s, size_t len)
+{
+    /* RFC 6265 token: visible ASCII except separators. */
+    return ab_all_of(s, len, 1, 64, "!#$%&'*+-.^_`|~");
+}
+
+
+int
+ab_cookie_next(const char *hdr, size_t len, size_t *pos, const char *name,
+    size_t name_len, const char **val, size_t *val_len)
+{
+    size_t  i = *pos, start, end;
+
+    while (i < len) {
+
+        /* skip separators and white space before a cookie-pair */
+        while (i < len && (hdr[i] == ' ' || hdr[i] == '\t' || hdr[i] == ';'
+                           || hdr[i] == ','))
+        {
+            i++;
+        }
+
+        start = i;
+
+        while (i < len && hdr[i] != ';') {
+            i++;
+        }
+
+        end = i;
+        *pos = i;
+
+        /* trailing white space of the pair */
+        while (end > start && (hdr[end - 1] == ' ' || hdr[end - 1] == '\t')) {
+            end--;
+        }
+
+        if (end - start <= name_len
+            || memcmp(hdr + start, name, name_len) != 0)
+        {
+            continue;
+        }
+
+        start += name_len;
+
+        while (start < end && (hdr[start] == ' ' || hdr[start] == '\t')) {
+            start++;
+        }
+
+        if (start == end || hdr[start] != '=') {
+            continue;
+        }
+
+        start++;
+
+        while (start < end && (hdr[start] == ' ' || hdr[start] == '\t')) {
+            start++;
+        }
+
+        if (end - start >= 2 && hdr[start] == '"' && hdr[end - 1] == '"') {
+            start++;
+            end--;
+        }
+
+        *val = hdr + start;
+        *val_len = end - start;
+
+        return 1;
+    }
+
+    *pos = len;
+
+    return 0;
+}
+
+
+void
+ab_hex(char *out, const unsigned char *bytes, size_t n)
+{
+    static const char  digits[] = "0123456789abcdef";
+    size_t             i;
+
+    for (i = 0; i < n; i++) {
+        out[2 * i] = digits[bytes[i] >> 4];
+        out[2 * i + 1] = digits[bytes[i] & 0x0f];
+    }
+}

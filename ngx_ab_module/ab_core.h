@@ -1,0 +1,102 @@
+/*
+ * Pure-C core of the A/B module: bucket hashing, assignment, weights,
+ * percent parsing and visitor-id validation.
+ *
+ * No nginx headers here: the same code is linked into the nginx module,
+ * the C unit tests, the fuzzers and abstat, so a visitor's variant can be
+ * reproduced anywhere from (salt, uid, traffic, weights).
+ */
+
+#ifndef AB_CORE_H
+#define AB_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Buckets are in [0, AB_BUCKETS): one bucket is 0.01% of visitors. */
+#define AB_BUCKETS          10000
+
+#define AB_UID_MIN_LEN      16
+#define AB_UID_MAX_LEN      64
+#define AB_UID_MINTED_LEN   32          /* 128 random bits as hex */
+
+#define AB_NAME_MAX_LEN     64          /* experiment and variant names */
+#define AB_SALT_MAX_LEN     256
+#define AB_MAX_VARIANTS     100
+
+/* Relative (integer) weights are capped so prefix sums fit comfortably. */
+#define AB_WEIGHT_MAX       1000000
+
+typedef enum {
+    AB_WEIGHT_PERCENT = 1,              /* "50%": value in 0.01% units */
+    AB_WEIGHT_RELATIVE                  /* "3": a plain integer */
+} ab_weight_kind_t;
+
+/* bucket(s) = (XXH3_64bits(s) * 10000) >> 64, a number in [0, 10000). */
+uint32_t ab_bucket(const void *data, size_t len);
+
+/* bucket(a b c): the three parts hashed as one concatenated string. */
+uint32_t ab_bucket3(const char *a, size_t alen, const char *b, size_t blen,
+    const char *c, size_t clen);
+
+/* bucket(salt ":traffic:" uid) and bucket(salt ":variant:" uid). */
+uint32_t ab_traffic_bucket(const char *salt, size_t salt_len,
+    const char *uid, size_t uid_len);
+uint32_t ab_variant_bucket(const char *salt, size_t salt_len,
+    const char *uid, size_t uid_len);
+
+/*
+ * Turns n weights into bucket boundaries: cum[k] = floor(10000 * (w[0] +
+ * ... + w[k]) / W) for k < n - 1 and cum[n - 1] = 10000.  Returns 0, or -1
+ * when the total W is zero.
+ */
+int ab_weights_to_bounds(const uint32_t *weights, size_t n, uint32_t *cum);
+
+/* The first k with bucket < cum[k]. */
+size_t ab_pick_variant(uint32_t bucket, const uint32_t *cum, size_t n);
+
+/*
+ * The whole assignment. Returns the variant index, or -1 when the visitor
+ * is outside `traffic` (in 0.01% units, 10000 = 100%).
+ */
+int ab_assign(const char *salt, size_t salt_len, uint32_t traffic,
+    const uint32_t *cum, size_t n, const char *uid, size_t uid_len);
+
+/*
+ * Parses "50%", "33.33%", "0.01%", "100%" into 0.01% units (0..10000).
+ * Returns the value, or -1 for bad syntax, more than two fractional digits
+ * or more than 100%.
+ */
+int32_t ab_parse_percent(const char *s, size_t len);
+
+/*
+ * Parses a variant weight: a percent as above, or a relative integer
+ * 0..AB_WEIGHT_MAX. Returns the value and sets *kind, or -1.
+ */
+int64_t ab_parse_weight(const char *s, size_t len, ab_weight_kind_t *kind);
+
+/* Experiment names: [A-Za-z0-9_]{1,64} (they become nginx variable names). */
+int ab_valid_experiment_name(const char *s, size_t len);
+
+/* Variant names: [A-Za-z0-9_.-]{1,64} (no ':' or ',' of the log syntax). */
+int ab_valid_variant_name(const char *s, size_t len);
+
+/* Visitor ids: [A-Za-z0-9_-]{16,64}. */
+int ab_valid_uid(const char *s, size_t len);
+
+/* Cookie names: an RFC 6265 token of at most 64 bytes. */
+int ab_valid_cookie_name(const char *s, size_t len);
+
+/*
+ * Iterates over the values of cookie `name` in one Cookie header value
+ * ("a=1; b=2"). Start with *pos = 0; each call returns 1 and points val
+ * and val_len at the next occurrence, or returns 0 when there is none.
+ * Surrounding double quotes of a value are removed. Never reads past len.
+ */
+int ab_cookie_next(const char *hdr, size_t len, size_t *pos,
+    const char *name, size_t name_len, const char **val, size_t *val_len);
+
+/* Writes 2 * n lowercase hex digits of bytes into out (no terminator). */
+void ab_hex(char *out, const unsigned char *bytes, size_t n);
+
+#endif /* AB_CORE_H */
