@@ -1,0 +1,389 @@
+/*
+ * The visitor id: the ab_uid_cookie directive, reading the id from the
+ * Cookie header, minting a new one, and the Set-Cookie that carries it.
+ */
+
+#include "ngx_http_ab_module.h"
+#include "ab_rand.h"
+
+
+#define NGX_HTTP_AB_DEFAULT_MAX_AGE  (365 * 24 * 60 * 60)
+
+/* One generator per process: workers are processes, seeded in init_process. */
+static ab_rand_t  ngx_http_ab_rand;
+
+
+static ngx_int_t
+ngx_http_ab_valid_attr(ngx_str_t *s)
+{
+    ngx_uint_t  i;
+
+    /* Attribute values end at ';' and may not break the header. */
+    for (i = 0; i < s->len; i++) {
+        if (s->data[i] <= 0x20 || s->data[i] >= 0x7f || s->data[i] == ';'
+            || s->data[i] == ',')
+        {
+            return 0;
+        }
+    }
+
+    return s->len > 0;
+}
+
+
+ngx_http_ab_cookie_conf_t *
+ngx_http_ab_default_cookie(ngx_conf_t *cf)
+{
+    ngx_http_ab_cookie_conf_t  *ck;
+
+    ck = ngx_pcalloc(cf->pool, sizeof(ngx_http_ab_cookie_conf_t));
+    if (ck == NULL) {
+        return NULL;
+    }
+
+    ngx_str_set(&ck->name, "abid");
+    ngx_str_set(&ck->path, "/");
+    ck->max_age = NGX_HTTP_AB_DEFAULT_MAX_AGE;
+    ck->samesite = NGX_HTTP_AB_SAMESITE_LAX;
+    ck->httponly = 1;
+
+    return ck;
+}
+
+
+char *
+ngx_http_ab_uid_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_ab_loc_conf_t  *lcf = conf;
+
+    ngx_str_t                  *value, s;
+    ngx_int_t                   t;
+    ngx_uint_t                  i;
+    ngx_http_ab_cookie_conf_t  *ck;
+
+    if (lcf->cookie != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (!ab_valid_cookie_name((char *) value[1].data, value[1].len)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid cookie name \"%V\" in \"ab_uid_cookie\" "
+                           "directive", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    ck = ngx_pcalloc(cf->pool, sizeof(ngx_http_ab_cookie_conf_t));
+    if (ck == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* secure and httponly are on only when written */
+    ck->name = value[1];
+    ngx_str_set(&ck->path, "/");
+    ck->max_age = NGX_HTTP_AB_DEFAULT_MAX_AGE;
+    ck->samesite = NGX_HTTP_AB_SAMESITE_LAX;
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "max_age=", 8) == 0) {
+            s.data = value[i].data + 8;
+            s.len = value[i].len - 8;
+
+            if (ngx_strcmp(s.data, "session") == 0) {
+                ck->max_age = -1;
+                continue;
+            }
+
+            t = ngx_parse_time(&s, 1);
+            if (t == NGX_ERROR || s.len == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid max_age \"%V\" in "
+                                   "\"ab_uid_cookie\" directive", &s);
+                return NGX_CONF_ERROR;
+            }
+
+            ck->max_age = t;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "domain=", 7) == 0) {
+            ck->domain.data = value[i].data + 7;
+            ck->domain.len = value[i].len - 7;
+
+            if (!ngx_http_ab_valid_attr(&ck->domain)) {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "path=", 5) == 0) {
+            ck->path.data = value[i].data + 5;
+            ck->path.len = value[i].len - 5;
+
+            if (!ngx_http_ab_valid_attr(&ck->path)) {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "samesite=", 9) == 0) {
+            s.data = value[i].data + 9;
+            s.len = value[i].len - 9;
+
+            if (ngx_strcmp(s.data, "strict") == 0) {
+                ck->samesite = NGX_HTTP_AB_SAMESITE_STRICT;
+
+            } else if (ngx_strcmp(s.data, "lax") == 0) {
+                ck->samesite = NGX_HTTP_AB_SAMESITE_LAX;
+
+            } else if (ngx_strcmp(s.data, "none") == 0) {
+                ck->samesite = NGX_HTTP_AB_SAMESITE_NONE;
+
+            } else {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid samesite \"%V\" in "
+                                   "\"ab_uid_cookie\" directive", &s);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "secure") == 0) {
+            ck->secure = 1;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "httponly") == 0) {
+            ck->httponly = 1;
+            continue;
+        }
+
+        goto invalid;
+    }
+
+    /* Browsers drop SameSite=None cookies that are not Secure. */
+    if (ck->samesite == NGX_HTTP_AB_SAMESITE_NONE && !ck->secure) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"samesite=none\" requires \"secure\" in "
+                           "\"ab_uid_cookie\" directive");
+        return NGX_CONF_ERROR;
+    }
+
+    lcf->cookie = ck;
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V\" in \"ab_uid_cookie\" "
+                       "directive", &value[i]);
+    return NGX_CONF_ERROR;
+}
+
+
+ngx_int_t
+ngx_http_ab_seed_random(ngx_cycle_t *cycle)
+{
+    if (ab_rand_seed(&ngx_http_ab_rand) != 0) {
+        /* Not fatal: ab_rand_bytes() tries again when an id is needed. */
+        ngx_log_error(NGX_LOG_ALERT, cycle->log, ngx_errno,
+                      "ab: getrandom() failed, visitor ids cannot be "
+                      "minted until it succeeds");
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_ab_cookie_value(ngx_http_request_t *r, ngx_str_t *name,
+    ngx_str_t *value, ngx_str_t *uid)
+{
+    size_t       pos = 0, len;
+    const char  *val;
+
+    while (ab_cookie_next((char *) value->data, value->len, &pos,
+                          (char *) name->data, name->len, &val, &len))
+    {
+        if (ab_valid_uid(val, len)) {
+            uid->data = (u_char *) val;
+            uid->len = len;
+            return NGX_OK;
+        }
+
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "ab: ignoring invalid id cookie \"%*s\"",
+                       len > 80 ? 80 : len, val);
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/* The first valid id cookie over every Cookie header, in order. */
+static ngx_int_t
+ngx_http_ab_find_cookie(ngx_http_request_t *r, ngx_str_t *name,
+    ngx_str_t *uid)
+{
+#if (nginx_version >= 1023000)
+    ngx_table_elt_t  *h;
+
+    for (h = r->headers_in.cookie; h; h = h->next) {
+        if (ngx_http_ab_cookie_value(r, name, &h->value, uid) == NGX_OK) {
+            return NGX_OK;
+        }
+    }
+#else
+    ngx_uint_t         i;
+    ngx_table_elt_t  **h;
+
+    h = r->headers_in.cookies.elts;
+
+    for (i = 0; i < r->headers_in.cookies.nelts; i++) {
+        if (ngx_http_ab_cookie_value(r, name, &h[i]->value, uid) == NGX_OK) {
+            return NGX_OK;
+        }
+    }
+#endif
+
+    return NGX_DECLINED;
+}
+
+
+ngx_int_t
+ngx_http_ab_resolve_uid(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx)
+{
+    u_char                   bytes[AB_UID_MINTED_LEN / 2];
+    ngx_http_ab_loc_conf_t  *lcf;
+
+    if (ctx->uid_state != NGX_HTTP_AB_UID_UNKNOWN) {
+        return ctx->uid_state == NGX_HTTP_AB_UID_NONE ? NGX_DECLINED : NGX_OK;
+    }
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_ab_module);
+
+    if (ngx_http_ab_find_cookie(r->main, &lcf->cookie->name, &ctx->uid)
+        == NGX_OK)
+    {
+        ctx->uid_state = NGX_HTTP_AB_UID_COOKIE;
+        return NGX_OK;
+    }
+
+    /* An id nobody can be given back is worse than none: after the header
+     * has gone out, the visitor simply has no id on this request. */
+    if (r->main->header_sent
+        || ab_rand_bytes(&ngx_http_ab_rand, bytes, sizeof(bytes)) != 0)
+    {
+        ctx->uid_state = NGX_HTTP_AB_UID_NONE;
+        return NGX_DECLINED;
+    }
+
+    ab_hex((char *) ctx->uid_buf, bytes, sizeof(bytes));
+    ngx_memzero(bytes, sizeof(bytes));
+
+    ctx->uid.data = ctx->uid_buf;
+    ctx->uid.len = AB_UID_MINTED_LEN;
+    ctx->uid_state = NGX_HTTP_AB_UID_MINTED;
+    ctx->mint_cookie = lcf->cookie;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "ab: minted visitor id \"%V\"", &ctx->uid);
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_ab_set_cookie(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx)
+{
+    u_char                     *p;
+    size_t                      len;
+    ngx_table_elt_t            *h;
+    ngx_http_ab_cookie_conf_t  *ck = ctx->mint_cookie;
+
+    static ngx_str_t  samesite[] = {
+        ngx_null_string,
+        ngx_string("; SameSite=Strict"),
+        ngx_string("; SameSite=Lax"),
+        ngx_string("; SameSite=None")
+    };
+
+    len = ck->name.len + 1 + ctx->uid.len;
+
+    if (ck->max_age >= 0) {
+        len += sizeof("; Max-Age=") - 1 + NGX_TIME_T_LEN
+               + sizeof("; Expires=") - 1
+               + sizeof("Mon, 28 Sep 1970 06:00:00 GMT") - 1;
+    }
+
+    if (ck->domain.len) {
+        len += sizeof("; Domain=") - 1 + ck->domain.len;
+    }
+
+    len += sizeof("; Path=") - 1 + ck->path.len;
+
+    if (ck->secure) {
+        len += sizeof("; Secure") - 1;
+    }
+
+    if (ck->httponly) {
+        len += sizeof("; HttpOnly") - 1;
+    }
+
+    len += samesite[ck->samesite].len;
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+    ngx_str_set(&h->key, "Set-Cookie");
+    h->value.data = p;
+
+    p = ngx_copy(p, ck->name.data, ck->name.len);
+    *p++ = '=';
+    p = ngx_copy(p, ctx->uid.data, ctx->uid.len);
+
+    if (ck->max_age >= 0) {
+        p = ngx_sprintf(p, "; Max-Age=%T; Expires=", ck->max_age);
+        /* RFC 1123 date: the form RFC 6265 asks servers to send */
+        p = ngx_http_time(p, ngx_time() + ck->max_age);
+    }
+
+    if (ck->domain.len) {
+        p = ngx_cpymem(p, "; Domain=", sizeof("; Domain=") - 1);
+        p = ngx_copy(p, ck->domain.data, ck->domain.len);
+    }
+
+    p = ngx_cpymem(p, "; Path=", sizeof("; Path=") - 1);
+    p = ngx_copy(p, ck->path.data, ck->path.len);
+
+    if (ck->secure) {
+        p = ngx_cpymem(p, "; Secure", sizeof("; Secure") - 1);
+    }
+
+    if (ck->httponly) {
+        p = ngx_cpymem(p, "; HttpOnly", sizeof("; HttpOnly") - 1);
+    }
+
+    p = ngx_copy(p, samesite[ck->samesite].data, samesite[ck->samesite].len);
+
+    h->value.len = p - h->value.data;
+
+    return NGX_OK;
+}

@@ -1,0 +1,130 @@
+/*
+ * Shared declarations of the A/B testing module's nginx side.
+ *
+ * The module is split by purpose: ngx_http_ab_module.c (module, directives
+ * that are plain lists, conf create/merge, init), ngx_http_ab_experiment.c
+ * (the ab_experiment block), ngx_http_ab_cookie.c (ab_uid_cookie, reading
+ * and minting the visitor id, Set-Cookie) and ngx_http_ab_request.c (the
+ * per-request context, variables, exposure phase handler, header filter).
+ */
+
+#ifndef NGX_HTTP_AB_MODULE_H
+#define NGX_HTTP_AB_MODULE_H
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ab_core.h"
+
+
+typedef struct {
+    ngx_str_t                   name;
+    uint32_t                    weight;     /* 0.01% units or relative */
+} ngx_http_ab_variant_t;
+
+
+typedef struct {
+    ngx_str_t                   name;
+    ngx_str_t                   salt;
+    ngx_int_t                   traffic;    /* 0.01% units, -1 while unset */
+    ngx_array_t                 variants;   /* ngx_http_ab_variant_t */
+    uint32_t                   *bounds;     /* ab_weights_to_bounds() */
+    ab_weight_kind_t            weight_kind;
+    ngx_uint_t                  index;
+} ngx_http_ab_experiment_t;
+
+
+typedef struct {
+    ngx_array_t                 experiments; /* ngx_http_ab_experiment_t */
+} ngx_http_ab_main_conf_t;
+
+
+typedef enum {
+    NGX_HTTP_AB_SAMESITE_NONE_SET = 0,
+    NGX_HTTP_AB_SAMESITE_STRICT,
+    NGX_HTTP_AB_SAMESITE_LAX,
+    NGX_HTTP_AB_SAMESITE_NONE
+} ngx_http_ab_samesite_e;
+
+
+typedef struct {
+    ngx_str_t                   name;
+    time_t                      max_age;    /* seconds; -1: session cookie */
+    ngx_str_t                   domain;
+    ngx_str_t                   path;
+    ngx_uint_t                  samesite;   /* ngx_http_ab_samesite_e */
+    unsigned                    secure:1;
+    unsigned                    httponly:1;
+} ngx_http_ab_cookie_conf_t;
+
+
+/* One experiment named by an `ab` directive. */
+typedef struct {
+    ngx_str_t                   name;
+    ngx_uint_t                  experiment; /* index, NGX_CONF_UNSET_UINT
+                                               until resolved */
+    u_char                     *file;       /* where it was written, for */
+    ngx_uint_t                  line;       /* errors found at merge time */
+} ngx_http_ab_point_t;
+
+
+typedef struct {
+    ngx_http_ab_cookie_conf_t  *cookie;     /* NULL: inherit */
+    ngx_array_t                *points;     /* NGX_CONF_UNSET_PTR: inherit,
+                                               NULL: "ab off" */
+} ngx_http_ab_loc_conf_t;
+
+
+typedef enum {
+    NGX_HTTP_AB_UID_UNKNOWN = 0,            /* not looked at yet */
+    NGX_HTTP_AB_UID_COOKIE,                 /* a valid cookie was sent */
+    NGX_HTTP_AB_UID_MINTED,                 /* minted on this request */
+    NGX_HTTP_AB_UID_NONE                    /* none, and too late to mint */
+} ngx_http_ab_uid_state_e;
+
+
+#define NGX_HTTP_AB_UNASSIGNED  (-2)
+#define NGX_HTTP_AB_NOT_ENROLLED  (-1)
+
+
+/* Lives on the main request and survives internal redirects. */
+typedef struct {
+    ngx_str_t                   uid;
+    ngx_uint_t                  uid_state;  /* ngx_http_ab_uid_state_e */
+    ngx_http_ab_cookie_conf_t  *mint_cookie; /* flags for the Set-Cookie */
+    ngx_uint_t                  nexperiments;
+    int16_t                    *assigned;   /* per experiment: variant,
+                                               NOT_ENROLLED or UNASSIGNED */
+    u_char                     *exposed;    /* per experiment: 0 or 1 */
+    ngx_uint_t                 *exposure_order;
+    ngx_uint_t                  nexposures;
+    u_char                      uid_buf[AB_UID_MINTED_LEN];
+} ngx_http_ab_ctx_t;
+
+
+extern ngx_module_t  ngx_http_ab_module;
+
+
+char *ngx_http_ab_experiment_block(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_http_ab_experiment_t *ngx_http_ab_find_experiment(
+    ngx_http_ab_main_conf_t *mcf, ngx_str_t *name);
+
+char *ngx_http_ab_uid_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+ngx_http_ab_cookie_conf_t *ngx_http_ab_default_cookie(ngx_conf_t *cf);
+ngx_int_t ngx_http_ab_resolve_uid(ngx_http_request_t *r,
+    ngx_http_ab_ctx_t *ctx);
+ngx_int_t ngx_http_ab_set_cookie(ngx_http_request_t *r,
+    ngx_http_ab_ctx_t *ctx);
+ngx_int_t ngx_http_ab_seed_random(ngx_cycle_t *cycle);
+
+ngx_http_ab_ctx_t *ngx_http_ab_get_ctx(ngx_http_request_t *r,
+    ngx_uint_t create);
+ngx_int_t ngx_http_ab_add_core_variables(ngx_conf_t *cf);
+ngx_int_t ngx_http_ab_experiment_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+ngx_int_t ngx_http_ab_exposure_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_ab_header_filter_init(ngx_conf_t *cf);
+
+#endif /* NGX_HTTP_AB_MODULE_H */
