@@ -4,7 +4,9 @@
  * key and hands out the rest, wiping every byte once it is handed out.
  */
 
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "ab_rand.h"
 
 #include <errno.h>

@@ -15,7 +15,7 @@
 static int  tap_count;
 static int  tap_failed;
 
-static int
+static inline int
 tap_ok(int pass, const char *fmt, ...)
 {
     va_list  ap;
@@ -34,7 +34,7 @@ tap_ok(int pass, const char *fmt, ...)
     return pass;
 }
 
-static void
+static inline void
 tap_diag(const char *fmt, ...)
 {
     va_list  ap;
@@ -47,7 +47,7 @@ tap_diag(const char *fmt, ...)
 }
 
 /* Relative closeness, for numbers checked against a reference. */
-static int
+static inline int
 tap_close(double got, double want, double rel, const char *what)
 {
     double  tol = rel * (fabs(want) > 1 ? fabs(want) : 1);
@@ -61,7 +61,7 @@ tap_close(double got, double want, double rel, const char *what)
     return pass;
 }
 
-static int
+static inline int
 tap_done(void)
 {
     printf("1..%d\n", tap_count);
