@@ -1,0 +1,825 @@
+package ABNginx;
+
+# Test harness for the A/B module, in the style of nginx-tests: each test
+# generates an nginx.conf into a temporary directory, starts Debian's nginx
+# on free 127.0.0.1 ports with the freshly built module, talks HTTP to it
+# and reads its JSON access log. Core Perl only.
+#
+#   use lib 't/lib';
+#   use ABNginx;
+#   my $t = ABNginx->new->require_module;
+#   $t->write_config(<<'EOF')->start;
+#   ab_experiment e { variant a 50%; variant b 50%; }
+#   server { listen 127.0.0.1:%%PORT%%; location / { ab e; return 200 "$ab_e"; } }
+#   EOF
+#   my $r = $t->get('/');
+#   is($r->{status}, 200);
+#   $t->finish;        # stops nginx, fails on [alert]/[emerg], done_testing
+#
+# Placeholders in configuration text: %%PORT%% (= %%PORT_0%%), %%PORT_1%%
+# ... (distinct free ports), %%DIR%% (the test directory), %%REPO%%.
+#
+# Environment: TEST_NGINX_BINARY (default /usr/sbin/nginx), TEST_AB_MODULE
+# (default <repo>/build/ngx_http_ab_module.so), TEST_NGINX_LEAVE=1 keeps
+# the test directory, TEST_AB_PYTHON (default /usr/bin/python3).
+
+use strict;
+use warnings;
+
+use Carp qw(croak);
+use Cwd qw(abs_path);
+use Errno qw(EINTR EAGAIN);
+use Exporter qw(import);
+use File::Basename qw(dirname);
+use File::Temp qw(tempdir);
+use IO::Select;
+use IO::Socket::INET;
+use IPC::Open3 qw(open3);
+use JSON::PP ();
+use POSIX qw(WNOHANG);
+use Socket qw(SOL_SOCKET SO_REUSEADDR IPPROTO_TCP TCP_NODELAY);
+use Test::More;
+use Time::HiRes qw(sleep time);
+
+our @EXPORT_OK = qw(chi2_sf chi2_test http_request parse_set_cookie
+    reference_assign read_vectors $LOG_FORMAT);
+
+our $REPO = abs_path(dirname(__FILE__) . '/../..');
+our $NGINX = $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx';
+our $MODULE = $ENV{TEST_AB_MODULE} || "$REPO/build/ngx_http_ab_module.so";
+our $PYTHON = $ENV{TEST_AB_PYTHON} || '/usr/bin/python3';
+
+# The exposure log format of docs/log-format.md (the fields the tests read).
+our $LOG_FORMAT = q{log_format ab_json escape=json '{"time":"$msec",}
+    . q{"uid":"$ab_uid","uid_new":"$ab_uid_new","exposures":"$ab_exposures",}
+    . q{"status":"$status","request_time":"$request_time",}
+    . q{"method":"$request_method","uri":"$request_uri",}
+    . q{"ua":"$http_user_agent"}';};
+
+our @LOG_KEYS = qw(time uid uid_new exposures status request_time method
+    uri ua);
+
+my @instances;      # every ABNginx object with a running nginx
+my %reserved_ports;
+
+
+sub new {
+    my ($class, %opts) = @_;
+
+    my $dir = tempdir('ab-nginx-XXXXXX', TMPDIR => 1,
+        CLEANUP => !$ENV{TEST_NGINX_LEAVE});
+    $dir = abs_path($dir);
+    diag("test directory: $dir") if $ENV{TEST_NGINX_LEAVE};
+
+    my $self = bless {
+        dir     => $dir,
+        module  => exists $opts{module} ? $opts{module} : 1,
+        ports   => [],
+        pid     => undef,
+        conn    => undef,
+        offsets => {},
+        expect_emerg => 0,
+    }, $class;
+
+    push @instances, $self;
+    return $self;
+}
+
+sub dir { $_[0]{dir} }
+sub module_path { $MODULE }
+sub module_built { -f $MODULE }
+
+# Skips the whole test file when the module has not been built yet.
+sub require_module {
+    my ($self) = @_;
+    plan(skip_all => "module not built: $MODULE is missing (run make module)")
+        unless -f $MODULE;
+    return $self;
+}
+
+# Skips the whole test file when the reference implementation (Debian's
+# python3 with python3-xxhash) is not installed.
+sub require_reference {
+    my ($self) = @_;
+    my $ok = system("$PYTHON -c 'import xxhash' >/dev/null 2>&1") == 0;
+    plan(skip_all => "$PYTHON with xxhash is missing (scripts/install-deps)")
+        unless $ok;
+    return $self;
+}
+
+# Tests that make nginx fail on purpose call this: no [emerg] check then.
+sub expect_emerg { $_[0]{expect_emerg} = 1; $_[0] }
+
+
+############################################################################
+# ports and configuration
+
+sub _free_port {
+    for (1 .. 50) {
+        my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+            LocalPort => 0, Proto => 'tcp', Listen => 1, ReuseAddr => 0)
+            or croak "cannot bind 127.0.0.1: $!";
+        my $port = $s->sockport;
+        close $s;
+        next if $reserved_ports{$port}++;
+        return $port;
+    }
+    croak 'no free port found';
+}
+
+sub port {
+    my ($self, $n) = @_;
+    $n ||= 0;
+    $self->{ports}[$_] //= _free_port() for 0 .. $n;
+    return $self->{ports}[$n];
+}
+
+sub expand {
+    my ($self, $text) = @_;
+    $text =~ s/%%PORT%%/$self->port(0)/ge;
+    $text =~ s/%%PORT_(\d+)%%/$self->port($1)/ge;
+    $text =~ s/%%DIR%%/$self->{dir}/g;
+    $text =~ s/%%REPO%%/$REPO/g;
+    return $text;
+}
+
+sub write_file {
+    my ($self, $name, $content) = @_;
+    my $path = $name =~ m{^/} ? $name : "$self->{dir}/$name";
+    open my $fh, '>', $path or croak "$path: $!";
+    binmode $fh;
+    print $fh $content;
+    close $fh or croak "$path: $!";
+    return $path;
+}
+
+sub read_file {
+    my ($self, $name) = @_;
+    my $path = $name =~ m{^/} ? $name : "$self->{dir}/$name";
+    open my $fh, '<', $path or return undef;
+    binmode $fh;
+    local $/;
+    my $c = <$fh>;
+    close $fh;
+    return $c // '';
+}
+
+sub conf_path { "$_[0]{dir}/nginx.conf" }
+
+# The complete nginx.conf for an http{} body. Options:
+#   module => 0/1       load the module (default: as given to new)
+#   access_log => 1     define ab_json and log to access.log (default: module)
+#                0      nothing: the http text sets its own access_log
+#                'off'  access_log off
+#   workers => N        worker_processes (default 1)
+#   main => TEXT        extra main-context text
+#   raw => 1            the text is the whole file (placeholders expanded)
+sub config_text {
+    my ($self, $http, %o) = @_;
+
+    return $self->expand($http) if $o{raw};
+
+    my $dir = $self->{dir};
+    my $module = exists $o{module} ? $o{module} : $self->{module};
+    my $log = exists $o{access_log} ? $o{access_log} : $module;
+    my $workers = $o{workers} || 1;
+
+    my $c = '';
+    $c .= "load_module $MODULE;\n" if $module;
+    $c .= "user root;\n" if $> == 0;
+    $c .= <<"EOF";
+daemon off;
+master_process on;
+worker_processes $workers;
+pid $dir/nginx.pid;
+error_log $dir/error.log info;
+EOF
+    $c .= $o{main} . "\n" if defined $o{main};
+    $c .= <<"EOF";
+events {
+    worker_connections 256;
+}
+
+http {
+    client_body_temp_path $dir/client_body_temp;
+    proxy_temp_path $dir/proxy_temp;
+    fastcgi_temp_path $dir/fastcgi_temp;
+    uwsgi_temp_path $dir/uwsgi_temp;
+    scgi_temp_path $dir/scgi_temp;
+
+    keepalive_requests 1000000;
+    keepalive_timeout 60s;
+    default_type text/plain;
+EOF
+    if ($log) {
+        $c .= "\n    $LOG_FORMAT\n    access_log $dir/access.log ab_json;\n";
+    } elsif (defined $log && $log eq 'off') {
+        $c .= "\n    access_log off;\n";
+    }
+    $c .= "\n" . $self->expand($http) . "\n}\n";
+    return $c;
+}
+
+sub write_config {
+    my ($self, $http, %o) = @_;
+    $self->write_file('nginx.conf', $self->config_text($http, %o));
+    return $self;
+}
+
+
+############################################################################
+# nginx processes
+
+sub _run_capture {
+    my (@cmd) = @_;
+    my $pid = open3(my $in, my $out, undef, @cmd);
+    close $in;
+    local $/;
+    my $output = <$out> // '';
+    waitpid($pid, 0);
+    return ($output, $? >> 8, $?);
+}
+
+# Runs nginx -t on the current nginx.conf (or FILE). Returns (output,
+# exit status) in list context, the output in scalar context.
+sub test_config {
+    my ($self, $file) = @_;
+    $file //= $self->conf_path;
+    my ($out, $rc) = _run_capture($NGINX, '-t', '-p', "$self->{dir}/",
+        '-e', "$self->{dir}/error-t.log", '-c', $file);
+    my $log = $self->read_file('error-t.log') // '';
+    unlink "$self->{dir}/error-t.log";
+    # nginx writes the messages to both stderr and the -e log; keep one
+    # copy of each line
+    my %seen;
+    my $all = join '', grep { !$seen{$_}++ } split /^/m, $out . $log;
+    return wantarray ? ($all, $rc) : $all;
+}
+
+sub start {
+    my ($self) = @_;
+    croak 'nginx already running' if $self->{pid};
+
+    my $dir = $self->{dir};
+    open my $stderr, '>>', "$dir/stderr.log" or croak "$dir/stderr.log: $!";
+
+    my $pid = fork() // croak "fork: $!";
+    if ($pid == 0) {
+        open STDIN, '<', '/dev/null';
+        open STDOUT, '>&', $stderr;
+        open STDERR, '>&', $stderr;
+        exec($NGINX, '-p', "$dir/", '-e', "$dir/error.log",
+            '-c', $self->conf_path) or POSIX::_exit(127);
+    }
+    close $stderr;
+    $self->{pid} = $pid;
+
+    my @ports = grep { defined } @{$self->{ports}};
+    my $deadline = time + 10;
+    for my $port (@ports) {
+        while (1) {
+            if (waitpid($pid, WNOHANG) == $pid) {
+                my $st = $?;
+                $self->{pid} = undef;
+                croak "nginx exited at start (status $st):\n"
+                    . $self->tail('error.log') . $self->tail('stderr.log');
+            }
+            my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                PeerPort => $port, Proto => 'tcp');
+            if ($s) { close $s; last }
+            croak "nginx does not answer on port $port:\n"
+                . $self->tail('error.log') if time > $deadline;
+            sleep 0.02;
+        }
+    }
+    # the workers are up once one of them has accepted a connection
+    $self->_wait_workers([]) or croak 'no nginx worker process';
+    return $self;
+}
+
+sub tail {
+    my ($self, $name, $n) = @_;
+    my $c = $self->read_file($name) // return '';
+    my @l = split /^/m, $c;
+    splice @l, 0, @l - ($n || 20) if @l > ($n || 20);
+    return join '', map { "  $name: $_" } @l;
+}
+
+sub _children {
+    my ($ppid) = @_;
+    my @kids;
+    opendir my $d, '/proc' or return;
+    for my $p (grep { /^\d+$/ } readdir $d) {
+        open my $fh, '<', "/proc/$p/stat" or next;
+        my $stat = <$fh> // next;
+        close $fh;
+        # pid (comm) state ppid ...: comm may hold spaces and parentheses
+        my ($state, $pp) = $stat =~ /\)\s+(\S)\s+(\d+)/ or next;
+        next if $state eq 'Z' || $state eq 'X';
+        push @kids, $p + 0 if $pp == $ppid;
+    }
+    return @kids;
+}
+
+sub worker_pids {
+    my ($self) = @_;
+    return () unless $self->{pid};
+    return _children($self->{pid});
+}
+
+# Waits until none of @$old is a child of the master any more and at
+# least one other worker runs.
+sub _wait_workers {
+    my ($self, $old, $timeout) = @_;
+    my %old = map { $_ => 1 } @$old;
+    my $deadline = time + ($timeout || 10);
+    while (time < $deadline) {
+        my @now = $self->worker_pids;
+        my @stale = grep { $old{$_} } @now;
+        my @new = grep { !$old{$_} } @now;
+        return 1 if !@stale && @new;
+        sleep 0.02;
+    }
+    return 0;
+}
+
+# Writes the new configuration (when given) and reloads: returns true once
+# the old workers are gone and new ones run, false when that does not
+# happen (e.g. the new configuration is invalid).
+sub reload {
+    my ($self, $http, %o) = @_;
+    croak 'nginx not running' unless $self->{pid};
+    $self->write_config($http, %o) if defined $http;
+    $self->close_connection;
+    my @old = $self->worker_pids;
+    kill 'HUP', $self->{pid};
+    my $ok = $self->_wait_workers(\@old, $o{timeout});
+    # make sure the new workers accept before returning
+    for my $port (grep { defined } @{$self->{ports}}) {
+        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+            PeerPort => $port, Proto => 'tcp');
+        close $s if $s;
+    }
+    return $ok;
+}
+
+sub stop {
+    my ($self) = @_;
+    my $pid = $self->{pid} or return $self;
+    $self->close_connection;
+    kill 'QUIT', $pid;
+    my $deadline = time + 10;
+    while (waitpid($pid, WNOHANG) != $pid) {
+        if (time > $deadline) {
+            kill 'KILL', $pid;
+            waitpid($pid, 0);
+            last;
+        }
+        sleep 0.02;
+    }
+    $self->{exit_status} = $?;
+    $self->{pid} = undef;
+    return $self;
+}
+
+# Lines of error.log at [alert] or [emerg] level.
+sub bad_error_lines {
+    my ($self) = @_;
+    my $c = $self->read_file('error.log') // '';
+    return grep { /\[(alert|emerg)\]/ } split /\n/, $c;
+}
+
+sub error_log { $_[0]->read_file('error.log') // '' }
+
+# Stops nginx and checks its error log (one test), unless expect_emerg.
+sub stop_and_check {
+    my ($self) = @_;
+    return if $self->{checked}++;
+    $self->stop;
+    return if $self->{expect_emerg};
+    return unless -e "$self->{dir}/error.log";
+    my @bad = $self->bad_error_lines;
+    ok(!@bad, "no [alert] or [emerg] in error.log of $self->{dir}")
+        or diag(join "\n", @bad);
+}
+
+# Ends a test file: stops every instance, checks the error logs and calls
+# done_testing.
+sub finish {
+    $_->stop_and_check for @instances;
+    done_testing();
+}
+
+END {
+    for my $t (@instances) {
+        next unless $t->{pid};
+        kill 'TERM', $t->{pid};
+        waitpid($t->{pid}, 0);
+    }
+}
+
+
+############################################################################
+# HTTP client
+
+# A raw request: http_request('/path', 'Cookie: a=b', ...) or with pairs
+# in an array ref. Adds Host unless given; HTTP/1.1 keep-alive.
+sub http_request {
+    my ($uri, @headers) = @_;
+    my $method = 'GET';
+    ($method, $uri) = ($1, $2) if $uri =~ /^([A-Z]+) (.*)$/s;
+    my @lines = map { ref $_ ? "$_->[0]: $_->[1]" : $_ } @headers;
+    unshift @lines, 'Host: localhost' unless grep { /^host:/i } @lines;
+    return join '', "$method $uri HTTP/1.1\r\n", map({ "$_\r\n" } @lines),
+        "\r\n";
+}
+
+sub _connect {
+    my ($self, $port) = @_;
+    $port //= $self->port(0);
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
+        Proto => 'tcp', Timeout => 5) or croak "connect to $port: $!";
+    setsockopt($s, IPPROTO_TCP, TCP_NODELAY, 1);
+    binmode $s;
+    return $s;
+}
+
+sub close_connection {
+    my ($self) = @_;
+    for my $c (values %{$self->{conns} || {}}) { close $c->{sock} }
+    $self->{conns} = {};
+}
+
+# Parses one response from the start of $$buf; returns the response and
+# removes it, or undef when incomplete. $eof: the peer closed.
+sub _parse_response {
+    my ($buf, $head_only, $eof) = @_;
+    my $end = index($$buf, "\r\n\r\n");
+    return undef if $end < 0;
+    my $head = substr($$buf, 0, $end);
+    my ($status_line, @lines) = split /\r\n/, $head;
+    my ($proto, $status, $reason) = $status_line =~ m{^(HTTP/\d\.\d) (\d{3})(?: (.*))?$}
+        or croak "bad status line: $status_line";
+    my (@headers, %h);
+    for my $l (@lines) {
+        my ($n, $v) = $l =~ /^([^:]+):\s*(.*?)\s*$/ or next;
+        push @headers, [$n, $v];
+        push @{$h{lc $n}}, $v;
+    }
+    my $pos = $end + 4;
+    my $body = '';
+    if ($head_only || $status =~ /^(1|204|304)/) {
+    } elsif (($h{'transfer-encoding'}[0] // '') =~ /chunked/i) {
+        while (1) {
+            my $nl = index($$buf, "\r\n", $pos);
+            return undef if $nl < 0;
+            my $size = hex(substr($$buf, $pos, $nl - $pos));
+            if ($size == 0) {
+                my $fin = index($$buf, "\r\n\r\n", $nl - 2);
+                return undef if $fin < 0;
+                $pos = $fin + 4;
+                last;
+            }
+            return undef if length($$buf) < $nl + 2 + $size + 2;
+            $body .= substr($$buf, $nl + 2, $size);
+            $pos = $nl + 2 + $size + 2;
+        }
+    } elsif (defined $h{'content-length'}) {
+        my $len = $h{'content-length'}[0];
+        return undef if length($$buf) < $pos + $len;
+        $body = substr($$buf, $pos, $len);
+        $pos += $len;
+    } else {
+        return undef unless $eof;
+        $body = substr($$buf, $pos);
+        $pos = length $$buf;
+    }
+    my $raw = substr($$buf, 0, $pos);
+    substr($$buf, 0, $pos) = '';
+    return { status => $status + 0, reason => $reason // '', proto => $proto,
+        headers => \@headers, h => \%h, body => $body, raw => $raw };
+}
+
+# Sends requests (raw strings) on a keep-alive connection, pipelined in
+# batches, and returns the responses in order. A request is resent on a
+# new connection when the server closed the connection before answering
+# it (only idempotent requests belong here).
+sub pipeline {
+    my ($self, $reqs, %o) = @_;
+    my $port = $o{port} // $self->port(0);
+    my $batch = $o{batch} || 100;
+    my @resp;
+    my $i = 0;
+    my $retries = 0;
+    while ($i < @$reqs) {
+        my $c = $self->{conns}{$port} ||= { sock => $self->_connect($port),
+            buf => '' };
+        my $n = @$reqs - $i < $batch ? @$reqs - $i : $batch;
+        my @chunk = @$reqs[$i .. $i + $n - 1];
+        my $data = join '', @chunk;
+        my $sock = $c->{sock};
+        my $ok = eval {
+            local $SIG{PIPE} = 'IGNORE';
+            my $off = 0;
+            while ($off < length $data) {
+                my $w = syswrite($sock, $data, length($data) - $off, $off);
+                die "write: $!\n" unless defined $w;
+                $off += $w;
+            }
+            1;
+        };
+        my $got = 0;
+        my $eof = 0;
+        while ($got < $n) {
+            my $head_only = $chunk[$got] =~ /^HEAD /;
+            if (my $r = _parse_response(\$c->{buf}, $head_only, $eof)) {
+                push @resp, $r;
+                $got++;
+                next;
+            }
+            last if $eof;
+            my $sel = IO::Select->new($sock);
+            croak "timeout waiting for a response on port $port"
+                unless $sel->can_read($o{timeout} || 10);
+            my $rd = sysread($sock, my $tmp, 262144);
+            if (!defined $rd) {
+                next if $! == EINTR || $! == EAGAIN;
+                $eof = 1;
+            } elsif ($rd == 0) {
+                $eof = 1;
+            } else {
+                $c->{buf} .= $tmp;
+            }
+        }
+        $i += $got;
+        if ($got < $n || $eof) {
+            close $sock;
+            delete $self->{conns}{$port};
+            if ($got == 0) {
+                croak "connection closed without a response"
+                    . " (request: " . _short($chunk[0]) . ")"
+                    if ++$retries > 3;
+            } else {
+                $retries = 0;
+            }
+        } else {
+            $retries = 0;
+        }
+    }
+    return \@resp;
+}
+
+sub _short {
+    my ($s) = @_;
+    $s =~ s/([^\x20-\x7e])/sprintf('\\x%02x', ord $1)/ge;
+    return length $s > 200 ? substr($s, 0, 200) . '...' : $s;
+}
+
+# One request on the keep-alive connection: get('/x', 'Cookie: a=b').
+sub get {
+    my ($self, $uri, @headers) = @_;
+    return $self->pipeline([http_request($uri, @headers)])->[0];
+}
+
+# One raw request on a fresh connection that is closed afterwards; for
+# requests the server may reject. Returns the response, or undef when the
+# server closed the connection without one.
+sub raw {
+    my ($self, $data, %o) = @_;
+    my $sock = $self->_connect($o{port});
+    {
+        local $SIG{PIPE} = 'IGNORE';
+        print {$sock} $data;
+    }
+    shutdown($sock, 1) unless $o{keep_open};
+    my $buf = '';
+    my $sel = IO::Select->new($sock);
+    my $deadline = time + ($o{timeout} || 10);
+    while (1) {
+        my $r = _parse_response(\$buf, $data =~ /^HEAD /, 0);
+        if ($r) { close $sock; return $r }
+        last if time > $deadline;
+        next unless $sel->can_read(0.5);
+        my $rd = sysread($sock, my $tmp, 65536);
+        last unless $rd;
+        $buf .= $tmp;
+    }
+    close $sock;
+    return length $buf ? _parse_response(\$buf, 0, 1) : undef;
+}
+
+# The values of a response header (lower-case name), in order.
+sub header_values {
+    my ($r, $name) = @_;
+    return @{$r->{h}{lc $name} || []};
+}
+
+# Parses a Set-Cookie value: { name, value, attrs => {lc name => value},
+# order => [attribute names as sent] }.
+sub parse_set_cookie {
+    my ($sc) = @_;
+    my ($pair, @attrs) = split /;\s*/, $sc;
+    my ($name, $value) = $pair =~ /^([^=]*)=(.*)$/ or return undef;
+    my (%a, @order);
+    for (@attrs) {
+        my ($k, $v) = /^([^=]+)(?:=(.*))?$/ or next;
+        $a{lc $k} = $v // 1;
+        push @order, $k;
+    }
+    return { name => $name, value => $value, attrs => \%a, order => \@order };
+}
+
+
+############################################################################
+# access log
+
+sub log_lines {
+    my ($self, $name) = @_;
+    my $c = $self->read_file($name || 'access.log') // '';
+    return split /\n/, $c;
+}
+
+# Waits until the log has at least $n lines (nginx writes the line after
+# the response went out). Returns the number of lines.
+sub wait_log {
+    my ($self, $n, $name) = @_;
+    my $deadline = time + 5;
+    my $have;
+    while (1) {
+        $have = () = $self->log_lines($name);
+        return $have if $have >= $n || time > $deadline;
+        sleep 0.02;
+    }
+}
+
+# Remembers the end of the log: new_log_lines returns what came after.
+sub mark_log {
+    my ($self, $name) = @_;
+    $name ||= 'access.log';
+    $self->{offsets}{$name} = -s "$self->{dir}/$name" || 0;
+    return $self;
+}
+
+sub new_log_lines {
+    my ($self, $n, $name) = @_;
+    $name ||= 'access.log';
+    my $off = $self->{offsets}{$name} || 0;
+    my $deadline = time + 5;
+    my @l;
+    while (1) {
+        my $c = $self->read_file($name) // '';
+        @l = split /\n/, substr($c, $off);
+        last if !defined $n || @l >= $n || time > $deadline;
+        sleep 0.02;
+    }
+    return @l;
+}
+
+my $json = JSON::PP->new->utf8(0)->relaxed(0);
+
+# Decodes one log line. Bytes that are not valid UTF-8 are kept as bytes
+# (the line is read as Latin-1), so every string field compares equal to
+# the raw bytes nginx received. Dies on invalid JSON.
+sub decode_log_line {
+    my ($line) = @_;
+    return $json->decode($line);
+}
+
+# All lines (or the new ones after mark_log with $o{new}) decoded; dies
+# naming the line when one is not JSON.
+sub log_json {
+    my ($self, %o) = @_;
+    my @lines = $o{new} ? $self->new_log_lines($o{count})
+        : do { $self->wait_log($o{count}) if $o{count}; $self->log_lines };
+    my @out;
+    for my $l (@lines) {
+        my $v = eval { decode_log_line($l) };
+        croak "log line is not JSON ($@): " . _short($l) unless $v;
+        push @out, $v;
+    }
+    return @out;
+}
+
+
+############################################################################
+# reference assignment and statistics
+
+# Reads t/data/vectors.tsv: a list of hashes keyed by the header columns.
+sub read_vectors {
+    my ($path) = @_;
+    $path ||= "$REPO/t/data/vectors.tsv";
+    open my $fh, '<', $path or croak "$path: $!";
+    my $head = <$fh>;
+    chomp $head;
+    $head =~ s/^#//;
+    my @cols = split /\t/, $head;
+    my @rows;
+    while (my $l = <$fh>) {
+        chomp $l;
+        next if $l eq '' || $l =~ /^#/;
+        my %r;
+        @r{@cols} = split /\t/, $l, -1;
+        push @rows, \%r;
+    }
+    return @rows;
+}
+
+# The independent reference (scripts/gen-vectors --stdin) for a list of
+# [uid, salt, traffic_text, weights_text]: returns hashes like read_vectors.
+sub reference_assign {
+    my (@q) = @_;
+    my $in = join '', map { join("\t", @$_) . "\n" } @q;
+    my $tmp = File::Temp->new;
+    print $tmp $in;
+    close $tmp;
+    my ($out, $rc) = _run_capture('/bin/sh', '-c',
+        "$PYTHON $REPO/scripts/gen-vectors --stdin < $tmp");
+    croak "scripts/gen-vectors --stdin failed ($rc): $out" if $rc;
+    my @cols = qw(uid salt traffic weights traffic_bucket variant_bucket
+        enrolled variant_index);
+    my @rows;
+    for my $l (split /\n/, $out) {
+        my %r;
+        @r{@cols} = split /\t/, $l, -1;
+        push @rows, \%r;
+    }
+    croak 'reference returned ' . @rows . ' rows for ' . @q if @rows != @q;
+    return @rows;
+}
+
+# ln Gamma(x), Lanczos approximation (g = 7, n = 9), |error| < 1e-14.
+sub _lgamma {
+    my ($x) = @_;
+    my @c = (0.99999999999980993, 676.5203681218851, -1259.1392167224028,
+        771.32342877765313, -176.61502916214059, 12.507343278686905,
+        -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7);
+    return log(3.14159265358979323846 / sin(3.14159265358979323846 * $x))
+        - _lgamma(1 - $x) if $x < 0.5;
+    $x -= 1;
+    my $a = $c[0];
+    my $t = $x + 7.5;
+    $a += $c[$_] / ($x + $_) for 1 .. 8;
+    return 0.5 * log(2 * 3.14159265358979323846) + ($x + 0.5) * log($t)
+        - $t + log($a);
+}
+
+# Regularized upper incomplete gamma Q(a, x) (series below a + 1,
+# Lentz's continued fraction above), as in Numerical Recipes.
+sub _gammq {
+    my ($a, $x) = @_;
+    return 1 if $x <= 0;
+    my $gln = _lgamma($a);
+    if ($x < $a + 1) {
+        my ($ap, $sum) = ($a, 1 / $a);
+        my $del = $sum;
+        for (1 .. 10000) {
+            $ap++;
+            $del *= $x / $ap;
+            $sum += $del;
+            last if abs($del) < abs($sum) * 1e-16;
+        }
+        return 1 - $sum * exp(-$x + $a * log($x) - $gln);
+    }
+    my $tiny = 1e-300;
+    my $b = $x + 1 - $a;
+    my $c = 1 / $tiny;
+    my $d = 1 / $b;
+    my $h = $d;
+    for my $i (1 .. 10000) {
+        my $an = -$i * ($i - $a);
+        $b += 2;
+        $d = $an * $d + $b;
+        $d = $tiny if abs($d) < $tiny;
+        $c = $b + $an / $c;
+        $c = $tiny if abs($c) < $tiny;
+        $d = 1 / $d;
+        my $del = $d * $c;
+        $h *= $del;
+        last if abs($del - 1) < 1e-16;
+    }
+    return exp(-$x + $a * log($x) - $gln) * $h;
+}
+
+# Upper tail of the chi-square distribution: P(X >= x) with df degrees.
+sub chi2_sf {
+    my ($x, $df) = @_;
+    return _gammq($df / 2, $x / 2);
+}
+
+# Pearson's chi-square goodness of fit of counts to probabilities.
+# Returns (statistic, degrees of freedom, p value).
+sub chi2_test {
+    my ($obs, $prob) = @_;
+    my $n = 0;
+    $n += $_ for @$obs;
+    my $stat = 0;
+    for my $k (0 .. $#$obs) {
+        my $e = $n * $prob->[$k];
+        croak "expected count of cell $k is $e" if $e <= 0;
+        $stat += ($obs->[$k] - $e) ** 2 / $e;
+    }
+    my $df = @$obs - 1;
+    return ($stat, $df, chi2_sf($stat, $df));
+}
+
+1;
