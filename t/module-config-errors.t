@@ -1,0 +1,250 @@
+#!/usr/bin/perl
+# Configuration errors: nginx -t must fail with the exact message, in the
+# file and on the line of the offending directive; the valid forms next to
+# each error must pass.
+
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use ABNginx;
+
+my $t = ABNginx->new->require_module->expect_emerg;
+
+# An experiment block with the given body.
+sub exp_block {
+    my ($name, @lines) = @_;
+    my $mark = $name =~ s/ #HERE$// ? ' #HERE' : '';
+    return join "\n", "ab_experiment $name {$mark", (map { "    $_" } @lines),
+        "}";
+}
+
+my $FOO = exp_block('foo', 'variant control 50%;', 'variant b 50%;');
+
+# A server whose location applies the given ab directive.
+sub server {
+    my (@loc) = @_;
+    return join "\n", 'server {', '    listen 127.0.0.1:%%PORT%%;',
+        '    location / {', (map { "        $_" } @loc),
+        '        return 200 "ok";', '    }', '}';
+}
+
+# [ test name, http text, message ]. "#HERE" marks the lines nginx may
+# name for the error (the offending directive; for whole-block errors the
+# block's first or closing line).
+my $long65 = 'x' x 65;
+my @errors = (
+    # ab
+    ['unknown experiment', server('ab foo; #HERE'),
+        'unknown experiment "foo" in "ab" directive'],
+    ['unknown experiment next to a known one',
+        "$FOO\n" . server('ab foo bar; #HERE'),
+        'unknown experiment "bar" in "ab" directive'],
+    ['unknown experiment at server level',
+        "$FOO\nserver {\n    listen 127.0.0.1:%%PORT%%;\n    ab nope; #HERE\n}",
+        'unknown experiment "nope" in "ab" directive'],
+    ['off with names', "$FOO\n" . server('ab off foo; #HERE'),
+        '"off" cannot be combined with experiment names in "ab" directive'],
+    ['names with off', "$FOO\n" . server('ab foo off; #HERE'),
+        '"off" cannot be combined with experiment names in "ab" directive'],
+    ['repeated experiment', "$FOO\n" . server('ab foo foo; #HERE'),
+        'experiment "foo" repeated in "ab" directive'],
+    ['ab in http context', "$FOO\nab foo; #HERE",
+        '"ab" directive is not allowed here'],
+
+    # ab_experiment: names
+    ['duplicate experiment differing in case (variables are caseless)',
+        "$FOO\n" . exp_block('Foo #HERE', 'variant x 1;', 'variant y 1;'),
+        'duplicate experiment "Foo" in "ab_experiment" directive'],
+    ['duplicate experiment', "$FOO\n" . exp_block('foo #HERE',
+        'variant x 1;', 'variant y 1;'),
+        'duplicate experiment "foo" in "ab_experiment" directive'],
+    ['invalid experiment name', exp_block('bad-name #HERE',
+        'variant a 1;', 'variant b 1;'),
+        'invalid experiment name "bad-name" in "ab_experiment" directive'],
+    ['experiment name too long', exp_block("$long65 #HERE",
+        'variant a 1;', 'variant b 1;'),
+        qq{invalid experiment name "$long65" in "ab_experiment" directive}],
+    ['empty experiment name', exp_block('"" #HERE',
+        'variant a 1;', 'variant b 1;'),
+        'invalid experiment name "" in "ab_experiment" directive'],
+    ['ab_experiment in server context',
+        "server {\n    listen 127.0.0.1:%%PORT%%;\n"
+        . exp_block('foo #HERE', 'variant a 1;', 'variant b 1;') . "\n}",
+        '"ab_experiment" directive is not allowed here'],
+
+    # variants
+    ['duplicate variant', exp_block('foo', 'variant control 50%;',
+        'variant control 50%; #HERE'),
+        'duplicate variant "control" in ab_experiment "foo"'],
+    ['variant name with colon', exp_block('foo', 'variant a:b 50%; #HERE',
+        'variant c 50%;'),
+        'invalid variant name "a:b" in ab_experiment "foo"'],
+    ['variant name with comma', exp_block('foo', 'variant a 50%;',
+        'variant "a,b" 50%; #HERE'),
+        'invalid variant name "a,b" in ab_experiment "foo"'],
+    ['variant name too long', exp_block('foo', "variant $long65 50%; #HERE",
+        'variant c 50%;'),
+        qq{invalid variant name "$long65" in ab_experiment "foo"}],
+    ['one variant', exp_block('foo #HERE', 'variant only 100%;') . ' #HERE',
+        'ab_experiment "foo" needs at least 2 variants'],
+    ['no variant', exp_block('foo #HERE', 'salt s;') . ' #HERE',
+        'ab_experiment "foo" needs at least 2 variants'],
+
+    # weights
+    ['weights sum to 90%', exp_block('foo #HERE', 'variant a 40%;',
+        'variant b 50%;') . ' #HERE',
+        'variant weights of ab_experiment "foo" sum to 90.00%, not 100%'],
+    ['weights sum to 100.01%', exp_block('foo #HERE', 'variant a 50.01%;',
+        'variant b 50%;') . ' #HERE',
+        'variant weights of ab_experiment "foo" sum to 100.01%, not 100%'],
+    ['weights sum to 99.99%', exp_block('foo #HERE', 'variant a 33.33%;',
+        'variant b 33.33%;', 'variant c 33.33%;') . ' #HERE',
+        'variant weights of ab_experiment "foo" sum to 99.99%, not 100%'],
+    ['weights sum to 150%', exp_block('foo #HERE', 'variant a 75%;',
+        'variant b 75%;') . ' #HERE',
+        'variant weights of ab_experiment "foo" sum to 150.00%, not 100%'],
+    ['relative weights sum to zero', exp_block('foo #HERE', 'variant a 0;',
+        'variant b 0;') . ' #HERE',
+        'variant weights of ab_experiment "foo" sum to zero'],
+    (map {
+        my $w = $_;
+        my $arg = $w =~ / / ? qq{"$w"} : $w;
+        ["invalid weight $w", exp_block('foo', "variant a $arg; #HERE",
+            'variant b 50%;'),
+            qq{invalid weight "$w" of variant "a" in ab_experiment "foo"}]
+    } qw(5x% -1 50.001% abc 101% 1.5 %), '5 %', '1e3'),
+    ['invalid weight too large', exp_block('foo', 'variant a 1;',
+        'variant b 1000001; #HERE'),
+        'invalid weight "1000001" of variant "b" in ab_experiment "foo"'],
+    ['mixed weights', exp_block('foo #HERE', 'variant a 50%;',
+        'variant b 1; #HERE') . ' #HERE',
+        'ab_experiment "foo" mixes percent and relative weights'],
+
+    # traffic, salt, unknown directives
+    (map {
+        my $v = $_;
+        ["invalid traffic $v", exp_block('foo', "traffic $v; #HERE",
+            'variant a 50%;', 'variant b 50%;'),
+            qq{invalid traffic "$v" in ab_experiment "foo"}]
+    } '150%', '100.01%', 'abc', '50', '-5%', '0.001%', '1,5%'),
+    ['unknown directive in block', exp_block('foo', 'bar 1; #HERE',
+        'variant a 50%;', 'variant b 50%;'),
+        'unknown directive "bar" in ab_experiment "foo"'],
+    ['duplicate salt', exp_block('foo', 'salt one;', 'salt two; #HERE',
+        'variant a 50%;', 'variant b 50%;'),
+        'duplicate "salt" in ab_experiment "foo"'],
+    ['duplicate traffic', exp_block('foo', 'traffic 10%;',
+        'traffic 20%; #HERE', 'variant a 50%;', 'variant b 50%;'),
+        'duplicate "traffic" in ab_experiment "foo"'],
+
+    # variable collisions
+    (map {
+        my $n = $_;
+        ["reserved name $n", exp_block("$n #HERE", 'variant a 50%;',
+            'variant b 50%;') . ' #HERE',
+            qq{experiment name "$n" collides with variable "\$ab_$n"}]
+    } qw(uid uid_new exposures events events_invalid forced holdout)),
+
+    # ab_uid_cookie
+    ['cookie: invalid parameter', 'ab_uid_cookie abid foo; #HERE',
+        'invalid parameter "foo" in "ab_uid_cookie" directive'],
+    ['cookie: invalid parameter with value',
+        'ab_uid_cookie abid expires=1d; #HERE',
+        'invalid parameter "expires=1d" in "ab_uid_cookie" directive'],
+    ['cookie: invalid max_age', 'ab_uid_cookie abid max_age=abc; #HERE',
+        'invalid max_age "abc" in "ab_uid_cookie" directive'],
+    ['cookie: empty max_age', 'ab_uid_cookie abid max_age=; #HERE',
+        'invalid max_age "" in "ab_uid_cookie" directive'],
+    ['cookie: invalid samesite', 'ab_uid_cookie abid samesite=foo; #HERE',
+        'invalid samesite "foo" in "ab_uid_cookie" directive'],
+    ['cookie: samesite=none without secure',
+        'ab_uid_cookie abid samesite=none httponly; #HERE',
+        '"samesite=none" requires "secure" in "ab_uid_cookie" directive'],
+    ['cookie: samesite=none without secure in a location',
+        server('ab_uid_cookie vid samesite=none; #HERE'),
+        '"samesite=none" requires "secure" in "ab_uid_cookie" directive'],
+    ['cookie: name with semicolon', 'ab_uid_cookie "a;b"; #HERE',
+        'invalid cookie name "a;b" in "ab_uid_cookie" directive'],
+    ['cookie: name with space', 'ab_uid_cookie "a b"; #HERE',
+        'invalid cookie name "a b" in "ab_uid_cookie" directive'],
+    ['cookie: name with equals sign', 'ab_uid_cookie "a=b"; #HERE',
+        'invalid cookie name "a=b" in "ab_uid_cookie" directive'],
+    ['cookie: empty name', 'ab_uid_cookie ""; #HERE',
+        'invalid cookie name "" in "ab_uid_cookie" directive'],
+    ['cookie: name too long', "ab_uid_cookie $long65; #HERE",
+        qq{invalid cookie name "$long65" in "ab_uid_cookie" directive}],
+);
+
+for my $case (@errors) {
+    my ($name, $http, $msg) = @$case;
+    $t->write_config($http);
+    my ($out, $rc) = $t->test_config;
+    my $conf = $t->conf_path;
+
+    # the lines that carry a #HERE marker
+    my @lines = split /\n/, $t->read_file('nginx.conf');
+    my %here = map { $_ + 1 => 1 } grep { $lines[$_] =~ /#HERE/ } 0 .. $#lines;
+
+    isnt($rc, 0, "$name: nginx -t fails");
+    my ($line) = $out =~ /\[emerg\] (?:\d+#\d+: )?\Q$msg\E in \Q$conf\E:(\d+)/;
+    ok(defined $line, "$name: message")
+        or diag("expected: $msg\ngot: $out");
+    ok(defined $line && $here{$line}, "$name: line")
+        or diag('line ' . ($line // '?') . ', expected one of '
+            . join(',', sort { $a <=> $b } keys %here));
+}
+
+# The valid forms must pass, so that the failures above are about the
+# value named and nothing else.
+my $long64 = 'x' x 64;
+my @valid = (
+    ['percent weights', $FOO . "\n" . server('ab foo;')],
+    ['relative weights with a zero weight',
+        exp_block('foo', 'variant a 0;', 'variant b 1;', 'variant c 1000000;')
+        . "\n" . server('ab foo;')],
+    ['percent weights with decimals and a zero',
+        exp_block('foo', 'variant a 33.33%;', 'variant b 0%;',
+            'variant c 33.33%;', 'variant d 33.34%;')],
+    ['one-digit fraction', exp_block('foo', 'variant a 50.5%;',
+        'variant b 49.5%;')],
+    ['traffic forms', join "\n",
+        exp_block('t0', 'traffic 0%;', 'variant a 1;', 'variant b 1;'),
+        exp_block('t1', 'traffic 0.01%;', 'variant a 1;', 'variant b 1;'),
+        exp_block('t2', 'traffic 100%;', 'variant a 1;', 'variant b 1;'),
+        exp_block('t3', 'traffic 99.99%;', 'variant a 1;', 'variant b 1;'),
+        exp_block('t4', 'traffic 30%;', 'salt "a salt:with punctuation";',
+            'variant a 1;', 'variant b 1;')],
+    ['longest variant name', exp_block('foo', "variant $long64 1;",
+        'variant A-b_c.9 1;') . "\n" . server("ab foo;")],
+    ['longest experiment name', exp_block($long64, 'variant a 1;',
+        'variant b 1;') . "\n" . server("ab $long64;")],
+    ['names near reserved ones', join "\n",
+        map { exp_block($_, 'variant a 1;', 'variant b 1;') }
+        qw(uid2 exposure event uidnew forced_ holdouts)],
+    ['ab lists, off and inheritance', join "\n", $FOO,
+        exp_block('bar', 'variant a 1;', 'variant b 1;'),
+        'server {', '    listen 127.0.0.1:%%PORT%%;', '    ab foo;',
+        '    location / { ab foo bar; }', '    location /x { ab off; }',
+        '    location /y { location /y/z { ab bar; } }', '}'],
+    ['cookie options', join "\n",
+        'ab_uid_cookie abid max_age=1y path=/ samesite=lax httponly;',
+        'server {', '    listen 127.0.0.1:%%PORT%%;',
+        '    ab_uid_cookie vid max_age=session domain=example.com secure samesite=none;',
+        '    location / { ab_uid_cookie v2 max_age=30d path=/shop samesite=strict secure httponly; }',
+        '    location /b { ab_uid_cookie v3 max_age=3600; }',
+        '    location /c { ab_uid_cookie "v!#$%&\'*+-.^_`|~"; }',
+        '}'],
+    ['variables usable', $FOO . "\n" . server(
+        'add_header X-A "$ab_uid $ab_uid_new $ab_foo $ab_exposures";')],
+);
+
+for my $case (@valid) {
+    my ($name, $http) = @$case;
+    $t->write_config($http);
+    my ($out, $rc) = $t->test_config;
+    is($rc, 0, "valid: $name") or diag($out);
+}
+
+ABNginx::finish();
