@@ -50,11 +50,11 @@ our $MODULE = $ENV{TEST_AB_MODULE} || "$REPO/build/ngx_http_ab_module.so";
 our $PYTHON = $ENV{TEST_AB_PYTHON} || '/usr/bin/python3';
 
 # The exposure log format of docs/log-format.md (the fields the tests read).
-our $LOG_FORMAT = q{log_format ab_json escape=json '{"time":"$msec",}
-    . q{"uid":"$ab_uid","uid_new":"$ab_uid_new","exposures":"$ab_exposures",}
-    . q{"status":"$status","request_time":"$request_time",}
-    . q{"method":"$request_method","uri":"$request_uri",}
-    . q{"ua":"$http_user_agent"}';};
+our $LOG_FORMAT = q!log_format ab_json escape=json '{"time":"$msec",!
+    . q!"uid":"$ab_uid","uid_new":"$ab_uid_new","exposures":"$ab_exposures",!
+    . q!"status":"$status","request_time":"$request_time",!
+    . q!"method":"$request_method","uri":"$request_uri",!
+    . q!"ua":"$http_user_agent"}';!;
 
 our @LOG_KEYS = qw(time uid uid_new exposures status request_time method
     uri ua);
