@@ -42,6 +42,7 @@ use Test::More;
 use Time::HiRes qw(sleep time);
 
 our @EXPORT_OK = qw(chi2_sf chi2_test http_request parse_set_cookie
+    set_cookies header_values
     reference_assign read_vectors $LOG_FORMAT);
 
 our $REPO = abs_path(dirname(__FILE__) . '/../..');
@@ -503,16 +504,19 @@ sub _parse_response {
 # Sends requests (raw strings) on a keep-alive connection, pipelined in
 # batches, and returns the responses in order. A request is resent on a
 # new connection when the server closed the connection before answering
-# it (only idempotent requests belong here).
+# it (only idempotent requests belong here). Options: port, conn (a name:
+# requests with different names use different connections), batch,
+# timeout.
 sub pipeline {
     my ($self, $reqs, %o) = @_;
     my $port = $o{port} // $self->port(0);
+    my $key = $port . '/' . ($o{conn} // '');
     my $batch = $o{batch} || 100;
     my @resp;
     my $i = 0;
     my $retries = 0;
     while ($i < @$reqs) {
-        my $c = $self->{conns}{$port} ||= { sock => $self->_connect($port),
+        my $c = $self->{conns}{$key} ||= { sock => $self->_connect($port),
             buf => '' };
         my $n = @$reqs - $i < $batch ? @$reqs - $i : $batch;
         my @chunk = @$reqs[$i .. $i + $n - 1];
@@ -554,7 +558,7 @@ sub pipeline {
         $i += $got;
         if ($got < $n || $eof) {
             close $sock;
-            delete $self->{conns}{$port};
+            delete $self->{conns}{$key};
             if ($got == 0) {
                 croak "connection closed without a response"
                     . " (request: " . _short($chunk[0]) . ")"
@@ -627,6 +631,15 @@ sub parse_set_cookie {
         push @order, $k;
     }
     return { name => $name, value => $value, attrs => \%a, order => \@order };
+}
+
+# The parsed Set-Cookie headers of a response for cookie $name (default
+# abid), in order.
+sub set_cookies {
+    my ($r, $name) = @_;
+    $name //= 'abid';
+    return grep { $_ && $_->{name} eq $name }
+        map { parse_set_cookie($_) } header_values($r, 'set-cookie');
 }
 
 
