@@ -47,12 +47,28 @@ lbeta(double a, double b)
 }
 
 
+/* One step of the modified Lentz method for b0 + a1/(b1 + a2/(b2 + ...)):
+ * takes a_n and b_n, updates c and d, returns the factor for h. */
+static double
+lentz_step(double an, double bn, double *c, double *d)
+{
+    *d = bn + an * *d;
+    *d = fabs(*d) < DIST_TINY ? DIST_TINY : *d;
+    *c = bn + an / *c;
+    *c = fabs(*c) < DIST_TINY ? DIST_TINY : *c;
+    *d = 1 / *d;
+
+    return *c * *d;
+}
+
+
 /* The continued fraction of I_x(a, b), which converges fast for
  * x < (a + 1) / (a + b + 2). */
 static double
 ibeta_cf(double a, double b, double x)
 {
     double  c = 1, d, h, num, delta;
+
     int     m;
 
     d = 1 - (a + b) * x / (a + 1);
@@ -65,21 +81,11 @@ ibeta_cf(double a, double b, double x)
     for (m = 1; m < DIST_MAXIT; m++) {
         /* Even step. */
         num = m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m));
-        d = 1 + num * d;
-        d = fabs(d) < DIST_TINY ? DIST_TINY : d;
-        c = 1 + num / c;
-        c = fabs(c) < DIST_TINY ? DIST_TINY : c;
-        d = 1 / d;
-        h *= d * c;
+        h *= lentz_step(num, 1, &c, &d);
 
         /* Odd step. */
         num = -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1));
-        d = 1 + num * d;
-        d = fabs(d) < DIST_TINY ? DIST_TINY : d;
-        c = 1 + num / c;
-        c = fabs(c) < DIST_TINY ? DIST_TINY : c;
-        d = 1 / d;
-        delta = d * c;
+        delta = lentz_step(num, 1, &c, &d);
         h *= delta;
 
         if (fabs(delta - 1) < DIST_EPS) {
@@ -228,12 +234,7 @@ gamma_q_cf(double a, double x)
     for (i = 1; i < DIST_MAXIT; i++) {
         an = -i * (i - a);
         b += 2;
-        d = an * d + b;
-        d = fabs(d) < DIST_TINY ? DIST_TINY : d;
-        c = b + an / c;
-        c = fabs(c) < DIST_TINY ? DIST_TINY : c;
-        d = 1 / d;
-        delta = d * c;
+        delta = lentz_step(an, b, &c, &d);
         h *= delta;
         if (fabs(delta - 1) < DIST_EPS) {
             break;

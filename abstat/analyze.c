@@ -1,0 +1,264 @@
+/*
+ * The second pass: with every entry time final, each spooled request and
+ * event and each order is credited to the memberships it falls in.
+ */
+
+#include "analyze.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+
+static void
+credit_record(void *ctx, const ab_rec_t *rec)
+{
+    ab_pass_t        *p = ctx;
+    ab_state_t       *st = p->st;
+    const ab_memb_t  *mb;
+    ab_vagg_t        *a;
+    uint32_t          m, *slot;
+    int               created;
+
+    for (m = st->heads[rec->vis]; m != AB_NONE; m = mb->next) {
+        mb = &st->membs[m];
+
+        if (mb->var == AB_VAR_MULTI) {
+            continue;
+        }
+
+        if (rec->time < mb->entry) {
+            if (rec->kind != AB_REC_REQUEST) {
+                p->events_before_exposure++;
+            }
+            continue;
+        }
+
+        a = &p->agg[m];
+
+        switch (rec->kind) {
+        case AB_REC_REQUEST:
+            a->requests++;
+            a->errors += rec->arg;
+            a->request_time += rec->value;
+            break;
+
+        case AB_REC_PURCHASE:
+            a->orders++;
+            a->revenue += rec->value;
+            break;
+
+        case AB_REC_EVENT:
+            slot = ab_tab_put(&p->seen, ab_key_pair(m, rec->arg), &created);
+            if (slot == NULL) {
+                p->failed = 1;
+                return;
+            }
+            *slot = 1;
+            if (created) {
+                p->event_count[mb->exp][(size_t) mb->var * st->events.n
+                                        + rec->arg]++;
+            }
+            break;
+        }
+    }
+}
+
+
+/* Orders with an id: each counts once, at its earliest occurrence, with
+ * its refunds; refunds of an order never purchased are orphans. */
+static uint64_t
+credit_orders(ab_pass_t *p)
+{
+    ab_state_t        *st = p->st;
+    const ab_order_t  *o;
+    const ab_memb_t   *mb;
+    uint64_t           orphans = 0;
+    uint32_t           m;
+    size_t             i;
+
+    for (i = 0; i < st->norders; i++) {
+        o = &st->orders[i];
+
+        if (!o->purchased) {
+            orphans += o->refunds;
+            continue;
+        }
+
+        for (m = st->heads[o->vis]; m != AB_NONE; m = mb->next) {
+            mb = &st->membs[m];
+
+            if (mb->var == AB_VAR_MULTI) {
+                continue;
+            }
+            if (o->time < mb->entry) {
+                p->events_before_exposure++;
+                continue;
+            }
+            p->agg[m].orders++;
+            p->agg[m].revenue += o->revenue - o->refund;
+        }
+    }
+
+    return orphans;
+}
+
+
+static int
+count_multi(ab_pass_t *p)
+{
+    ab_state_t  *st = p->st;
+    size_t       i;
+
+    for (i = 0; i < st->multi.cap; i++) {
+        if (st->multi.vals[i] == AB_TAB_EMPTY) {
+            continue;
+        }
+        p->multi[st->membs[st->multi.keys[i].lo].exp][st->multi.keys[i].hi]++;
+    }
+
+    return 0;
+}
+
+
+static int
+cmp_exp(const void *a, const void *b)
+{
+    return strcmp(((const ab_rexp_t *) a)->name, ((const ab_rexp_t *) b)->name);
+}
+
+
+static void
+pass_free(ab_pass_t *p)
+{
+    size_t  e;
+
+    for (e = 0; e < p->st->exps.n; e++) {
+        if (p->event_count) {
+            free(p->event_count[e]);
+        }
+        if (p->multi) {
+            free(p->multi[e]);
+        }
+    }
+    free(p->event_count);
+    free(p->multi);
+    free(p->agg);
+    ab_tab_free(&p->seen);
+}
+
+
+/* Experiments named by --experiment or the configuration get an id
+ * (and their configured variants one) even when the log never shows
+ * them, so that they are reported, with zero visitors. */
+static int
+intern_named(ab_state_t *st, const ab_config_t *cfg)
+{
+    size_t  i, j, k;
+    int     e;
+    const ab_expdef_t  *defs[2] = { cfg->conf, cfg->weights };
+    size_t              ndefs[2] = { cfg->nconf, cfg->nweights };
+
+    for (i = 0; i < cfg->nonly; i++) {
+        if (ab_intern(&st->exps, cfg->only[i], strlen(cfg->only[i])) < 0) {
+            return -1;
+        }
+    }
+
+    for (k = 0; k < 2; k++) {
+        for (i = 0; i < ndefs[k]; i++) {
+            const ab_expdef_t  *d = &defs[k][i];
+
+            e = ab_intern_find(&st->exps, d->name, strlen(d->name));
+            if (e < 0) {
+                /* Configured but unseen experiments stay out unless named
+                 * by --experiment (done above). */
+                continue;
+            }
+            for (j = 0; j < d->nvars; j++) {
+                if (ab_intern(&st->vars[e], d->vars[j], strlen(d->vars[j])) < 0)
+                {
+                    return -1;
+                }
+            }
+        }
+    }
+
+    return 0;
+}
+
+
+int
+ab_analyze(ab_state_t *st, const ab_config_t *cfg, ab_report_t *rep)
+{
+    ab_pass_t  p;
+    size_t     e, nev;
+    int        rc = -1;
+
+    memset(rep, 0, sizeof(*rep));
+    memset(&p, 0, sizeof(p));
+    p.st = st;
+    p.cfg = cfg;
+    rep->st = st;
+    rep->alpha = cfg->alpha;
+    rep->cap_pct = cfg->cap_pct;
+
+    if (intern_named(st, cfg) != 0) {
+        return -1;
+    }
+
+    nev = st->events.n;
+    p.agg = calloc(st->nmemb ? st->nmemb : 1, sizeof(*p.agg));
+    p.event_count = calloc(st->exps.n + 1, sizeof(*p.event_count));
+    p.multi = calloc(st->exps.n + 1, sizeof(*p.multi));
+    rep->exps = calloc(st->exps.n + 1, sizeof(*rep->exps));
+
+    if (!p.agg || !p.event_count || !p.multi || !rep->exps) {
+        goto done;
+    }
+
+    for (e = 0; e < st->exps.n; e++) {
+        size_t  nv = st->vars[e].n + 1;
+
+        p.event_count[e] = calloc(nv * (nev + 1), sizeof(uint64_t));
+        p.multi[e] = calloc(nv, sizeof(uint64_t));
+        if (!p.event_count[e] || !p.multi[e]) {
+            goto done;
+        }
+    }
+
+    if (ab_state_each_record(st, credit_record, &p) != 0 || p.failed) {
+        goto done;
+    }
+
+    rep->orphan_refunds = st->orphan_refunds + credit_orders(&p);
+    count_multi(&p);
+    rep->events_before_exposure = p.events_before_exposure;
+
+    for (e = 0; e < st->exps.n; e++) {
+        if (ab_experiment_report(&p, (int) e, &rep->exps[e]) != 0) {
+            goto done;
+        }
+        rep->nexps++;
+    }
+
+    qsort(rep->exps, rep->nexps, sizeof(*rep->exps), cmp_exp);
+    rc = 0;
+
+done:
+    pass_free(&p);
+
+    return rc;
+}
+
+
+void
+ab_report_free(ab_report_t *rep)
+{
+    size_t  i;
+
+    for (i = 0; i < rep->nexps; i++) {
+        ab_experiment_free(&rep->exps[i]);
+    }
+    free(rep->exps);
+    memset(rep, 0, sizeof(*rep));
+}

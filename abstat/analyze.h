@@ -1,0 +1,41 @@
+/*
+ * Between reading and reporting: the per-membership totals that the
+ * second pass over the spooled records builds (analyze.c) and that the
+ * per-experiment statistics read (experiment.c).
+ */
+
+#ifndef ABSTAT_ANALYZE_H
+#define ABSTAT_ANALYZE_H
+
+#include <stdint.h>
+
+#include "report.h"
+#include "state.h"
+#include "tab.h"
+
+/* One visitor's totals in one experiment, from entry on. */
+typedef struct {
+    int64_t   revenue;          /* micro-units, refunds subtracted */
+    int64_t   request_time;     /* microseconds */
+    uint32_t  orders;
+    uint32_t  requests;
+    uint32_t  errors;           /* 5xx responses */
+} ab_vagg_t;
+
+typedef struct {
+    ab_state_t         *st;
+    const ab_config_t  *cfg;
+    ab_vagg_t          *agg;            /* per membership */
+    ab_tab_t            seen;           /* (membership, event) pairs */
+    uint64_t          **event_count;    /* [exp][var * nevents + event] */
+    uint64_t          **multi;          /* [exp][var] */
+    uint64_t            events_before_exposure;
+    int                 failed;
+} ab_pass_t;
+
+/* The report of experiment e. */
+int ab_experiment_report(const ab_pass_t *p, int e, ab_rexp_t *out);
+
+void ab_experiment_free(ab_rexp_t *x);
+
+#endif /* ABSTAT_ANALYZE_H */

@@ -1,0 +1,559 @@
+/*
+ * One experiment's report from the per-membership totals: variant order
+ * and baseline, SRM, revenue cap, per-variant moments of every metric,
+ * the comparisons with the baseline and Holm's adjustment.
+ */
+
+#include "analyze.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stats.h"
+
+typedef void (*xy_fn)(const ab_vagg_t *a, double cap, double *x, double *y);
+
+typedef struct {
+    const char  *name;
+    int          ratio;         /* sum(x) / sum(y); else the mean of x */
+    int          guardrail;
+    int          capped;        /* only with --cap-revenue */
+    xy_fn        xy;
+} metric_def_t;
+
+/* Two-pass moments: sums first, then sums of centred products, so that
+ * variances do not lose digits to cancellation. */
+typedef struct {
+    double       n;
+    long double  sx, sy;
+    double       mx, my;
+    long double  cxx, cyy, cxy;
+} acc_t;
+
+
+static double
+rev(const ab_vagg_t *a)
+{
+    return (double) a->revenue / 1e6;
+}
+
+static void
+xy_conversion(const ab_vagg_t *a, double cap, double *x, double *y)
+{
+    *x = a->orders >= 1;
+    *y = 1;
+}
+
+static void
+xy_orders(const ab_vagg_t *a, double cap, double *x, double *y)
+{
+    *x = a->orders;
+    *y = 1;
+}
+
+static void
+xy_revenue(const ab_vagg_t *a, double cap, double *x, double *y)
+{
+    *x = rev(a);
+    *y = 1;
+}
+
+static void
+xy_repeat(const ab_vagg_t *a, double cap, double *x, double *y)
+{
+    *x = a->orders >= 2;
+    *y = 1;
+}
+
+static void
+xy_aov(const ab_vagg_t *a, double cap, double *x, double *y)
+{
+    *x = rev(a);
+    *y = a->orders;
+}
+
+static void
+xy_revenue_capped(const ab_vagg_t *a, double cap, double *x, double *y)
+{
+    *x = rev(a) > cap ? cap : rev(a);
+    *y = 1;
+}
+
+static void
+xy_aov_capped(const ab_vagg_t *a, double cap, double *x, double *y)
+{
+    *x = rev(a) > cap ? cap : rev(a);
+    *y = a->orders;
+}
+
+static void
+xy_errors(const ab_vagg_t *a, double cap, double *x, double *y)
+{
+    *x = a->errors;
+    *y = a->requests;
+}
+
+static void
+xy_latency(const ab_vagg_t *a, double cap, double *x, double *y)
+{
+    *x = (double) a->request_time / 1e6;
+    *y = a->requests;
+}
+
+
+/* Report order; funnel events go between the business metrics and the
+ * guardrails (at FUNNEL_AT). */
+static const metric_def_t  defs[] = {
+    { "conversion_rate",            0, 0, 0, xy_conversion },
+    { "orders_per_visitor",         0, 0, 0, xy_orders },
+    { "revenue_per_visitor",        0, 0, 0, xy_revenue },
+    { "repeat_purchase_rate",       0, 0, 0, xy_repeat },
+    { "average_order_value",        1, 0, 0, xy_aov },
+    { "revenue_per_visitor_capped", 0, 0, 1, xy_revenue_capped },
+    { "average_order_value_capped", 1, 0, 1, xy_aov_capped },
+    { "error_rate",                 1, 1, 0, xy_errors },
+    { "mean_latency",               1, 1, 0, xy_latency },
+};
+
+#define NDEFS      (sizeof(defs) / sizeof(defs[0]))
+#define FUNNEL_AT  7
+
+
+static const ab_expdef_t *
+find_def(const ab_expdef_t *d, size_t n, const char *name)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        if (strcmp(d[i].name, name) == 0) {
+            return &d[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+static const char *const  *sort_names;
+
+static int
+cmp_var(const void *a, const void *b)
+{
+    return strcmp(sort_names[*(const int *) a], sort_names[*(const int *) b]);
+}
+
+
+/* Variant ids in report order, baseline first: configured ones in their
+ * order, then the others by name. Returns the baseline's source. */
+static const char *
+order_variants(const ab_pass_t *p, int e, const ab_expdef_t *def,
+    const ab_expdef_t *conf, int *order)
+{
+    const ab_intern_t  *vars = &p->st->vars[e];
+    const char         *want = NULL, *src = NULL, *b = p->cfg->baseline, *eq;
+    const char         *expname = p->st->exps.names[e];
+    size_t              n = vars->n, k = 0, i, j;
+    int                 id, base = -1;
+    char               *used = calloc(n + 1, 1);
+
+    if (used == NULL) {
+        return NULL;
+    }
+
+    for (i = 0; def && i < def->nvars; i++) {
+        id = ab_intern_find(vars, def->vars[i], strlen(def->vars[i]));
+        if (id >= 0 && !used[id]) {
+            used[id] = 1;
+            order[k++] = id;
+        }
+    }
+    j = k;
+    for (i = 0; i < n; i++) {
+        if (!used[i]) {
+            order[k++] = (int) i;
+        }
+    }
+    sort_names = (const char *const *) vars->names;
+    qsort(order + j, k - j, sizeof(int), cmp_var);
+    free(used);
+
+    /* --baseline VAR or --baseline EXP=VAR */
+    if (b != NULL) {
+        eq = strchr(b, '=');
+        if (eq == NULL) {
+            want = b;
+        } else if ((size_t) (eq - b) == strlen(expname)
+                   && memcmp(b, expname, (size_t) (eq - b)) == 0)
+        {
+            want = eq + 1;
+        }
+        if (want && (base = ab_intern_find(vars, want, strlen(want))) >= 0) {
+            src = "option";
+        }
+    }
+    if (base < 0 && conf && conf->nvars > 0
+        && (base = ab_intern_find(vars, conf->vars[0],
+                                  strlen(conf->vars[0]))) >= 0)
+    {
+        src = "nginx-conf";
+    }
+    if (base < 0 && (base = ab_intern_find(vars, "control", 7)) >= 0) {
+        src = "control";
+    }
+    if (base < 0 && n > 0) {
+        base = order[0];
+        src = "first";
+    }
+
+    for (i = 0; i < n; i++) {
+        if (order[i] == base) {
+            memmove(order + 1, order, i * sizeof(int));
+            order[0] = base;
+            break;
+        }
+    }
+
+    return src ? src : "none";
+}
+
+
+static int
+cmp_double(const void *a, const void *b)
+{
+    double  x = *(const double *) a, y = *(const double *) b;
+
+    return x < y ? -1 : x > y;
+}
+
+
+/* The cap: the pct-th percentile (linear interpolation between order
+ * statistics, numpy's default) of the non-zero visitor revenues. */
+static double
+revenue_cap(const ab_pass_t *p, int e, double pct)
+{
+    const ab_state_t  *st = p->st;
+    double            *v, pos, cap = NAN;
+    size_t             i, n = 0, lo;
+
+    v = malloc((st->nmemb ? st->nmemb : 1) * sizeof(*v));
+    if (v == NULL) {
+        return NAN;
+    }
+
+    for (i = 0; i < st->nmemb; i++) {
+        if (st->membs[i].exp == e && st->membs[i].var != AB_VAR_MULTI
+            && p->agg[i].revenue != 0)
+        {
+            v[n++] = rev(&p->agg[i]);
+        }
+    }
+
+    if (n > 0) {
+        qsort(v, n, sizeof(*v), cmp_double);
+        pos = pct / 100 * (double) (n - 1);
+        lo = (size_t) pos;
+        cap = lo + 1 < n ? v[lo] + (v[lo + 1] - v[lo]) * (pos - (double) lo)
+                         : v[lo];
+    }
+
+    free(v);
+
+    return cap;
+}
+
+
+static void
+accumulate(const ab_pass_t *p, int e, double cap, acc_t *acc, int pass)
+{
+    const ab_state_t  *st = p->st;
+    acc_t             *a;
+    double             x, y, dx, dy;
+    size_t             i, k;
+
+    for (i = 0; i < st->nmemb; i++) {
+        const ab_memb_t  *mb = &st->membs[i];
+
+        if (mb->exp != e || mb->var == AB_VAR_MULTI) {
+            continue;
+        }
+
+        for (k = 0; k < NDEFS; k++) {
+            a = &acc[(size_t) mb->var * NDEFS + k];
+            defs[k].xy(&p->agg[i], cap, &x, &y);
+            if (pass == 0) {
+                a->n++;
+                a->sx += x;
+                a->sy += y;
+            } else {
+                dx = x - a->mx;
+                dy = y - a->my;
+                a->cxx += (long double) dx * dx;
+                a->cyy += (long double) dy * dy;
+                a->cxy += (long double) dx * dy;
+            }
+        }
+    }
+
+    if (pass == 0) {
+        for (i = 0; i < st->vars[e].n * NDEFS; i++) {
+            acc[i].mx = acc[i].n > 0 ? (double) (acc[i].sx / acc[i].n) : NAN;
+            acc[i].my = acc[i].n > 0 ? (double) (acc[i].sy / acc[i].n) : NAN;
+        }
+    }
+}
+
+
+static ab_estimate_t
+estimate(const acc_t *a, int ratio)
+{
+    double              d = a->n > 1 ? a->n - 1 : NAN;
+    ab_moments_t        m;
+    ab_ratio_moments_t  r;
+
+    if (!ratio) {
+        m.n = a->n;
+        m.mean = a->mx;
+        m.var = (double) a->cxx / d;
+        return ab_mean_estimate(&m);
+    }
+
+    r.n = a->n;
+    r.mean_m = a->mx;
+    r.mean_d = a->my;
+    r.var_m = (double) a->cxx / d;
+    r.var_d = (double) a->cyy / d;
+    r.cov = (double) a->cxy / d;
+
+    return ab_ratio_estimate(&r);
+}
+
+
+/* A share of visitors from its count: mean k/n, variance k(n-k)/(n(n-1)). */
+static ab_estimate_t
+share_estimate(double k, double n)
+{
+    ab_moments_t  m;
+
+    m.n = n;
+    m.mean = n > 0 ? k / n : NAN;
+    m.var = n > 1 ? k * (n - k) / (n * (n - 1)) : NAN;
+
+    return ab_mean_estimate(&m);
+}
+
+
+static void
+add_metric(ab_rexp_t *x, const char *name, size_t var, int guardrail,
+    const ab_estimate_t *t, const ab_estimate_t *c, double alpha)
+{
+    ab_rmetric_t  *m = &x->metrics[x->nmetrics++];
+
+    snprintf(m->metric, sizeof(m->metric), "%s", name);
+    m->variant = var;
+    m->guardrail = guardrail;
+    m->e = ab_compare(t, c, alpha);
+    m->p_adjusted = NAN;
+}
+
+
+static void
+srm(const ab_pass_t *p, ab_rexp_t *x, const ab_expdef_t *def,
+    const char *source)
+{
+    double  *obs = calloc(x->nvariants + 1, sizeof(double));
+    double  *w = calloc(x->nvariants + 1, sizeof(double));
+    double   total = 0;
+    size_t   i, j;
+
+    if (obs == NULL || w == NULL) {
+        free(obs);
+        free(w);
+        x->chi2 = x->srm_p = NAN;
+        return;
+    }
+
+    x->weights_source = def ? source : "equal";
+
+    for (i = 0; i < x->nvariants; i++) {
+        obs[i] = (double) x->variants[i].visitors;
+        w[i] = def ? 0 : 1;
+        for (j = 0; def && j < def->nvars; j++) {
+            if (strcmp(def->vars[j], x->variants[i].name) == 0) {
+                w[i] = def->weights[j];
+            }
+        }
+        total += w[i];
+    }
+
+    for (i = 0; i < x->nvariants; i++) {
+        x->variants[i].expected = total > 0 ? w[i] / total : NAN;
+    }
+
+    x->srm_p = ab_srm(obs, w, x->nvariants, &x->chi2);
+    x->srm_alert = x->srm_p < 0.001;
+
+    free(obs);
+    free(w);
+}
+
+
+static void
+fill_variants(const ab_pass_t *p, int e, const int *order, ab_rexp_t *x)
+{
+    const ab_state_t  *st = p->st;
+    size_t             i, *pos = calloc(st->vars[e].n + 1, sizeof(size_t));
+    ab_rvariant_t     *v;
+
+    for (i = 0; pos && i < x->nvariants; i++) {
+        pos[order[i]] = i;
+        x->variants[i].name = st->vars[e].names[order[i]];
+        x->variants[i].multi_variant = p->multi[e][order[i]];
+    }
+
+    for (i = 0; pos && i < st->nmemb; i++) {
+        const ab_memb_t  *mb = &st->membs[i];
+        const ab_vagg_t  *a = &p->agg[i];
+
+        if (mb->exp != e || mb->var == AB_VAR_MULTI) {
+            continue;
+        }
+        v = &x->variants[pos[mb->var]];
+        v->visitors++;
+        v->orders += a->orders;
+        v->converters += a->orders > 0;
+        v->requests += a->requests;
+        v->errors_5xx += a->errors;
+        v->revenue += rev(a);
+    }
+
+    free(pos);
+}
+
+
+int
+ab_experiment_report(const ab_pass_t *p, int e, ab_rexp_t *x)
+{
+    const ab_state_t   *st = p->st;
+    const ab_config_t  *cfg = p->cfg;
+    const char         *name = st->exps.names[e];
+    const ab_expdef_t  *conf, *wdef, *def;
+    size_t              nv = st->vars[e].n, nev = st->events.n, k, v, i;
+    size_t              maxm;
+    int                *order;
+    acc_t              *acc;
+    double             *praw, *padj, cap = NAN;
+    const uint64_t     *ec = p->event_count[e];
+
+    memset(x, 0, sizeof(*x));
+    x->name = name;
+    x->revenue_cap = NAN;
+
+    conf = find_def(cfg->conf, cfg->nconf, name);
+    wdef = find_def(cfg->weights, cfg->nweights, name);
+    def = wdef ? wdef : conf;
+
+    maxm = (NDEFS + nev) * (nv ? nv : 1);
+    order = calloc(nv + 1, sizeof(int));
+    acc = calloc(nv * NDEFS + 1, sizeof(acc_t));
+    x->variants = calloc(nv + 1, sizeof(ab_rvariant_t));
+    x->metrics = calloc(maxm, sizeof(ab_rmetric_t));
+    praw = calloc(maxm, sizeof(double));
+    padj = calloc(maxm, sizeof(double));
+
+    if (!order || !acc || !x->variants || !x->metrics || !praw || !padj) {
+        goto fail;
+    }
+
+    x->baseline_source = order_variants(p, e, def, conf, order);
+    if (x->baseline_source == NULL) {
+        goto fail;
+    }
+    x->nvariants = nv;
+    x->baseline = 0;
+    fill_variants(p, e, order, x);
+    srm(p, x, def, wdef ? "weights" : "nginx-conf");
+
+    if (cfg->cap_pct > 0) {
+        cap = revenue_cap(p, e, cfg->cap_pct);
+        x->revenue_cap = cap;
+    }
+
+    accumulate(p, e, cap, acc, 0);
+    accumulate(p, e, cap, acc, 1);
+
+    for (k = 0; k <= NDEFS; k++) {
+        if (k == FUNNEL_AT) {
+            for (i = 0; i < nev; i++) {
+                uint64_t  total = 0;
+                char      mname[AB_METRIC_NAME_MAX];
+
+                for (v = 0; v < nv; v++) {
+                    total += ec[v * nev + i];
+                }
+                if (total == 0) {
+                    continue;
+                }
+                snprintf(mname, sizeof(mname), "event:%s", st->events.names[i]);
+                for (v = 1; v < nv; v++) {
+                    ab_estimate_t  t, c;
+
+                    t = share_estimate((double) ec[(size_t) order[v] * nev + i],
+                                       (double) x->variants[v].visitors);
+                    c = share_estimate((double) ec[(size_t) order[0] * nev + i],
+                                       (double) x->variants[0].visitors);
+                    add_metric(x, mname, v, 0, &t, &c, cfg->alpha);
+                }
+            }
+        }
+
+        if (k == NDEFS || (defs[k].capped && isnan(cap))) {
+            continue;
+        }
+
+        for (v = 1; v < nv; v++) {
+            ab_estimate_t  t = estimate(&acc[(size_t) order[v] * NDEFS + k],
+                                        defs[k].ratio);
+            ab_estimate_t  c = estimate(&acc[(size_t) order[0] * NDEFS + k],
+                                        defs[k].ratio);
+
+            add_metric(x, defs[k].name, v, defs[k].guardrail, &t, &c,
+                       cfg->alpha);
+        }
+    }
+
+    /* Holm over the business metrics of this experiment, all variants. */
+    for (i = 0, k = 0; i < x->nmetrics; i++) {
+        praw[i] = x->metrics[i].guardrail ? NAN : x->metrics[i].e.p_value;
+    }
+    ab_holm(praw, padj, x->nmetrics);
+    for (i = 0; i < x->nmetrics; i++) {
+        x->metrics[i].p_adjusted = padj[i];
+    }
+
+    free(order);
+    free(acc);
+    free(praw);
+    free(padj);
+
+    return 0;
+
+fail:
+    free(order);
+    free(acc);
+    free(praw);
+    free(padj);
+    ab_experiment_free(x);
+
+    return -1;
+}
+
+
+void
+ab_experiment_free(ab_rexp_t *x)
+{
+    free(x->variants);
+    free(x->metrics);
+    x->variants = NULL;
+    x->metrics = NULL;
+}

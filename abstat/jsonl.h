@@ -1,0 +1,39 @@
+/*
+ * Reads the members of one JSON object line that the caller asks for by
+ * key, in place: string values are unescaped inside the line buffer
+ * (unescaping never lengthens a string), so nothing is allocated.
+ *
+ * The whole line is validated as JSON except for UTF-8, which is not
+ * checked: nginx copies invalid bytes through and the log contract says
+ * such lines are valid.
+ */
+
+#ifndef ABSTAT_JSONL_H
+#define ABSTAT_JSONL_H
+
+#include <stddef.h>
+
+#define AB_JSON_MAX_KEYS  16
+
+typedef enum {
+    AB_JV_ABSENT = 0,
+    AB_JV_STRING,
+    AB_JV_NUMBER,               /* raw number text */
+    AB_JV_OTHER                 /* object, array, true, false, null */
+} ab_jv_type_t;
+
+typedef struct {
+    ab_jv_type_t  type;
+    const char   *s;            /* NUL-terminated for strings and numbers */
+    size_t        len;
+} ab_jv_t;
+
+/*
+ * Parses line (len bytes, writable) as one JSON object and fills out[i]
+ * for each keys[i] found (the last occurrence wins). Returns NULL, or a
+ * short reason why the line is not a JSON object.
+ */
+const char *ab_json_object(char *line, size_t len, const char *const *keys,
+    size_t nkeys, ab_jv_t *out);
+
+#endif /* ABSTAT_JSONL_H */

@@ -1,0 +1,556 @@
+/*
+ * Field syntax of the log contract: exposures "exp:var,exp:var", events
+ * "name;key=value;...,name". The module validates what it writes, so
+ * anything off here means a damaged or foreign line and the line is bad.
+ */
+
+#include "line.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "ab_core.h"
+#include "jsonl.h"
+
+#define MAX_PAIRS   64
+#define MAX_EVENTS  64
+
+typedef struct {
+    int  exp;                   /* -1: not selected */
+    int  var;
+} pair_t;
+
+typedef struct {
+    const char  *name;
+    size_t       name_len;
+    const char  *order;
+    size_t       order_len;
+    int64_t      revenue;
+} event_t;
+
+enum { F_TIME, F_UID, F_EXPOSURES, F_FORCED, F_EVENTS, F_STATUS, F_RT, F_N };
+
+static const char *const  log_keys[F_N] = {
+    "time", "uid", "exposures", "forced", "events", "status", "request_time"
+};
+
+enum { E_TIME, E_EVENT, E_ORDER, E_REVENUE, E_UID, E_N };
+
+static const char *const  event_keys[E_N] = {
+    "time", "event", "order", "revenue", "uid"
+};
+
+
+int
+ab_parse_micro(const char *s, size_t len, int allow_neg, int64_t *out)
+{
+    int64_t  v = 0;
+    size_t   i = 0, digits = 0, frac = 0;
+    int      neg = 0;
+
+    if (allow_neg && len > 0 && s[0] == '-') {
+        neg = 1;
+        i++;
+    }
+
+    for ( /* void */ ; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+        if (++digits > 12) {
+            return -1;
+        }
+        v = v * 10 + (s[i] - '0');
+    }
+
+    if (digits == 0) {
+        return -1;
+    }
+
+    if (i < len && s[i] == '.') {
+        for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+            if (++frac > 6) {
+                return -1;
+            }
+            v = v * 10 + (s[i] - '0');
+        }
+        if (frac == 0) {
+            return -1;
+        }
+    }
+
+    if (i != len) {
+        return -1;
+    }
+
+    for ( /* void */ ; frac < 6; frac++) {
+        v *= 10;
+    }
+
+    *out = neg ? -v : v;
+
+    return 0;
+}
+
+
+/* "exp:var,exp:var" into pairs, interning the selected experiments. */
+static const char *
+parse_pairs(ab_state_t *st, const char *s, size_t len, pair_t *pairs,
+    size_t *n, int intern)
+{
+    const char  *p = s, *end = s + len, *comma, *colon;
+    int          e, v;
+
+    *n = 0;
+
+    while (p < end) {
+        comma = memchr(p, ',', (size_t) (end - p));
+        comma = comma ? comma : end;
+        colon = memchr(p, ':', (size_t) (comma - p));
+
+        if (colon == NULL
+            || !ab_valid_experiment_name(p, (size_t) (colon - p))
+            || !ab_valid_variant_name(colon + 1, (size_t) (comma - colon - 1)))
+        {
+            return "bad pair";
+        }
+
+        if (*n == MAX_PAIRS) {
+            return "too many pairs";
+        }
+
+        e = -1;
+        v = -1;
+        if (intern && ab_state_selected(st, p, (size_t) (colon - p))) {
+            e = ab_intern(&st->exps, p, (size_t) (colon - p));
+            if (e < 0) {
+                return "too many experiments";
+            }
+            v = ab_intern(&st->vars[e], colon + 1, (size_t) (comma - colon - 1));
+            if (v < 0) {
+                return "too many variants";
+            }
+        }
+        pairs[*n].exp = e;
+        pairs[*n].var = v;
+        (*n)++;
+
+        p = comma + 1;
+        if (comma + 1 == end) {
+            return "trailing ','";
+        }
+    }
+
+    return NULL;
+}
+
+
+static int
+is_name(const char *s, size_t len)
+{
+    size_t  i;
+
+    if (len < 1 || len > 32) {
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9')
+              || s[i] == '_'))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static int
+is_order(const char *s, size_t len)
+{
+    size_t  i;
+
+    if (len < 1 || len > 64) {
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')
+              || (s[i] >= '0' && s[i] <= '9') || strchr("._:-", s[i])))
+        {
+            return 0;
+        }
+    }
+
+    return s[0] != '\0';
+}
+
+
+/* One event "name;k=v;k=v" (no ','). */
+static const char *
+parse_event(const char *p, const char *end, event_t *ev)
+{
+    const char  *semi, *eq, *val;
+    size_t       klen, vlen;
+
+    semi = memchr(p, ';', (size_t) (end - p));
+    semi = semi ? semi : end;
+
+    if (!is_name(p, (size_t) (semi - p))) {
+        return "bad event name";
+    }
+
+    ev->name = p;
+    ev->name_len = (size_t) (semi - p);
+    ev->order = NULL;
+    ev->order_len = 0;
+    ev->revenue = 0;
+
+    for (p = semi; p < end; p = semi) {
+        p++;
+        semi = memchr(p, ';', (size_t) (end - p));
+        semi = semi ? semi : end;
+        eq = memchr(p, '=', (size_t) (semi - p));
+
+        if (eq == NULL || !is_name(p, (size_t) (eq - p))) {
+            return "bad event key";
+        }
+
+        klen = (size_t) (eq - p);
+        val = eq + 1;
+        vlen = (size_t) (semi - val);
+
+        if (klen == 5 && memcmp(p, "order", 5) == 0) {
+            if (!is_order(val, vlen)) {
+                return "bad order id";
+            }
+            ev->order = val;
+            ev->order_len = vlen;
+        } else if (klen == 7 && memcmp(p, "revenue", 7) == 0) {
+            if (ab_parse_micro(val, vlen, 1, &ev->revenue) != 0) {
+                return "bad revenue";
+            }
+        } else if (vlen == 0) {
+            return "empty event value";
+        }
+    }
+
+    return NULL;
+}
+
+
+static const char *
+parse_events(const char *s, size_t len, event_t *evs, size_t *n)
+{
+    const char  *p = s, *end = s + len, *comma, *err;
+
+    *n = 0;
+
+    while (p < end) {
+        comma = memchr(p, ',', (size_t) (end - p));
+        comma = comma ? comma : end;
+
+        if (*n == MAX_EVENTS) {
+            return "too many events";
+        }
+        if ((err = parse_event(p, comma, &evs[*n])) != NULL) {
+            return err;
+        }
+        (*n)++;
+
+        if (comma + 1 == end) {
+            return "trailing ','";
+        }
+        p = comma + 1;
+    }
+
+    return NULL;
+}
+
+
+static int
+is_event(const event_t *ev, const char *name)
+{
+    return ev->name_len == strlen(name)
+           && memcmp(ev->name, name, ev->name_len) == 0;
+}
+
+
+/*
+ * Applies the events of a visitor (vis may be AB_NONE: then only refunds,
+ * which find their visitor through the order, have any effect).
+ */
+static int
+apply_events(ab_state_t *st, uint32_t vis, int64_t t, const event_t *evs,
+    size_t n, const int *ids)
+{
+    ab_rec_t  rec;
+    size_t    i;
+    int64_t   amount;
+
+    for (i = 0; i < n; i++) {
+        const event_t  *ev = &evs[i];
+
+        if (is_event(ev, "refund")) {
+            /* The refunded amount, however the sender signed it. */
+            amount = ev->revenue < 0 ? -ev->revenue : ev->revenue;
+            if (ab_state_refund(st, ev->order, ev->order_len, amount) != 0) {
+                return -1;
+            }
+            continue;
+        }
+
+        if (vis == AB_NONE) {
+            continue;
+        }
+
+        if (is_event(ev, "purchase") && ev->order_len > 0) {
+            if (ab_state_purchase(st, vis, ev->order, ev->order_len, t,
+                                  ev->revenue) != 0)
+            {
+                return -1;
+            }
+            continue;
+        }
+
+        memset(&rec, 0, sizeof(rec));
+        rec.time = t;
+        rec.vis = vis;
+
+        if (is_event(ev, "purchase")) {
+            rec.kind = AB_REC_PURCHASE;
+            rec.value = ev->revenue;
+        } else {
+            rec.kind = AB_REC_EVENT;
+            rec.arg = (uint16_t) ids[i];
+        }
+
+        if (ab_state_record(st, &rec) != 0) {
+            return -1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* Funnel event ids, interned before anything is applied. */
+static const char *
+intern_events(ab_state_t *st, const event_t *evs, size_t n, int *ids)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        ids[i] = -1;
+        if (is_event(&evs[i], "purchase") || is_event(&evs[i], "refund")) {
+            continue;
+        }
+        ids[i] = ab_intern(&st->events, evs[i].name, evs[i].name_len);
+        if (ids[i] < 0) {
+            return "too many event names";
+        }
+    }
+
+    return NULL;
+}
+
+
+static int
+bad(ab_state_t *st, const char *file, uint64_t lineno, const char *what,
+    const char *detail)
+{
+    char  reason[AB_REASON_MAX];
+
+    if (detail != NULL) {
+        snprintf(reason, sizeof(reason), "%s: %s", what, detail);
+        what = reason;
+    }
+    ab_state_bad(st, file, lineno, what);
+
+    return 0;
+}
+
+
+/* A string field: absent and "" both give len 0; anything else not a
+ * string is an error. */
+static int
+str_field(const ab_jv_t *v, const char **s, size_t *len)
+{
+    *s = "";
+    *len = 0;
+
+    if (v->type == AB_JV_ABSENT) {
+        return 0;
+    }
+    if (v->type != AB_JV_STRING) {
+        return -1;
+    }
+    *s = v->s;
+    *len = v->len;
+
+    return 0;
+}
+
+
+int
+ab_line_log(ab_state_t *st, char *line, size_t len, const char *file,
+    uint64_t lineno)
+{
+    ab_jv_t      f[F_N];
+    const char  *err, *s[F_N];
+    size_t       l[F_N], npairs, nforced, nevents, i;
+    pair_t       pairs[MAX_PAIRS], forced[MAX_PAIRS];
+    event_t      evs[MAX_EVENTS];
+    int          ids[MAX_EVENTS];
+    int64_t      t, rt = 0, status = 0;
+    uint32_t     vis;
+    ab_rec_t     rec;
+
+    if ((err = ab_json_object(line, len, log_keys, F_N, f)) != NULL) {
+        return bad(st, file, lineno, "not JSON", err);
+    }
+
+    if (f[F_UID].type == AB_JV_ABSENT) {
+        return bad(st, file, lineno, "no uid", NULL);
+    }
+    if (f[F_TIME].type == AB_JV_ABSENT) {
+        return bad(st, file, lineno, "no time", NULL);
+    }
+
+    for (i = 0; i < F_N; i++) {
+        if (str_field(&f[i], &s[i], &l[i]) != 0) {
+            return bad(st, file, lineno, log_keys[i], "not a string");
+        }
+    }
+
+    if (ab_parse_micro(s[F_TIME], l[F_TIME], 0, &t) != 0) {
+        return bad(st, file, lineno, "bad time", NULL);
+    }
+
+    if (l[F_STATUS] > 0 && ab_parse_micro(s[F_STATUS], l[F_STATUS], 0, &status)) {
+        return bad(st, file, lineno, "bad status", NULL);
+    }
+    if (l[F_RT] > 0 && ab_parse_micro(s[F_RT], l[F_RT], 0, &rt)) {
+        return bad(st, file, lineno, "bad request_time", NULL);
+    }
+
+    /* Forced pairs are checked for syntax and otherwise never used. */
+    if ((err = parse_pairs(st, s[F_FORCED], l[F_FORCED], forced, &nforced, 0))) {
+        return bad(st, file, lineno, "bad forced", err);
+    }
+    if ((err = parse_events(s[F_EVENTS], l[F_EVENTS], evs, &nevents))
+        || (err = intern_events(st, evs, nevents, ids)))
+    {
+        return bad(st, file, lineno, "bad events", err);
+    }
+    if ((err = parse_pairs(st, s[F_EXPOSURES], l[F_EXPOSURES], pairs, &npairs,
+                           l[F_UID] > 0)))
+    {
+        return bad(st, file, lineno, "bad exposures", err);
+    }
+
+    if (l[F_UID] == 0) {
+        /* No visitor: nothing of this line can be attributed except a
+         * refund, which finds its visitor through the order. */
+        return apply_events(st, AB_NONE, t, evs, nevents, ids);
+    }
+
+    vis = ab_state_visitor(st, s[F_UID], l[F_UID]);
+    if (vis == AB_NONE) {
+        return -1;
+    }
+
+    for (i = 0; i < npairs; i++) {
+        if (pairs[i].exp >= 0
+            && ab_state_expose(st, vis, pairs[i].exp, pairs[i].var, t) != 0)
+        {
+            return -1;
+        }
+    }
+
+    memset(&rec, 0, sizeof(rec));
+    rec.kind = AB_REC_REQUEST;
+    rec.time = t;
+    rec.vis = vis;
+    rec.value = rt;
+    rec.arg = status >= 500000000 && status < 600000000;
+
+    if (ab_state_record(st, &rec) != 0) {
+        return -1;
+    }
+
+    return apply_events(st, vis, t, evs, nevents, ids);
+}
+
+
+/* A number that may be a JSON number or a string holding one. */
+static int
+micro_field(const ab_jv_t *v, int allow_neg, int64_t *out)
+{
+    if (v->type != AB_JV_STRING && v->type != AB_JV_NUMBER) {
+        return -1;
+    }
+
+    return ab_parse_micro(v->s, v->len, allow_neg, out);
+}
+
+
+int
+ab_line_event(ab_state_t *st, char *line, size_t len, const char *file,
+    uint64_t lineno)
+{
+    ab_jv_t      f[E_N];
+    const char  *err;
+    event_t      ev;
+    int          id = -1;
+    int64_t      t;
+    uint32_t     vis = AB_NONE;
+
+    if ((err = ab_json_object(line, len, event_keys, E_N, f)) != NULL) {
+        return bad(st, file, lineno, "not JSON", err);
+    }
+
+    if (f[E_TIME].type == AB_JV_ABSENT || micro_field(&f[E_TIME], 0, &t)) {
+        return bad(st, file, lineno, "bad or no time", NULL);
+    }
+    if (f[E_EVENT].type != AB_JV_STRING
+        || !is_name(f[E_EVENT].s, f[E_EVENT].len))
+    {
+        return bad(st, file, lineno, "bad or no event", NULL);
+    }
+
+    memset(&ev, 0, sizeof(ev));
+    ev.name = f[E_EVENT].s;
+    ev.name_len = f[E_EVENT].len;
+
+    if (f[E_ORDER].type != AB_JV_ABSENT) {
+        if (f[E_ORDER].type != AB_JV_STRING
+            || !is_order(f[E_ORDER].s, f[E_ORDER].len))
+        {
+            return bad(st, file, lineno, "bad order", NULL);
+        }
+        ev.order = f[E_ORDER].s;
+        ev.order_len = f[E_ORDER].len;
+    }
+
+    if (f[E_REVENUE].type != AB_JV_ABSENT
+        && micro_field(&f[E_REVENUE], 1, &ev.revenue) != 0)
+    {
+        return bad(st, file, lineno, "bad revenue", NULL);
+    }
+
+    if (!is_event(&ev, "refund")) {
+        /* Anything but a refund must say whose it is. */
+        if (f[E_UID].type != AB_JV_STRING || f[E_UID].len == 0) {
+            return bad(st, file, lineno, "no uid for a non-refund event",
+                       NULL);
+        }
+        if ((err = intern_events(st, &ev, 1, &id)) != NULL) {
+            return bad(st, file, lineno, err, NULL);
+        }
+        vis = ab_state_visitor(st, f[E_UID].s, f[E_UID].len);
+        if (vis == AB_NONE) {
+            return -1;
+        }
+    }
+
+    return apply_events(st, vis, t, &ev, 1, &id);
+}

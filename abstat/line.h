@@ -1,0 +1,29 @@
+/*
+ * One input line into the state: an access-log line (docs/log-format.md)
+ * or a back-office event line (--events). A line is checked whole before
+ * anything of it is applied, so a bad line leaves no trace but its count.
+ */
+
+#ifndef ABSTAT_LINE_H
+#define ABSTAT_LINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "state.h"
+
+/* Both return 0, or -1 when out of memory (a bad line is not an error). */
+int ab_line_log(ab_state_t *st, char *line, size_t len, const char *file,
+    uint64_t lineno);
+
+int ab_line_event(ab_state_t *st, char *line, size_t len, const char *file,
+    uint64_t lineno);
+
+/*
+ * A decimal with at most 6 fractional digits and at most 12 integer
+ * digits, in millionths (times in microseconds, money in micro-units).
+ * Returns 0 or -1.
+ */
+int ab_parse_micro(const char *s, size_t len, int allow_neg, int64_t *out);
+
+#endif /* ABSTAT_LINE_H */

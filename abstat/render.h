@@ -1,0 +1,18 @@
+/*
+ * Renderers of a report: json (docs/abstat-json.md), text (aligned tables
+ * for a terminal) and csv (one row per metric comparison).
+ */
+
+#ifndef ABSTAT_RENDER_H
+#define ABSTAT_RENDER_H
+
+#include <stdio.h>
+
+#include "report.h"
+
+/* Each returns 0, or -1 when out of memory or the write failed. */
+int ab_render_json(FILE *out, const ab_report_t *rep);
+int ab_render_text(FILE *out, const ab_report_t *rep);
+int ab_render_csv(FILE *out, const ab_report_t *rep);
+
+#endif /* ABSTAT_RENDER_H */

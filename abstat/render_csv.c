@@ -1,0 +1,60 @@
+/*
+ * One CSV row per comparison, full precision, empty for undefined. Every
+ * name in a report is restricted to [A-Za-z0-9_.:-], so no quoting is
+ * ever needed.
+ */
+
+#include "render.h"
+
+#include <math.h>
+
+
+static void
+put(FILE *out, double v)
+{
+    if (isfinite(v)) {
+        fprintf(out, ",%.17g", v);
+    } else {
+        fputc(',', out);
+    }
+}
+
+
+int
+ab_render_csv(FILE *out, const ab_report_t *rep)
+{
+    size_t  i, j;
+
+    fputs("experiment,baseline,metric,variant,guardrail,value,baseline_value,"
+          "abs_effect,abs_ci_low,abs_ci_high,rel_effect,rel_ci_low,"
+          "rel_ci_high,p_value,rel_p_value,p_value_adjusted,df,srm_p_value,"
+          "srm_alert\n", out);
+
+    for (i = 0; i < rep->nexps; i++) {
+        const ab_rexp_t  *x = &rep->exps[i];
+
+        for (j = 0; j < x->nmetrics; j++) {
+            const ab_rmetric_t  *m = &x->metrics[j];
+
+            fprintf(out, "%s,%s,%s,%s,%d", x->name,
+                    x->variants[x->baseline].name, m->metric,
+                    x->variants[m->variant].name, m->guardrail);
+            put(out, m->e.value);
+            put(out, m->e.baseline_value);
+            put(out, m->e.abs_effect);
+            put(out, m->e.abs_lo);
+            put(out, m->e.abs_hi);
+            put(out, m->e.rel_effect);
+            put(out, m->e.rel_lo);
+            put(out, m->e.rel_hi);
+            put(out, m->e.p_value);
+            put(out, m->e.rel_p_value);
+            put(out, m->p_adjusted);
+            put(out, m->e.df);
+            put(out, x->srm_p);
+            fprintf(out, ",%d\n", x->srm_alert);
+        }
+    }
+
+    return ferror(out) ? -1 : 0;
+}

@@ -1,0 +1,193 @@
+/*
+ * JSON through cJSON. Numbers are written by us with %.17g (cJSON's own
+ * printer shortens them), and anything not finite becomes null, since
+ * NaN and Infinity are not JSON.
+ */
+
+#include "render.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include <cjson/cJSON.h>
+
+
+static cJSON *
+num(double v)
+{
+    char  buf[32];
+
+    if (!isfinite(v)) {
+        return cJSON_CreateNull();
+    }
+
+    snprintf(buf, sizeof(buf), "%.17g", v);
+
+    return cJSON_CreateRaw(buf);
+}
+
+
+static void
+add_num(cJSON *o, const char *key, double v)
+{
+    cJSON_AddItemToObject(o, key, num(v));
+}
+
+
+static void
+add_count(cJSON *o, const char *key, uint64_t v)
+{
+    cJSON_AddItemToObject(o, key, cJSON_CreateNumber((double) v));
+}
+
+
+static cJSON *
+pair(double lo, double hi)
+{
+    cJSON  *a = cJSON_CreateArray();
+
+    cJSON_AddItemToArray(a, num(lo));
+    cJSON_AddItemToArray(a, num(hi));
+
+    return a;
+}
+
+
+static cJSON *
+input_json(const ab_report_t *rep)
+{
+    const ab_state_t  *st = rep->st;
+    cJSON             *in = cJSON_CreateObject(), *samples, *s;
+    size_t             i;
+
+    add_count(in, "files", st->files);
+    add_count(in, "lines", st->lines);
+    add_count(in, "bad_lines", st->bad_lines);
+
+    samples = cJSON_AddArrayToObject(in, "bad_samples");
+    for (i = 0; i < st->nbad; i++) {
+        s = cJSON_CreateObject();
+        cJSON_AddStringToObject(s, "file", st->bad[i].file);
+        add_count(s, "line", st->bad[i].line);
+        cJSON_AddStringToObject(s, "reason", st->bad[i].reason);
+        cJSON_AddItemToArray(samples, s);
+    }
+
+    add_count(in, "visitors", st->nvis);
+    add_count(in, "events_before_exposure", rep->events_before_exposure);
+    add_count(in, "duplicate_orders", st->duplicate_orders);
+    add_count(in, "orphan_refunds", rep->orphan_refunds);
+
+    return in;
+}
+
+
+static cJSON *
+metric_json(const ab_rexp_t *x, const ab_rmetric_t *m)
+{
+    cJSON  *o = cJSON_CreateObject();
+
+    cJSON_AddStringToObject(o, "metric", m->metric);
+    cJSON_AddStringToObject(o, "variant", x->variants[m->variant].name);
+    cJSON_AddBoolToObject(o, "guardrail", m->guardrail);
+    add_num(o, "value", m->e.value);
+    add_num(o, "baseline_value", m->e.baseline_value);
+    add_num(o, "abs_effect", m->e.abs_effect);
+    cJSON_AddItemToObject(o, "abs_ci", pair(m->e.abs_lo, m->e.abs_hi));
+    add_num(o, "rel_effect", m->e.rel_effect);
+    cJSON_AddItemToObject(o, "rel_ci", pair(m->e.rel_lo, m->e.rel_hi));
+    add_num(o, "p_value", m->e.p_value);
+    add_num(o, "rel_p_value", m->e.rel_p_value);
+    add_num(o, "p_value_adjusted", m->p_adjusted);
+    add_num(o, "df", m->e.df);
+
+    return o;
+}
+
+
+static cJSON *
+experiment_json(const ab_rexp_t *x)
+{
+    cJSON   *o = cJSON_CreateObject(), *srm, *exp, *vars, *v, *ms;
+    size_t   i;
+
+    cJSON_AddStringToObject(o, "name", x->name);
+    if (x->nvariants > 0) {
+        cJSON_AddStringToObject(o, "baseline", x->variants[x->baseline].name);
+    } else {
+        cJSON_AddNullToObject(o, "baseline");
+    }
+    cJSON_AddStringToObject(o, "baseline_source", x->baseline_source);
+
+    srm = cJSON_AddObjectToObject(o, "srm");
+    exp = cJSON_AddObjectToObject(srm, "expected");
+    for (i = 0; i < x->nvariants; i++) {
+        add_num(exp, x->variants[i].name, x->variants[i].expected);
+    }
+    cJSON_AddStringToObject(srm, "weights_source", x->weights_source);
+    add_num(srm, "chi2", x->chi2);
+    add_num(srm, "p_value", x->srm_p);
+    cJSON_AddBoolToObject(srm, "alert", x->srm_alert);
+
+    vars = cJSON_AddArrayToObject(o, "variants");
+    for (i = 0; i < x->nvariants; i++) {
+        const ab_rvariant_t  *rv = &x->variants[i];
+
+        v = cJSON_CreateObject();
+        cJSON_AddStringToObject(v, "name", rv->name);
+        add_count(v, "visitors", rv->visitors);
+        add_count(v, "multi_variant", rv->multi_variant);
+        add_count(v, "orders", rv->orders);
+        add_num(v, "revenue", rv->revenue);
+        add_count(v, "converters", rv->converters);
+        add_count(v, "requests", rv->requests);
+        add_count(v, "errors_5xx", rv->errors_5xx);
+        cJSON_AddItemToArray(vars, v);
+    }
+
+    add_num(o, "revenue_cap", x->revenue_cap);
+
+    ms = cJSON_AddArrayToObject(o, "metrics");
+    for (i = 0; i < x->nmetrics; i++) {
+        cJSON_AddItemToArray(ms, metric_json(x, &x->metrics[i]));
+    }
+
+    return o;
+}
+
+
+int
+ab_render_json(FILE *out, const ab_report_t *rep)
+{
+    cJSON   *root = cJSON_CreateObject(), *exps;
+    char    *text;
+    size_t   i;
+    int      rc;
+
+    if (root == NULL) {
+        return -1;
+    }
+
+    cJSON_AddItemToObject(root, "input", input_json(rep));
+    add_num(root, "alpha", rep->alpha);
+    if (rep->cap_pct > 0) {
+        add_num(root, "cap_revenue_percentile", rep->cap_pct);
+    }
+
+    exps = cJSON_AddArrayToObject(root, "experiments");
+    for (i = 0; i < rep->nexps; i++) {
+        cJSON_AddItemToArray(exps, experiment_json(&rep->exps[i]));
+    }
+
+    text = cJSON_Print(root);
+    cJSON_Delete(root);
+
+    if (text == NULL) {
+        return -1;
+    }
+
+    rc = fputs(text, out) < 0 || fputc('\n', out) == EOF ? -1 : 0;
+    free(text);
+
+    return rc;
+}

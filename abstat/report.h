@@ -1,0 +1,90 @@
+/*
+ * The report: what analyze.c computes from the state and every renderer
+ * prints. Undefined numbers are NaN here and null in JSON.
+ */
+
+#ifndef ABSTAT_REPORT_H
+#define ABSTAT_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "state.h"
+#include "stats.h"
+
+#define AB_METRIC_NAME_MAX  48
+
+/* An experiment as the configuration describes it (nginx conf or
+ * --weights): its variants in order and their weights. */
+typedef struct {
+    char     *name;
+    size_t    nvars;
+    char    **vars;
+    double   *weights;          /* any positive scale */
+    int       kind;             /* ab_weight_kind_t of all of them, or 0 */
+} ab_expdef_t;
+
+typedef struct {
+    double              alpha;
+    double              cap_pct;        /* 0: no --cap-revenue */
+    const ab_expdef_t  *conf;           /* --nginx-conf */
+    size_t              nconf;
+    const ab_expdef_t  *weights;        /* --weights */
+    size_t              nweights;
+    const char         *baseline;       /* --baseline, or NULL */
+    const char *const  *only;           /* --experiment */
+    size_t              nonly;
+} ab_config_t;
+
+typedef struct {
+    const char  *name;
+    uint64_t     visitors;
+    uint64_t     multi_variant;
+    uint64_t     orders;
+    uint64_t     converters;
+    uint64_t     requests;
+    uint64_t     errors_5xx;
+    double       revenue;
+    double       expected;      /* SRM share, 0..1 */
+} ab_rvariant_t;
+
+typedef struct {
+    char         metric[AB_METRIC_NAME_MAX];
+    size_t       variant;       /* index into the experiment's variants */
+    int          guardrail;
+    ab_effect_t  e;
+    double       p_adjusted;
+} ab_rmetric_t;
+
+typedef struct {
+    const char     *name;
+    size_t          baseline;   /* index into variants */
+    const char     *baseline_source;    /* option, nginx-conf, ... */
+    ab_rvariant_t  *variants;
+    size_t          nvariants;
+    const char     *weights_source;     /* weights, nginx-conf, equal */
+    double          chi2;
+    double          srm_p;
+    int             srm_alert;
+    double          revenue_cap;        /* NaN without --cap-revenue */
+    ab_rmetric_t   *metrics;
+    size_t          nmetrics;
+} ab_rexp_t;
+
+typedef struct {
+    const ab_state_t  *st;      /* input counters and bad-line samples */
+    uint64_t           events_before_exposure;
+    uint64_t           orphan_refunds;
+    double             alpha;
+    double             cap_pct;
+    ab_rexp_t         *exps;
+    size_t             nexps;
+} ab_report_t;
+
+/* Reads the spooled records and fills the report. -1 when out of memory
+ * or when the spool cannot be read back. */
+int ab_analyze(ab_state_t *st, const ab_config_t *cfg, ab_report_t *rep);
+
+void ab_report_free(ab_report_t *rep);
+
+#endif /* ABSTAT_REPORT_H */

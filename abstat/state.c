@@ -1,0 +1,384 @@
+/*
+ * The tables of state.h and their updates. Arrays grow by doubling, so a
+ * line costs no allocation except when a table crosses a power of two.
+ */
+
+#include "state.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define RBUF_RECS  (64 * 1024)
+
+
+static int
+grow_array(void **arr, size_t *cap, size_t need, size_t size)
+{
+    size_t  ncap;
+    void   *p;
+
+    if (need <= *cap) {
+        return 0;
+    }
+
+    ncap = *cap ? *cap * 2 : 1024;
+    while (ncap < need) {
+        ncap *= 2;
+    }
+
+    p = realloc(*arr, ncap * size);
+    if (p == NULL) {
+        return -1;
+    }
+
+    *arr = p;
+    *cap = ncap;
+
+    return 0;
+}
+
+
+int
+ab_state_init(ab_state_t *st)
+{
+    size_t  i;
+
+    memset(st, 0, sizeof(*st));
+
+    ab_intern_init(&st->exps, AB_MAX_EXPERIMENTS);
+    ab_intern_init(&st->events, AB_MAX_EVENT_NAMES);
+
+    st->vars = calloc(AB_MAX_EXPERIMENTS, sizeof(*st->vars));
+    st->rbuf = malloc(RBUF_RECS * sizeof(*st->rbuf));
+
+    for (i = 0; st->vars && i < AB_MAX_EXPERIMENTS; i++) {
+        ab_intern_init(&st->vars[i], AB_MAX_EXP_VARIANTS);
+    }
+
+    return st->vars && st->rbuf ? 0 : -1;
+}
+
+
+void
+ab_state_free(ab_state_t *st)
+{
+    size_t  i;
+
+    for (i = 0; st->vars && i < st->exps.n; i++) {
+        ab_intern_free(&st->vars[i]);
+    }
+    free(st->vars);
+    ab_intern_free(&st->exps);
+    ab_intern_free(&st->events);
+    ab_tab_free(&st->visitors);
+    ab_tab_free(&st->multi);
+    ab_tab_free(&st->order_ids);
+    free(st->heads);
+    free(st->membs);
+    free(st->orders);
+    free(st->rbuf);
+    if (st->spool) {
+        fclose(st->spool);
+    }
+    memset(st, 0, sizeof(*st));
+}
+
+
+void
+ab_state_bad(ab_state_t *st, const char *file, uint64_t line,
+    const char *reason)
+{
+    ab_bad_t  *b;
+
+    st->bad_lines++;
+
+    if (st->nbad >= AB_BAD_SAMPLES) {
+        return;
+    }
+
+    b = &st->bad[st->nbad++];
+    b->file = file;
+    b->line = line;
+    snprintf(b->reason, sizeof(b->reason), "%s", reason);
+
+    if (!st->quiet) {
+        fprintf(stderr, "abstat: %s:%llu: bad line: %s\n", file,
+                (unsigned long long) line, reason);
+    }
+}
+
+
+int
+ab_state_selected(const ab_state_t *st, const char *name, size_t len)
+{
+    size_t  i;
+
+    if (st->nonly == 0) {
+        return 1;
+    }
+
+    for (i = 0; i < st->nonly; i++) {
+        if (strlen(st->only[i]) == len && memcmp(st->only[i], name, len) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+uint32_t
+ab_state_visitor(ab_state_t *st, const char *uid, size_t len)
+{
+    int        created;
+    uint32_t  *slot = ab_tab_put(&st->visitors, ab_key_of(uid, len), &created);
+
+    if (slot == NULL) {
+        st->oom = 1;
+        return AB_NONE;
+    }
+
+    if (!created) {
+        return *slot;
+    }
+
+    if (st->nvis >= AB_NONE - 1
+        || grow_array((void **) &st->heads, &st->capvis, st->nvis + 1,
+                      sizeof(*st->heads)))
+    {
+        /* The slot must not stay empty-marked with a key in it. */
+        *slot = 0;
+        st->oom = 1;
+        return AB_NONE;
+    }
+
+    st->heads[st->nvis] = AB_NONE;
+    *slot = (uint32_t) st->nvis;
+
+    return (uint32_t) st->nvis++;
+}
+
+
+static int
+multi_add(ab_state_t *st, uint32_t memb, int var)
+{
+    int        created;
+    uint32_t  *slot = ab_tab_put(&st->multi, ab_key_pair(memb, (uint64_t) var),
+                                 &created);
+
+    if (slot == NULL) {
+        st->oom = 1;
+        return -1;
+    }
+
+    *slot = 1;
+
+    return 0;
+}
+
+
+int
+ab_state_expose(ab_state_t *st, uint32_t vis, int exp, int var, int64_t t)
+{
+    uint32_t    m;
+    ab_memb_t  *mb;
+
+    for (m = st->heads[vis]; m != AB_NONE; m = st->membs[m].next) {
+        if (st->membs[m].exp == exp) {
+            break;
+        }
+    }
+
+    if (m == AB_NONE) {
+        if (st->nmemb >= AB_NONE - 1
+            || grow_array((void **) &st->membs, &st->capmemb, st->nmemb + 1,
+                          sizeof(*st->membs)))
+        {
+            st->oom = 1;
+            return -1;
+        }
+        mb = &st->membs[st->nmemb];
+        mb->exp = (uint16_t) exp;
+        mb->var = (uint16_t) var;
+        mb->entry = t;
+        mb->next = st->heads[vis];
+        st->heads[vis] = (uint32_t) st->nmemb++;
+        return 0;
+    }
+
+    mb = &st->membs[m];
+    if (t < mb->entry) {
+        mb->entry = t;
+    }
+
+    if (mb->var == var) {
+        return 0;
+    }
+
+    /* A second variant: the visitor leaves the analysis of this
+     * experiment, and each variant it saw counts one multi_variant. */
+    if (mb->var != AB_VAR_MULTI) {
+        if (multi_add(st, m, mb->var) != 0) {
+            return -1;
+        }
+        mb->var = AB_VAR_MULTI;
+    }
+
+    return multi_add(st, m, var);
+}
+
+
+static int
+spool_flush(ab_state_t *st)
+{
+    if (st->rbuf_n == 0) {
+        return 0;
+    }
+
+    if (st->spool == NULL && (st->spool = tmpfile()) == NULL) {
+        return -1;
+    }
+
+    if (fwrite(st->rbuf, sizeof(*st->rbuf), st->rbuf_n, st->spool)
+        != st->rbuf_n)
+    {
+        return -1;
+    }
+
+    st->rbuf_n = 0;
+
+    return 0;
+}
+
+
+int
+ab_state_record(ab_state_t *st, const ab_rec_t *rec)
+{
+    if (st->rbuf_n == RBUF_RECS && spool_flush(st) != 0) {
+        st->oom = 1;
+        return -1;
+    }
+
+    st->rbuf[st->rbuf_n++] = *rec;
+    st->nrecs++;
+
+    return 0;
+}
+
+
+int
+ab_state_each_record(ab_state_t *st,
+    void (*fn)(void *ctx, const ab_rec_t *rec), void *ctx)
+{
+    ab_rec_t  *chunk;
+    size_t     n, i;
+
+    if (st->spool != NULL) {
+        /* The spooled part first, through a buffer of its own, then the
+         * tail still in memory. */
+        chunk = malloc(RBUF_RECS * sizeof(*chunk));
+        if (chunk == NULL || fflush(st->spool) != 0) {
+            free(chunk);
+            return -1;
+        }
+        rewind(st->spool);
+        while ((n = fread(chunk, sizeof(*chunk), RBUF_RECS, st->spool)) > 0) {
+            for (i = 0; i < n; i++) {
+                fn(ctx, &chunk[i]);
+            }
+        }
+        n = (size_t) ferror(st->spool);
+        free(chunk);
+        if (n) {
+            return -1;
+        }
+    }
+
+    for (i = 0; i < st->rbuf_n; i++) {
+        fn(ctx, &st->rbuf[i]);
+    }
+
+    return 0;
+}
+
+
+static ab_order_t *
+order_slot(ab_state_t *st, const char *order, size_t len)
+{
+    int        created;
+    uint32_t  *slot = ab_tab_put(&st->order_ids, ab_key_of(order, len),
+                                 &created);
+    ab_order_t *o;
+
+    if (slot == NULL) {
+        st->oom = 1;
+        return NULL;
+    }
+
+    if (!created) {
+        return &st->orders[*slot];
+    }
+
+    if (grow_array((void **) &st->orders, &st->caporders, st->norders + 1,
+                   sizeof(*st->orders)))
+    {
+        *slot = 0;
+        st->oom = 1;
+        return NULL;
+    }
+
+    o = &st->orders[st->norders];
+    memset(o, 0, sizeof(*o));
+    *slot = (uint32_t) st->norders++;
+
+    return o;
+}
+
+
+int
+ab_state_purchase(ab_state_t *st, uint32_t vis, const char *order,
+    size_t len, int64_t t, int64_t revenue)
+{
+    ab_order_t  *o = order_slot(st, order, len);
+
+    if (o == NULL) {
+        return -1;
+    }
+
+    if (o->purchased) {
+        st->duplicate_orders++;
+        /* Keep the earliest; at equal times the first read stays. */
+        if (t >= o->time) {
+            return 0;
+        }
+    }
+
+    o->purchased = 1;
+    o->time = t;
+    o->vis = vis;
+    o->revenue = revenue;
+
+    return 0;
+}
+
+
+int
+ab_state_refund(ab_state_t *st, const char *order, size_t len,
+    int64_t amount)
+{
+    ab_order_t  *o;
+
+    if (len == 0) {
+        st->orphan_refunds++;
+        return 0;
+    }
+
+    if ((o = order_slot(st, order, len)) == NULL) {
+        return -1;
+    }
+
+    o->refund += amount;
+    o->refunds++;
+
+    return 0;
+}

@@ -1,0 +1,137 @@
+/*
+ * What abstat keeps while reading: per distinct visitor, not per line.
+ *
+ *   visitor      a slot of the visitor table (uid hash -> index, ~27-53
+ *                bytes at load 3/8..3/4) and the head of its list (4 bytes);
+ *   membership   16 bytes per (visitor, experiment): variant, entry time;
+ *   order        a slot of the order table and 32 bytes per order id.
+ *
+ * Requests and events are not kept in memory: each becomes a 24-byte
+ * record in a spool file, read back once after the input, when every
+ * visitor's entry time is final (lines and files come in any order, so an
+ * event cannot be judged before all exposures are seen). No text is ever
+ * parsed twice.
+ */
+
+#ifndef ABSTAT_STATE_H
+#define ABSTAT_STATE_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "intern.h"
+#include "tab.h"
+
+#define AB_NONE             UINT32_MAX
+#define AB_VAR_MULTI        0xffff
+#define AB_MAX_EXPERIMENTS  4096
+#define AB_MAX_EXP_VARIANTS 1024
+#define AB_MAX_EVENT_NAMES  4096
+#define AB_BAD_SAMPLES      10
+#define AB_REASON_MAX       96
+
+typedef struct {
+    uint32_t  next;             /* the visitor's next membership */
+    uint16_t  exp;
+    uint16_t  var;              /* or AB_VAR_MULTI */
+    int64_t   entry;            /* earliest unforced exposure, microseconds */
+} ab_memb_t;
+
+typedef enum {
+    AB_REC_REQUEST = 1,         /* arg: 1 for a 5xx; value: request_time us */
+    AB_REC_PURCHASE,            /* without order id; value: revenue micro */
+    AB_REC_EVENT                /* arg: event name id */
+} ab_rec_kind_t;
+
+typedef struct {
+    int64_t   time;             /* microseconds */
+    int64_t   value;
+    uint32_t  vis;
+    uint16_t  kind;
+    uint16_t  arg;
+} ab_rec_t;
+
+typedef struct {
+    int64_t   time;             /* of the earliest occurrence */
+    int64_t   revenue;          /* micro-units */
+    int64_t   refund;           /* micro-units, summed over refunds */
+    uint32_t  vis;
+    uint32_t  refunds;          /* refund events, for orphan counting */
+    uint32_t  purchased;
+} ab_order_t;
+
+typedef struct {
+    const char  *file;
+    uint64_t     line;
+    char         reason[AB_REASON_MAX];
+} ab_bad_t;
+
+typedef struct {
+    const char *const  *only;   /* --experiment names, or none */
+    size_t              nonly;
+    int                 quiet;  /* no bad-line samples on stderr */
+
+    ab_tab_t            visitors;
+    uint32_t           *heads;
+    size_t              nvis, capvis;
+
+    ab_memb_t          *membs;
+    size_t              nmemb, capmemb;
+
+    ab_tab_t            multi;  /* (membership, variant) of excluded ones */
+
+    ab_tab_t            order_ids;
+    ab_order_t         *orders;
+    size_t              norders, caporders;
+
+    FILE               *spool;
+    ab_rec_t           *rbuf;
+    size_t              rbuf_n;
+    uint64_t            nrecs;
+
+    ab_intern_t         exps;
+    ab_intern_t        *vars;   /* per experiment */
+    ab_intern_t         events; /* funnel event names */
+
+    uint64_t            files;
+    uint64_t            lines;
+    uint64_t            bad_lines;
+    uint64_t            duplicate_orders;
+    uint64_t            orphan_refunds; /* refunds without an order id */
+    ab_bad_t            bad[AB_BAD_SAMPLES];
+    size_t              nbad;
+
+    int                 oom;
+} ab_state_t;
+
+int ab_state_init(ab_state_t *st);
+void ab_state_free(ab_state_t *st);
+
+/* Counts a bad line, keeps it as a sample while there are fewer than
+ * AB_BAD_SAMPLES, and prints the kept ones on stderr. */
+void ab_state_bad(ab_state_t *st, const char *file, uint64_t line,
+    const char *reason);
+
+/* Whether experiment `name` is to be read at all (--experiment). */
+int ab_state_selected(const ab_state_t *st, const char *name, size_t len);
+
+/* The visitor index of a uid, created on first sight. AB_NONE on OOM. */
+uint32_t ab_state_visitor(ab_state_t *st, const char *uid, size_t len);
+
+/* An unforced exposure of visitor vis to (exp, var) at time t. */
+int ab_state_expose(ab_state_t *st, uint32_t vis, int exp, int var,
+    int64_t t);
+
+int ab_state_record(ab_state_t *st, const ab_rec_t *rec);
+
+int ab_state_purchase(ab_state_t *st, uint32_t vis, const char *order,
+    size_t len, int64_t t, int64_t revenue);
+
+int ab_state_refund(ab_state_t *st, const char *order, size_t len,
+    int64_t amount);
+
+/* Calls fn on every record, in the order they were written. */
+int ab_state_each_record(ab_state_t *st,
+    void (*fn)(void *ctx, const ab_rec_t *rec), void *ctx);
+
+#endif /* ABSTAT_STATE_H */

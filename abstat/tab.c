@@ -1,0 +1,153 @@
+/*
+ * Linear probing at a load of at most 3/4; keys are hashes already, but
+ * pair keys are not, so every key goes through a 64-bit finalizer.
+ */
+
+#include "tab.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <xxhash.h>
+
+
+ab_key_t
+ab_key_of(const char *s, size_t len)
+{
+    XXH128_hash_t  h = XXH3_128bits(s, len);
+    ab_key_t       k = { h.low64, h.high64 };
+
+    return k;
+}
+
+
+ab_key_t
+ab_key_pair(uint64_t a, uint64_t b)
+{
+    ab_key_t  k = { a, b };
+
+    return k;
+}
+
+
+static size_t
+slot_of(ab_key_t k, size_t mask)
+{
+    uint64_t  x = k.lo ^ (k.hi * 0x9e3779b97f4a7c15ULL);
+
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+
+    return (size_t) x & mask;
+}
+
+
+static int
+key_eq(ab_key_t a, ab_key_t b)
+{
+    return a.lo == b.lo && a.hi == b.hi;
+}
+
+
+static int
+grow(ab_tab_t *t)
+{
+    size_t     ncap = t->cap ? t->cap * 2 : 1024, i, s;
+    ab_key_t  *keys = malloc(ncap * sizeof(*keys));
+    uint32_t  *vals = malloc(ncap * sizeof(*vals));
+
+    if (keys == NULL || vals == NULL) {
+        free(keys);
+        free(vals);
+        return -1;
+    }
+
+    memset(vals, 0xff, ncap * sizeof(*vals));
+
+    for (i = 0; i < t->cap; i++) {
+        if (t->vals[i] == AB_TAB_EMPTY) {
+            continue;
+        }
+        for (s = slot_of(t->keys[i], ncap - 1); vals[s] != AB_TAB_EMPTY;
+             s = (s + 1) & (ncap - 1))
+        {
+            /* void */
+        }
+        keys[s] = t->keys[i];
+        vals[s] = t->vals[i];
+    }
+
+    free(t->keys);
+    free(t->vals);
+    t->keys = keys;
+    t->vals = vals;
+    t->cap = ncap;
+
+    return 0;
+}
+
+
+uint32_t *
+ab_tab_put(ab_tab_t *t, ab_key_t k, int *created)
+{
+    size_t  s;
+
+    if ((t->n + 1) * 4 > t->cap * 3 && grow(t) != 0) {
+        return NULL;
+    }
+
+    for (s = slot_of(k, t->cap - 1); t->vals[s] != AB_TAB_EMPTY;
+         s = (s + 1) & (t->cap - 1))
+    {
+        if (key_eq(t->keys[s], k)) {
+            *created = 0;
+            return &t->vals[s];
+        }
+    }
+
+    t->keys[s] = k;
+    t->n++;
+    *created = 1;
+
+    return &t->vals[s];
+}
+
+
+uint32_t
+ab_tab_get(const ab_tab_t *t, ab_key_t k)
+{
+    size_t  s;
+
+    if (t->cap == 0) {
+        return AB_TAB_EMPTY;
+    }
+
+    for (s = slot_of(k, t->cap - 1); t->vals[s] != AB_TAB_EMPTY;
+         s = (s + 1) & (t->cap - 1))
+    {
+        if (key_eq(t->keys[s], k)) {
+            return t->vals[s];
+        }
+    }
+
+    return AB_TAB_EMPTY;
+}
+
+
+void
+ab_tab_free(ab_tab_t *t)
+{
+    free(t->keys);
+    free(t->vals);
+    memset(t, 0, sizeof(*t));
+}
+
+
+size_t
+ab_tab_bytes(const ab_tab_t *t)
+{
+    return t->cap * (sizeof(ab_key_t) + sizeof(uint32_t));
+}
