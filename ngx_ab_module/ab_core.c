@@ -12,6 +12,7 @@
 
 #define AB_TRAFFIC_TAG  ":traffic:"
 #define AB_VARIANT_TAG  ":variant:"
+#define AB_LAYER_TAG    ":layer:"
 
 /* The longest string bucket() ever hashes: salt, tag, uid. */
 #define AB_KEY_MAX  (AB_SALT_MAX_LEN + 16 + AB_UID_MAX_LEN)
@@ -351,5 +352,121 @@ ab_hex(char *out, const unsigned char *bytes, size_t n)
     for (i = 0; i < n; i++) {
         out[2 * i] = digits[bytes[i] >> 4];
         out[2 * i + 1] = digits[bytes[i] & 0x0f];
+    }
+}
+
+
+int
+ab_parse_range(const char *s, size_t len, int32_t *from, int32_t *to)
+{
+    const char  *dash = memchr(s, '-', len);
+    char         buf[16];
+    size_t       flen;
+
+    if (dash == NULL) {
+        return -1;
+    }
+
+    /* FROM may be written with or without its own '%' */
+    flen = (size_t) (dash - s);
+    if (flen == 0 || flen + 1 > sizeof(buf)) {
+        return -1;
+    }
+
+    memcpy(buf, s, flen);
+    if (buf[flen - 1] != '%') {
+        buf[flen++] = '%';
+    }
+
+    *from = ab_parse_percent(buf, flen);
+    *to = ab_parse_percent(dash + 1, len - (size_t) (dash - s) - 1);
+
+    if (*from < 0 || *to < 0 || *from >= *to) {
+        return -1;
+    }
+
+    return 0;
+}
+
+
+uint32_t
+ab_layer_bucket(const char *layer, size_t layer_len, const char *uid,
+    size_t uid_len)
+{
+    return ab_bucket3(layer, layer_len, AB_LAYER_TAG,
+                      sizeof(AB_LAYER_TAG) - 1, uid, uid_len);
+}
+
+
+uint32_t
+ab_holdout_bucket(const char *uid, size_t uid_len)
+{
+    return ab_bucket3("ab", 2, ":holdout:", 9, uid, uid_len);
+}
+
+
+static void
+ab_trim_span(const char **p, size_t *len)
+{
+    while (*len && (**p == ' ' || **p == '\t')) {
+        (*p)++;
+        (*len)--;
+    }
+
+    while (*len && ((*p)[*len - 1] == ' ' || (*p)[*len - 1] == '\t')) {
+        (*len)--;
+    }
+}
+
+
+int
+ab_force_next(const char *s, size_t len, size_t *pos, const char **exp,
+    size_t *exp_len, const char **var, size_t *var_len)
+{
+    size_t       i, start, item_len;
+    const char  *colon, *item;
+
+    for ( ;; ) {
+        if (*pos > len || (*pos == len && len != 0) || len == 0) {
+            *pos = len + 1;
+            return 0;
+        }
+
+        start = *pos;
+        for (i = start; i < len && s[i] != ','; i++) { /* void */ }
+        *pos = i + 1;
+
+        *exp = s + start;
+        *exp_len = i - start;
+        ab_trim_span(exp, exp_len);
+
+        if (*exp_len == 0) {
+            continue;                   /* ",," and a trailing comma */
+        }
+
+        item = *exp;
+        item_len = *exp_len;
+        colon = memchr(*exp, ':', *exp_len);
+        if (colon == NULL) {
+            *var = NULL;
+            *var_len = 0;
+            return -1;
+        }
+
+        *var = colon + 1;
+        *var_len = *exp_len - (size_t) (colon - *exp) - 1;
+        *exp_len = (size_t) (colon - *exp);
+        ab_trim_span(exp, exp_len);
+        ab_trim_span(var, var_len);
+
+        if (!ab_valid_experiment_name(*exp, *exp_len)
+            || !ab_valid_variant_name(*var, *var_len))
+        {
+            *exp = item;
+            *exp_len = item_len;
+            return -1;
+        }
+
+        return 1;
     }
 }

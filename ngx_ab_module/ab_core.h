@@ -96,6 +96,26 @@ int ab_valid_cookie_name(const char *s, size_t len);
 int ab_cookie_next(const char *hdr, size_t len, size_t *pos,
     const char *name, size_t name_len, const char **val, size_t *val_len);
 
+/*
+ * Parses a layer range "FROM-TO%" (also "FROM%-TO%"), both percents in
+ * 0.01% steps with FROM < TO <= 100%. Returns 0 and sets *from, *to in
+ * 0.01% units, or -1.
+ */
+int ab_parse_range(const char *s, size_t len, int32_t *from, int32_t *to);
+
+/* bucket(name ":layer:" uid) and bucket("ab:holdout:" uid). */
+uint32_t ab_layer_bucket(const char *layer, size_t layer_len,
+    const char *uid, size_t uid_len);
+uint32_t ab_holdout_bucket(const char *uid, size_t uid_len);
+
+/*
+ * Iterates over a QA force list "exp:variant[,exp:variant]...". Start with
+ * *pos = 0. Returns 1 with the two names set (both of valid syntax), -1 for
+ * a malformed item (exp and exp_len then cover the item), 0 at the end.
+ */
+int ab_force_next(const char *s, size_t len, size_t *pos,
+    const char **exp, size_t *exp_len, const char **var, size_t *var_len);
+
 /* Writes 2 * n lowercase hex digits of bytes into out (no terminator). */
 void ab_hex(char *out, const unsigned char *bytes, size_t n);
 

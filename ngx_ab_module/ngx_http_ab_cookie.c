@@ -276,8 +276,11 @@ ngx_http_ab_resolve_uid(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx)
     }
 
     /* An id nobody can be given back is worse than none: after the header
-     * has gone out, the visitor simply has no id on this request. */
-    if (r->main->header_sent
+     * has gone out, the visitor simply has no id on this request. Excluded
+     * visitors (bots, no consent) are never given one. */
+    ngx_http_ab_apply_policy(r, ctx);
+
+    if (ctx->excluded || r->main->header_sent
         || ab_rand_bytes(&ngx_http_ab_rand, bytes, sizeof(bytes)) != 0)
     {
         ctx->uid_state = NGX_HTTP_AB_UID_NONE;
@@ -343,16 +346,11 @@ ngx_http_ab_set_cookie(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx)
         return NGX_ERROR;
     }
 
-    h = ngx_list_push(&r->headers_out.headers);
+    h = ngx_http_ab_add_header(r, "Set-Cookie");
     if (h == NULL) {
         return NGX_ERROR;
     }
 
-    h->hash = 1;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-    ngx_str_set(&h->key, "Set-Cookie");
     h->value.data = p;
 
     p = ngx_copy(p, ck->name.data, ck->name.len);

@@ -271,6 +271,36 @@ ngx_http_ab_experiment_line(ngx_conf_t *cf, ngx_command_t *dummy, void *conf)
         return NGX_CONF_OK;
     }
 
+    if (ngx_strcmp(value[0].data, "layer") == 0) {
+        if (nargs != 3) {
+            goto invalid_args;
+        }
+
+        if (exp->layer.data != NULL) {
+            goto duplicate;
+        }
+
+        if (!ab_valid_experiment_name((char *) value[1].data, value[1].len)) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid layer name \"%V\" in ab_experiment "
+                               "\"%V\"", &value[1], &exp->name);
+            return NGX_CONF_ERROR;
+        }
+
+        if (ab_parse_range((char *) value[2].data, value[2].len,
+                           &exp->layer_from, &exp->layer_to)
+            != 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid layer range \"%V\" in ab_experiment "
+                               "\"%V\"", &value[2], &exp->name);
+            return NGX_CONF_ERROR;
+        }
+
+        exp->layer = value[1];
+        return NGX_CONF_OK;
+    }
+
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                        "unknown directive \"%V\" in ab_experiment \"%V\"",
                        &value[0], &exp->name);
@@ -289,6 +319,41 @@ duplicate:
                        "duplicate \"%V\" in ab_experiment \"%V\"",
                        &value[0], &exp->name);
     return NGX_CONF_ERROR;
+}
+
+
+/* Experiments of one layer share its buckets: their ranges must not
+ * overlap, or a visitor could be in two of them. */
+static ngx_int_t
+ngx_http_ab_layer_overlap(ngx_conf_t *cf, ngx_http_ab_experiment_t *exp)
+{
+    ngx_uint_t                 i;
+    ngx_http_ab_main_conf_t   *mcf;
+    ngx_http_ab_experiment_t  *other;
+
+    mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_ab_module);
+    other = mcf->experiments.elts;
+
+    for (i = 0; i < exp->index; i++) {
+        if (other[i].layer.len != exp->layer.len
+            || ngx_strncasecmp(other[i].layer.data, exp->layer.data,
+                               exp->layer.len) != 0)
+        {
+            continue;
+        }
+
+        if (exp->layer_from < other[i].layer_to
+            && other[i].layer_from < exp->layer_to)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "layer \"%V\" range of ab_experiment \"%V\" "
+                               "overlaps ab_experiment \"%V\"",
+                               &exp->layer, &exp->name, &other[i].name);
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
 }
 
 
@@ -345,6 +410,10 @@ ngx_http_ab_experiment_done(ngx_conf_t *cf, ngx_http_ab_experiment_t *exp)
 
     if (exp->salt.data == NULL) {
         exp->salt = exp->name;
+    }
+
+    if (exp->layer.len && ngx_http_ab_layer_overlap(cf, exp) != NGX_OK) {
+        return NGX_CONF_ERROR;
     }
 
     if (exp->traffic == -1) {

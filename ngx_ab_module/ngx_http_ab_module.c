@@ -9,6 +9,9 @@
 static ngx_int_t ngx_http_ab_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_ab_postconfiguration(ngx_conf_t *cf);
 static void *ngx_http_ab_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_ab_init_main_conf(ngx_conf_t *cf, void *conf);
+static char *ngx_http_ab_holdout(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static void *ngx_http_ab_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_ab_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
@@ -39,6 +42,62 @@ static ngx_command_t  ngx_http_ab_commands[] = {
       0,
       NULL },
 
+    { ngx_string("ab_event_header"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_ab_event_header,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("ab_beacon"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_ab_beacon,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("ab_force"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_ab_loc_conf_t, force),
+      NULL },
+
+    { ngx_string("ab_force_allow"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_ab_loc_conf_t, force_allow),
+      NULL },
+
+    { ngx_string("ab_exclude"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_ab_loc_conf_t, exclude),
+      NULL },
+
+    { ngx_string("ab_holdout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_ab_holdout,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("ab_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      ngx_http_ab_zone,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("ab_status"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_ab_status,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 
@@ -48,7 +107,7 @@ static ngx_http_module_t  ngx_http_ab_module_ctx = {
     ngx_http_ab_postconfiguration,         /* postconfiguration */
 
     ngx_http_ab_create_main_conf,          /* create main configuration */
-    NULL,                                  /* init main configuration */
+    ngx_http_ab_init_main_conf,            /* init main configuration */
 
     NULL,                                  /* create server configuration */
     NULL,                                  /* merge server configuration */
@@ -123,7 +182,46 @@ ngx_http_ab_create_main_conf(ngx_conf_t *cf)
         return NULL;
     }
 
+    mcf->holdout = NGX_CONF_UNSET;
+
     return mcf;
+}
+
+
+static char *
+ngx_http_ab_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_ab_main_conf_t  *mcf = conf;
+
+    ngx_conf_init_value(mcf->holdout, 0);
+
+    return ngx_http_ab_zone_init_conf(cf, mcf);
+}
+
+
+static char *
+ngx_http_ab_holdout(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_ab_main_conf_t  *mcf = conf;
+
+    ngx_str_t  *value;
+
+    if (mcf->holdout != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    mcf->holdout = ab_parse_percent((char *) value[1].data, value[1].len);
+
+    if (mcf->holdout < 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid percent \"%V\" in \"ab_holdout\" "
+                           "directive", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
 }
 
 
@@ -137,8 +235,17 @@ ngx_http_ab_create_loc_conf(ngx_conf_t *cf)
         return NULL;
     }
 
-    /* lcf->cookie = NULL: inherit */
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     lcf->cookie = NULL;                  inherit
+     *     lcf->event_header = { 0, NULL };     inherit
+     */
+
     lcf->points = NGX_CONF_UNSET_PTR;
+    lcf->force = NGX_CONF_UNSET_PTR;
+    lcf->force_allow = NGX_CONF_UNSET_PTR;
+    lcf->exclude = NGX_CONF_UNSET_PTR;
 
     return lcf;
 }
@@ -192,6 +299,18 @@ ngx_http_ab_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->cookie = prev->cookie;
     }
 
+    if (conf->event_header.data == NULL) {
+        if (prev->event_header.data == NULL) {
+            ngx_str_set(&prev->event_header, "X-AB-Event");
+        }
+
+        conf->event_header = prev->event_header;
+    }
+
+    ngx_conf_merge_ptr_value(conf->force, prev->force, NULL);
+    ngx_conf_merge_ptr_value(conf->force_allow, prev->force_allow, NULL);
+    ngx_conf_merge_ptr_value(conf->exclude, prev->exclude, NULL);
+
     if (conf->points == NGX_CONF_UNSET_PTR) {
         conf->points = prev->points;
         return NGX_CONF_OK;
@@ -212,39 +331,78 @@ ngx_http_ab(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_ab_loc_conf_t  *lcf = conf;
 
-    ngx_str_t                 *value;
-    ngx_uint_t                 i, j;
-    ngx_http_ab_point_t       *pt;
-    ngx_http_ab_main_conf_t   *mcf;
-    ngx_http_ab_experiment_t  *exp;
+    ngx_str_t                         *value, cond_text = ngx_null_string;
+    ngx_uint_t                         i, j, names = 0;
+    ngx_http_ab_point_t               *pt;
+    ngx_http_complex_value_t          *cond = NULL;
+    ngx_http_ab_main_conf_t           *mcf;
+    ngx_http_ab_experiment_t          *exp;
+    ngx_http_compile_complex_value_t   ccv;
 
     value = cf->args->elts;
 
     for (i = 1; i < cf->args->nelts; i++) {
+        if (ngx_strncmp(value[i].data, "if=", 3) == 0) {
+            if (cond_text.data) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "duplicate \"if=\" in \"ab\" directive");
+                return NGX_CONF_ERROR;
+            }
+
+            cond_text.data = value[i].data + 3;
+            cond_text.len = value[i].len - 3;
+
+            if (cond_text.len == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "empty \"if=\" in \"ab\" directive");
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
         if (ngx_strcmp(value[i].data, "off") == 0) {
             if (cf->args->nelts != 2
                 || (lcf->points != NGX_CONF_UNSET_PTR && lcf->points != NULL))
             {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "\"off\" cannot be combined with "
-                                   "experiment names in \"ab\" directive");
-                return NGX_CONF_ERROR;
+                goto off_combined;
             }
 
             lcf->points = NULL;
             return NGX_CONF_OK;
         }
+
+        names++;
     }
 
-    if (lcf->points == NULL) {
+    if (names == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"off\" cannot be combined with "
-                           "experiment names in \"ab\" directive");
+                           "no experiment named in \"ab\" directive");
         return NGX_CONF_ERROR;
     }
 
+    if (lcf->points == NULL) {
+        goto off_combined;
+    }
+
+    if (cond_text.data) {
+        cond = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
+        if (cond == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+        ccv.cf = cf;
+        ccv.value = &cond_text;
+        ccv.complex_value = cond;
+
+        if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
     if (lcf->points == NGX_CONF_UNSET_PTR) {
-        lcf->points = ngx_array_create(cf->pool, cf->args->nelts - 1,
+        lcf->points = ngx_array_create(cf->pool, names,
                                        sizeof(ngx_http_ab_point_t));
         if (lcf->points == NULL) {
             return NGX_CONF_ERROR;
@@ -254,6 +412,10 @@ ngx_http_ab(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_ab_module);
 
     for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "if=", 3) == 0) {
+            continue;
+        }
 
         pt = lcf->points->elts;
         for (j = 0; j < lcf->points->nelts; j++) {
@@ -276,12 +438,20 @@ ngx_http_ab(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         pt->name = value[i];
         pt->file = cf->conf_file->file.name.data;
         pt->line = cf->conf_file->line;
+        pt->cond = cond;
 
         exp = ngx_http_ab_find_experiment(mcf, &value[i]);
         pt->experiment = exp ? exp->index : NGX_CONF_UNSET_UINT;
     }
 
     return NGX_CONF_OK;
+
+off_combined:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"off\" cannot be combined with experiment names "
+                       "in \"ab\" directive");
+    return NGX_CONF_ERROR;
 }
 
 

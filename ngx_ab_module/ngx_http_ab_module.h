@@ -5,7 +5,11 @@
  * that are plain lists, conf create/merge, init), ngx_http_ab_experiment.c
  * (the ab_experiment block), ngx_http_ab_cookie.c (ab_uid_cookie, reading
  * and minting the visitor id, Set-Cookie) and ngx_http_ab_request.c (the
- * per-request context, variables, exposure phase handler, header filter).
+ * per-request context, variables, exposure phase handler, header filter),
+ * ngx_http_ab_policy.c (QA overrides, exclusion, holdout, layers: who is
+ * enrolled), ngx_http_ab_events.c (events from the storefront's response
+ * header and the browser beacon), ngx_http_ab_zone.c (live counters in
+ * shared memory) and ngx_http_ab_status.c (the status endpoint).
  */
 
 #ifndef NGX_HTTP_AB_MODULE_H
@@ -16,6 +20,7 @@
 #include <ngx_http.h>
 
 #include "ab_core.h"
+#include "ab_event.h"
 
 
 typedef struct {
@@ -32,11 +37,43 @@ typedef struct {
     uint32_t                   *bounds;     /* ab_weights_to_bounds() */
     ab_weight_kind_t            weight_kind;
     ngx_uint_t                  index;
+    ngx_str_t                   layer;      /* empty: in no layer */
+    int32_t                     layer_from; /* 0.01% units, [from, to) */
+    int32_t                     layer_to;
 } ngx_http_ab_experiment_t;
+
+
+#define NGX_HTTP_AB_EVENT_SLOTS  16
+
+/* Live counters in the ab_zone shared memory; updated with atomics. */
+typedef struct {
+    ngx_atomic_t                count;
+    ngx_atomic_t                used;       /* name is published */
+    u_char                      len;
+    u_char                      name[AB_EVENT_NAME_MAX];
+} ngx_http_ab_event_slot_t;
+
+
+typedef struct ngx_http_ab_counter_s  ngx_http_ab_counter_t;
+
+struct ngx_http_ab_counter_s {
+    ngx_http_ab_counter_t      *next;
+    ngx_atomic_t                exposures;
+    ngx_atomic_t                new_visitors;
+    ngx_atomic_t                events_other; /* names past the slots */
+    u_char                      experiment_len;
+    u_char                      variant_len;
+    u_char                      experiment[AB_NAME_MAX_LEN];
+    u_char                      variant[AB_NAME_MAX_LEN];
+    ngx_http_ab_event_slot_t    events[NGX_HTTP_AB_EVENT_SLOTS];
+};
 
 
 typedef struct {
     ngx_array_t                 experiments; /* ngx_http_ab_experiment_t */
+    ngx_int_t                   holdout;    /* 0.01% units; -1 while unset */
+    ngx_shm_zone_t             *zone;       /* ab_zone, or NULL */
+    ngx_http_ab_counter_t    ***counters;   /* [experiment][variant] */
 } ngx_http_ab_main_conf_t;
 
 
@@ -66,6 +103,7 @@ typedef struct {
                                                until resolved */
     u_char                     *file;       /* where it was written, for */
     ngx_uint_t                  line;       /* errors found at merge time */
+    ngx_http_complex_value_t   *cond;       /* if=VALUE targeting, or NULL */
 } ngx_http_ab_point_t;
 
 
@@ -73,6 +111,11 @@ typedef struct {
     ngx_http_ab_cookie_conf_t  *cookie;     /* NULL: inherit */
     ngx_array_t                *points;     /* NGX_CONF_UNSET_PTR: inherit,
                                                NULL: "ab off" */
+    ngx_str_t                   event_header; /* data NULL: inherit,
+                                                 len 0: off */
+    ngx_http_complex_value_t   *force;      /* NGX_CONF_UNSET_PTR: inherit */
+    ngx_http_complex_value_t   *force_allow;
+    ngx_http_complex_value_t   *exclude;
 } ngx_http_ab_loc_conf_t;
 
 
@@ -87,6 +130,11 @@ typedef enum {
 #define NGX_HTTP_AB_UNASSIGNED  (-2)
 #define NGX_HTTP_AB_NOT_ENROLLED  (-1)
 
+/* ctx->flags[experiment] */
+#define NGX_HTTP_AB_ENROLLED    0x01    /* counts: a real assignment */
+#define NGX_HTTP_AB_FORCED      0x02    /* pinned by ab_force */
+#define NGX_HTTP_AB_EXPOSED     0x04    /* an exposure point was passed */
+
 
 /* Lives on the main request and survives internal redirects. */
 typedef struct {
@@ -94,11 +142,20 @@ typedef struct {
     ngx_uint_t                  uid_state;  /* ngx_http_ab_uid_state_e */
     ngx_http_ab_cookie_conf_t  *mint_cookie; /* flags for the Set-Cookie */
     ngx_uint_t                  nexperiments;
-    int16_t                    *assigned;   /* per experiment: variant,
-                                               NOT_ENROLLED or UNASSIGNED */
-    u_char                     *exposed;    /* per experiment: 0 or 1 */
-    ngx_uint_t                 *exposure_order;
+    int16_t                    *assigned;   /* per experiment: variant
+                                               shown, NOT_ENROLLED (shown
+                                               nothing) or UNASSIGNED */
+    int16_t                    *forced;     /* per experiment: pinned
+                                               variant or -1 */
+    u_char                     *flags;      /* per experiment: NGX_HTTP_AB_* */
+    ngx_uint_t                 *exposure_order; /* forced ones included */
     ngx_uint_t                  nexposures;
+    ngx_str_t                   events;     /* normalized, "," separated */
+    ngx_uint_t                  events_invalid;
+    unsigned                    policy_done:1;
+    unsigned                    excluded:1;
+    unsigned                    holdout:1;
+    unsigned                    holdout_done:1;
     u_char                      uid_buf[AB_UID_MINTED_LEN];
 } ngx_http_ab_ctx_t;
 
@@ -126,5 +183,32 @@ ngx_int_t ngx_http_ab_experiment_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 ngx_int_t ngx_http_ab_exposure_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_ab_header_filter_init(ngx_conf_t *cf);
+ngx_table_elt_t *ngx_http_ab_add_header(ngx_http_request_t *r, char *key);
+ngx_int_t ngx_http_ab_send_uncached(ngx_http_request_t *r,
+    ngx_uint_t status, char *type, ngx_buf_t *b);
+ngx_int_t ngx_http_ab_assignment(ngx_http_request_t *r,
+    ngx_http_ab_ctx_t *ctx, ngx_uint_t i);
+ngx_int_t ngx_http_ab_cv_true(ngx_http_request_t *r,
+    ngx_http_complex_value_t *cv);
+
+void ngx_http_ab_apply_policy(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx);
+ngx_int_t ngx_http_ab_in_holdout(ngx_http_request_t *r,
+    ngx_http_ab_ctx_t *ctx);
+ngx_int_t ngx_http_ab_in_layer(ngx_http_ab_experiment_t *exp,
+    ngx_http_ab_ctx_t *ctx);
+
+ngx_int_t ngx_http_ab_capture_events(ngx_http_request_t *r);
+char *ngx_http_ab_beacon(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *ngx_http_ab_event_header(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+char *ngx_http_ab_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *ngx_http_ab_zone_init_conf(ngx_conf_t *cf,
+    ngx_http_ab_main_conf_t *mcf);
+void ngx_http_ab_count_exposure(ngx_http_ab_main_conf_t *mcf, ngx_uint_t e,
+    ngx_uint_t k, ngx_uint_t new_visitor);
+void ngx_http_ab_count_events(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx,
+    ngx_str_t *events);
+char *ngx_http_ab_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
 #endif /* NGX_HTTP_AB_MODULE_H */

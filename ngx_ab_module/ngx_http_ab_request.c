@@ -12,6 +12,10 @@ static ngx_int_t ngx_http_ab_uid_new_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_ab_exposures_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_ab_events_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_ab_holdout_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_ab_header_filter(ngx_http_request_t *r);
 
 
@@ -29,6 +33,18 @@ static ngx_http_variable_t  ngx_http_ab_vars[] = {
       NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
     { ngx_string("ab_exposures"), NULL, ngx_http_ab_exposures_variable, 0,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("ab_forced"), NULL, ngx_http_ab_exposures_variable,
+      NGX_HTTP_AB_FORCED, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("ab_events"), NULL, ngx_http_ab_events_variable, 0,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("ab_events_invalid"), NULL, ngx_http_ab_events_variable, 1,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("ab_holdout"), NULL, ngx_http_ab_holdout_variable, 0,
       NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
@@ -98,7 +114,8 @@ ngx_http_ab_get_ctx(ngx_http_request_t *r, ngx_uint_t create)
 
     /* the context and its per-experiment arrays in one allocation */
     p = ngx_pcalloc(r->pool, sizeof(ngx_http_ab_ctx_t)
-                             + n * (sizeof(ngx_uint_t) + sizeof(int16_t) + 1));
+                             + n * (sizeof(ngx_uint_t) + 2 * sizeof(int16_t)
+                                    + 1));
     if (p == NULL) {
         return NULL;
     }
@@ -109,11 +126,14 @@ ngx_http_ab_get_ctx(ngx_http_request_t *r, ngx_uint_t create)
     p += n * sizeof(ngx_uint_t);
     ctx->assigned = (int16_t *) p;
     p += n * sizeof(int16_t);
-    ctx->exposed = p;
+    ctx->forced = (int16_t *) p;
+    p += n * sizeof(int16_t);
+    ctx->flags = p;
     ctx->nexperiments = n;
 
     for (i = 0; i < n; i++) {
         ctx->assigned[i] = NGX_HTTP_AB_UNASSIGNED;
+        ctx->forced[i] = -1;
     }
 
     cln = ngx_pool_cleanup_add(r->pool, 0);
@@ -130,12 +150,17 @@ ngx_http_ab_get_ctx(ngx_http_request_t *r, ngx_uint_t create)
 }
 
 
-/* The visitor's variant of experiment i, or NOT_ENROLLED; NGX_ERROR-free:
- * a visitor without an id is simply not enrolled. */
-static ngx_int_t
+/*
+ * The variant experiment i shows this visitor, or NOT_ENROLLED (nothing to
+ * show: no id, outside traffic or outside its layer range). Sets
+ * ctx->flags[i]: ENROLLED only for a real assignment, FORCED for a QA pin;
+ * excluded and holdout visitors see the baseline without being enrolled.
+ */
+ngx_int_t
 ngx_http_ab_assignment(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx,
     ngx_uint_t i)
 {
+    int                        k;
     ngx_http_ab_main_conf_t   *mcf;
     ngx_http_ab_experiment_t  *exp;
 
@@ -143,22 +168,62 @@ ngx_http_ab_assignment(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx,
         return ctx->assigned[i];
     }
 
+    ngx_http_ab_apply_policy(r, ctx);
+
+    if (ctx->forced[i] >= 0) {
+        ctx->flags[i] |= NGX_HTTP_AB_FORCED;
+        ctx->assigned[i] = ctx->forced[i];
+        return ctx->assigned[i];
+    }
+
+    if (ctx->excluded) {
+        ctx->assigned[i] = 0;
+        return 0;
+    }
+
     if (ngx_http_ab_resolve_uid(r, ctx) != NGX_OK) {
+        ctx->assigned[i] = NGX_HTTP_AB_NOT_ENROLLED;
         return NGX_HTTP_AB_NOT_ENROLLED;
+    }
+
+    if (ngx_http_ab_in_holdout(r, ctx)) {
+        ctx->assigned[i] = 0;
+        return 0;
     }
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_ab_module);
     exp = (ngx_http_ab_experiment_t *) mcf->experiments.elts + i;
 
-    ctx->assigned[i] = (int16_t) ab_assign((char *) exp->salt.data,
-                                           exp->salt.len,
-                                           (uint32_t) exp->traffic,
-                                           exp->bounds,
-                                           exp->variants.nelts,
-                                           (char *) ctx->uid.data,
-                                           ctx->uid.len);
+    if (!ngx_http_ab_in_layer(exp, ctx)) {
+        ctx->assigned[i] = NGX_HTTP_AB_NOT_ENROLLED;
+        return NGX_HTTP_AB_NOT_ENROLLED;
+    }
 
-    return ctx->assigned[i];
+    k = ab_assign((char *) exp->salt.data, exp->salt.len,
+                  (uint32_t) exp->traffic, exp->bounds, exp->variants.nelts,
+                  (char *) ctx->uid.data, ctx->uid.len);
+
+    if (k >= 0) {
+        ctx->flags[i] |= NGX_HTTP_AB_ENROLLED;
+    }
+
+    ctx->assigned[i] = (int16_t) k;
+
+    return k;
+}
+
+
+/* if=VALUE, ab_exclude VALUE ...: true when non-empty and not "0". */
+ngx_int_t
+ngx_http_ab_cv_true(ngx_http_request_t *r, ngx_http_complex_value_t *cv)
+{
+    ngx_str_t  val;
+
+    if (ngx_http_complex_value(r, cv, &val) != NGX_OK) {
+        return 0;
+    }
+
+    return val.len != 0 && !(val.len == 1 && val.data[0] == '0');
 }
 
 
@@ -251,11 +316,13 @@ ngx_http_ab_experiment_variable(ngx_http_request_t *r,
 }
 
 
+/* "exp:variant" joined by ",", of the exposures with (data = FORCED) or
+ * without (data = 0) the FORCED flag, in the order they happened. */
 static ngx_int_t
 ngx_http_ab_exposures_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
-    u_char                    *p;
+    u_char                    *p, *start;
     size_t                     len = 0;
     ngx_uint_t                 i, e;
     ngx_http_ab_ctx_t         *ctx;
@@ -275,30 +342,107 @@ ngx_http_ab_exposures_variable(ngx_http_request_t *r,
 
     for (i = 0; i < ctx->nexposures; i++) {
         e = ctx->exposure_order[i];
+        if ((ctx->flags[e] & NGX_HTTP_AB_FORCED) != data) {
+            continue;
+        }
+
         var = (ngx_http_ab_variant_t *) exp[e].variants.elts
               + ctx->assigned[e];
         len += exp[e].name.len + 1 + var->name.len + 1;
     }
 
-    p = ngx_pnalloc(r->pool, len);
-    if (p == NULL) {
+    if (len == 0) {
+        ngx_http_ab_set_value(v, (u_char *) "", 0);
+        return NGX_OK;
+    }
+
+    start = ngx_pnalloc(r->pool, len);
+    if (start == NULL) {
         return NGX_ERROR;
     }
 
-    ngx_http_ab_set_value(v, p, len - 1);
+    p = start;
 
     for (i = 0; i < ctx->nexposures; i++) {
         e = ctx->exposure_order[i];
+        if ((ctx->flags[e] & NGX_HTTP_AB_FORCED) != data) {
+            continue;
+        }
+
         var = (ngx_http_ab_variant_t *) exp[e].variants.elts
               + ctx->assigned[e];
 
-        if (i) {
+        if (p != start) {
             *p++ = ',';
         }
 
         p = ngx_copy(p, exp[e].name.data, exp[e].name.len);
         *p++ = ':';
         p = ngx_copy(p, var->name.data, var->name.len);
+    }
+
+    ngx_http_ab_set_value(v, start, p - start);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_ab_events_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char             *p;
+    ngx_http_ab_ctx_t  *ctx;
+
+    ctx = ngx_http_ab_get_ctx(r, 0);
+
+    if (ctx == NULL) {
+        ngx_http_ab_set_value(v, (u_char *) "", 0);
+        return NGX_OK;
+    }
+
+    if (data == 0) {
+        ngx_http_ab_set_value(v, ctx->events.data, ctx->events.len);
+        return NGX_OK;
+    }
+
+    if (ctx->events_invalid == 0) {
+        ngx_http_ab_set_value(v, (u_char *) "", 0);
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_ab_set_value(v, p, ngx_sprintf(p, "%ui", ctx->events_invalid)
+                                - p);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_ab_holdout_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_ab_ctx_t  *ctx;
+
+    ctx = ngx_http_ab_get_ctx(r, 1);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_ab_apply_policy(r, ctx);
+
+    if (!ctx->excluded && ngx_http_ab_resolve_uid(r, ctx) == NGX_OK
+        && ngx_http_ab_in_holdout(r, ctx))
+    {
+        ngx_http_ab_set_value(v, (u_char *) "1", 1);
+
+    } else {
+        ngx_http_ab_set_value(v, (u_char *) "", 0);
     }
 
     return NGX_OK;
@@ -308,10 +452,12 @@ ngx_http_ab_exposures_variable(ngx_http_request_t *r,
 ngx_int_t
 ngx_http_ab_exposure_handler(ngx_http_request_t *r)
 {
-    ngx_uint_t               i;
-    ngx_http_ab_ctx_t       *ctx;
-    ngx_http_ab_point_t     *pt;
-    ngx_http_ab_loc_conf_t  *lcf;
+    ngx_int_t                 k;
+    ngx_uint_t                i, e;
+    ngx_http_ab_ctx_t        *ctx;
+    ngx_http_ab_point_t      *pt;
+    ngx_http_ab_loc_conf_t   *lcf;
+    ngx_http_ab_main_conf_t  *mcf;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_ab_module);
 
@@ -324,19 +470,35 @@ ngx_http_ab_exposure_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_ab_module);
     pt = lcf->points->elts;
 
     for (i = 0; i < lcf->points->nelts; i++) {
-        if (ctx->exposed[pt[i].experiment]) {
+        e = pt[i].experiment;
+
+        if (ctx->flags[e] & NGX_HTTP_AB_EXPOSED) {
             continue;
         }
 
-        if (ngx_http_ab_assignment(r, ctx, pt[i].experiment) < 0) {
+        if (pt[i].cond && !ngx_http_ab_cv_true(r, pt[i].cond)) {
             continue;
         }
 
-        ctx->exposed[pt[i].experiment] = 1;
-        ctx->exposure_order[ctx->nexposures++] = pt[i].experiment;
+        k = ngx_http_ab_assignment(r, ctx, e);
+
+        /* excluded, holdout and untargeted visitors are not exposed;
+         * forced ones are, but only into $ab_forced */
+        if (!(ctx->flags[e] & (NGX_HTTP_AB_ENROLLED|NGX_HTTP_AB_FORCED))) {
+            continue;
+        }
+
+        ctx->flags[e] |= NGX_HTTP_AB_EXPOSED;
+        ctx->exposure_order[ctx->nexposures++] = e;
+
+        if (!(ctx->flags[e] & NGX_HTTP_AB_FORCED) && mcf->counters) {
+            ngx_http_ab_count_exposure(mcf, e, k, ctx->uid_state
+                                                  == NGX_HTTP_AB_UID_MINTED);
+        }
     }
 
     return NGX_DECLINED;
@@ -352,6 +514,11 @@ ngx_http_ab_header_filter(ngx_http_request_t *r)
         return ngx_http_next_header_filter(r);
     }
 
+    /* events first: capturing them may mint the visitor's id */
+    if (r->upstream && ngx_http_ab_capture_events(r) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     ctx = ngx_http_ab_get_ctx(r, 0);
 
     if (ctx && ctx->uid_state == NGX_HTTP_AB_UID_MINTED
@@ -361,6 +528,79 @@ ngx_http_ab_header_filter(ngx_http_request_t *r)
     }
 
     return ngx_http_next_header_filter(r);
+}
+
+
+ngx_table_elt_t *
+ngx_http_ab_add_header(ngx_http_request_t *r, char *key)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NULL;
+    }
+
+    h->hash = 1;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+    h->key.data = (u_char *) key;
+    h->key.len = ngx_strlen(key);
+    ngx_str_null(&h->value);
+
+    return h;
+}
+
+
+/*
+ * Sends a complete response of the module's own (the beacon, the status
+ * page): never stored by caches, which would also swallow the next beacon
+ * of the same URL. `b` may be NULL for a response without a body.
+ */
+ngx_int_t
+ngx_http_ab_send_uncached(ngx_http_request_t *r, ngx_uint_t status,
+    char *type, ngx_buf_t *b)
+{
+    ngx_int_t         rc;
+    ngx_chain_t       out;
+    ngx_table_elt_t  *h;
+
+    h = ngx_http_ab_add_header(r, "Cache-Control");
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_str_set(&h->value, "no-store");
+
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = b ? b->last - b->pos : 0;
+
+    if (b == NULL) {
+        r->header_only = 1;
+
+    } else {
+        r->headers_out.content_type.data = (u_char *) type;
+        r->headers_out.content_type.len = ngx_strlen(type);
+        r->headers_out.content_type_len = r->headers_out.content_type.len;
+        b->last_buf = (r == r->main);
+        b->last_in_chain = 1;
+    }
+
+    rc = ngx_http_send_header(r);
+
+    if (b == NULL && rc == NGX_OK) {
+        return ngx_http_send_special(r, NGX_HTTP_LAST);
+    }
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
 }
 
 

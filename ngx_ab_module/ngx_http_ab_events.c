@@ -1,0 +1,348 @@
+/*
+ * Conversions and funnel steps: events the storefront reports in a
+ * response header (ab_event_header, default X-AB-Event), and events the
+ * browser sends to the beacon (ab_beacon). Both end up normalized in
+ * $ab_events; the grammar lives in ab_event.c.
+ */
+
+#include "ngx_http_ab_module.h"
+
+
+/* Keys only the server side may set: revenue must not be forgeable. */
+static const char *const  ngx_http_ab_upstream_reserved[] = { "src", NULL };
+static const char *const  ngx_http_ab_client_reserved[] = {
+    "src", "order", "revenue", NULL
+};
+
+#define NGX_HTTP_AB_CLIENT_MARKER  ";src=client"
+
+
+char *
+ngx_http_ab_event_header(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_ab_loc_conf_t  *lcf = conf;
+
+    ngx_str_t  *value;
+
+    if (lcf->event_header.data != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        ngx_str_set(&lcf->event_header, "");
+        return NGX_CONF_OK;
+    }
+
+    /* a header field name is an RFC 7230 token, as a cookie name is */
+    if (!ab_valid_cookie_name((char *) value[1].data, value[1].len)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid header name \"%V\" in "
+                           "\"ab_event_header\" directive", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    lcf->event_header = value[1];
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_ab_store_events(ngx_http_request_t *r, ab_events_t *ev)
+{
+    u_char             *p;
+    ngx_str_t           batch;
+    ngx_http_ab_ctx_t  *ctx;
+
+    ctx = ngx_http_ab_get_ctx(r, 1);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->events_invalid += ev->invalid;
+
+    if (ev->len == 0) {
+        return NGX_OK;
+    }
+
+    if (ctx->events.len) {
+        /* a second batch (an internal redirect): append */
+        p = ngx_pnalloc(r->pool, ctx->events.len + 1 + ev->len);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(p, ctx->events.data, ctx->events.len);
+        p[ctx->events.len] = ',';
+        ngx_memcpy(p + ctx->events.len + 1, ev->out, ev->len);
+        ctx->events.data = p;
+        ctx->events.len += 1 + ev->len;
+
+    } else {
+        ctx->events.data = (u_char *) ev->out;
+        ctx->events.len = ev->len;
+    }
+
+    /* the visitor the events belong to: minted now if it has no id yet */
+    (void) ngx_http_ab_resolve_uid(r, ctx);
+
+    batch.data = (u_char *) ev->out;
+    batch.len = ev->len;
+    ngx_http_ab_count_events(r, ctx, &batch);
+
+    return NGX_OK;
+}
+
+
+/* The next response header named `name` still to be sent, from a cursor
+ * (part = NULL to start). */
+static ngx_table_elt_t *
+ngx_http_ab_next_header(ngx_http_request_t *r, ngx_str_t *name,
+    ngx_list_part_t **part, ngx_uint_t *i)
+{
+    ngx_table_elt_t  *h;
+
+    if (*part == NULL) {
+        *part = &r->headers_out.headers.part;
+        *i = 0;
+    }
+
+    for ( ;; ) {
+        if (*i >= (*part)->nelts) {
+            if ((*part)->next == NULL) {
+                return NULL;
+            }
+
+            *part = (*part)->next;
+            *i = 0;
+        }
+
+        h = (ngx_table_elt_t *) (*part)->elts + (*i)++;
+
+        if (h->hash != 0 && h->key.len == name->len
+            && ngx_strncasecmp(h->key.data, name->data, name->len) == 0)
+        {
+            return h;
+        }
+    }
+}
+
+
+ngx_int_t
+ngx_http_ab_capture_events(ngx_http_request_t *r)
+{
+    char                    *buf;
+    size_t                   cap = 0;
+    ngx_uint_t               i;
+    ngx_list_part_t         *part;
+    ngx_table_elt_t         *h;
+    ab_events_t              ev;
+    ngx_http_ab_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_ab_module);
+
+    if (lcf->event_header.len == 0) {
+        return NGX_OK;
+    }
+
+    /* one pass to size the buffer, one to parse and hide the headers */
+    part = NULL;
+    while ((h = ngx_http_ab_next_header(r, &lcf->event_header, &part, &i))) {
+        cap += h->value.len + 1;
+    }
+
+    if (cap == 0) {
+        return NGX_OK;
+    }
+
+    buf = ngx_pnalloc(r->pool, cap + AB_EVENTS_SLACK);
+    if (buf == NULL) {
+        return NGX_ERROR;
+    }
+
+    ab_events_init(&ev, buf, cap + AB_EVENTS_SLACK);
+
+    part = NULL;
+    while ((h = ngx_http_ab_next_header(r, &lcf->event_header, &part, &i))) {
+
+        /* never reaches the client */
+        h->hash = 0;
+
+        /* a cached response would replay one visitor's purchase for
+         * every visitor who gets the page from the cache */
+        if (!r->cached) {
+            ab_events_parse(&ev, (char *) h->value.data, h->value.len, NULL,
+                            ngx_http_ab_upstream_reserved);
+        }
+    }
+
+    if (r->cached) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "ab: events of a cached response ignored");
+        return NGX_OK;
+    }
+
+    if (ev.invalid) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "ab: dropped %ui invalid event(s) from the \"%V\" "
+                      "response header, first \"%*s\": %s",
+                      (ngx_uint_t) ev.invalid, &lcf->event_header,
+                      ev.bad_len > 128 ? (size_t) 128 : ev.bad_len, ev.bad,
+                      ev.reason);
+    }
+
+    return ngx_http_ab_store_events(r, &ev);
+}
+
+
+static ngx_int_t
+ngx_http_ab_beacon_reject(ngx_http_request_t *r, const char *why)
+{
+    size_t      len = ngx_strlen(why);
+    ngx_buf_t  *b;
+
+    b = ngx_create_temp_buf(r->pool, sizeof("ab_beacon: \n") - 1 + len);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->last = ngx_cpymem(b->last, "ab_beacon: ", sizeof("ab_beacon: ") - 1);
+    b->last = ngx_cpymem(b->last, why, len);
+    *b->last++ = '\n';
+
+    return ngx_http_ab_send_uncached(r, NGX_HTTP_BAD_REQUEST, "text/plain", b);
+}
+
+
+/*
+ * GET or POST /ab/event?e=NAME[&key=value...]: the query becomes the event
+ * "NAME;key=value...;src=client". Arguments are URL-decoded before the
+ * grammar is applied, so an encoded ',' or ';' is rejected, not split.
+ */
+static ngx_int_t
+ngx_http_ab_beacon_handler(ngx_http_request_t *r)
+{
+    u_char       *raw, *p, *arg, *end, *eq, *amp, *dst;
+    ngx_int_t     rc;
+    ngx_str_t     name = ngx_null_string;
+    ngx_uint_t    nparams = 0;
+    ab_events_t   ev;
+    char         *buf;
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_POST))) {
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    /* "NAME" + ";key=value" per argument: never longer than the args */
+    raw = ngx_pnalloc(r->pool, r->args.len + 2);
+    if (raw == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* the event name first, wherever "e=" stands in the query */
+    p = raw;
+    arg = r->args.data;
+    end = r->args.data + r->args.len;
+
+    for (arg = r->args.data; arg < end; arg = amp + 1) {
+        amp = ngx_strlchr(arg, end, '&');
+        if (amp == NULL) {
+            amp = end;
+        }
+
+        if (amp - arg > 2 && arg[0] == 'e' && arg[1] == '=') {
+            if (name.data) {
+                return ngx_http_ab_beacon_reject(r, "more than one \"e\"");
+            }
+
+            name.data = arg + 2;
+            name.len = amp - arg - 2;
+        }
+    }
+
+    if (name.data == NULL) {
+        return ngx_http_ab_beacon_reject(r, "missing event name \"e\"");
+    }
+
+    dst = p;
+    ngx_unescape_uri(&dst, &name.data, name.len, NGX_UNESCAPE_URI);
+    p = dst;
+
+    for (arg = r->args.data; arg < end; arg = amp + 1) {
+        amp = ngx_strlchr(arg, end, '&');
+        if (amp == NULL) {
+            amp = end;
+        }
+
+        if (amp == arg || (amp - arg > 2 && arg[0] == 'e' && arg[1] == '=')) {
+            continue;
+        }
+
+        eq = ngx_strlchr(arg, amp, '=');
+        if (eq == NULL) {
+            eq = amp;
+        }
+
+        if ((eq - arg == 5 && ngx_strncmp(arg, "order", 5) == 0)
+            || (eq - arg == 7 && ngx_strncmp(arg, "revenue", 7) == 0))
+        {
+            return ngx_http_ab_beacon_reject(r,
+                       "order and revenue are accepted only from the "
+                       "storefront's response header, not from clients");
+        }
+
+        if (++nparams > AB_EVENT_MAX_PARAMS) {
+            return ngx_http_ab_beacon_reject(r, "too many parameters");
+        }
+
+        *p++ = ';';
+        dst = p;
+        ngx_unescape_uri(&dst, &arg, amp - arg, NGX_UNESCAPE_URI);
+        p = dst;
+    }
+
+    buf = ngx_pnalloc(r->pool, (p - raw) + AB_EVENTS_SLACK);
+    if (buf == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ab_events_init(&ev, buf, (p - raw) + AB_EVENTS_SLACK);
+
+    /* one event: a decoded ',' must not split it into several */
+    if (ngx_strlchr(raw, p, ',') != NULL) {
+        return ngx_http_ab_beacon_reject(r, "invalid event: \",\" in it");
+    }
+
+    ab_events_parse(&ev, (char *) raw, p - raw, NGX_HTTP_AB_CLIENT_MARKER,
+                    ngx_http_ab_client_reserved);
+
+    if (ev.valid != 1) {
+        return ngx_http_ab_beacon_reject(r, ev.reason ? ev.reason
+                                                      : "invalid event");
+    }
+
+    if (ngx_http_ab_store_events(r, &ev) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_ab_send_uncached(r, NGX_HTTP_NO_CONTENT, NULL, NULL);
+}
+
+
+char *
+ngx_http_ab_beacon(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_ab_beacon_handler;
+
+    return NGX_CONF_OK;
+}

@@ -1,0 +1,147 @@
+/*
+ * Who is enrolled: QA overrides (ab_force, ab_force_allow), exclusion of
+ * bots and visitors without consent (ab_exclude), the global holdout
+ * (ab_holdout) and mutually exclusive layers (`layer` in ab_experiment).
+ * The bucket math itself is in ab_core.c.
+ */
+
+#include "ngx_http_ab_module.h"
+
+
+static ngx_int_t
+ngx_http_ab_find_variant(ngx_http_ab_experiment_t *exp, const char *name,
+    size_t len)
+{
+    ngx_uint_t              k;
+    ngx_http_ab_variant_t  *var = exp->variants.elts;
+
+    for (k = 0; k < exp->variants.nelts; k++) {
+        if (var[k].name.len == len
+            && ngx_strncmp(var[k].name.data, name, len) == 0)
+        {
+            return k;
+        }
+    }
+
+    return -1;
+}
+
+
+static void
+ngx_http_ab_apply_force(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx,
+    ngx_http_ab_loc_conf_t *lcf)
+{
+    size_t                     pos = 0, elen, vlen;
+    ngx_int_t                  k, rc;
+    ngx_str_t                  list, name;
+    ngx_uint_t                 ignored = 0;
+    const char                *e, *v, *bad = NULL;
+    size_t                     bad_len = 0;
+    ngx_http_ab_main_conf_t   *mcf;
+    ngx_http_ab_experiment_t  *exp;
+
+    if (ngx_http_complex_value(r, lcf->force, &list) != NGX_OK
+        || list.len == 0)
+    {
+        return;
+    }
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_ab_module);
+
+    while ((rc = ab_force_next((char *) list.data, list.len, &pos, &e, &elen,
+                               &v, &vlen))
+           != 0)
+    {
+        exp = NULL;
+        k = -1;
+
+        if (rc == 1) {
+            name.data = (u_char *) e;
+            name.len = elen;
+            exp = ngx_http_ab_find_experiment(mcf, &name);
+            if (exp) {
+                k = ngx_http_ab_find_variant(exp, v, vlen);
+            }
+        }
+
+        if (k < 0) {
+            if (ignored++ == 0) {
+                bad = e;
+                bad_len = rc == 1 ? (size_t) (v + vlen - e) : elen;
+            }
+            continue;
+        }
+
+        ctx->forced[exp->index] = (int16_t) k;
+    }
+
+    if (ignored) {
+        /* a QA mistake: worth a warning, and only allowed clients get it */
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "ab: ignored %ui unknown or malformed item(s) in "
+                      "force list, first \"%*s\"", ignored,
+                      bad_len > 128 ? (size_t) 128 : bad_len, bad);
+    }
+}
+
+
+void
+ngx_http_ab_apply_policy(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx)
+{
+    ngx_http_ab_loc_conf_t  *lcf;
+
+    if (ctx->policy_done) {
+        return;
+    }
+
+    ctx->policy_done = 1;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_ab_module);
+
+    if (lcf->force && lcf->force_allow
+        && ngx_http_ab_cv_true(r, lcf->force_allow))
+    {
+        ngx_http_ab_apply_force(r, ctx, lcf);
+    }
+
+    if (lcf->exclude && ngx_http_ab_cv_true(r, lcf->exclude)) {
+        ctx->excluded = 1;
+    }
+}
+
+
+/* Needs the id resolved. */
+ngx_int_t
+ngx_http_ab_in_holdout(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx)
+{
+    ngx_http_ab_main_conf_t  *mcf;
+
+    if (!ctx->holdout_done) {
+        ctx->holdout_done = 1;
+        mcf = ngx_http_get_module_main_conf(r, ngx_http_ab_module);
+
+        ctx->holdout = mcf->holdout > 0
+                       && ab_holdout_bucket((char *) ctx->uid.data,
+                                            ctx->uid.len)
+                          < (uint32_t) mcf->holdout;
+    }
+
+    return ctx->holdout;
+}
+
+
+/* Needs the id resolved. */
+ngx_int_t
+ngx_http_ab_in_layer(ngx_http_ab_experiment_t *exp, ngx_http_ab_ctx_t *ctx)
+{
+    uint32_t  b;
+
+    if (exp->layer.len == 0) {
+        return 1;
+    }
+
+    b = ab_layer_bucket((char *) exp->layer.data, exp->layer.len,
+                        (char *) ctx->uid.data, ctx->uid.len);
+
+    return b >= (uint32_t) exp->layer_from && b < (uint32_t) exp->layer_to;
+}
