@@ -14,12 +14,8 @@ use ABNginx qw(http_request reference_assign set_cookies header_values);
 
 my $t = ABNginx->new->require_module->require_reference;
 
-my $http = <<'EOF';
-ab_experiment e {
-    variant a 50%;
-    variant b 50%;
-}
-
+my $EXPERIMENT = "ab_experiment e { variant a 50%; variant b 50%; }\n";
+my $http = $EXPERIMENT . <<'EOF';
 server {
     listen 127.0.0.1:%%PORT%%;
     location /ab       { ab e; return 200 "$ab_uid|$ab_uid_new|$ab_e"; }
@@ -284,12 +280,8 @@ for my $h ("Cookie: xabid=$v1", "Cookie: abidx=$v1", "Cookie: ABID=$v1",
 }
 
 # ab_uid_cookie at http level, inherited by servers and locations
-$t->reload(<<'EOF') or BAIL_OUT('reload failed');
+ok($t->reload($EXPERIMENT . <<'EOF'), 'reload with an http-level ab_uid_cookie');
 ab_uid_cookie hc max_age=2h path=/p samesite=strict;
-ab_experiment e {
-    variant a 50%;
-    variant b 50%;
-}
 server {
     listen 127.0.0.1:%%PORT%%;
     location /ab { ab e; return 200 "$ab_uid|$ab_uid_new|$ab_e"; }
