@@ -104,7 +104,7 @@ for my $i (0 .. $#cases) {
     next if $maybe && $r && $r->{status} == 400;
     ok($r && $r->{status} == 200, "$name: served") or next;
     is($j->{uri}, $uri, "$name: uri field gives back the bytes sent");
-    (my $want_ua = $ua) =~ s/\s+$//;
+    (my $want_ua = $ua) =~ s/^ +| +$//g;
     is($j->{ua}, $want_ua, "$name: ua field gives back the bytes sent");
     is($j->{status}, '200', "$name: status");
     if ($uri !~ /^\/plain/) {
@@ -114,5 +114,52 @@ for my $i (0 .. $#cases) {
             && $j->{exposures} eq "e:$v", "$name: uid and exposures logged");
     }
 }
+
+# random bytes: 3,000 requests, User-Agent of any bytes but NUL, CR and
+# LF, URI of printable, quote, backslash and high bytes
+srand(2611);
+my @ua_bytes = grep { $_ != 0 && $_ != 10 && $_ != 13 } 0 .. 255;
+my @uri_bytes = ((map { ord } 'a' .. 'z', '0' .. '9', split //, '"\\{}[]:,%/?&=\'<>'),
+    0x80 .. 0xff);
+my (@fuzz, @sent);
+for my $i (1 .. 3000) {
+    my $ua = join '', map { chr $ua_bytes[rand @ua_bytes] } 1 .. 1 + int(rand 60);
+    my $uri = "/f$i/" . join '', map { chr $uri_bytes[rand @uri_bytes] } 1 .. int(rand 40);
+    push @fuzz, http_request($uri, "User-Agent: $ua");
+    (my $trimmed = $ua) =~ s/^ +| +$//g;    # nginx trims spaces only
+    push @sent, [$uri, $trimmed];
+}
+$t->mark_log;
+my $resp = $t->pipeline(\@fuzz);
+my @lines = $t->new_log_lines(scalar @fuzz);
+is(scalar @lines, scalar @fuzz, 'random bytes: one line per request');
+my ($bad_json, $bad_fields, @diag) = (0, 0);
+my %by_uri;
+for my $l (@lines) {
+    my $j = eval { $latin1->decode($l) };
+    if (!$j || $l =~ /[\x00-\x1f]/) {
+        $bad_json++;
+        (my $s = $l) =~ s/([^\x20-\x7e])/sprintf '\\x%02x', ord $1/ge;
+        push @diag, $s;
+        next;
+    }
+    $by_uri{$j->{uri}} = $j;
+}
+for my $i (0 .. $#sent) {
+    my ($uri, $ua) = @{$sent[$i]};
+    my $j = $by_uri{$uri};
+    next if $resp->[$i]{status} == 400 && !$j;
+    next if $j && $j->{ua} eq $ua && $j->{status} eq $resp->[$i]{status};
+    $bad_fields++;
+    my $s = join ' | ', $resp->[$i]{status}, $uri, $ua, $j ? ($j->{status}, $j->{ua}) : '<no line>';
+    $s =~ s/([^\x20-\x7e])/sprintf '\\x%02x', ord $1/ge;
+    push @diag, $s;
+}
+is($bad_json, 0, 'random bytes: every line is JSON without raw control bytes')
+    or diag(join "\n", @diag[0 .. ($#diag > 4 ? 4 : $#diag)]);
+is($bad_fields, 0, 'random bytes: uri and ua give back the bytes sent')
+    or diag(join "\n", @diag[0 .. ($#diag > 4 ? 4 : $#diag)]);
+my $served = grep { $_->{status} == 200 } @$resp;
+ok($served > 2500, "random bytes: most requests served ($served)");
 
 ABNginx::finish();
