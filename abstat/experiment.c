@@ -135,6 +135,7 @@ find_def(const ab_expdef_t *d, size_t n, const char *name)
 }
 
 
+/* The names ids are sorted by (qsort has no context argument). */
 static const char *const  *sort_names;
 
 static int
@@ -438,9 +439,9 @@ ab_experiment_report(const ab_pass_t *p, int e, ab_rexp_t *x)
     const ab_config_t  *cfg = p->cfg;
     const char         *name = st->exps.names[e];
     const ab_expdef_t  *conf, *wdef, *def;
-    size_t              nv = st->vars[e].n, nev = st->events.n, k, v, i;
+    size_t              nv = st->vars[e].n, nev = st->events.n, k, v, i, j;
     size_t              maxm;
-    int                *order;
+    int                *order, *evorder;
     acc_t              *acc;
     double             *praw, *padj, cap = NAN;
     const uint64_t     *ec = p->event_count[e];
@@ -455,15 +456,26 @@ ab_experiment_report(const ab_pass_t *p, int e, ab_rexp_t *x)
 
     maxm = (NDEFS + nev) * (nv ? nv : 1);
     order = calloc(nv + 1, sizeof(int));
+    evorder = calloc(nev + 1, sizeof(int));
     acc = calloc(nv * NDEFS + 1, sizeof(acc_t));
     x->variants = calloc(nv + 1, sizeof(ab_rvariant_t));
     x->metrics = calloc(maxm, sizeof(ab_rmetric_t));
     praw = calloc(maxm, sizeof(double));
     padj = calloc(maxm, sizeof(double));
 
-    if (!order || !acc || !x->variants || !x->metrics || !praw || !padj) {
+    if (!order || !evorder || !acc || !x->variants || !x->metrics || !praw
+        || !padj)
+    {
         goto fail;
     }
+
+    /* Funnel metrics by event name: ids are in first-seen order, which
+     * depends on the order of the files. */
+    for (i = 0; i < nev; i++) {
+        evorder[i] = (int) i;
+    }
+    sort_names = (const char *const *) st->events.names;
+    qsort(evorder, nev, sizeof(int), cmp_var);
 
     x->baseline_source = order_variants(p, e, def, conf, order);
     if (x->baseline_source == NULL) {
@@ -484,8 +496,10 @@ ab_experiment_report(const ab_pass_t *p, int e, ab_rexp_t *x)
 
     for (k = 0; k <= NDEFS; k++) {
         if (k == FUNNEL_AT) {
-            for (i = 0; i < nev; i++) {
+            for (j = 0; j < nev; j++) {
                 uint64_t  total = 0;
+
+                i = (size_t) evorder[j];
                 char      mname[AB_METRIC_NAME_MAX];
 
                 for (v = 0; v < nv; v++) {
@@ -532,6 +546,7 @@ ab_experiment_report(const ab_pass_t *p, int e, ab_rexp_t *x)
     }
 
     free(order);
+    free(evorder);
     free(acc);
     free(praw);
     free(padj);
@@ -540,6 +555,7 @@ ab_experiment_report(const ab_pass_t *p, int e, ab_rexp_t *x)
 
 fail:
     free(order);
+    free(evorder);
     free(acc);
     free(praw);
     free(padj);

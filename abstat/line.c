@@ -90,17 +90,19 @@ ab_parse_micro(const char *s, size_t len, int allow_neg, int64_t *out)
 }
 
 
-/* "exp:var,exp:var" into pairs, interning the selected experiments. */
+/* "exp:var,exp:var" into pairs. The whole field is checked before any
+ * name is interned, so that a bad line adds no experiment or variant. */
 static const char *
 parse_pairs(ab_state_t *st, const char *s, size_t len, pair_t *pairs,
     size_t *n, int intern)
 {
-    const char  *p = s, *end = s + len, *comma, *colon;
-    int          e, v;
+    const char  *p, *end = s + len, *comma, *colon;
+    const char  *at[MAX_PAIRS][3];
+    size_t       i;
 
     *n = 0;
 
-    while (p < end) {
+    for (p = s; p < end; p = comma + 1) {
         comma = memchr(p, ',', (size_t) (end - p));
         comma = comma ? comma : end;
         colon = memchr(p, ':', (size_t) (comma - p));
@@ -111,30 +113,35 @@ parse_pairs(ab_state_t *st, const char *s, size_t len, pair_t *pairs,
         {
             return "bad pair";
         }
-
         if (*n == MAX_PAIRS) {
             return "too many pairs";
         }
-
-        e = -1;
-        v = -1;
-        if (intern && ab_state_selected(st, p, (size_t) (colon - p))) {
-            e = ab_intern(&st->exps, p, (size_t) (colon - p));
-            if (e < 0) {
-                return "too many experiments";
-            }
-            v = ab_intern(&st->vars[e], colon + 1, (size_t) (comma - colon - 1));
-            if (v < 0) {
-                return "too many variants";
-            }
-        }
-        pairs[*n].exp = e;
-        pairs[*n].var = v;
-        (*n)++;
-
-        p = comma + 1;
         if (comma + 1 == end) {
             return "trailing ','";
+        }
+        at[*n][0] = p;
+        at[*n][1] = colon;
+        at[*n][2] = comma;
+        (*n)++;
+    }
+
+    for (i = 0; i < *n; i++) {
+        size_t  elen = (size_t) (at[i][1] - at[i][0]);
+        size_t  vlen = (size_t) (at[i][2] - at[i][1] - 1);
+
+        pairs[i].exp = -1;
+        pairs[i].var = -1;
+
+        if (!intern || !ab_state_selected(st, at[i][0], elen)) {
+            continue;
+        }
+        pairs[i].exp = ab_intern(&st->exps, at[i][0], elen);
+        if (pairs[i].exp < 0) {
+            return "too many experiments";
+        }
+        pairs[i].var = ab_intern(&st->vars[pairs[i].exp], at[i][1] + 1, vlen);
+        if (pairs[i].var < 0) {
+            return "too many variants";
         }
     }
 
@@ -436,15 +443,17 @@ ab_line_log(ab_state_t *st, char *line, size_t len, const char *file,
     if ((err = parse_pairs(st, s[F_FORCED], l[F_FORCED], forced, &nforced, 0))) {
         return bad(st, file, lineno, "bad forced", err);
     }
-    if ((err = parse_events(s[F_EVENTS], l[F_EVENTS], evs, &nevents))
-        || (err = intern_events(st, evs, nevents, ids)))
-    {
+    if ((err = parse_events(s[F_EVENTS], l[F_EVENTS], evs, &nevents))) {
         return bad(st, file, lineno, "bad events", err);
     }
+    /* Interning comes last: past the size limits, the line is sound. */
     if ((err = parse_pairs(st, s[F_EXPOSURES], l[F_EXPOSURES], pairs, &npairs,
                            l[F_UID] > 0)))
     {
         return bad(st, file, lineno, "bad exposures", err);
+    }
+    if ((err = intern_events(st, evs, nevents, ids))) {
+        return bad(st, file, lineno, "bad events", err);
     }
 
     if (l[F_UID] == 0) {

@@ -1,0 +1,116 @@
+# Helpers of the abstat tests: run the binary, read JSON, compare reports.
+package AbstatTest;
+use strict;
+use warnings;
+use B ();
+use Exporter 'import';
+use File::Temp qw(tempfile);
+use JSON::PP ();
+
+our @EXPORT_OK = qw(run_abstat run_abstat_raw compare_json read_json);
+
+our $BIN = $ENV{ABSTAT} // 'build/abstat';
+
+# Runs `abstat report --format json -q ARGS`; returns exit code, the
+# decoded report (undef if stdout is not JSON) and stderr.
+sub run_abstat {
+    my ($rc, $out, $err) = run_abstat_raw('report', '--format', 'json', '-q',
+                                          @_);
+    my $json = eval { JSON::PP->new->decode($out) };
+    return ($rc, $json, $err);
+}
+
+# Runs abstat with ARGS as given (stdin from $AbstatTest::STDIN if set);
+# returns exit code, stdout and stderr.
+our $STDIN;
+sub run_abstat_raw {
+    my @args = @_;
+    my ($ofh, $ofile) = tempfile(UNLINK => 1);
+    my ($efh, $efile) = tempfile(UNLINK => 1);
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        if (defined $STDIN) {
+            open STDIN, '<', $STDIN or die "$STDIN: $!";
+        } else {
+            open STDIN, '<', '/dev/null' or die;
+        }
+        open STDOUT, '>&', $ofh or die;
+        open STDERR, '>&', $efh or die;
+        exec $BIN, @args or die "exec $BIN: $!";
+    }
+    waitpid $pid, 0;
+    my $rc = $? >> 8;
+    return ($rc, slurp($ofile), slurp($efile));
+}
+
+sub slurp {
+    my ($path) = @_;
+    open my $fh, '<', $path or die "$path: $!";
+    local $/;
+    return scalar <$fh>;
+}
+
+sub read_json {
+    return JSON::PP->new->decode(slurp($_[0]));
+}
+
+sub is_number {
+    my $flags = B::svref_2object(\$_[0])->FLAGS;
+    return ($flags & (B::SVp_IOK | B::SVp_NOK)) && !($flags & B::SVp_POK);
+}
+
+# Differences between two decoded JSON values, as "path: what" lines.
+# Numbers agree within 1e-9 relative (plus 1e-12 absolute for values that
+# are zero in exact arithmetic); bad-line samples may carry a reason the
+# reference does not model.
+sub compare_json {
+    my ($got, $want, $path) = @_;
+    my @d;
+
+    if (!defined $want) {
+        return defined $got ? ("$path: got " . JSON::PP->new->allow_nonref
+                               ->encode($got) . ", want null") : ();
+    }
+    if (!defined $got) {
+        return ("$path: got null, want " . JSON::PP->new->allow_nonref
+                ->encode($want));
+    }
+    if (JSON::PP::is_bool($want)) {
+        return JSON::PP::is_bool($got) && !!$got == !!$want ? ()
+               : ("$path: got '$got', want boolean '$want'");
+    }
+    if (ref $want eq 'HASH') {
+        return ("$path: not an object") if ref $got ne 'HASH';
+        for my $k (sort keys %$want) {
+            if (!exists $got->{$k}) {
+                push @d, "$path.$k: missing";
+                next;
+            }
+            push @d, compare_json($got->{$k}, $want->{$k}, "$path.$k");
+        }
+        for my $k (sort keys %$got) {
+            next if exists $want->{$k};
+            next if $k eq 'reason' && $path =~ /bad_samples/;
+            push @d, "$path.$k: not in the reference";
+        }
+        return @d;
+    }
+    if (ref $want eq 'ARRAY') {
+        return ("$path: not an array") if ref $got ne 'ARRAY';
+        return ("$path: " . scalar(@$got) . " items, want " . scalar(@$want))
+            if @$got != @$want;
+        for my $i (0 .. $#$want) {
+            push @d, compare_json($got->[$i], $want->[$i], "$path\[$i\]");
+        }
+        return @d;
+    }
+    if (is_number($want)) {
+        return ("$path: got '$got', want number $want") if !is_number($got);
+        my $tol = 1e-9 * abs($want) + 1e-12;
+        return abs($got - $want) <= $tol ? ()
+               : (sprintf "%s: got %.17g, want %.17g", $path, $got, $want);
+    }
+    return ref $got || $got ne $want ? ("$path: got '$got', want '$want'") : ();
+}
+
+1;
