@@ -4,9 +4,10 @@
  *
  *     EVENT[; key=value]*      several events separated by ","
  *
- * Pure C, no allocation: the caller gives the output buffer. A buffer of
- * the input's length plus AB_EVENTS_SLACK is always enough, because the
- * normalized form of an event is never longer than the event as sent.
+ * Pure C, no allocation: the caller gives the output buffer. The input's
+ * length plus AB_EVENTS_SLACK is always enough for unmarked events (the
+ * normalized form of an event is never longer than the event as sent) and
+ * for one marked event; an event that does not fit is refused ("no room").
  */
 
 #ifndef AB_EVENT_H
