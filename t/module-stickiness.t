@@ -81,6 +81,15 @@ is(scalar @moved, 0, 'after the ramp: every previously enrolled visitor keeps th
     or diag(join "\n", map { "$_: $first{$_}[0] -> $ramped->{$_}[0]" } @moved[0 .. 4]);
 is(scalar(grep { $ramped->{$_}[1] ne $first{$_}[1] } @uids), 0,
     'after the ramp: the other experiment is unchanged');
+# the new workers mint ids of their own (the generator is not replayed)
+my %old = map { $_ => 1 } @uids;
+my $fresh = $t->pipeline([(http_request('/x')) x 1000]);
+my @fresh_ids = map { (split /\|/, $_->{body})[0] } @$fresh;
+my %fresh = map { $_ => 1 } @fresh_ids;
+ok(keys(%fresh) == 1000 && !(grep { $old{$_} } @fresh_ids)
+    && !(grep { !/^[0-9a-f]{32}$/ } @fresh_ids),
+    'after the reload: 1,000 new ids, none seen before');
+
 my @enrolled60 = grep { $ramped->{$_}[0] ne '' } @uids;
 my $share60 = @enrolled60 / $N;
 my $se60 = sqrt(0.6 * 0.4 / $N);
