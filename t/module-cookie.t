@@ -27,6 +27,16 @@ server {
     location /notfound { ab e; return 404; }
     location /fail     { ab e; return 500; }
     location /static   { ab e; root %%DIR%%/empty; }
+    location /proxied  {
+        proxy_set_header X-E $ab_e;
+        proxy_set_header X-Uid $ab_uid;
+        proxy_pass http://127.0.0.1:%%PORT_2%%/echo;
+    }
+}
+
+server {
+    listen 127.0.0.1:%%PORT_2%%;
+    location /echo { ab off; return 200 "$http_x_uid|1|$http_x_e"; }
 }
 
 server {
@@ -118,6 +128,11 @@ my $uh = check_fresh($r, 'variable in add_header', qr/^abid=$HEX;/, undef,
     no_body => 1);
 is($r->{h}{'x-v'}[0], ref_variant($uh // ''), 'add_header: variant of the minted id')
     if defined $uh;
+
+# the id is needed by proxy_set_header only (a storefront rendering the
+# variant without an exposure)
+$r = $t->get('/proxied');
+check_fresh($r, 'variable in proxy_set_header', qr/^abid=$HEX; Max-Age=$YEAR; Expires=$EXP; Path=\/; HttpOnly; SameSite=Lax$/, $YEAR);
 
 # nothing needs the id: no cookie, empty uid in the log
 $t->mark_log;
