@@ -383,8 +383,12 @@ ab_events_parse(ab_events_t *ev, const char *in, size_t len,
 
         memcpy(ev->out + ev->len, buf, n);
         ev->len += n;
-        memcpy(ev->out + ev->len, marker, mlen);
-        ev->len += mlen;
+        if (mlen) {
+            /* memcpy from a NULL marker is undefined even for 0 bytes */
+            memcpy(ev->out + ev->len, marker, mlen);
+            ev->len += mlen;
+        }
+
         ev->valid++;
     }
 }

@@ -1,0 +1,36 @@
+/*
+ * libFuzzer target: a Cookie header value as a client sends it. Every
+ * occurrence of the id cookie is found and validated; the iterator must
+ * stay inside the input and always make progress.
+ */
+
+#include "ab_core.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const char  *hdr = (const char *) data, *val;
+    size_t       pos = 0, last = 0, len, rounds = 0;
+
+    while (ab_cookie_next(hdr, size, &pos, "abid", 4, &val, &len)) {
+        if (val < hdr || val + len > hdr + size || pos <= last && rounds) {
+            abort();
+        }
+
+        if (ab_valid_uid(val, len)) {
+            /* a valid id is hashed like the module does */
+            (void) ab_traffic_bucket("salt", 4, val, len);
+        }
+
+        last = pos;
+        if (++rounds > size + 1) {
+            abort();
+        }
+    }
+
+    return 0;
+}
