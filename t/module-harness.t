@@ -105,6 +105,19 @@ my ($j) = $t->log_json(new => 1, count => 1);
 is($j->{ua}, "a\"b\\c\x01\xff", 'log line decoded back to the raw bytes');
 is($j->{gen}, '2', 'log line of the new generation');
 
+# a port taken by someone else before nginx binds it: new ports are picked
+my $sq = ABNginx->new(module => 0);
+$sq->write_config("server { listen 127.0.0.1:%%PORT%%; return 200 'c'; }",
+    access_log => 'off');
+my $taken = $sq->port(0);
+my $squatter = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+    LocalPort => $taken, Listen => 1, ReuseAddr => 1) or die "bind: $!";
+$sq->start;
+isnt($sq->port(0), $taken, 'start picked another port');
+is($sq->get('/')->{body}, 'c', 'and serves on it');
+$sq->stop;
+close $squatter;
+
 # nginx -t output for a broken configuration
 my $u = ABNginx->new(module => 0)->expect_emerg;
 $u->write_config("server { listen 127.0.0.1:%%PORT%%; frobnicate on; }");

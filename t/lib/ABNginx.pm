@@ -212,10 +212,10 @@ http {
     keepalive_timeout 60s;
     default_type text/plain;
 EOF
-    if ($log) {
-        $c .= "\n    $LOG_FORMAT\n    access_log $dir/access.log ab_json;\n";
-    } elsif (defined $log && $log eq 'off') {
+    if (defined $log && $log eq 'off') {
         $c .= "\n    access_log off;\n";
+    } elsif ($log) {
+        $c .= "\n    $LOG_FORMAT\n    access_log $dir/access.log ab_json;\n";
     }
     $c .= "\n" . $self->expand($http) . "\n}\n";
     return $c;
@@ -223,6 +223,7 @@ EOF
 
 sub write_config {
     my ($self, $http, %o) = @_;
+    $self->{config_args} = [$http, %o];
     $self->write_file('nginx.conf', $self->config_text($http, %o));
     return $self;
 }
@@ -257,13 +258,58 @@ sub test_config {
     return wantarray ? ($all, $rc) : $all;
 }
 
+# Starts nginx and returns once its workers run and every port answers.
+# When a port was taken by someone else in the meantime, new ports are
+# picked and the configuration written again (up to 3 times).
 sub start {
     my ($self) = @_;
     croak 'nginx already running' if $self->{pid};
 
+    ATTEMPT: for my $attempt (1 .. 3) {
+        my $offset = -s "$self->{dir}/error.log" || 0;
+        my $pid = $self->_spawn;
+        my $deadline = time + 10;
+        # workers exist once every listening socket is bound
+        until ($self->worker_pids) {
+            if (waitpid($pid, WNOHANG) == $pid) {
+                my $st = $?;
+                $self->{pid} = undef;
+                my $log = substr($self->read_file('error.log') // '', $offset);
+                if ($log =~ /Address already in use/ && $attempt < 3
+                    && $self->{config_args})
+                {
+                    # keep the failed attempt's log apart from the checked one
+                    rename "$self->{dir}/error.log",
+                        "$self->{dir}/error.log.bind-failed-$attempt";
+                    $self->{ports} = [];
+                    $self->write_config(@{$self->{config_args}});
+                    next ATTEMPT;
+                }
+                croak "nginx exited at start (status $st):\n"
+                    . $self->tail('error.log') . $self->tail('stderr.log');
+            }
+            croak "nginx started no worker:\n" . $self->tail('error.log')
+                if time > $deadline;
+            sleep 0.02;
+        }
+        for my $port (grep { defined } @{$self->{ports}}) {
+            until (IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                PeerPort => $port, Proto => 'tcp'))
+            {
+                croak "nginx does not answer on port $port:\n"
+                    . $self->tail('error.log') if time > $deadline;
+                sleep 0.02;
+            }
+        }
+        return $self;
+    }
+    croak 'nginx did not start';
+}
+
+sub _spawn {
+    my ($self) = @_;
     my $dir = $self->{dir};
     open my $stderr, '>>', "$dir/stderr.log" or croak "$dir/stderr.log: $!";
-
     my $pid = fork() // croak "fork: $!";
     if ($pid == 0) {
         open STDIN, '<', '/dev/null';
@@ -273,29 +319,7 @@ sub start {
             '-c', $self->conf_path) or POSIX::_exit(127);
     }
     close $stderr;
-    $self->{pid} = $pid;
-
-    my @ports = grep { defined } @{$self->{ports}};
-    my $deadline = time + 10;
-    for my $port (@ports) {
-        while (1) {
-            if (waitpid($pid, WNOHANG) == $pid) {
-                my $st = $?;
-                $self->{pid} = undef;
-                croak "nginx exited at start (status $st):\n"
-                    . $self->tail('error.log') . $self->tail('stderr.log');
-            }
-            my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                PeerPort => $port, Proto => 'tcp');
-            if ($s) { close $s; last }
-            croak "nginx does not answer on port $port:\n"
-                . $self->tail('error.log') if time > $deadline;
-            sleep 0.02;
-        }
-    }
-    # the workers are up once one of them has accepted a connection
-    $self->_wait_workers([]) or croak 'no nginx worker process';
-    return $self;
+    return $self->{pid} = $pid;
 }
 
 sub tail {
