@@ -341,7 +341,12 @@ main(int argc, char **argv)
         rc = i < nfiles ? read_file(&st, files[i], 0)
                         : read_file(&st, o.events[i - nfiles], 1);
         if (rc < 0 || st.oom) {
-            fprintf(stderr, "abstat: out of memory or spool write failed\n");
+            if (st.spool_failed) {
+                fprintf(stderr, "abstat: cannot write the spool file in "
+                        "$TMPDIR (or /tmp): %s\n", strerror(errno));
+            } else {
+                fprintf(stderr, "abstat: out of memory\n");
+            }
             return EXIT_INTERNAL;
         }
         if (rc > 0) {

@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define RBUF_RECS  (64 * 1024)
 
@@ -228,6 +229,34 @@ ab_state_expose(ab_state_t *st, uint32_t vis, int exp, int var, int64_t t)
 }
 
 
+/* An unlinked file in $TMPDIR: tmpfile() would ignore TMPDIR, and the
+ * spool can be large. */
+static FILE *
+spool_open(void)
+{
+    const char  *dir = getenv("TMPDIR");
+    char         path[4096];
+    int          fd;
+    FILE        *f;
+
+    snprintf(path, sizeof(path), "%s/abstat-spool-XXXXXX",
+             dir && *dir ? dir : "/tmp");
+
+    fd = mkstemp(path);
+    if (fd < 0) {
+        return NULL;
+    }
+    unlink(path);
+
+    f = fdopen(fd, "w+b");
+    if (f == NULL) {
+        close(fd);
+    }
+
+    return f;
+}
+
+
 static int
 spool_flush(ab_state_t *st)
 {
@@ -235,7 +264,7 @@ spool_flush(ab_state_t *st)
         return 0;
     }
 
-    if (st->spool == NULL && (st->spool = tmpfile()) == NULL) {
+    if (st->spool == NULL && (st->spool = spool_open()) == NULL) {
         return -1;
     }
 
@@ -256,6 +285,7 @@ ab_state_record(ab_state_t *st, const ab_rec_t *rec)
 {
     if (st->rbuf_n == RBUF_RECS && spool_flush(st) != 0) {
         st->oom = 1;
+        st->spool_failed = 1;
         return -1;
     }
 

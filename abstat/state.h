@@ -102,6 +102,7 @@ typedef struct {
     size_t              nbad;
 
     int                 oom;
+    int                 spool_failed;   /* with oom: the spool, not memory */
 } ab_state_t;
 
 int ab_state_init(ab_state_t *st);
