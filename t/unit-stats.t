@@ -1,1 +1,1 @@
-exec "build/unit/test_stats" or die "build/unit/test_stats: $!\n";
+use FindBin; chdir "$FindBin::Bin/.." or die "$!"; exec "build/unit/test_stats" or die "build/unit/test_stats: $!\n";

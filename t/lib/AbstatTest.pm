@@ -9,6 +9,15 @@ use JSON::PP ();
 
 our @EXPORT_OK = qw(run_abstat run_abstat_raw compare_json read_json);
 
+# Paths in the tests (build/abstat, t/data/abstat) are from the repository
+# root, wherever prove was started.
+use File::Basename ();
+use File::Spec ();
+BEGIN {
+    chdir File::Spec->catdir(File::Basename::dirname(File::Spec->rel2abs(__FILE__)),
+                             '..', '..') or die "chdir: $!";
+}
+
 our $BIN = $ENV{ABSTAT} // 'build/abstat';
 
 # Runs `abstat report --format json -q ARGS`; returns exit code, the
