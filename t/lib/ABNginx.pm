@@ -6,18 +6,35 @@ package ABNginx;
 # and reads its JSON access log. Core Perl only.
 #
 #   use lib 't/lib';
-#   use ABNginx;
+#   use ABNginx qw(http_request);
 #   my $t = ABNginx->new->require_module;
 #   $t->write_config(<<'EOF')->start;
 #   ab_experiment e { variant a 50%; variant b 50%; }
 #   server { listen 127.0.0.1:%%PORT%%; location / { ab e; return 200 "$ab_e"; } }
 #   EOF
-#   my $r = $t->get('/');
+#   my $r = $t->get('/', 'Cookie: abid=0123456789abcdef');
 #   is($r->{status}, 200);
-#   $t->finish;        # stops nginx, fails on [alert]/[emerg], done_testing
+#   ABNginx::finish();   # stops nginx, fails on [alert]/[emerg], done_testing
 #
 # Placeholders in configuration text: %%PORT%% (= %%PORT_0%%), %%PORT_1%%
-# ... (distinct free ports), %%DIR%% (the test directory), %%REPO%%.
+# ... (distinct free ports; every one must be listened on), %%DIR%% (the
+# test directory), %%REPO%%.
+#
+# Main calls:
+#   ABNginx->new(module => 0|1)   a test directory (module: load_module)
+#   ->require_module, ->require_reference   skip_all when missing
+#   ->expect_emerg                no [alert]/[emerg] check for this one
+#   ->write_config($http, %o)     nginx.conf around an http{} body
+#   ->test_config                 nginx -t: (output, exit status)
+#   ->start, ->stop, ->reload($http)   reload waits for the new workers
+#   ->get($uri, @headers)         one request on the keep-alive connection
+#   ->pipeline(\@raw, port => P, conn => NAME)   many requests, pipelined
+#   ->raw($bytes)                 one request on a fresh connection
+#   http_request($uri, @headers)  raw request text ("POST /x" for methods)
+#   responses: {status, headers => [[n, v]], h => {lc name => [v]}, body, raw}
+#   header_values($r, $name), set_cookies($r, $cookie), parse_set_cookie
+#   ->mark_log, ->new_log_lines($n), ->log_json(new => 1, count => $n)
+#   read_vectors, reference_assign (scripts/gen-vectors), chi2_sf, chi2_test
 #
 # Environment: TEST_NGINX_BINARY (default /usr/sbin/nginx), TEST_AB_MODULE
 # (default <repo>/build/ngx_http_ab_module.so), TEST_NGINX_LEAVE=1 keeps
