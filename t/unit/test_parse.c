@@ -1,0 +1,160 @@
+/*
+ * The line-level parsers: the in-place JSON object reader, the decimal
+ * reader, and the hash table and interning under growth.
+ */
+
+#include "tap.h"
+
+#include "intern.h"
+#include "jsonl.h"
+#include "line.h"
+#include "tab.h"
+
+static const char *const  keys[] = { "a", "b", "c" };
+
+
+/* Parses text; returns the error (NULL: JSON) and fills out. */
+static const char *
+parse(const char *text, ab_jv_t *out)
+{
+    static char  buf[1024];
+
+    snprintf(buf, sizeof(buf), "%s", text);
+
+    return ab_json_object(buf, strlen(buf), keys, 3, out);
+}
+
+
+static void
+test_json(void)
+{
+    ab_jv_t      v[3];
+    const char  *good[] = {
+        "{}", " { } ", "{\"a\":\"x\"}\r", "{\"z\":[1,{\"y\":null}],\"a\":\"x\"}",
+        "{\"a\":-1.5e+3}", "{\"a\":true,\"b\":false,\"c\":null}",
+        "{\"a\":\"\\u00e9\\ud83d\\ude00\"}", "{\"a\":\"\xff\xfe\"}",
+    };
+    const char  *bad[] = {
+        "", "[]", "\"a\"", "{", "{\"a\"}", "{\"a\":}", "{\"a\":\"x\",}",
+        "{\"a\":\"x\"} x", "{\"a\":01}", "{\"a\":1.}", "{\"a\":tru}",
+        "{\"a\":\"\\x\"}", "{\"a\":\"\\u12\"}", "{\"a\":\"a\tb\"}",
+        "{a:1}", "{\"a\":\"x\" \"b\":1}", "{\"a\":[1,]}", "{\"a\":NaN}",
+        "{\"a\":\"x", "{\"a\":\"\\ud83d\\u0041\"}",
+    };
+    size_t       i;
+    char         deep[400];
+
+    for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        tap_ok(parse(good[i], v) == NULL, "json ok: %s", good[i]);
+    }
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        tap_ok(parse(bad[i], v) != NULL, "json bad: %s", bad[i]);
+    }
+
+    parse("{\"b\":\"q\\\"\\\\\\/\\n\",\"a\":\"1\",\"c\":2.5,\"a\":\"last\"}", v);
+    tap_ok(v[0].type == AB_JV_STRING && strcmp(v[0].s, "last") == 0,
+           "the last duplicate key wins, value NUL-terminated");
+    tap_ok(v[1].type == AB_JV_STRING && v[1].len == 5
+           && memcmp(v[1].s, "q\"\\/\n", 5) == 0, "escapes decoded in place");
+    tap_ok(v[2].type == AB_JV_NUMBER && strcmp(v[2].s, "2.5") == 0,
+           "numbers kept as text");
+
+    parse("{\"a\":\"\\u00e9\\ud83d\\ude00\"}", v);
+    tap_ok(v[0].len == 6 && memcmp(v[0].s, "\xc3\xa9\xf0\x9f\x98\x80", 6) == 0,
+           "\\u escapes and surrogate pairs to UTF-8");
+
+    parse("{\"x\":\"a\"}", v);
+    tap_ok(v[0].type == AB_JV_ABSENT && v[1].type == AB_JV_ABSENT,
+           "absent keys are absent");
+
+    /* Balanced brackets: valid JSON at depth 10, refused at depth 100. */
+    for (i = 0; i < 2; i++) {
+        size_t  d = i ? 100 : 10, k, n = 0;
+
+        n += (size_t) snprintf(deep + n, sizeof(deep) - n, "{\"a\":");
+        for (k = 0; k < d; k++) {
+            deep[n++] = '[';
+        }
+        for (k = 0; k < d; k++) {
+            deep[n++] = ']';
+        }
+        snprintf(deep + n, sizeof(deep) - n, "}");
+        if (i == 0) {
+            tap_ok(parse(deep, v) == NULL, "nesting of 10 is fine");
+        }
+    }
+    tap_ok(parse(deep, v) != NULL, "deep nesting is refused, not recursed");
+}
+
+
+static void
+test_micro(void)
+{
+    int64_t  v = 0;
+
+    tap_ok(ab_parse_micro("1763900000.123", 14, 0, &v) == 0
+           && v == 1763900000123000LL, "time to microseconds");
+    tap_ok(ab_parse_micro("59.9", 4, 0, &v) == 0 && v == 59900000,
+           "one fractional digit");
+    tap_ok(ab_parse_micro("-0.000001", 9, 1, &v) == 0 && v == -1,
+           "negative with six digits");
+    tap_ok(ab_parse_micro("-1", 2, 0, &v) != 0, "sign refused for times");
+    tap_ok(ab_parse_micro("1.1234567", 9, 0, &v) != 0, "seven digits refused");
+    tap_ok(ab_parse_micro("1.", 2, 0, &v) != 0, "empty fraction refused");
+    tap_ok(ab_parse_micro(".5", 2, 0, &v) != 0, "empty integer part refused");
+    tap_ok(ab_parse_micro("1e3", 3, 0, &v) != 0, "exponent refused");
+    tap_ok(ab_parse_micro("1234567890123", 13, 0, &v) != 0,
+           "13 integer digits refused (no overflow)");
+    tap_ok(ab_parse_micro("", 0, 0, &v) != 0, "empty refused");
+}
+
+
+static void
+test_tab(void)
+{
+    ab_tab_t     t;
+    ab_intern_t  in;
+    uint32_t    *slot;
+    int          created, ok = 1;
+    uint32_t     i;
+    char         name[32];
+
+    memset(&t, 0, sizeof(t));
+    for (i = 0; i < 100000; i++) {
+        slot = ab_tab_put(&t, ab_key_pair(i, i * 7), &created);
+        ok &= slot != NULL && created;
+        *slot = i;
+    }
+    for (i = 0; i < 100000; i++) {
+        ok &= ab_tab_get(&t, ab_key_pair(i, i * 7)) == i;
+        slot = ab_tab_put(&t, ab_key_pair(i, i * 7), &created);
+        ok &= !created && *slot == i;
+    }
+    tap_ok(ok, "table keeps 100000 keys across growth");
+    tap_ok(ab_tab_get(&t, ab_key_pair(100001, 0)) == AB_TAB_EMPTY,
+           "absent key");
+    tap_ok(t.n * 4 <= t.cap * 3, "load at most 3/4");
+    ab_tab_free(&t);
+
+    ab_intern_init(&in, 1000);
+    for (i = 0, ok = 1; i < 1000; i++) {
+        snprintf(name, sizeof(name), "n%u", i);
+        ok &= ab_intern(&in, name, strlen(name)) == (int) i;
+    }
+    tap_ok(ok, "ids in first-seen order");
+    tap_ok(ab_intern(&in, "n5", 2) == 5, "known names keep their id");
+    tap_ok(ab_intern(&in, "new", 3) == -1, "the limit is enforced");
+    tap_ok(ab_intern_find(&in, "n999", 4) == 999, "find");
+    ab_intern_free(&in);
+}
+
+
+int
+main(void)
+{
+    test_json();
+    test_micro();
+    test_tab();
+
+    return tap_done();
+}
