@@ -396,11 +396,15 @@ sub reload {
     my @old = $self->worker_pids;
     kill 'HUP', $self->{pid};
     my $ok = $self->_wait_workers(\@old, $o{timeout});
-    # make sure the new workers accept before returning
-    for my $port (grep { defined } @{$self->{ports}}) {
-        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-            PeerPort => $port, Proto => 'tcp');
-        close $s if $s;
+    # every port answers (a new configuration may listen on new ones)
+    my $deadline = time + 5;
+    for my $port ($ok ? grep { defined } @{$self->{ports}} : ()) {
+        until (IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+            PeerPort => $port, Proto => 'tcp'))
+        {
+            if (time > $deadline) { $ok = 0; last }
+            sleep 0.02;
+        }
     }
     return $ok;
 }
