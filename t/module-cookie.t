@@ -23,6 +23,7 @@ server {
     location /var      { return 200 "$ab_uid|$ab_uid_new|$ab_e"; }
     location /hdr      { add_header X-V "$ab_e" always; return 200 "plain"; }
     location /none     { return 200 "none"; }
+    location /newonly  { return 200 "$ab_uid_new"; }
     location /redirect { ab e; return 302 /ab; }
     location /notfound { ab e; return 404; }
     location /fail     { ab e; return 500; }
@@ -128,6 +129,12 @@ my $uh = check_fresh($r, 'variable in add_header', qr/^abid=$HEX;/, undef,
     no_body => 1);
 is($r->{h}{'x-v'}[0], ref_variant($uh // ''), 'add_header: variant of the minted id')
     if defined $uh;
+
+# $ab_uid_new alone needs the id too
+$r = $t->get('/newonly');
+my @sc_new = set_cookies($r);
+ok(@sc_new == 1 && $sc_new[0]{value} =~ /^[0-9a-f]{32}$/ && $r->{body} eq '1',
+    '$ab_uid_new alone: minted, set, "1"') or diag($r->{raw});
 
 # the id is needed by proxy_set_header only (a storefront rendering the
 # variant without an exposure)
