@@ -309,7 +309,7 @@ sub start {
                 if time > $deadline;
             sleep 0.02;
         }
-        for my $port (grep { defined } @{$self->{ports}}) {
+        for my $port ($self->_listened_ports) {
             until (IO::Socket::INET->new(PeerAddr => '127.0.0.1',
                 PeerPort => $port, Proto => 'tcp'))
             {
@@ -321,6 +321,14 @@ sub start {
         return $self;
     }
     croak 'nginx did not start';
+}
+
+# The ports nginx.conf listens on (listen 127.0.0.1:PORT).
+sub _listened_ports {
+    my ($self) = @_;
+    my %p = map { $_ => 1 }
+        ($self->read_file('nginx.conf') // '') =~ /\blisten\s+127\.0\.0\.1:(\d+)/g;
+    return sort { $a <=> $b } keys %p;
 }
 
 sub _spawn {
@@ -398,7 +406,7 @@ sub reload {
     my $ok = $self->_wait_workers(\@old, $o{timeout});
     # every port answers (a new configuration may listen on new ones)
     my $deadline = time + 5;
-    for my $port ($ok ? grep { defined } @{$self->{ports}} : ()) {
+    for my $port ($ok ? $self->_listened_ports : ()) {
         until (IO::Socket::INET->new(PeerAddr => '127.0.0.1',
             PeerPort => $port, Proto => 'tcp'))
         {
