@@ -98,6 +98,14 @@ parse_string(jp_t *j, char **out, size_t *len)
     unsigned char   c;
     long            cp, lo;
 
+    /* Most strings have no escape: find their end without copying. */
+    while (j->p < j->end && *j->p != '"' && *j->p != '\\'
+           && (unsigned char) *j->p >= 0x20)
+    {
+        j->p++;
+    }
+    w = j->p;
+
     while (j->p < j->end) {
         c = (unsigned char) *j->p++;
 
@@ -319,12 +327,17 @@ ab_json_object(char *line, size_t len, const char *const *keys,
 {
     jp_t     j = { line, line + len, NULL };
     char    *key, *term[AB_JSON_MAX_KEYS];
-    size_t   klen, i;
+    size_t   klen, i, klens[AB_JSON_MAX_KEYS];
     ab_jv_t  v;
+
+    if (nkeys > AB_JSON_MAX_KEYS) {
+        return "too many keys asked for";
+    }
 
     for (i = 0; i < nkeys; i++) {
         out[i].type = AB_JV_ABSENT;
         term[i] = NULL;
+        klens[i] = strlen(keys[i]);
     }
 
     skip_ws(&j);
@@ -352,7 +365,7 @@ ab_json_object(char *line, size_t len, const char *const *keys,
         }
 
         for (i = 0; i < nkeys; i++) {
-            if (strlen(keys[i]) == klen && memcmp(keys[i], key, klen) == 0) {
+            if (klens[i] == klen && memcmp(keys[i], key, klen) == 0) {
                 out[i] = v;
                 /* Terminate after the whole line is read: the byte after a
                  * value may still be a delimiter the parser needs. */

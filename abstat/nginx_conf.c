@@ -268,7 +268,6 @@ static int
 parse(ctx_t *c, src_t *s, int depth)
 {
     stmt_t  st;
-    int     level = 0;
 
     for ( ;; ) {
         if (next_stmt(s, &st) != 0) {
@@ -286,9 +285,9 @@ parse(ctx_t *c, src_t *s, int depth)
             if (st.nw != 0) {
                 return fail(c, s, st.line, "missing ';'");
             }
-            /* A '}' of a block opened in an including file is the
-             * including file's business; nginx has the same view. */
-            level--;
+            /* Block nesting outside ab_experiment does not matter here
+             * (nginx itself checks it): any block may hold the include
+             * that brings the experiments in. */
             continue;
         }
 
@@ -313,7 +312,6 @@ parse(ctx_t *c, src_t *s, int depth)
             continue;
         }
 
-        level += st.end == '{';
     }
 }
 
