@@ -99,6 +99,16 @@ for my $c (@bad) {
         "$name: Cache-Control: no-store");
 }
 
+# a large POST body is discarded; the connection goes on
+{
+    my $body = 'x' x 100_000;
+    my $res = $t->pipeline([http_request('POST /ab/event?e=scroll&depth=90',
+        $COOKIE, 'Content-Length: ' . length $body) . $body,
+        http_request('/ab/event?e=scroll&depth=100', $COOKIE)]);
+    is($res->[0]{status}, 204, 'POST with a 100 KB body: 204');
+    is($res->[1]{status}, 204, 'the next request on that connection: 204');
+}
+
 # other methods
 for my $m (qw(PUT DELETE PATCH)) {
     my $r = $t->raw(http_request("$m /ab/event?e=add_to_cart", $COOKIE,
@@ -114,12 +124,13 @@ is(scalar @sc, 1, 'new visitor: one abid cookie');
 my $minted = @sc ? $sc[0]{value} : '';
 like($minted, qr/^[0-9a-f]{32}$/, 'new visitor: a minted id');
 
-my $n = 2 * @ok + @bad + 3 + 1;
+my $n = 2 * @ok + 2 + @bad + 3 + 1;
 my @lines = log_ok($t, 'beacon', count => $n);
 is(scalar @lines, $n, 'one log line per request');
 
 my @ev = grep { $_->{status} eq '204' } @lines;
-my @want = ((map { ($_->[1]) x 2 } @ok), 'add_to_cart;sku=9;src=client');
+my @want = ((map { ($_->[1]) x 2 } @ok), 'scroll;depth=90;src=client',
+    'scroll;depth=100;src=client', 'add_to_cart;sku=9;src=client');
 is_deeply([map { $_->{events} } @ev], \@want, '204: the events, in order');
 is_deeply([map { $_->{method} } @ev[0 .. 2 * $#ok + 1]],
     [('GET', 'POST') x @ok], '204: GET and POST');

@@ -101,6 +101,11 @@ for my $i (0 .. $#cases) {
 
 # 16 KB: five copies of 1650 events "a", joined by "," (8250 events)
 my $a1650 = join ',', ('a') x 1650;
+# one event of 9 KB between two good ones
+my $x3000 = 'x' x 3000;
+# 100 headers of one event each
+my $many = join '', map { sprintf "        add_header X-AB-Event \"m%03d\" always;\n",
+    $_ } 1 .. 100;
 
 $t->write_config(log3() . <<"EOF", access_log => 0)->start;
 ab_experiment e { variant a 50%; variant b 50%; }
@@ -115,6 +120,8 @@ server {
 
     location /u/ { proxy_pass http://127.0.0.1:%%PORT_1%%; }
     location /big { proxy_pass http://127.0.0.1:%%PORT_1%%; }
+    location /long { proxy_pass http://127.0.0.1:%%PORT_1%%; }
+    location /many { proxy_pass http://127.0.0.1:%%PORT_1%%; }
     location /plain { proxy_pass http://127.0.0.1:%%PORT_1%%; }
     location /local { add_header X-AB-Event "purchase; revenue=1" always;
                       return 200 "local"; }
@@ -148,6 +155,14 @@ $store
         set \$k "$a1650";
         add_header X-AB-Event "\$k,\$k,\$k,\$k,\$k" always;
         return 200 "big";
+    }
+    location = /long {
+        set \$x "$x3000";
+        add_header X-AB-Event "ok1, purchase; note=\$x\$x\$x, ok2" always;
+        return 200 "long";
+    }
+    location = /many {
+$many        return 200 "many";
     }
     location = /plain { return 200 "plain"; }
     location = /cached {
@@ -221,6 +236,21 @@ is(scalar @w, 1, '16 KB header: one [warn] line');
 ok(length($w[0] // '') < 2048, '16 KB header: the warning is short')
     or diag(length $w[0]);
 
+# a 9 KB event, 100 headers
+$t->mark_log('error.log');
+$r = $t->get('/long');
+is($r->{status}, 200, '9 KB event: 200');
+is(scalar(header_values($r, 'x-ab-event')), 0, '9 KB event: removed');
+@w = error_since($t) =~ /$warn_re/g;
+is(scalar @w, 1, '9 KB event: one [warn] line');
+ok(length($w[0] // '') < 2048, '9 KB event: the warning is short');
+$t->mark_log('error.log');
+$r = $t->get('/many');
+is($r->{status}, 200, '100 event headers: 200');
+is(scalar(header_values($r, 'x-ab-event')), 0, '100 event headers: removed');
+@w = error_since($t) =~ /$warn_re/g;
+is(scalar @w, 1, '100 event headers: one [warn] line');
+
 # the cache: a MISS records the event, a HIT strips it and records nothing
 my $c1 = $t->get('/cached?1');
 my $c2 = $t->get('/cached?1');
@@ -231,7 +261,7 @@ is(scalar(header_values($c2, 'x-ab-event')), 0, 'cache HIT: header removed');
 is($c2->{body}, 'cached page', 'cache HIT: the page');
 
 # the log: one JSON line per request
-my $n_req = @cases + 9;
+my $n_req = @cases + 11;
 my @lines = log_ok($t, 'every event case', count => $n_req);
 is(scalar @lines, $n_req, 'one log line per request');
 my %log = by_uri(@lines);
@@ -259,6 +289,11 @@ is($log{'/big'}{events}, join(',', ('a') x 64), '16 KB header: 64 events kept');
 is($log{'/big'}{events_invalid}, 8250 - 64,
     '16 KB header: the rest counted invalid');
 is($log{'/big'}{status}, '200', '16 KB header: logged 200');
+is($log{'/long'}{events}, 'ok1,ok2', '9 KB event: the others kept');
+is($log{'/long'}{events_invalid}, '1', '9 KB event: counted invalid');
+is($log{'/many'}{events}, join(',', map { sprintf 'm%03d', $_ } 1 .. 64),
+    '100 event headers: the first 64 kept, in order');
+is($log{'/many'}{events_invalid}, '36', '100 event headers: 36 invalid');
 
 my @cached = grep { $_->{uri} eq '/cached?1' } @lines;
 is(scalar @cached, 2, 'cache: two log lines');

@@ -127,7 +127,12 @@ spread([map { http_request("/buy?n=$_", $cookie[$_]) } 250 .. 349]);
 spread([map { http_request("/p?forced", $cookie[$_], 'X-QA: 1',
     'X-AB-Force: s1:' . ($_ % 2 ? 'a' : 'b')) } 400 .. 449]);
 
-my $n_req = $N + 300 + 200 + 100 + 50;
+# one visitor sends 20 more event names: past 16 names per variant, the
+# rest counts as _other
+$t->pipeline([map { http_request(sprintf('/ab/event?e=n%02d', $_), $cookie[0]) }
+    1 .. 20]);
+
+my $n_req = $N + 300 + 200 + 100 + 50 + 20;
 
 # the expected counters, from the access log only
 sub expected_from_log {
@@ -146,8 +151,16 @@ sub expected_from_log {
         next unless length $l->{events};
         for my $ev (split /,/, $l->{events}) {
             my ($name) = split /;/, $ev;
+            # the first 16 names of a variant have their own counter
             for my $e (keys %{$var_of{$l->{uid}} || {}}) {
-                $c{$e}{$var_of{$l->{uid}}{$e}}{events}{$name}++;
+                my $v = $var_of{$l->{uid}}{$e};
+                my $slots = $c{_slots}{"$e:$v"} ||= {};
+                if (exists $slots->{$name} || keys %$slots < 16) {
+                    $slots->{$name} = 1;
+                    $c{$e}{$v}{events}{$name}++;
+                } else {
+                    $c{$e}{$v}{events_other}++;
+                }
             }
         }
     }
@@ -229,7 +242,10 @@ sub check_status {
                 "$what: $e:$v events by name (JSON)");
             my %pe = map { /event=([^,]+)/ ? ($1 => $ps{ab_events_total}{$_}) : () }
                 grep { /^event=[^,]+,\Q$lab\E$/ } keys %{$ps{ab_events_total}};
-            is_deeply(\%pe, $want->{events} || {},
+            is($j->{events_other}, $want->{events_other} // 0,
+                "$what: $e:$v events past 16 names (JSON)");
+            is_deeply(\%pe, { %{$want->{events} || {}},
+                $want->{events_other} ? (_other => $want->{events_other}) : () },
                 "$what: $e:$v events by name (Prometheus)");
             ok(close_to($j->{weight}, $w->[$k] / $wsum)
                 && close_to($ps{ab_variant_weight}{$lab}, $w->[$k] / $wsum),
@@ -268,6 +284,9 @@ for my $e (qw(s1 s2 s3)) {
 my $ev = 0;
 $ev += $_->{events}{add_to_cart} // 0 for values %{$want->{s1}};
 is($ev, 200, 'the log has 200 add_to_cart events');
+my $other = 0;
+$other += $_->{events_other} // 0 for values %{$want->{s1}};
+ok($other > 0, "the log has $other events past the 16 names of a variant");
 
 my $s_before = check_status('fresh', $want, [qw(s1 s2 s3)]);
 
