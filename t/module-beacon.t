@@ -37,6 +37,9 @@ my @ok = (
     ['e=add_to_cart&qty=003&currency=eur',
         'add_to_cart;qty=3;currency=EUR;src=client'],
     ['e=view&page=2&list=home', 'view;page=2;list=home;src=client'],
+    # at most 16 parameters (README)
+    ['e=p16&' . join('&', map { "k$_=v" } 1 .. 16),
+        'p16;' . join(';', map { "k$_=v" } 1 .. 16) . ';src=client'],
 );
 
 # [ query, a word the 400 body must contain ]
@@ -65,6 +68,7 @@ my @bad = (
     ['e=caf%C3%A9', ''],
     ['e=add_to_cart&note=%FF%FE', ''],
     ['e=add_to_cart&sku=%0D%0AX-Evil:%201', ''],
+    ['e=p17&' . join('&', map { "k$_=v" } 1 .. 17), ''],
 );
 
 for my $c (@ok) {

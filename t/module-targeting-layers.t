@@ -237,4 +237,35 @@ is(scalar(grep { $_->{exposures} ne '' } @hl), 0,
 is(scalar(grep { $_->{holdout} ne '' && $_->{holdout} ne '1' } @lines), 0,
     'holdout: the field is "1" or empty');
 
+############################################################################
+# layer names that differ only in case: nginx -t judges overlaps as if
+# they were one layer; then the layer must keep its visitors apart
+
+my $t4 = ABNginx->new->expect_emerg;
+$t4->write_config(<<'EOF');
+ab_experiment ca { layer Half 0-60%;   variant x 1; variant y 1; }
+ab_experiment cb { layer half 40-100%; variant x 1; variant y 1; }
+EOF
+my ($out, $rc) = $t4->test_config;
+my $one_layer = $rc != 0 && $out =~ /overlaps/;
+
+my $t5 = ABNginx->new;
+$t5->write_config(<<'EOF')->start;
+ab_experiment ca { layer Half 0-50%;   variant x 1; variant y 1; }
+ab_experiment cb { layer half 50-100%; variant x 1; variant y 1; }
+server {
+    listen 127.0.0.1:%%PORT%%;
+    location / { ab ca cb; return 200 "$ab_ca|$ab_cb"; }
+}
+EOF
+$res = $t5->pipeline([map { http_request('/') } 1 .. 1000]);
+my $in_both = grep { $_->{body} =~ /^\w+\|\w+$/ } @$res;
+{
+    local $TODO = 'suspected bug: layer names are compared without case '
+        . 'for overlaps but hashed with their case';
+    ok(!$one_layer || $in_both == 0,
+        'layers "Half" and "half": ' . ($one_layer ? 'one layer for nginx -t'
+        : 'two layers') . ", $in_both of 1000 visitors in both");
+}
+
 ABNginx::finish();
