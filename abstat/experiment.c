@@ -12,14 +12,21 @@
 
 #include "stats.h"
 
-typedef void (*xy_fn)(const ab_vagg_t *a, double cap, double *x, double *y);
+/* What a metric takes of a visitor's totals: x, or x / y for ratios. */
+typedef enum {
+    X_CONVERTED, X_ORDERS, X_REVENUE, X_REPEAT, X_REVENUE_CAPPED, X_ERRORS,
+    X_LATENCY
+} x_kind_t;
+
+typedef enum { Y_ONE, Y_ORDERS, Y_REQUESTS } y_kind_t;
 
 typedef struct {
     const char  *name;
     int          ratio;         /* sum(x) / sum(y); else the mean of x */
     int          guardrail;
     int          capped;        /* only with --cap-revenue */
-    xy_fn        xy;
+    x_kind_t     x;
+    y_kind_t     y;
 } metric_def_t;
 
 /* Two-pass moments: sums first, then sums of centred products, so that
@@ -39,81 +46,41 @@ rev(const ab_vagg_t *a)
 }
 
 static void
-xy_conversion(const ab_vagg_t *a, double cap, double *x, double *y)
+metric_xy(const metric_def_t *d, const ab_vagg_t *a, double cap, double *x,
+    double *y)
 {
-    *x = a->orders >= 1;
-    *y = 1;
-}
+    *x = *y = 0;
 
-static void
-xy_orders(const ab_vagg_t *a, double cap, double *x, double *y)
-{
-    *x = a->orders;
-    *y = 1;
-}
+    switch (d->x) {
+    case X_CONVERTED:      *x = a->orders >= 1; break;
+    case X_ORDERS:         *x = a->orders; break;
+    case X_REVENUE:        *x = rev(a); break;
+    case X_REPEAT:         *x = a->orders >= 2; break;
+    case X_REVENUE_CAPPED: *x = rev(a) > cap ? cap : rev(a); break;
+    case X_ERRORS:         *x = a->errors; break;
+    case X_LATENCY:        *x = (double) a->request_time / 1e6; break;
+    }
 
-static void
-xy_revenue(const ab_vagg_t *a, double cap, double *x, double *y)
-{
-    *x = rev(a);
-    *y = 1;
-}
-
-static void
-xy_repeat(const ab_vagg_t *a, double cap, double *x, double *y)
-{
-    *x = a->orders >= 2;
-    *y = 1;
-}
-
-static void
-xy_aov(const ab_vagg_t *a, double cap, double *x, double *y)
-{
-    *x = rev(a);
-    *y = a->orders;
-}
-
-static void
-xy_revenue_capped(const ab_vagg_t *a, double cap, double *x, double *y)
-{
-    *x = rev(a) > cap ? cap : rev(a);
-    *y = 1;
-}
-
-static void
-xy_aov_capped(const ab_vagg_t *a, double cap, double *x, double *y)
-{
-    *x = rev(a) > cap ? cap : rev(a);
-    *y = a->orders;
-}
-
-static void
-xy_errors(const ab_vagg_t *a, double cap, double *x, double *y)
-{
-    *x = a->errors;
-    *y = a->requests;
-}
-
-static void
-xy_latency(const ab_vagg_t *a, double cap, double *x, double *y)
-{
-    *x = (double) a->request_time / 1e6;
-    *y = a->requests;
+    switch (d->y) {
+    case Y_ONE:      *y = 1; break;
+    case Y_ORDERS:   *y = a->orders; break;
+    case Y_REQUESTS: *y = a->requests; break;
+    }
 }
 
 
 /* Report order; funnel events go between the business metrics and the
  * guardrails (at FUNNEL_AT). */
 static const metric_def_t  defs[] = {
-    { "conversion_rate",            0, 0, 0, xy_conversion },
-    { "orders_per_visitor",         0, 0, 0, xy_orders },
-    { "revenue_per_visitor",        0, 0, 0, xy_revenue },
-    { "repeat_purchase_rate",       0, 0, 0, xy_repeat },
-    { "average_order_value",        1, 0, 0, xy_aov },
-    { "revenue_per_visitor_capped", 0, 0, 1, xy_revenue_capped },
-    { "average_order_value_capped", 1, 0, 1, xy_aov_capped },
-    { "error_rate",                 1, 1, 0, xy_errors },
-    { "mean_latency",               1, 1, 0, xy_latency },
+    { "conversion_rate",            0, 0, 0, X_CONVERTED, Y_ONE },
+    { "orders_per_visitor",         0, 0, 0, X_ORDERS, Y_ONE },
+    { "revenue_per_visitor",        0, 0, 0, X_REVENUE, Y_ONE },
+    { "repeat_purchase_rate",       0, 0, 0, X_REPEAT, Y_ONE },
+    { "average_order_value",        1, 0, 0, X_REVENUE, Y_ORDERS },
+    { "revenue_per_visitor_capped", 0, 0, 1, X_REVENUE_CAPPED, Y_ONE },
+    { "average_order_value_capped", 1, 0, 1, X_REVENUE_CAPPED, Y_ORDERS },
+    { "error_rate",                 1, 1, 0, X_ERRORS, Y_REQUESTS },
+    { "mean_latency",               1, 1, 0, X_LATENCY, Y_REQUESTS },
 };
 
 #define NDEFS      (sizeof(defs) / sizeof(defs[0]))
@@ -281,7 +248,7 @@ accumulate(const ab_pass_t *p, int e, double cap, acc_t *acc, int pass)
 
         for (k = 0; k < NDEFS; k++) {
             a = &acc[(size_t) mb->var * NDEFS + k];
-            defs[k].xy(&p->agg[i], cap, &x, &y);
+            metric_xy(&defs[k], &p->agg[i], cap, &x, &y);
             if (pass == 0) {
                 a->n++;
                 a->sx += x;

@@ -149,18 +149,23 @@ parse_pairs(ab_state_t *st, const char *s, size_t len, pair_t *pairs,
 }
 
 
+/* Whether s is 1..max bytes, each a lowercase letter, a digit or one of
+ * `extra`; with `upper`, uppercase letters too. */
 static int
-is_name(const char *s, size_t len)
+is_word(const char *s, size_t len, size_t max, int upper, const char *extra)
 {
     size_t  i;
+    char    c;
 
-    if (len < 1 || len > 32) {
+    if (len < 1 || len > max) {
         return 0;
     }
 
     for (i = 0; i < len; i++) {
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9')
-              || s[i] == '_'))
+        c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
+              || (upper && c >= 'A' && c <= 'Z')
+              || (c != '\0' && strchr(extra, c) != NULL)))
         {
             return 0;
         }
@@ -170,24 +175,19 @@ is_name(const char *s, size_t len)
 }
 
 
+/* Event names and keys: [a-z0-9_]{1,32}. */
+static int
+is_name(const char *s, size_t len)
+{
+    return is_word(s, len, 32, 0, "_");
+}
+
+
+/* Order ids: [A-Za-z0-9._:-]{1,64}. */
 static int
 is_order(const char *s, size_t len)
 {
-    size_t  i;
-
-    if (len < 1 || len > 64) {
-        return 0;
-    }
-
-    for (i = 0; i < len; i++) {
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')
-              || (s[i] >= '0' && s[i] <= '9') || strchr("._:-", s[i])))
-        {
-            return 0;
-        }
-    }
-
-    return s[0] != '\0';
+    return is_word(s, len, 64, 1, "._:-");
 }
 
 
