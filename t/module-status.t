@@ -65,6 +65,7 @@ sub config {
     my $points = $o{no_s3} ? 's1 s2' : 's1 s2 s3';
     return log3() . <<"EOF";
 ab_zone ab_live 1m;
+ab_holdout 10%;
 
 ab_experiment s1 { variant a 50%; variant b 50%; }
 ab_experiment s2 { $s2 }
@@ -74,8 +75,9 @@ server {
     listen 127.0.0.1:%%PORT%%;
     ab_force \$http_x_ab_force;
     ab_force_allow \$http_x_qa;
+    ab_exclude \$http_x_bot;
 
-    location /p    { ab $points; return 200 "\$ab_uid"; }
+    location /p    { ab $points; return 200 "\$ab_holdout"; }
     location /buy  { ab s1; proxy_pass http://127.0.0.1:%%PORT_1%%; }
     location = /ab/event { ab_beacon; }
     location = /ab/status {
@@ -129,10 +131,15 @@ spread([map { http_request("/p?forced", $cookie[$_], 'X-QA: 1',
 
 # one visitor sends 20 more event names: past 16 names per variant, the
 # rest counts as _other
-$t->pipeline([map { http_request(sprintf('/ab/event?e=n%02d', $_), $cookie[0]) }
+my ($sender) = grep { $fresh->[$_]{body} eq '' } 0 .. $#$fresh;
+$t->pipeline([map { http_request(sprintf('/ab/event?e=n%02d', $_),
+    $cookie[$sender]) }
     1 .. 20]);
 
-my $n_req = $N + 300 + 200 + 100 + 50 + 20;
+# excluded visitors (bots): never counted
+spread([map { http_request("/p?bot=$_", 'X-Bot: 1') } 1 .. 30]);
+
+my $n_req = $N + 300 + 200 + 100 + 50 + 20 + 30;
 
 # the expected counters, from the access log only
 sub expected_from_log {
@@ -276,14 +283,22 @@ is(scalar(grep { $_->{forced} =~ /^s1:[ab]$/ } @lines), 50,
 my $want = expected_from_log(@lines);
 
 # sanity of the expectation itself
+my $held = grep { $_->{uri} =~ /^\/p\?fresh/ && $_->{holdout} eq '1' } @lines;
+ok($held > 20 && $held < 110, "$held of $N fresh visitors in the holdout");
+is(scalar(grep { $_->{uri} =~ /^\/p\?bot/ && $_->{exposures} eq ''
+    && $_->{uid} eq '' } @lines), 30, 'the excluded visitors: no id, no exposure');
 for my $e (qw(s1 s2 s3)) {
     my $nv = 0;
     $nv += $_->{new_visitors} // 0 for values %{$want->{$e}};
-    is($nv, $N, "$e: the log has $N new visitors");
+    is($nv, $N - $held, "$e: the log has $N - $held new visitors enrolled");
 }
 my $ev = 0;
 $ev += $_->{events}{add_to_cart} // 0 for values %{$want->{s1}};
-is($ev, 200, 'the log has 200 add_to_cart events');
+my %in_holdout = map { $_->{holdout} eq '1' ? ($_->{uid} => 1) : () } @lines;
+my $atc = grep { $_->{events} =~ /^add_to_cart;/ && !$in_holdout{$_->{uid}} }
+    @lines;
+ok($atc > 150, "$atc add_to_cart events of enrolled visitors");
+is($ev, $atc, 'the log attributes each of them to a variant');
 my $other = 0;
 $other += $_->{events_other} // 0 for values %{$want->{s1}};
 ok($other > 0, "the log has $other events past the 16 names of a variant");
