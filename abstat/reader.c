@@ -115,7 +115,9 @@ ab_reader_next(ab_reader_t *r, char **line, size_t *len)
                 continue;
             }
 
-            return AB_READ_LINE;
+            /* The buffer can hold a little more than AB_LINE_MAX; the
+             * limit must not depend on where a read happened to end. */
+            return *len > AB_LINE_MAX ? AB_READ_TOO_LONG : AB_READ_LINE;
         }
 
         scanned = r->end - r->start;
@@ -152,7 +154,7 @@ ab_reader_next(ab_reader_t *r, char **line, size_t *len)
         *len = r->end - r->start;
         (*line)[*len] = '\0';
         r->start = r->end;
-        return AB_READ_LINE;
+        return *len > AB_LINE_MAX ? AB_READ_TOO_LONG : AB_READ_LINE;
     }
 
     return AB_READ_EOF;

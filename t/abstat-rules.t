@@ -282,4 +282,32 @@ subtest 'undefined statistics are null, never NaN' => sub {
     unlike($out, qr/nan|inf/i, 'no NaN or Infinity in the text');
 };
 
+subtest 'SRM alert, zero-weight variants, over-long lines, events files' => sub {
+    my @l;
+    push @l, L("$_.000", sprintf('s%015d', $_), exposures => 'e:' . ($_ <= 90 ? 'a' : 'b'))
+        for 1 .. 100;
+    push @l, L('200.000', 'z000000000000000', exposures => 'e:zz');
+    push @l, '{"time":"1.000","uid":"' . ('x' x (1100 * 1024)) . '"}';
+    push @l, L('201.000', 'z000000000000001', exposures => 'e:a');
+    my $events = "$dir/events.jsonl";
+    open my $fh, '>', $events or die;
+    print $fh qq({"time":"150.000","event":"signup","uid":"s000000000000001"}\n);
+    print $fh qq({"time":"150.000","event":"signup"}\n);
+    print $fh qq({"time":"150.000","event":"refund","order":"bad order"}\n);
+    close $fh;
+    my ($rc, $r) = run_abstat('--weights', 'e=a:50%,b:50%', '--events', $events,
+                              logfile(@l));
+    my $x = exp_of($r, 'e');
+    ok($x->{srm}{alert}, '91 against 10 at 50/50 alerts');
+    cmp_ok($x->{srm}{p_value}, '<', 1e-10, 'with a tiny p');
+    is($x->{srm}{chi2}, undef, 'a visitor in a zero-weight variant: chi2 null');
+    is($x->{srm}{expected}{zz}, 0, 'zz expected 0');
+    is($r->{input}{bad_lines}, 3, "over-long line and two bad event lines")
+        or diag explain $r->{input};
+    like($r->{input}{bad_samples}[0]{reason}, qr/too long/, 'said so');
+    is(variant($x, 'a')->{visitors}, 91, 'the line after the long one is read');
+    is(metric($x, 'event:signup', 'b')->{baseline_value}, 1 / 91,
+       'a back-office event with a uid counts for that visitor');
+};
+
 done_testing();
