@@ -122,6 +122,7 @@ server {
     location /big { proxy_pass http://127.0.0.1:%%PORT_1%%; }
     location /long { proxy_pass http://127.0.0.1:%%PORT_1%%; }
     location /many { proxy_pass http://127.0.0.1:%%PORT_1%%; }
+    location /lower { proxy_pass http://127.0.0.1:%%PORT_1%%; }
     location /plain { proxy_pass http://127.0.0.1:%%PORT_1%%; }
     location /local { add_header X-AB-Event "purchase; revenue=1" always;
                       return 200 "local"; }
@@ -163,6 +164,10 @@ $store
     }
     location = /many {
 $many        return 200 "many";
+    }
+    location = /lower {
+        add_header x-ab-event "lower_case_header" always;
+        return 200 "lower";
     }
     location = /plain { return 200 "plain"; }
     location = /cached {
@@ -218,6 +223,11 @@ is_deeply([header_values($r, 'x-ab-event')],
     ['add_to_cart', 'purchase; revenue=1.50'],
     'ab_event_header off: both headers reach the client');
 
+# header names are case-insensitive
+$r = $t->get('/lower');
+is(scalar(header_values($r, 'x-ab-event')), 0,
+    'x-ab-event in lower case: removed');
+
 # a custom name: that header is read and removed, X-AB-Event is not ours
 $r = $t->get('/custom/x');
 is(scalar(header_values($r, 'x-shop-event')), 0,
@@ -251,7 +261,7 @@ is(scalar(header_values($c2, 'x-ab-event')), 0, 'cache HIT: header removed');
 is($c2->{body}, 'cached page', 'cache HIT: the page');
 
 # the log: one JSON line per request
-my $n_req = @cases + 11;
+my $n_req = @cases + 12;
 my @lines = log_ok($t, 'every event case', count => $n_req);
 is(scalar @lines, $n_req, 'one log line per request');
 my %log = by_uri(@lines);
@@ -270,6 +280,8 @@ is($log{'/plain'}{events_invalid}, '', 'client-sent header: nothing invalid');
 is($log{'/u/0?client'}{events},
     'purchase;order=A-1001;revenue=59.9;currency=EUR',
     'client-sent header: only the storefront event');
+is($log{'/lower'}{events}, 'lower_case_header',
+    'x-ab-event in lower case: the event');
 is($log{'/local'}{events}, '', 'header added by the edge itself: no event');
 is($log{'/off/0'}{events}, '', 'ab_event_header off: no event');
 is($log{"/off/$two"}{events}, '', 'ab_event_header off: no events');

@@ -85,6 +85,7 @@ sub check {
         local $TODO = $o{todo_warn};
         is(scalar @w, 1, "$name: one [warn]") or diag(@w);
         like($w[0] // '', qr/force/i, "$name: the warning is about forcing");
+        ok(length($w[0] // '') < 2048, "$name: the warning is short");
     } else {
         is(scalar @w, 0, "$name: no warning") or diag(@w);
     }
