@@ -72,7 +72,7 @@ ab_experiment s2 { $s2 }
 $s3
 
 server {
-    listen 127.0.0.1:%%PORT%%;
+    listen 127.0.0.1:%%PORT%% reuseport;
     ab_force \$http_x_ab_force;
     ab_force_allow \$http_x_qa;
     ab_exclude \$http_x_bot;
@@ -103,7 +103,7 @@ $t->write_config(config(), access_log => 0, workers => 2)->start;
 # spreads requests over several keep-alive connections (both workers)
 sub spread {
     my ($reqs, $n) = @_;
-    $n ||= 8;
+    $n ||= 16;
     my @out;
     my @parts = map { [] } 1 .. $n;
     push @{$parts[$_ % $n]}, [$_, $reqs->[$_]] for 0 .. $#$reqs;
@@ -283,6 +283,8 @@ is(scalar(grep { $_->{forced} =~ /^s1:[ab]$/ } @lines), 50,
 my $want = expected_from_log(@lines);
 
 # sanity of the expectation itself
+my %pids = map { $_->{pid} => 1 } grep { $_->{uri} =~ /^\/p\?fresh/ } @lines;
+is(scalar keys %pids, 2, 'both workers counted (16 connections, reuseport)');
 my $held = grep { $_->{uri} =~ /^\/p\?fresh/ && $_->{holdout} eq '1' } @lines;
 ok($held > 20 && $held < 110, "$held of $N fresh visitors in the holdout");
 is(scalar(grep { $_->{uri} =~ /^\/p\?bot/ && $_->{exposures} eq ''

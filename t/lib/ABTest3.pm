@@ -24,6 +24,7 @@ our $LOG3 = q!log_format ab3 escape=json '{"time":"$msec",!
     . q!"forced":"$ab_forced","events":"$ab_events",!
     . q!"events_invalid":"$ab_events_invalid","holdout":"$ab_holdout",!
     . q!"status":"$status","method":"$request_method","uri":"$request_uri",!
+    . q!"pid":"$pid",!
     . q!"ua":"$http_user_agent"}';!;
 
 # http-level text: the format and the access log of every server that does
