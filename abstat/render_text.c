@@ -251,7 +251,7 @@ ab_render_text(FILE *out, const ab_report_t *rep)
                     "results are not trustworthy" : "");
         }
         if (!isnan(x->revenue_cap)) {
-            fprintf(out, "Revenue cap (%g th percentile): %.2f\n",
+            fprintf(out, "Revenue cap (%gth percentile of non-zero visitor revenue): %.2f\n",
                     rep->cap_pct, x->revenue_cap);
         }
 
