@@ -20,6 +20,7 @@ use ABNginx qw(http_request set_cookies header_values chi2_test);
 use ABTest3 qw(log3 log_ok prom_parse);
 
 my $t = ABNginx->new->require_module;
+my $json = JSON::PP->new;
 
 # the Perl chi-square against scipy
 {
@@ -115,6 +116,9 @@ sub spread {
     return \@out;
 }
 
+# before any traffic: every counter at zero
+check_status('empty', {}, [qw(s1 s2 s3)]);
+
 my $N = 600;
 my $fresh = spread([map { http_request("/p?fresh=$_") } 1 .. $N]);
 my @ids = map { my ($c) = set_cookies($_); $c ? $c->{value} : '' } @$fresh;
@@ -173,8 +177,6 @@ sub expected_from_log {
     }
     return \%c;
 }
-
-my $json = JSON::PP->new;
 
 sub status_json {
     my $r = $t->get('/ab/status');
@@ -259,6 +261,9 @@ sub check_status {
                 "$what: $e:$v weight");
             push @nv, $want->{new_visitors} // 0;
         }
+        my $total = 0;
+        $total += $_ for @nv;
+        next unless $total;     # no SRM test before the first new visitor
         my ($chi2, $df, $p) = chi2_test(\@nv, [map { $_ / $wsum } @$w]);
         my $srm = $x->{srm} || {};
         ok(close_to($srm->{chi2}, $chi2), "$what: $e: SRM chi2 $chi2 (JSON)")
@@ -276,8 +281,8 @@ sub check_status {
     return $s;
 }
 
-my @lines = log_ok($t, 'status traffic', count => $n_req);
-is(scalar @lines, $n_req, 'one log line per request');
+my @lines = log_ok($t, 'status traffic', count => $n_req + 2);
+is(scalar @lines, $n_req + 2, 'one log line per request');
 is(scalar(grep { $_->{forced} =~ /^s1:[ab]$/ } @lines), 50,
     'the forced requests are logged as forced');
 my $want = expected_from_log(@lines);
@@ -313,7 +318,7 @@ check_status('after reload', $want, [qw(s1 s2 s3)]);
 
 # more traffic after the reload adds up
 my $more = spread([map { http_request("/p?more=$_") } 1 .. 40]);
-@lines = log_ok($t, 'after reload', count => $n_req + 4 + 40);
+@lines = log_ok($t, 'after reload', count => $n_req + 2 + 4 + 40);
 my @traffic = grep { $_->{uri} !~ m{^/ab/status} } @lines;
 $want = expected_from_log(@traffic);
 check_status('traffic after reload', $want, [qw(s1 s2 s3)]);
