@@ -15,7 +15,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
 use ABNginx qw(header_values);
-use ABTest3 qw(log3 nginx_str by_uri log_ok error_since);
+use ABTest3 qw(log3 nginx_str by_uri log_ok error_mark error_since);
 
 my $t = ABNginx->new->require_module;
 
@@ -186,7 +186,7 @@ for my $i (0 .. $#cases) {
     $name =~ s/([^\x20-\x7e])/sprintf('\\x%02x', ord $1)/ge;
     $name = substr($name, 0, 100) if length $name > 100;
 
-    $t->mark_log('error.log');
+    error_mark($t);
     my $r = $t->get("/u/$i");
     is($r->{status}, 200, "$name: 200");
     is(scalar(header_values($r, 'x-ab-event')), 0,
@@ -240,7 +240,7 @@ for my $h (['/big', '16 KB header of 8250 events', 'big'],
     ['/long', 'one 9 KB event', 'long'], ['/many', '100 event headers', 'many'])
 {
     my ($uri, $what, $body) = @$h;
-    $t->mark_log('error.log');
+    error_mark($t);
     $r = $t->get($uri);
     is($r->{status}, 200, "$what: 200");
     is($r->{body}, $body, "$what: the body");

@@ -13,7 +13,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
 use ABNginx qw(http_request reference_assign);
-use ABTest3 qw(log3 log_ok error_since);
+use ABTest3 qw(log3 log_ok error_mark error_since);
 
 my $t = ABNginx->new->require_module->require_reference;
 
@@ -75,7 +75,7 @@ my @expect_log;    # [uri marker, exposures, forced]
 sub check {
     my ($name, $port, $uri, $uid, $headers, $want, %o) = @_;
     my ($e1, $e2, $exp, $forced) = @$want;
-    $t->mark_log('error.log');
+    error_mark($t);
     my $r = $t->pipeline([http_request($uri, "Cookie: abid=$uid",
         @$headers)], port => $t->port($port))->[0];
     is($r->{status}, 200, "$name: 200");

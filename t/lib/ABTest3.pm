@@ -16,7 +16,7 @@ use Test::More;
 use ABNginx;
 
 our @EXPORT_OK = qw(log3 $LOG3 nginx_str by_uri log_ok prom_parse
-    panel_uid error_since);
+    error_mark error_since);
 
 # The issue-3 fields of docs/log-format.md next to the core ones.
 our $LOG3 = q!log_format ab3 escape=json '{"time":"$msec",!
@@ -57,18 +57,19 @@ sub by_uri {
     return map { $_->{uri} => $_ } @lines;
 }
 
-# The error.log text written since the last $t->mark_log('error.log').
+# Remembers the end of error.log; error_since returns what came after.
+my %error_mark;
+
+sub error_mark {
+    my ($t) = @_;
+    $error_mark{$t->dir} = (-s $t->dir . '/error.log') || 0;
+    return $t;
+}
+
 sub error_since {
     my ($t) = @_;
     my $c = $t->read_file('error.log') // '';
-    my $off = $t->{offsets}{'error.log'} || 0;
-    return substr($c, $off);
-}
-
-# A fixed visitor id (valid: 16..64 of [A-Za-z0-9_-]).
-sub panel_uid {
-    my ($i) = @_;
-    return sprintf('layer-vector-%06d', $i);
+    return substr($c, $error_mark{$t->dir} || 0);
 }
 
 # Parses the Prometheus text exposition format (0.0.4) strictly. Returns
