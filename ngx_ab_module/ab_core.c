@@ -249,7 +249,7 @@ ab_all_of(const char *s, size_t len, size_t min, size_t max,
 int
 ab_valid_experiment_name(const char *s, size_t len)
 {
-    return ab_all_of(s, len, 1, AB_NAME_MAX_LEN, "_");
+    return ab_all_of(s, len, 1, AB_EXPERIMENT_NAME_MAX_LEN, "_");
 }
 
 

@@ -20,7 +20,11 @@
 #define AB_UID_MAX_LEN      64
 #define AB_UID_MINTED_LEN   32          /* 128 random bits as hex */
 
-#define AB_NAME_MAX_LEN     64          /* experiment and variant names */
+#define AB_NAME_MAX_LEN     64          /* variant and layer names */
+
+/* Experiment names become variables $ab_<name>; 40 keeps those within
+ * nginx's default variables_hash_bucket_size of 64. */
+#define AB_EXPERIMENT_NAME_MAX_LEN  40
 #define AB_SALT_MAX_LEN     256
 #define AB_MAX_VARIANTS     100
 
@@ -75,7 +79,7 @@ int32_t ab_parse_percent(const char *s, size_t len);
  */
 int64_t ab_parse_weight(const char *s, size_t len, ab_weight_kind_t *kind);
 
-/* Experiment names: [A-Za-z0-9_]{1,64} (they become nginx variable names). */
+/* Experiment names: [A-Za-z0-9_]{1,40} (they become nginx variable names). */
 int ab_valid_experiment_name(const char *s, size_t len);
 
 /* Variant names: [A-Za-z0-9_.-]{1,64} (no ':' or ',' of the log syntax). */

@@ -240,7 +240,8 @@ ab_event_one(ab_span_t ev, char *out, const char *const *reserved,
         }
 
         for (i = 0; i < nkeys; i++) {
-            if (keys[i].len == key.len && memcmp(keys[i].p, key.p, key.len) == 0)
+            if (keys[i].len == key.len
+                && memcmp(keys[i].p, key.p, key.len) == 0)
             {
                 *reason = "duplicate parameter";
                 return 0;

@@ -298,6 +298,12 @@ ngx_http_ab_resolve_uid(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx)
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "ab: minted visitor id \"%V\"", &ctx->uid);
 
+    /* minted by a filter after ours (add_header): the header is still
+     * being built, so the cookie goes on it now */
+    if (ctx->header_filtered) {
+        return ngx_http_ab_set_cookie(r->main, ctx);
+    }
+
     return NGX_OK;
 }
 

@@ -96,16 +96,16 @@ ngx_http_ab_store_events(ngx_http_request_t *r, ab_events_t *ev)
 }
 
 
-/* The next response header named `name` still to be sent, from a cursor
- * (part = NULL to start). */
+/* The next header named `name` of a list, from a cursor (part = NULL to
+ * start). */
 static ngx_table_elt_t *
-ngx_http_ab_next_header(ngx_http_request_t *r, ngx_str_t *name,
+ngx_http_ab_next_header(ngx_list_t *list, ngx_str_t *name,
     ngx_list_part_t **part, ngx_uint_t *i)
 {
     ngx_table_elt_t  *h;
 
     if (*part == NULL) {
-        *part = &r->headers_out.headers.part;
+        *part = &list->part;
         *i = 0;
     }
 
@@ -130,11 +130,49 @@ ngx_http_ab_next_header(ngx_http_request_t *r, ngx_str_t *name,
 }
 
 
+/*
+ * Copies at most 128 bytes of untrusted text for the error log, with
+ * control bytes, non-ASCII bytes, quotes and backslashes as \xHH, so that
+ * an upstream or client cannot write escape sequences or fake lines into
+ * the log. Returns the length written into dst (at least 4 * 128 bytes).
+ */
+size_t
+ngx_http_ab_log_safe(u_char *dst, const char *src, size_t len)
+{
+    static const u_char  hex[] = "0123456789abcdef";
+    u_char               *p = dst, c;
+    size_t                i;
+
+    for (i = 0; i < len && i < 128; i++) {
+        c = (u_char) src[i];
+
+        if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
+            *p++ = '\\';
+            *p++ = 'x';
+            *p++ = hex[c >> 4];
+            *p++ = hex[c & 0xf];
+
+        } else {
+            *p++ = c;
+        }
+    }
+
+    return p - dst;
+}
+
+
+/*
+ * Events come from the upstream's own response headers (what the proxy,
+ * fastcgi, uwsgi, scgi or grpc module received), never from the client's
+ * request nor from headers the edge adds; every copy bound for the client
+ * is removed.
+ */
 ngx_int_t
 ngx_http_ab_capture_events(ngx_http_request_t *r)
 {
     char                    *buf;
     size_t                   cap = 0;
+    u_char                   safe[4 * 128];
     ngx_uint_t               i;
     ngx_list_part_t         *part;
     ngx_table_elt_t         *h;
@@ -147,9 +185,26 @@ ngx_http_ab_capture_events(ngx_http_request_t *r)
         return NGX_OK;
     }
 
-    /* one pass to size the buffer, one to parse and hide the headers */
     part = NULL;
-    while ((h = ngx_http_ab_next_header(r, &lcf->event_header, &part, &i))) {
+    while ((h = ngx_http_ab_next_header(&r->headers_out.headers,
+                                        &lcf->event_header, &part, &i)))
+    {
+        h->hash = 0;
+    }
+
+    /* a cached response would replay one visitor's purchase for every
+     * visitor who gets the page from the cache */
+    if (r->cached) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "ab: events of a cached response ignored");
+        return NGX_OK;
+    }
+
+    /* one pass to size the buffer, one to parse */
+    part = NULL;
+    while ((h = ngx_http_ab_next_header(&r->upstream->headers_in.headers,
+                                        &lcf->event_header, &part, &i)))
+    {
         cap += h->value.len + 1;
     }
 
@@ -165,23 +220,11 @@ ngx_http_ab_capture_events(ngx_http_request_t *r)
     ab_events_init(&ev, buf, cap + AB_EVENTS_SLACK);
 
     part = NULL;
-    while ((h = ngx_http_ab_next_header(r, &lcf->event_header, &part, &i))) {
-
-        /* never reaches the client */
-        h->hash = 0;
-
-        /* a cached response would replay one visitor's purchase for
-         * every visitor who gets the page from the cache */
-        if (!r->cached) {
-            ab_events_parse(&ev, (char *) h->value.data, h->value.len, NULL,
-                            ngx_http_ab_upstream_reserved);
-        }
-    }
-
-    if (r->cached) {
-        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                       "ab: events of a cached response ignored");
-        return NGX_OK;
+    while ((h = ngx_http_ab_next_header(&r->upstream->headers_in.headers,
+                                        &lcf->event_header, &part, &i)))
+    {
+        ab_events_parse(&ev, (char *) h->value.data, h->value.len, NULL,
+                        ngx_http_ab_upstream_reserved);
     }
 
     if (ev.invalid) {
@@ -189,7 +232,7 @@ ngx_http_ab_capture_events(ngx_http_request_t *r)
                       "ab: dropped %ui invalid event(s) from the \"%V\" "
                       "response header, first \"%*s\": %s",
                       (ngx_uint_t) ev.invalid, &lcf->event_header,
-                      ev.bad_len > 128 ? (size_t) 128 : ev.bad_len, ev.bad,
+                      ngx_http_ab_log_safe(safe, ev.bad, ev.bad_len), safe,
                       ev.reason);
     }
 
@@ -198,7 +241,8 @@ ngx_http_ab_capture_events(ngx_http_request_t *r)
 
 
 static ngx_int_t
-ngx_http_ab_beacon_reject(ngx_http_request_t *r, const char *why)
+ngx_http_ab_beacon_reject(ngx_http_request_t *r, ngx_uint_t status,
+    const char *why)
 {
     size_t      len = ngx_strlen(why);
     ngx_buf_t  *b;
@@ -212,7 +256,7 @@ ngx_http_ab_beacon_reject(ngx_http_request_t *r, const char *why)
     b->last = ngx_cpymem(b->last, why, len);
     *b->last++ = '\n';
 
-    return ngx_http_ab_send_uncached(r, NGX_HTTP_BAD_REQUEST, "text/plain", b);
+    return ngx_http_ab_send_uncached(r, status, "text/plain", b);
 }
 
 
@@ -224,15 +268,26 @@ ngx_http_ab_beacon_reject(ngx_http_request_t *r, const char *why)
 static ngx_int_t
 ngx_http_ab_beacon_handler(ngx_http_request_t *r)
 {
-    u_char       *raw, *p, *arg, *end, *eq, *amp, *dst;
-    ngx_int_t     rc;
+    u_char           *raw, *p, *arg, *end, *eq, *amp, *dst;
+    ngx_int_t         rc;
+    ngx_table_elt_t  *h;
     ngx_str_t     name = ngx_null_string;
     ngx_uint_t    nparams = 0;
     ab_events_t   ev;
     char         *buf;
 
-    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_POST))) {
-        return NGX_HTTP_NOT_ALLOWED;
+    /* not HEAD: link prefetchers probe with it, and it is no event */
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_POST))) {
+        h = ngx_http_ab_add_header(r, "Allow");
+        if (h == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_str_set(&h->value, "GET, POST");
+        r->keepalive = 0;
+
+        return ngx_http_ab_beacon_reject(r, NGX_HTTP_NOT_ALLOWED,
+                                         "only GET and POST are accepted");
     }
 
     rc = ngx_http_discard_request_body(r);
@@ -259,7 +314,8 @@ ngx_http_ab_beacon_handler(ngx_http_request_t *r)
 
         if (amp - arg > 2 && arg[0] == 'e' && arg[1] == '=') {
             if (name.data) {
-                return ngx_http_ab_beacon_reject(r, "more than one \"e\"");
+                return ngx_http_ab_beacon_reject(r, NGX_HTTP_BAD_REQUEST,
+                                                 "more than one \"e\"");
             }
 
             name.data = arg + 2;
@@ -268,7 +324,8 @@ ngx_http_ab_beacon_handler(ngx_http_request_t *r)
     }
 
     if (name.data == NULL) {
-        return ngx_http_ab_beacon_reject(r, "missing event name \"e\"");
+        return ngx_http_ab_beacon_reject(r, NGX_HTTP_BAD_REQUEST,
+                                         "missing event name \"e\"");
     }
 
     dst = p;
@@ -293,13 +350,14 @@ ngx_http_ab_beacon_handler(ngx_http_request_t *r)
         if ((eq - arg == 5 && ngx_strncmp(arg, "order", 5) == 0)
             || (eq - arg == 7 && ngx_strncmp(arg, "revenue", 7) == 0))
         {
-            return ngx_http_ab_beacon_reject(r,
+            return ngx_http_ab_beacon_reject(r, NGX_HTTP_BAD_REQUEST,
                        "order and revenue are accepted only from the "
                        "storefront's response header, not from clients");
         }
 
         if (++nparams > AB_EVENT_MAX_PARAMS) {
-            return ngx_http_ab_beacon_reject(r, "too many parameters");
+            return ngx_http_ab_beacon_reject(r, NGX_HTTP_BAD_REQUEST,
+                                         "too many parameters");
         }
 
         *p++ = ';';
@@ -317,15 +375,17 @@ ngx_http_ab_beacon_handler(ngx_http_request_t *r)
 
     /* one event: a decoded ',' must not split it into several */
     if (ngx_strlchr(raw, p, ',') != NULL) {
-        return ngx_http_ab_beacon_reject(r, "invalid event: \",\" in it");
+        return ngx_http_ab_beacon_reject(r, NGX_HTTP_BAD_REQUEST,
+                                         "invalid event: \",\" in it");
     }
 
     ab_events_parse(&ev, (char *) raw, p - raw, NGX_HTTP_AB_CLIENT_MARKER,
                     ngx_http_ab_client_reserved);
 
     if (ev.valid != 1) {
-        return ngx_http_ab_beacon_reject(r, ev.reason ? ev.reason
-                                                      : "invalid event");
+        return ngx_http_ab_beacon_reject(r, NGX_HTTP_BAD_REQUEST,
+                                         ev.reason ? ev.reason
+                                                   : "invalid event");
     }
 
     if (ngx_http_ab_store_events(r, &ev) != NGX_OK) {

@@ -335,9 +335,10 @@ ngx_http_ab_layer_overlap(ngx_conf_t *cf, ngx_http_ab_experiment_t *exp)
     other = mcf->experiments.elts;
 
     for (i = 0; i < exp->index; i++) {
+        /* case-sensitive, as the layer bucket hashes the name as written */
         if (other[i].layer.len != exp->layer.len
-            || ngx_strncasecmp(other[i].layer.data, exp->layer.data,
-                               exp->layer.len) != 0)
+            || ngx_strncmp(other[i].layer.data, exp->layer.data,
+                           exp->layer.len) != 0)
         {
             continue;
         }

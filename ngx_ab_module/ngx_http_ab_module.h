@@ -156,6 +156,9 @@ typedef struct {
     unsigned                    excluded:1;
     unsigned                    holdout:1;
     unsigned                    holdout_done:1;
+    unsigned                    header_filtered:1; /* our header filter ran:
+                                                      a later mint sets the
+                                                      cookie itself */
     u_char                      uid_buf[AB_UID_MINTED_LEN];
 } ngx_http_ab_ctx_t;
 
@@ -198,6 +201,7 @@ ngx_int_t ngx_http_ab_in_layer(ngx_http_ab_experiment_t *exp,
     ngx_http_ab_ctx_t *ctx);
 
 ngx_int_t ngx_http_ab_capture_events(ngx_http_request_t *r);
+size_t ngx_http_ab_log_safe(u_char *dst, const char *src, size_t len);
 char *ngx_http_ab_beacon(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 char *ngx_http_ab_event_header(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);

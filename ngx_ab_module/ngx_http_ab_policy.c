@@ -37,6 +37,7 @@ ngx_http_ab_apply_force(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx,
     ngx_uint_t                 ignored = 0;
     const char                *e, *v, *bad = NULL;
     size_t                     bad_len = 0;
+    u_char                     safe[4 * 128];
     ngx_http_ab_main_conf_t   *mcf;
     ngx_http_ab_experiment_t  *exp;
 
@@ -80,7 +81,7 @@ ngx_http_ab_apply_force(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx,
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "ab: ignored %ui unknown or malformed item(s) in "
                       "force list, first \"%*s\"", ignored,
-                      bad_len > 128 ? (size_t) 128 : bad_len, bad);
+                      ngx_http_ab_log_safe(safe, bad, bad_len), safe);
     }
 }
 

@@ -21,6 +21,15 @@ static ngx_int_t ngx_http_ab_header_filter(ngx_http_request_t *r);
 
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 
+/*
+ * Filters that run after this one (add_header, for one) may still need
+ * the id. When no context exists yet as the response header passes, this
+ * marker takes its place, so that a context made later knows the cookie
+ * must be set at once. No allocation for requests that never need an id.
+ */
+static u_char  ngx_http_ab_filtered_mark;
+#define NGX_HTTP_AB_FILTERED  ((void *) &ngx_http_ab_filtered_mark)
+
 
 /* Values change while a request runs (an exposure point, a minted id), so
  * none is cached by nginx; the context caches what is costly. */
@@ -83,7 +92,7 @@ ngx_http_ab_get_ctx(ngx_http_request_t *r, ngx_uint_t create)
 {
     size_t                    n;
     u_char                   *p;
-    ngx_uint_t                i;
+    ngx_uint_t                i, filtered = 0;
     ngx_pool_cleanup_t       *cln;
     ngx_http_ab_ctx_t        *ctx;
     ngx_http_ab_main_conf_t  *mcf;
@@ -91,11 +100,18 @@ ngx_http_ab_get_ctx(ngx_http_request_t *r, ngx_uint_t create)
     r = r->main;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_ab_module);
-    if (ctx) {
-        return ctx;
-    }
 
-    if (r->internal) {
+    if (ctx == NGX_HTTP_AB_FILTERED) {
+        if (!create) {
+            return NULL;
+        }
+
+        filtered = 1;
+
+    } else if (ctx) {
+        return ctx;
+
+    } else if (r->internal) {
         for (cln = r->pool->cleanup; cln; cln = cln->next) {
             if (cln->handler == ngx_http_ab_cleanup) {
                 ctx = cln->data;
@@ -130,6 +146,7 @@ ngx_http_ab_get_ctx(ngx_http_request_t *r, ngx_uint_t create)
     p += n * sizeof(int16_t);
     ctx->flags = p;
     ctx->nexperiments = n;
+    ctx->header_filtered = filtered;
 
     for (i = 0; i < n; i++) {
         ctx->assigned[i] = NGX_HTTP_AB_UNASSIGNED;
@@ -521,7 +538,14 @@ ngx_http_ab_header_filter(ngx_http_request_t *r)
 
     ctx = ngx_http_ab_get_ctx(r, 0);
 
-    if (ctx && ctx->uid_state == NGX_HTTP_AB_UID_MINTED
+    if (ctx == NULL) {
+        ngx_http_set_ctx(r, NGX_HTTP_AB_FILTERED, ngx_http_ab_module);
+        return ngx_http_next_header_filter(r);
+    }
+
+    ctx->header_filtered = 1;
+
+    if (ctx->uid_state == NGX_HTTP_AB_UID_MINTED
         && ngx_http_ab_set_cookie(r, ctx) != NGX_OK)
     {
         return NGX_ERROR;

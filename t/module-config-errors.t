@@ -34,6 +34,7 @@ sub server {
 # name for the error (the offending directive; for whole-block errors the
 # block's first or closing line).
 my $long65 = 'x' x 65;
+my $long41 = 'x' x 41;
 my @errors = (
     # ab
     ['unknown experiment', server('ab foo; #HERE'),
@@ -63,9 +64,9 @@ my @errors = (
     ['invalid experiment name', exp_block('bad-name #HERE',
         'variant a 1;', 'variant b 1;'),
         'invalid experiment name "bad-name" in "ab_experiment" directive'],
-    ['experiment name too long', exp_block("$long65 #HERE",
+    ['experiment name too long', exp_block("$long41 #HERE",
         'variant a 1;', 'variant b 1;'),
-        qq{invalid experiment name "$long65" in "ab_experiment" directive}],
+        qq{invalid experiment name "$long41" in "ab_experiment" directive}],
     ['empty experiment name', exp_block('"" #HERE',
         'variant a 1;', 'variant b 1;'),
         'invalid experiment name "" in "ab_experiment" directive'],
@@ -218,8 +219,9 @@ my @valid = (
             'variant a 1;', 'variant b 1;')],
     ['longest variant name', exp_block('foo', "variant $long64 1;",
         'variant A-b_c.9 1;') . "\n" . server("ab foo;")],
-    ['longest experiment name', exp_block($long64, 'variant a 1;',
-        'variant b 1;') . "\n" . server("ab $long64;")],
+    ['longest experiment name (40: $ab_<name> fits the variables hash)',
+        exp_block('x' x 40, 'variant a 1;', 'variant b 1;') . "\n"
+        . server('ab ' . 'x' x 40 . ';')],
     ['names near reserved ones', join "\n",
         map { exp_block($_, 'variant a 1;', 'variant b 1;') }
         qw(uid2 exposure event uidnew forced_ holdouts)],
