@@ -6,7 +6,7 @@
 
 #include "stats.h"
 
-#include "dist.h"
+#include "ab_dist.h"
 
 #include <math.h>
 #include <stdlib.h>

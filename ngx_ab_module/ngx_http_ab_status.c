@@ -6,7 +6,7 @@
  */
 
 #include "ngx_http_ab_module.h"
-#include "dist.h"
+#include "ab_dist.h"
 
 #include <math.h>
 #include <stdio.h>

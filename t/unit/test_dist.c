@@ -5,7 +5,7 @@
 
 #include "tap.h"
 
-#include "dist.h"
+#include "ab_dist.h"
 
 #define VECTORS  "t/data/abstat/dist-vectors.txt"
 

@@ -1,12 +1,12 @@
 /*
- * Distribution functions for the tests abstat reports: Student's t through
- * the regularized incomplete beta, chi-square through the regularized
- * incomplete gamma. Accurate to ~1e-13 relative for the df met in practice,
+ * Distribution functions for the tests that abstat and the module's status
+ * page report: Student's t through the regularized incomplete beta,
+ * chi-square through the regularized incomplete gamma. Accurate to ~1e-13 relative for the df met in practice,
  * which is what comparing with scipy at 1e-9 needs.
  */
 
-#ifndef ABSTAT_DIST_H
-#define ABSTAT_DIST_H
+#ifndef AB_DIST_H
+#define AB_DIST_H
 
 /* I_x(a, b); y must be 1 - x and lnx, lny their logs (given separately so
  * that callers can keep precision when x is close to 1). */
@@ -29,4 +29,4 @@ double ab_gamma_q(double a, double x);
 /* P(X > x) for chi-square with k degrees of freedom. */
 double ab_chi2_sf(double x, double k);
 
-#endif /* ABSTAT_DIST_H */
+#endif /* AB_DIST_H */

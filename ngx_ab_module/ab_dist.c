@@ -3,7 +3,7 @@
  * dist.h for what each function computes.
  */
 
-#include "dist.h"
+#include "ab_dist.h"
 
 #include <float.h>
 #include <math.h>
