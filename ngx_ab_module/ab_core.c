@@ -501,3 +501,17 @@ ab_force_next(const char *s, size_t len, size_t *pos, const char **exp,
         return 1;
     }
 }
+
+
+void
+ab_salt_tag(const char *salt, size_t len, char out[AB_TAG_LEN])
+{
+    uint64_t       h = XXH3_64bits(salt, len);
+    unsigned char  b[3];
+
+    b[0] = (unsigned char) (h >> 56);
+    b[1] = (unsigned char) (h >> 48);
+    b[2] = (unsigned char) (h >> 40);
+
+    ab_hex(out, b, 3);
+}

@@ -120,6 +120,14 @@ uint32_t ab_holdout_bucket(const char *uid, size_t uid_len);
 int ab_force_next(const char *s, size_t len, size_t *pos,
     const char **exp, size_t *exp_len, const char **var, size_t *var_len);
 
+/*
+ * A short tag of an experiment's salt (24 bits of XXH3 as 6 hex digits):
+ * the marker cookie lists the tags of experiments a visitor was exposed
+ * to, so that the live counters count each visitor's first exposure once.
+ */
+#define AB_TAG_LEN  6
+void ab_salt_tag(const char *salt, size_t len, char out[AB_TAG_LEN]);
+
 /* Writes 2 * n lowercase hex digits of bytes into out (no terminator). */
 void ab_hex(char *out, const unsigned char *bytes, size_t n);
 

@@ -203,39 +203,42 @@ ngx_http_ab_seed_random(ngx_cycle_t *cycle)
 
 static ngx_int_t
 ngx_http_ab_cookie_value(ngx_http_request_t *r, ngx_str_t *name,
-    ngx_str_t *value, ngx_str_t *uid)
+    ngx_str_t *header, ngx_str_t *value, ngx_int_t (*valid)(ngx_str_t *v))
 {
     size_t       pos = 0, len;
     const char  *val;
 
-    while (ab_cookie_next((char *) value->data, value->len, &pos,
+    while (ab_cookie_next((char *) header->data, header->len, &pos,
                           (char *) name->data, name->len, &val, &len))
     {
-        if (ab_valid_uid(val, len)) {
-            uid->data = (u_char *) val;
-            uid->len = len;
+        value->data = (u_char *) val;
+        value->len = len;
+
+        if (valid(value)) {
             return NGX_OK;
         }
 
-        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                       "ab: ignoring invalid id cookie \"%*s\"",
-                       len > 80 ? 80 : len, val);
+        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "ab: ignoring invalid cookie \"%V\" value \"%*s\"",
+                       name, len > 80 ? 80 : len, val);
     }
 
     return NGX_DECLINED;
 }
 
 
-/* The first valid id cookie over every Cookie header, in order. */
-static ngx_int_t
+/* The first valid value of cookie `name` over every Cookie header. */
+ngx_int_t
 ngx_http_ab_find_cookie(ngx_http_request_t *r, ngx_str_t *name,
-    ngx_str_t *uid)
+    ngx_str_t *value, ngx_int_t (*valid)(ngx_str_t *value))
 {
 #if (nginx_version >= 1023000)
     ngx_table_elt_t  *h;
 
     for (h = r->headers_in.cookie; h; h = h->next) {
-        if (ngx_http_ab_cookie_value(r, name, &h->value, uid) == NGX_OK) {
+        if (ngx_http_ab_cookie_value(r, name, &h->value, value, valid)
+            == NGX_OK)
+        {
             return NGX_OK;
         }
     }
@@ -246,13 +249,22 @@ ngx_http_ab_find_cookie(ngx_http_request_t *r, ngx_str_t *name,
     h = r->headers_in.cookies.elts;
 
     for (i = 0; i < r->headers_in.cookies.nelts; i++) {
-        if (ngx_http_ab_cookie_value(r, name, &h[i]->value, uid) == NGX_OK) {
+        if (ngx_http_ab_cookie_value(r, name, &h[i]->value, value, valid)
+            == NGX_OK)
+        {
             return NGX_OK;
         }
     }
 #endif
 
     return NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_http_ab_valid_uid(ngx_str_t *value)
+{
+    return ab_valid_uid((char *) value->data, value->len);
 }
 
 
@@ -268,7 +280,8 @@ ngx_http_ab_resolve_uid(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx)
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_ab_module);
 
-    if (ngx_http_ab_find_cookie(r->main, &lcf->cookie->name, &ctx->uid)
+    if (ngx_http_ab_find_cookie(r->main, &lcf->cookie->name, &ctx->uid,
+                                ngx_http_ab_valid_uid)
         == NGX_OK)
     {
         ctx->uid_state = NGX_HTTP_AB_UID_COOKIE;
@@ -301,20 +314,22 @@ ngx_http_ab_resolve_uid(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx)
     /* minted by a filter after ours (add_header): the header is still
      * being built, so the cookie goes on it now */
     if (ctx->header_filtered) {
-        return ngx_http_ab_set_cookie(r->main, ctx);
+        return ngx_http_ab_set_cookie(r->main, ctx->mint_cookie, NULL,
+                                      &ctx->uid);
     }
 
     return NGX_OK;
 }
 
 
+/* Set-Cookie: NAME[suffix]=value with the attributes of `ck`. */
 ngx_int_t
-ngx_http_ab_set_cookie(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx)
+ngx_http_ab_set_cookie(ngx_http_request_t *r, ngx_http_ab_cookie_conf_t *ck,
+    char *suffix, ngx_str_t *value)
 {
-    u_char                     *p;
-    size_t                      len;
-    ngx_table_elt_t            *h;
-    ngx_http_ab_cookie_conf_t  *ck = ctx->mint_cookie;
+    u_char           *p;
+    size_t            len, slen = suffix ? ngx_strlen(suffix) : 0;
+    ngx_table_elt_t  *h;
 
     static ngx_str_t  samesite[] = {
         ngx_null_string,
@@ -323,7 +338,7 @@ ngx_http_ab_set_cookie(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx)
         ngx_string("; SameSite=None")
     };
 
-    len = ck->name.len + 1 + ctx->uid.len;
+    len = ck->name.len + slen + 1 + value->len;
 
     if (ck->max_age >= 0) {
         len += sizeof("; Max-Age=") - 1 + NGX_TIME_T_LEN
@@ -360,8 +375,9 @@ ngx_http_ab_set_cookie(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx)
     h->value.data = p;
 
     p = ngx_copy(p, ck->name.data, ck->name.len);
+    p = ngx_copy(p, suffix, slen);
     *p++ = '=';
-    p = ngx_copy(p, ctx->uid.data, ctx->uid.len);
+    p = ngx_copy(p, value->data, value->len);
 
     if (ck->max_age >= 0) {
         p = ngx_sprintf(p, "; Max-Age=%T; Expires=", ck->max_age);

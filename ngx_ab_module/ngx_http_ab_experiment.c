@@ -413,6 +413,8 @@ ngx_http_ab_experiment_done(ngx_conf_t *cf, ngx_http_ab_experiment_t *exp)
         exp->salt = exp->name;
     }
 
+    ab_salt_tag((char *) exp->salt.data, exp->salt.len, (char *) exp->tag);
+
     if (exp->layer.len && ngx_http_ab_layer_overlap(cf, exp) != NGX_OK) {
         return NGX_CONF_ERROR;
     }

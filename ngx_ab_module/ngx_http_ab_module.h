@@ -40,6 +40,7 @@ typedef struct {
     ngx_str_t                   layer;      /* empty: in no layer */
     int32_t                     layer_from; /* 0.01% units, [from, to) */
     int32_t                     layer_to;
+    u_char                      tag[AB_TAG_LEN]; /* ab_salt_tag() */
 } ngx_http_ab_experiment_t;
 
 
@@ -134,6 +135,7 @@ typedef enum {
 #define NGX_HTTP_AB_ENROLLED    0x01    /* counts: a real assignment */
 #define NGX_HTTP_AB_FORCED      0x02    /* pinned by ab_force */
 #define NGX_HTTP_AB_EXPOSED     0x04    /* an exposure point was passed */
+#define NGX_HTTP_AB_FIRST       0x08    /* the visitor's first exposure */
 
 
 /* Lives on the main request and survives internal redirects. */
@@ -150,12 +152,15 @@ typedef struct {
     u_char                     *flags;      /* per experiment: NGX_HTTP_AB_* */
     ngx_uint_t                 *exposure_order; /* forced ones included */
     ngx_uint_t                  nexposures;
+    ngx_str_t                   marker;     /* the marker cookie's tags */
+    ngx_uint_t                  first_exposures;
     ngx_str_t                   events;     /* normalized, "," separated */
     ngx_uint_t                  events_invalid;
     unsigned                    policy_done:1;
     unsigned                    excluded:1;
     unsigned                    holdout:1;
     unsigned                    holdout_done:1;
+    unsigned                    marker_done:1;
     unsigned                    header_filtered:1; /* our header filter ran:
                                                       a later mint sets the
                                                       cookie itself */
@@ -176,7 +181,9 @@ ngx_http_ab_cookie_conf_t *ngx_http_ab_default_cookie(ngx_conf_t *cf);
 ngx_int_t ngx_http_ab_resolve_uid(ngx_http_request_t *r,
     ngx_http_ab_ctx_t *ctx);
 ngx_int_t ngx_http_ab_set_cookie(ngx_http_request_t *r,
-    ngx_http_ab_ctx_t *ctx);
+    ngx_http_ab_cookie_conf_t *ck, char *suffix, ngx_str_t *value);
+ngx_int_t ngx_http_ab_find_cookie(ngx_http_request_t *r, ngx_str_t *name,
+    ngx_str_t *value, ngx_int_t (*valid)(ngx_str_t *value));
 ngx_int_t ngx_http_ab_seed_random(ngx_cycle_t *cycle);
 
 ngx_http_ab_ctx_t *ngx_http_ab_get_ctx(ngx_http_request_t *r,
@@ -209,8 +216,10 @@ char *ngx_http_ab_event_header(ngx_conf_t *cf, ngx_command_t *cmd,
 char *ngx_http_ab_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 char *ngx_http_ab_zone_init_conf(ngx_conf_t *cf,
     ngx_http_ab_main_conf_t *mcf);
-void ngx_http_ab_count_exposure(ngx_http_ab_main_conf_t *mcf, ngx_uint_t e,
-    ngx_uint_t k, ngx_uint_t new_visitor);
+void ngx_http_ab_count_exposure(ngx_http_request_t *r,
+    ngx_http_ab_ctx_t *ctx, ngx_uint_t e, ngx_uint_t k);
+ngx_int_t ngx_http_ab_set_marker(ngx_http_request_t *r,
+    ngx_http_ab_ctx_t *ctx);
 void ngx_http_ab_count_events(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx,
     ngx_str_t *events);
 char *ngx_http_ab_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);

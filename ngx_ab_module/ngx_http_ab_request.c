@@ -513,8 +513,7 @@ ngx_http_ab_exposure_handler(ngx_http_request_t *r)
         ctx->exposure_order[ctx->nexposures++] = e;
 
         if (!(ctx->flags[e] & NGX_HTTP_AB_FORCED) && mcf->counters) {
-            ngx_http_ab_count_exposure(mcf, e, k, ctx->uid_state
-                                                  == NGX_HTTP_AB_UID_MINTED);
+            ngx_http_ab_count_exposure(r, ctx, e, k);
         }
     }
 
@@ -546,8 +545,13 @@ ngx_http_ab_header_filter(ngx_http_request_t *r)
     ctx->header_filtered = 1;
 
     if (ctx->uid_state == NGX_HTTP_AB_UID_MINTED
-        && ngx_http_ab_set_cookie(r, ctx) != NGX_OK)
+        && ngx_http_ab_set_cookie(r, ctx->mint_cookie, NULL, &ctx->uid)
+           != NGX_OK)
     {
+        return NGX_ERROR;
+    }
+
+    if (ctx->first_exposures && ngx_http_ab_set_marker(r, ctx) != NGX_OK) {
         return NGX_ERROR;
     }
 

@@ -183,17 +183,176 @@ ngx_http_ab_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 }
 
 
-void
-ngx_http_ab_count_exposure(ngx_http_ab_main_conf_t *mcf, ngx_uint_t e,
-    ngx_uint_t k, ngx_uint_t new_visitor)
+/*
+ * First exposures. SRM needs each visitor counted once per experiment,
+ * and the edge keeps no per-visitor state: a marker cookie, NAME_x next to
+ * the id cookie NAME, lists the tags (ab_salt_tag) of the experiments the
+ * visitor was exposed to, "a1b2c3.0f9e8d", the 16 most recent at most.
+ * It is only used where ab_zone is configured.
+ */
+
+#define NGX_HTTP_AB_MARKER_SUFFIX  "_x"
+#define NGX_HTTP_AB_MARKER_TAGS    16
+#define NGX_HTTP_AB_TAG_STEP       (AB_TAG_LEN + 1)
+
+
+static ngx_int_t
+ngx_http_ab_valid_marker(ngx_str_t *v)
 {
-    ngx_http_ab_counter_t  *c = mcf->counters[e][k];
+    ngx_uint_t  i;
+
+    if (v->len == 0 || (v->len + 1) % NGX_HTTP_AB_TAG_STEP != 0
+        || (v->len + 1) / NGX_HTTP_AB_TAG_STEP > NGX_HTTP_AB_MARKER_TAGS)
+    {
+        return 0;
+    }
+
+    for (i = 0; i < v->len; i++) {
+        if (i % NGX_HTTP_AB_TAG_STEP == AB_TAG_LEN) {
+            if (v->data[i] != '.') {
+                return 0;
+            }
+
+        } else if (!((v->data[i] >= '0' && v->data[i] <= '9')
+                     || (v->data[i] >= 'a' && v->data[i] <= 'f')))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static ngx_uint_t
+ngx_http_ab_marker_has(ngx_str_t *marker, u_char *tag)
+{
+    u_char  *p;
+
+    for (p = marker->data; p < marker->data + marker->len;
+         p += NGX_HTTP_AB_TAG_STEP)
+    {
+        if (ngx_memcmp(p, tag, AB_TAG_LEN) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+static void
+ngx_http_ab_read_marker(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx)
+{
+    u_char                   buf[64 + sizeof(NGX_HTTP_AB_MARKER_SUFFIX)];
+    ngx_str_t                name;
+    ngx_http_ab_loc_conf_t  *lcf;
+
+    ctx->marker_done = 1;
+    ngx_str_null(&ctx->marker);
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_ab_module);
+
+    name.data = buf;
+    name.len = ngx_cpymem(ngx_cpymem(buf, lcf->cookie->name.data,
+                                     lcf->cookie->name.len),
+                          NGX_HTTP_AB_MARKER_SUFFIX,
+                          sizeof(NGX_HTTP_AB_MARKER_SUFFIX) - 1)
+               - buf;
+
+    if (ngx_http_ab_find_cookie(r->main, &name, &ctx->marker,
+                                ngx_http_ab_valid_marker)
+        != NGX_OK)
+    {
+        ngx_str_null(&ctx->marker);
+    }
+}
+
+
+void
+ngx_http_ab_count_exposure(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx,
+    ngx_uint_t e, ngx_uint_t k)
+{
+    ngx_http_ab_counter_t     *c;
+    ngx_http_ab_main_conf_t   *mcf;
+    ngx_http_ab_experiment_t  *exp;
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_ab_module);
+    c = mcf->counters[e][k];
+    exp = (ngx_http_ab_experiment_t *) mcf->experiments.elts + e;
 
     (void) ngx_atomic_fetch_add(&c->exposures, 1);
 
-    if (new_visitor) {
-        (void) ngx_atomic_fetch_add(&c->new_visitors, 1);
+    if (!ctx->marker_done) {
+        ngx_http_ab_read_marker(r, ctx);
     }
+
+    if (!ngx_http_ab_marker_has(&ctx->marker, exp->tag)) {
+        (void) ngx_atomic_fetch_add(&c->new_visitors, 1);
+        ctx->flags[e] |= NGX_HTTP_AB_FIRST;
+        ctx->first_exposures++;
+    }
+}
+
+
+/* The marker cookie with this request's first exposures added, keeping
+ * the most recent tags. */
+ngx_int_t
+ngx_http_ab_set_marker(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx)
+{
+    u_char                     *p;
+    ngx_str_t                   value;
+    ngx_uint_t                  i, e, old, keep, add, skip;
+    ngx_http_ab_loc_conf_t     *lcf;
+    ngx_http_ab_main_conf_t    *mcf;
+    ngx_http_ab_experiment_t   *exp;
+    ngx_http_ab_cookie_conf_t  *ck;
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_ab_module);
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_ab_module);
+    exp = mcf->experiments.elts;
+    ck = ctx->mint_cookie ? ctx->mint_cookie : lcf->cookie;
+
+    add = ngx_min(ctx->first_exposures, NGX_HTTP_AB_MARKER_TAGS);
+    old = ctx->marker.len ? (ctx->marker.len + 1) / NGX_HTTP_AB_TAG_STEP : 0;
+    keep = ngx_min(old, NGX_HTTP_AB_MARKER_TAGS - add);
+
+    value.len = (keep + add) * NGX_HTTP_AB_TAG_STEP - 1;
+    value.data = ngx_pnalloc(r->pool, value.len + 1);
+    if (value.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = value.data;
+
+    if (keep) {
+        /* the old list's last tag has no '.' after it */
+        p = ngx_cpymem(p,
+                       ctx->marker.data + (old - keep) * NGX_HTTP_AB_TAG_STEP,
+                       keep * NGX_HTTP_AB_TAG_STEP - 1);
+        *p++ = '.';
+    }
+
+    /* in exposure order, skipping the oldest beyond the limit */
+    skip = ctx->first_exposures - add;
+
+    for (i = 0; i < ctx->nexposures; i++) {
+        e = ctx->exposure_order[i];
+
+        if (!(ctx->flags[e] & NGX_HTTP_AB_FIRST)) {
+            continue;
+        }
+
+        if (skip) {
+            skip--;
+            continue;
+        }
+
+        p = ngx_cpymem(p, exp[e].tag, AB_TAG_LEN);
+        *p++ = '.';
+    }
+
+    return ngx_http_ab_set_cookie(r, ck, NGX_HTTP_AB_MARKER_SUFFIX, &value);
 }
 
 

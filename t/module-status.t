@@ -121,10 +121,20 @@ check_status('empty', {}, [qw(s1 s2 s3)]);
 
 my $N = 600;
 my $fresh = spread([map { http_request("/p?fresh=$_") } 1 .. $N]);
-my @ids = map { my ($c) = set_cookies($_); $c ? $c->{value} : '' } @$fresh;
+my @ids = map { my ($c) = set_cookies($_);
+    $c ? $c->{value} : '' } @$fresh;
 is(scalar(grep { length } @ids), $N, "$N fresh visitors got an id");
 
-my @cookie = map { "Cookie: abid=$_" } @ids;
+# like a browser, visitors send back the marker cookie (abid_x) with the
+# experiments they were exposed to: their later exposures are not new
+my @marker = map { my ($c) = set_cookies($_, 'abid_x');
+    $c ? "; abid_x=$c->{value}" : '' } @$fresh;
+ok(scalar(grep { length } @marker) > $N / 2,
+    'exposed fresh visitors got the marker cookie');
+ok(!grep({ /abid_x=(?![0-9a-f]{6}(?:\.[0-9a-f]{6})*$)/ } @marker),
+    'marker cookies are lists of 6-hex-digit tags');
+
+my @cookie = map { "Cookie: abid=$ids[$_]$marker[$_]" } 0 .. $#ids;
 spread([map { http_request("/p?again", $cookie[$_]) } 0 .. 299]);
 spread([map { http_request("/ab/event?e=add_to_cart&sku=$_", $cookie[$_]) }
     100 .. 299]);
@@ -154,7 +164,8 @@ sub expected_from_log {
         for my $pair (split /,/, $l->{exposures}) {
             my ($e, $v) = split /:/, $pair;
             $c{$e}{$v}{exposures}++;
-            $c{$e}{$v}{new_visitors}++ if $l->{uid_new} eq '1';
+            # a visitor's first exposure to an experiment is new
+            $c{$e}{$v}{new_visitors}++ unless $var_of{$l->{uid}}{$e};
             $var_of{$l->{uid}}{$e} = $v;
         }
     }
