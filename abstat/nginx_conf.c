@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "ab_core.h"
 #include "expdef.h"
@@ -255,6 +256,13 @@ do_experiment(ctx_t *c, src_t *s, const stmt_t *head)
         }
     }
 
+    if (d->nvars == 1) {
+        /* the module refuses it too ("needs at least 2 variants") */
+        snprintf(msg, sizeof(msg), "ab_experiment %s: needs at least 2 "
+                 "variants", d->name);
+        return fail(c, s, head->line, msg);
+    }
+
     if ((err = ab_expdef_check(d)) != NULL) {
         snprintf(msg, sizeof(msg), "ab_experiment %s: %s", d->name, err);
         return fail(c, s, head->line, msg);
@@ -319,10 +327,11 @@ parse(ctx_t *c, src_t *s, int depth)
 static int
 read_file(ctx_t *c, const char *path, int depth)
 {
-    FILE    *f;
-    src_t    s;
-    long     size;
-    int      rc;
+    FILE         *f;
+    src_t         s;
+    long          size;
+    int           rc;
+    struct stat   sb;
 
     if (depth > MAX_INCLUDES) {
         snprintf(c->err, c->errlen, "%s: includes nested too deep", path);
@@ -332,6 +341,14 @@ read_file(ctx_t *c, const char *path, int depth)
     f = fopen(path, "rb");
     if (f == NULL) {
         snprintf(c->err, c->errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+
+    /* a directory opens fine and "is" LONG_MAX bytes long (include of an
+     * empty word or of a pattern matching a directory) */
+    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        snprintf(c->err, c->errlen, "%s: not a regular file", path);
+        fclose(f);
         return -1;
     }
 
