@@ -1,0 +1,72 @@
+/* needs: abstat */
+/*
+ * libFuzzer target: one line of an access log and of a back-office
+ * events file, as abstat reads them (abstat/jsonl.c + abstat/line.c).
+ * The input is one line (the reader splits at '\n'; embedded NUL bytes
+ * are possible). Properties: no crash, no sanitizer report, and a line
+ * is either applied or counted bad (exactly one bad_lines increment at
+ * most per call, never an out-of-memory return on small input).
+ */
+
+#include "line.h"
+#include "state.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static ab_state_t  st;
+static int         ready;
+static unsigned    calls;
+
+
+/* One reading of the input through fn, on a writable, NUL-terminated
+ * copy as the reader hands it over. */
+static void
+one(int (*fn)(ab_state_t *, char *, size_t, const char *, uint64_t),
+    char *line, const uint8_t *data, size_t size)
+{
+    uint64_t  bad = st.bad_lines;
+
+    memcpy(line, data, size);
+    line[size] = '\0';
+
+    if (fn(&st, line, size, "fuzz", 1) != 0 && !st.oom) {
+        abort();
+    }
+    if (st.bad_lines > bad + 1) {
+        abort();
+    }
+}
+
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char  *line;
+
+    /* a fresh state now and then: bounded memory and spool size, and the
+     * per-state limits (4096 experiments...) reached only by design */
+    if (!ready || ++calls % 4096 == 0) {
+        if (ready) {
+            ab_state_free(&st);
+        }
+        if (ab_state_init(&st) != 0) {
+            abort();
+        }
+        st.quiet = 1;
+        ready = 1;
+    }
+
+    line = malloc(size + 1);
+    if (line == NULL) {
+        abort();
+    }
+
+    one(ab_line_log, line, data, size);
+    one(ab_line_event, line, data, size);
+
+    free(line);
+
+    return 0;
+}
