@@ -310,7 +310,8 @@ int
 ab_cookie_next(const char *hdr, size_t len, size_t *pos, const char *name,
     size_t name_len, const char **val, size_t *val_len)
 {
-    size_t  i = *pos, start, end;
+    size_t       i = *pos, start, end;
+    const char  *semi;
 
     while (i < len) {
 
@@ -323,9 +324,9 @@ ab_cookie_next(const char *hdr, size_t len, size_t *pos, const char *name,
 
         start = i;
 
-        while (i < len && hdr[i] != ';') {
-            i++;
-        }
+        /* memchr: the Cookie header is scanned on every request */
+        semi = i < len ? memchr(hdr + i, ';', len - i) : NULL;
+        i = semi ? (size_t) (semi - hdr) : len;
 
         end = i;
         *pos = i;
