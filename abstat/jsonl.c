@@ -366,6 +366,11 @@ ab_json_object(char *line, size_t len, const char *const *keys,
 
         for (i = 0; i < nkeys; i++) {
             if (klens[i] == klen && memcmp(keys[i], key, klen) == 0) {
+                /* readers differ on which copy wins: a line that says
+                 * two things about a field it is read for says nothing */
+                if (out[i].type != AB_JV_ABSENT) {
+                    return "duplicate key";
+                }
                 out[i] = v;
                 /* Terminate after the whole line is read: the byte after a
                  * value may still be a delimiter the parser needs. */

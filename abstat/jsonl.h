@@ -30,8 +30,8 @@ typedef struct {
 
 /*
  * Parses line (len bytes, writable) as one JSON object and fills out[i]
- * for each keys[i] found (the last occurrence wins). Returns NULL, or a
- * short reason why the line is not a JSON object.
+ * for each keys[i] found. Returns NULL, or a short reason why the line is
+ * not a JSON object or has one of keys twice ("duplicate key").
  */
 const char *ab_json_object(char *line, size_t len, const char *const *keys,
     size_t nkeys, ab_jv_t *out);

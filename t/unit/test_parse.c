@@ -51,9 +51,13 @@ test_json(void)
         tap_ok(parse(bad[i], v) != NULL, "json bad: %s", bad[i]);
     }
 
-    parse("{\"b\":\"q\\\"\\\\\\/\\n\",\"a\":\"1\",\"c\":2.5,\"a\":\"last\"}", v);
+    tap_ok(parse("{\"a\":\"1\",\"c\":2.5,\"a\":\"last\"}", v) != NULL,
+           "a key asked for, twice: refused");
+    tap_ok(parse("{\"z\":1,\"a\":\"1\",\"z\":[2]}", v) == NULL,
+           "another key twice: fine");
+    parse("{\"b\":\"q\\\"\\\\\\/\\n\",\"a\":\"last\",\"c\":2.5}", v);
     tap_ok(v[0].type == AB_JV_STRING && strcmp(v[0].s, "last") == 0,
-           "the last duplicate key wins, value NUL-terminated");
+           "value NUL-terminated");
     tap_ok(v[1].type == AB_JV_STRING && v[1].len == 5
            && memcmp(v[1].s, "q\"\\/\n", 5) == 0, "escapes decoded in place");
     tap_ok(v[2].type == AB_JV_NUMBER && strcmp(v[2].s, "2.5") == 0,
