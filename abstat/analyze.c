@@ -48,16 +48,13 @@ credit_record(void *ctx, const ab_rec_t *rec)
             break;
 
         case AB_REC_EVENT:
-            slot = ab_tab_put(&p->seen, ab_key_pair(m, rec->arg), &created);
+            /* Counted per pair once all are known (count_seen). */
+            slot = ab_tab_put(p->seen, ab_key_pair(m, rec->arg), &created);
             if (slot == NULL) {
                 p->failed = 1;
                 return;
             }
             *slot = 1;
-            if (created) {
-                p->event_count[mb->exp][(size_t) mb->var * st->events.n
-                                        + rec->arg]++;
-            }
             break;
         }
     }
@@ -103,6 +100,43 @@ credit_orders(ab_pass_t *p)
 }
 
 
+/* Funnel counts from the (membership, event) pairs, folded ones included. */
+static void
+count_seen(ab_pass_t *p)
+{
+    ab_state_t       *st = p->st;
+    const ab_memb_t  *mb;
+    size_t            i;
+
+    for (i = 0; i < p->seen->cap; i++) {
+        if (p->seen->vals[i] == AB_TAB_EMPTY) {
+            continue;
+        }
+        mb = &st->membs[p->seen->keys[i].lo];
+        if (mb->var != AB_VAR_MULTI) {
+            p->event_count[mb->exp][(size_t) mb->var * st->events.n
+                                    + p->seen->keys[i].hi]++;
+        }
+    }
+}
+
+
+/* What folded records (fold.c) gave each membership, as if read now. */
+static void
+credit_folded(ab_pass_t *p)
+{
+    ab_state_t  *st = p->st;
+    size_t       m;
+
+    for (m = 0; m < st->nfold_memb; m++) {
+        if (st->membs[m].var != AB_VAR_MULTI) {
+            p->agg[m] = st->fold_agg[m];
+            p->events_before_exposure += st->fold_ebe[m];
+        }
+    }
+}
+
+
 static int
 count_multi(ab_pass_t *p)
 {
@@ -143,7 +177,6 @@ pass_free(ab_pass_t *p)
     free(p->event_count);
     free(p->multi);
     free(p->agg);
-    ab_tab_free(&p->seen);
 }
 
 
@@ -226,9 +259,13 @@ ab_analyze(ab_state_t *st, const ab_config_t *cfg, ab_report_t *rep)
         }
     }
 
+    p.seen = &st->fold_seen;
+    credit_folded(&p);
+
     if (ab_state_each_record(st, credit_record, &p) != 0 || p.failed) {
         goto done;
     }
+    count_seen(&p);
 
     rep->orphan_refunds = st->orphan_refunds + credit_orders(&p);
     count_multi(&p);

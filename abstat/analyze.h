@@ -13,20 +13,12 @@
 #include "state.h"
 #include "tab.h"
 
-/* One visitor's totals in one experiment, from entry on. */
-typedef struct {
-    int64_t   revenue;          /* micro-units, refunds subtracted */
-    int64_t   request_time;     /* microseconds */
-    uint32_t  orders;
-    uint32_t  requests;
-    uint32_t  errors;           /* 5xx responses */
-} ab_vagg_t;
-
 typedef struct {
     ab_state_t         *st;
     const ab_config_t  *cfg;
     ab_vagg_t          *agg;            /* per membership */
-    ab_tab_t            seen;           /* (membership, event) pairs */
+    ab_tab_t           *seen;           /* (membership, event) pairs:
+                                           st->fold_seen, extended */
     uint64_t          **event_count;    /* [exp][var * nevents + event] */
     uint64_t          **multi;          /* [exp][var] */
     uint64_t            events_before_exposure;

@@ -10,14 +10,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "ab_core.h"
 #include "expdef.h"
+#include "fold.h"
 #include "line.h"
 #include "nginx_conf.h"
+#include "persist.h"
 #include "reader.h"
 #include "render.h"
 #include "report.h"
 #include "state.h"
+#include "timefmt.h"
 
 #define ABSTAT_VERSION  "0.1.0"
 
@@ -25,10 +31,13 @@
 #define EXIT_INPUT      1       /* a file could not be read; report written */
 #define EXIT_USAGE      2
 #define EXIT_INTERNAL   3       /* out of memory, output or spool failure */
+#define EXIT_LOCKED     4       /* --no-wait and another run holds --state */
+#define EXIT_STATE      5       /* --state file unusable or not written */
 
 enum { FMT_TEXT, FMT_JSON, FMT_CSV };
 
-enum { OPT_CAP = 256, OPT_EVENTS };
+enum { OPT_CAP = 256, OPT_EVENTS, OPT_STATE, OPT_NO_WAIT, OPT_LATE,
+       OPT_SINCE, OPT_UNTIL };
 
 typedef struct {
     int             format;
@@ -42,6 +51,11 @@ typedef struct {
     ab_expdef_t    *weights;
     size_t          nweights;
     int             quiet;
+    const char     *state;      /* --state */
+    int             no_wait;
+    double          late;       /* --late, seconds */
+    int64_t         since, until;
+    const char     *since_arg, *until_arg;
 } opts_t;
 
 static const char  usage_text[] =
@@ -64,12 +78,21 @@ static const char  usage_text[] =
     "                          percentile of non-zero visitor revenues\n"
     "      --events FILE       back-office events (refunds), JSON lines\n"
     "                          (repeatable)\n"
+    "      --since TIME        count exposures from TIME on (ISO 8601 or\n"
+    "                          Unix epoch seconds)\n"
+    "      --until TIME        count exposures before TIME\n"
+    "      --state FILE        incremental run: read only what is new since\n"
+    "                          the last run with FILE and report on all of it\n"
+    "      --no-wait           with --state: exit 4 if another run holds it\n"
+    "      --late SECONDS      with --state: how much older than the newest\n"
+    "                          line a later line may be (default 3600)\n"
     "  -q, --quiet             no bad-line samples on stderr\n"
     "  -h, --help              this help\n"
     "  -V, --version           version\n"
     "\n"
     "Exit status: 0 ok, 1 a file could not be read (the report covers the\n"
-    "others), 2 usage error, 3 out of memory or output error.\n";
+    "others), 2 usage error, 3 out of memory or output error, 4 --state\n"
+    "locked (--no-wait), 5 --state file unusable or not written.\n";
 
 
 static void
@@ -124,6 +147,11 @@ parse_options(int argc, char **argv, opts_t *o)
         { "baseline",    required_argument, NULL, 'b' },
         { "cap-revenue", required_argument, NULL, OPT_CAP },
         { "events",      required_argument, NULL, OPT_EVENTS },
+        { "state",       required_argument, NULL, OPT_STATE },
+        { "no-wait",     no_argument,       NULL, OPT_NO_WAIT },
+        { "late",        required_argument, NULL, OPT_LATE },
+        { "since",       required_argument, NULL, OPT_SINCE },
+        { "until",       required_argument, NULL, OPT_UNTIL },
         { "quiet",       no_argument,       NULL, 'q' },
         { "help",        no_argument,       NULL, 'h' },
         { "version",     no_argument,       NULL, 'V' },
@@ -196,6 +224,33 @@ parse_options(int argc, char **argv, opts_t *o)
         case OPT_EVENTS:
             o->events = push(o->events, &o->nevents, optarg);
             break;
+        case OPT_STATE:
+            o->state = optarg;
+            break;
+        case OPT_NO_WAIT:
+            o->no_wait = 1;
+            break;
+        case OPT_LATE:
+            o->late = parse_double(optarg, "bad --late '%s'");
+            if (!(o->late >= 0 && o->late <= 1e7)) {
+                usage_error("--late must be 0 to 10000000 seconds, not '%s'",
+                            optarg);
+            }
+            break;
+        case OPT_SINCE:
+            if (ab_time_parse(optarg, &o->since) != 0) {
+                usage_error("bad --since '%s' (ISO 8601 or epoch seconds)",
+                            optarg);
+            }
+            o->since_arg = optarg;
+            break;
+        case OPT_UNTIL:
+            if (ab_time_parse(optarg, &o->until) != 0) {
+                usage_error("bad --until '%s' (ISO 8601 or epoch seconds)",
+                            optarg);
+            }
+            o->until_arg = optarg;
+            break;
         case 'q':
             o->quiet = 1;
             break;
@@ -213,46 +268,119 @@ parse_options(int argc, char **argv, opts_t *o)
 }
 
 
-/* Reads one file line by line into the state. Returns 0, 1 when the
- * file could not be (wholly) read, -1 on a fatal error. */
+/* A line: a log line or an events-file line. */
 static int
-read_file(ab_state_t *st, const char *path, int events)
+take_line(ab_state_t *st, const char *path, int events, char *line,
+    size_t len, uint64_t lineno)
+{
+    st->lines++;
+
+    return events ? ab_line_event(st, line, len, path, lineno)
+                  : ab_line_log(st, line, len, path, lineno);
+}
+
+
+/*
+ * Reads one file line by line into the state. Returns 0, 1 when the
+ * file could not be (wholly) read, -1 on a fatal error.
+ *
+ * With inc (--state), reading starts where the last run that saw the same
+ * file stopped, and stops before a last line without a newline (still
+ * being written): the next run reads it whole. An over-long line is
+ * counted only once its end is seen, for the same reason.
+ */
+static int
+read_file(ab_state_t *st, ab_incr_t *inc, const char *path, int events)
 {
     ab_reader_t  *r = ab_reader_open(path);
-    char         *line;
-    size_t        len;
-    uint64_t      lineno = 0;
-    int           rc = 0;
-    ab_read_t     got;
+    ab_fentry_t  *e = NULL;
+    char         *line, fp[AB_FP_MAX];
+    const char   *p;
+    size_t        len, got = 0;
+    uint64_t      lineno = 0, before, long_at = 0;
+    int           rc = 0, pending = 0;
+    ab_read_t     rd;
 
     if (r == NULL) {
         fprintf(stderr, "abstat: %s: %s\n", path, strerror(errno));
         return 1;
     }
 
-    st->files++;
+    if (inc != NULL) {
+        if (ab_reader_prefix(r, sizeof(fp), &p, &got) != 0) {
+            fprintf(stderr, "abstat: %s: read error: %s\n", path,
+                    ab_reader_error(r));
+            ab_reader_close(r);
+            return 1;
+        }
+        memcpy(fp, p, got);
+        e = ab_incr_match(inc, ab_reader_stat(r), fp, got);
+        if (e != NULL && e->offset > 0 && ab_reader_skip(r, e->offset) != 0) {
+            fprintf(stderr, "abstat: %s: %s\n", path, ab_reader_error(r));
+            ab_reader_close(r);
+            return 1;
+        }
+        lineno = e ? e->lines : 0;
+    } else {
+        st->files++;
+    }
 
-    while ((got = ab_reader_next(r, &line, &len)) != AB_READ_EOF) {
-        if (got == AB_READ_ERROR) {
+    st->file_max_time = INT64_MIN;
+
+    for ( ;; ) {
+        before = ab_reader_tell(r);
+        rd = ab_reader_next(r, &line, &len);
+
+        if (inc != NULL && rd > 0 && ab_reader_unterminated(r)) {
+            break;
+        }
+        if (rd == AB_READ_TOO_LONG && inc != NULL) {
+            pending = 1;
+            long_at = before;
+        }
+        if (pending && ab_reader_tell(r) > long_at) {
+            pending = 0;
+            st->lines++;
+            ab_state_bad(st, path, ++lineno, "line too long");
+        }
+
+        if (rd == AB_READ_EOF) {
+            break;
+        }
+        if (rd == AB_READ_ERROR) {
             fprintf(stderr, "abstat: %s: read error after line %llu: %s\n",
                     path, (unsigned long long) lineno, ab_reader_error(r));
             rc = 1;
             break;
         }
-
-        lineno++;
-        st->lines++;
-
-        if (got == AB_READ_TOO_LONG) {
-            ab_state_bad(st, path, lineno, "line too long");
+        if (rd == AB_READ_TOO_LONG) {
+            if (inc == NULL) {
+                st->lines++;
+                ab_state_bad(st, path, ++lineno, "line too long");
+            }
             continue;
         }
 
-        if ((events ? ab_line_event(st, line, len, path, lineno)
-                    : ab_line_log(st, line, len, path, lineno)) != 0)
-        {
+        if (take_line(st, path, events, line, len, ++lineno) != 0) {
             rc = -1;
             break;
+        }
+    }
+
+    if (inc != NULL && rc >= 0) {
+        if (e == NULL && ab_reader_tell(r) > 0) {
+            if ((e = ab_incr_add(inc)) == NULL) {
+                st->oom = 1;
+                rc = -1;
+            } else {
+                /* A file is counted once, whatever its names over time. */
+                st->files++;
+            }
+        }
+        if (e != NULL) {
+            ab_incr_update(inc, e, ab_reader_stat(r), fp, got,
+                           ab_reader_tell(r), lineno, st->file_max_time,
+                           events);
         }
     }
 
@@ -283,12 +411,109 @@ render(int format, const ab_report_t *rep)
 }
 
 
+/* --state: the lock, then the saved state, which must have been made
+ * with the same options that decide what is read (--experiment, --since,
+ * --until). Returns 0 or an exit code. */
+static int
+state_open(const opts_t *o, ab_state_t *st, ab_incr_t *inc)
+{
+    char    err[1024];
+    size_t  i, j;
+    int     same;
+
+    if (ab_state_lock(o->state, o->no_wait) < 0) {
+        if (errno == EWOULDBLOCK) {
+            fprintf(stderr, "abstat: %s is in use by another abstat run "
+                    "(--no-wait: not waiting)\n", o->state);
+            return EXIT_LOCKED;
+        }
+        fprintf(stderr, "abstat: %s.lock: %s\n", o->state, strerror(errno));
+        return EXIT_STATE;
+    }
+
+    ab_state_clean(o->state);
+
+    if (ab_state_load(o->state, st, inc, err, sizeof(err)) != 0) {
+        fprintf(stderr, "abstat: %s\n", err);
+        return EXIT_STATE;
+    }
+
+    if (inc->run == 0) {
+        inc->since = st->since;
+        inc->until = st->until;
+        inc->only = calloc(o->nonly + 1, sizeof(char *));
+        for (i = 0; inc->only && i < o->nonly; i++) {
+            if ((inc->only[inc->nonly++] = strdup(o->only[i])) == NULL) {
+                break;
+            }
+        }
+        if (inc->only == NULL || inc->nonly < o->nonly) {
+            fprintf(stderr, "abstat: out of memory\n");
+            return EXIT_INTERNAL;
+        }
+    } else {
+        same = inc->since == st->since && inc->until == st->until
+               && inc->nonly == o->nonly;
+        for (i = 0; same && i < o->nonly; i++) {
+            for (j = 0; j < inc->nonly; j++) {
+                if (strcmp(o->only[i], inc->only[j]) == 0) {
+                    break;
+                }
+            }
+            same = j < inc->nonly;
+        }
+        if (!same) {
+            fprintf(stderr, "abstat: %s was made with other --experiment, "
+                    "--since or --until options; give the same ones or use "
+                    "another state file\n", o->state);
+            return EXIT_STATE;
+        }
+    }
+
+    inc->run++;
+
+    return 0;
+}
+
+
+/* --state: folds what is old enough and writes the state. */
+static int
+state_close(const opts_t *o, ab_state_t *st, ab_incr_t *inc,
+    uint64_t late_before)
+{
+    char     err[1024];
+    int64_t  late_us = (int64_t) (o->late * 1e6);
+
+    if (st->late_exposures > late_before && !o->quiet) {
+        fprintf(stderr, "abstat: %s: %llu exposure(s) older than what an "
+                "earlier run already folded (more than --late %g s out of "
+                "order); the report may differ from a full run\n", o->state,
+                (unsigned long long) (st->late_exposures - late_before),
+                o->late);
+    }
+
+    if (ab_fold(st, st->max_time - late_us) != 0) {
+        fprintf(stderr, "abstat: out of memory or spool failure\n");
+        return EXIT_INTERNAL;
+    }
+
+    if (ab_state_save(o->state, st, inc, err, sizeof(err)) != 0) {
+        fprintf(stderr, "abstat: %s\n", err);
+        return EXIT_STATE;
+    }
+
+    return 0;
+}
+
+
 int
 main(int argc, char **argv)
 {
     opts_t       o;
     ab_state_t   st;
     ab_report_t  rep;
+    ab_incr_t    inc;
+    uint64_t     late_before;
     int          i, status = 0, rc;
     const char  *stdin_only[] = { "-" };
     char *const *files;
@@ -312,7 +537,11 @@ main(int argc, char **argv)
     }
 
     memset(&o, 0, sizeof(o));
+    memset(&inc, 0, sizeof(inc));
     o.cfg.alpha = 0.05;
+    o.late = 3600;
+    o.since = INT64_MIN;
+    o.until = INT64_MAX;
     parse_options(argc - 1, argv + 1, &o);
 
     o.cfg.only = o.only;
@@ -329,6 +558,8 @@ main(int argc, char **argv)
     st.only = o.only;
     st.nonly = o.nonly;
     st.quiet = o.quiet;
+    st.since = o.since;
+    st.until = o.until;
 
     files = argv + 1 + optind;
     nfiles = argc - 1 - optind;
@@ -337,9 +568,25 @@ main(int argc, char **argv)
         nfiles = 1;
     }
 
+    if (o.state != NULL) {
+        for (i = 0; i < nfiles + (int) o.nevents; i++) {
+            if (strcmp(i < nfiles ? files[i] : o.events[i - nfiles], "-")
+                == 0)
+            {
+                usage_error("--state cannot follow stdin: give the log "
+                            "files%s", "");
+            }
+        }
+        if ((rc = state_open(&o, &st, &inc)) != 0) {
+            return rc;
+        }
+    }
+    late_before = st.late_exposures;
+
     for (i = 0; i < nfiles + (int) o.nevents; i++) {
-        rc = i < nfiles ? read_file(&st, files[i], 0)
-                        : read_file(&st, o.events[i - nfiles], 1);
+        rc = i < nfiles ? read_file(&st, o.state ? &inc : NULL, files[i], 0)
+                        : read_file(&st, o.state ? &inc : NULL,
+                                    o.events[i - nfiles], 1);
         if (rc < 0 || st.oom) {
             if (st.spool_failed) {
                 fprintf(stderr, "abstat: cannot write the spool file in "
@@ -357,6 +604,12 @@ main(int argc, char **argv)
     if (st.bad_lines > 0 && !o.quiet) {
         fprintf(stderr, "abstat: %llu bad line(s) skipped\n",
                 (unsigned long long) st.bad_lines);
+    }
+
+    /* The state is saved before the report is written: a run killed in
+     * between has read its lines, and the next one reports them. */
+    if (o.state != NULL && (rc = state_close(&o, &st, &inc, late_before))) {
+        return rc;
     }
 
     if (ab_analyze(&st, &o.cfg, &rep) != 0) {
@@ -377,6 +630,7 @@ main(int argc, char **argv)
     free(o.weights);
     free(o.only);
     free(o.events);
+    ab_incr_free(&inc);
 
     return status;
 }

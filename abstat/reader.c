@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <zlib.h>
 
@@ -21,8 +22,12 @@ struct ab_reader_s {
     char    *buf;
     size_t   start;             /* first byte not yet handed out */
     size_t   end;               /* bytes in buf */
+    uint64_t base;              /* stream offset of buf[0] */
+    uint64_t done;              /* stream offset after the last newline */
     int      eof;
     int      skipping;          /* inside an over-long line */
+    int      unterminated;      /* the last line had no newline */
+    struct stat  st;            /* of the file as opened */
     char     err[256];
 };
 
@@ -41,6 +46,12 @@ ab_reader_open(const char *path)
     r = calloc(1, sizeof(*r));
     if (r != NULL) {
         r->buf = malloc(AB_LINE_MAX + READ_BLOCK + 1);
+    }
+
+    if (r != NULL && fstat(fd, &r->st) != 0) {
+        free(r->buf);
+        free(r);
+        r = NULL;
     }
 
     if (r == NULL || r->buf == NULL || (r->gz = gzdopen(fd, "rb")) == NULL) {
@@ -71,6 +82,7 @@ fill(ab_reader_t *r)
     if (r->start > 0) {
         memmove(r->buf, r->buf + r->start, r->end - r->start);
         r->end -= r->start;
+        r->base += r->start;
         r->start = 0;
     }
 
@@ -108,6 +120,8 @@ ab_reader_next(ab_reader_t *r, char **line, size_t *len)
             *len = (size_t) (nl - *line);
             *nl = '\0';
             r->start += *len + 1;
+            r->done = r->base + r->start;
+            r->unterminated = 0;
 
             if (r->skipping) {
                 r->skipping = 0;
@@ -154,10 +168,78 @@ ab_reader_next(ab_reader_t *r, char **line, size_t *len)
         *len = r->end - r->start;
         (*line)[*len] = '\0';
         r->start = r->end;
+        r->unterminated = 1;
         return *len > AB_LINE_MAX ? AB_READ_TOO_LONG : AB_READ_LINE;
     }
 
     return AB_READ_EOF;
+}
+
+
+int
+ab_reader_prefix(ab_reader_t *r, size_t want, const char **p, size_t *got)
+{
+    if (want > READ_BLOCK) {
+        want = READ_BLOCK;
+    }
+
+    while (r->end - r->start < want && !r->eof) {
+        if (fill(r) < 0) {
+            return -1;
+        }
+    }
+
+    *p = r->buf + r->start;
+    *got = r->end - r->start < want ? r->end - r->start : want;
+
+    return 0;
+}
+
+
+int
+ab_reader_skip(ab_reader_t *r, uint64_t off)
+{
+    uint64_t  pos = r->base + r->start;
+
+    if (off >= pos && off - pos <= r->end - r->start) {
+        r->start += (size_t) (off - pos);
+    } else {
+        /* gzseek decompresses and discards up to off in a gzip stream,
+         * and seeks in a plain one. */
+        if (gzseek(r->gz, (z_off_t) off, SEEK_SET) < 0) {
+            snprintf(r->err, sizeof(r->err), "cannot seek to %llu",
+                     (unsigned long long) off);
+            return -1;
+        }
+        r->base = off;
+        r->start = r->end = 0;
+        r->eof = 0;
+    }
+
+    r->done = off;
+
+    return 0;
+}
+
+
+uint64_t
+ab_reader_tell(const ab_reader_t *r)
+{
+    return r->done;
+}
+
+
+int
+ab_reader_unterminated(const ab_reader_t *r)
+{
+    return r->unterminated;
+}
+
+
+const struct stat *
+ab_reader_stat(const ab_reader_t *r)
+{
+    return &r->st;
 }
 
 

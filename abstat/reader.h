@@ -8,6 +8,8 @@
 #define ABSTAT_READER_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
 
 /* Longer lines are reported as such and skipped, not buffered whole. */
 #define AB_LINE_MAX  (1024 * 1024)
@@ -30,6 +32,22 @@ ab_reader_t *ab_reader_open(const char *path);
  * until the next call.
  */
 ab_read_t ab_reader_next(ab_reader_t *r, char **line, size_t *len);
+
+/*
+ * For incremental runs (--state). ab_reader_prefix: the first bytes of
+ * the (decompressed) stream, up to want, without consuming them; call it
+ * before any line. ab_reader_skip: continue at stream offset off (in a
+ * gzip file, of the decompressed bytes). ab_reader_tell: the stream offset
+ * just after the last newline read, where a later run resumes.
+ * ab_reader_unterminated: the line just returned ended at EOF without a
+ * newline (a line still being written).
+ */
+int ab_reader_prefix(ab_reader_t *r, size_t want, const char **p,
+    size_t *got);
+int ab_reader_skip(ab_reader_t *r, uint64_t off);
+uint64_t ab_reader_tell(const ab_reader_t *r);
+int ab_reader_unterminated(const ab_reader_t *r);
+const struct stat *ab_reader_stat(const ab_reader_t *r);
 
 const char *ab_reader_error(ab_reader_t *r);
 

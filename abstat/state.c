@@ -12,8 +12,8 @@
 #define RBUF_RECS  (64 * 1024)
 
 
-static int
-grow_array(void **arr, size_t *cap, size_t need, size_t size)
+int
+ab_grow_array(void **arr, size_t *cap, size_t need, size_t size)
 {
     size_t  ncap;
     void   *p;
@@ -45,6 +45,8 @@ ab_state_init(ab_state_t *st)
     size_t  i;
 
     memset(st, 0, sizeof(*st));
+    st->since = INT64_MIN;
+    st->until = INT64_MAX;
 
     ab_intern_init(&st->exps, AB_MAX_EXPERIMENTS);
     ab_intern_init(&st->events, AB_MAX_EVENT_NAMES);
@@ -78,6 +80,13 @@ ab_state_free(ab_state_t *st)
     free(st->membs);
     free(st->orders);
     free(st->rbuf);
+    free(st->fold_agg);
+    free(st->fold_ebe);
+    free(st->vis_fold_events);
+    ab_tab_free(&st->fold_seen);
+    for (i = 0; i < AB_BAD_SAMPLES; i++) {
+        free(st->bad_files[i]);
+    }
     if (st->spool) {
         fclose(st->spool);
     }
@@ -144,7 +153,7 @@ ab_state_visitor(ab_state_t *st, const char *uid, size_t len)
     }
 
     if (st->nvis >= AB_NONE - 1
-        || grow_array((void **) &st->heads, &st->capvis, st->nvis + 1,
+        || ab_grow_array((void **) &st->heads, &st->capvis, st->nvis + 1,
                       sizeof(*st->heads)))
     {
         /* The slot must not stay empty-marked with a key in it. */
@@ -184,15 +193,30 @@ ab_state_expose(ab_state_t *st, uint32_t vis, int exp, int var, int64_t t)
     uint32_t    m;
     ab_memb_t  *mb;
 
+    if (t < st->since || t >= st->until) {
+        /* Outside the exposure window (--since, --until): the line's
+         * requests and events still count for earlier exposures. */
+        return 0;
+    }
+
     for (m = st->heads[vis]; m != AB_NONE; m = st->membs[m].next) {
         if (st->membs[m].exp == exp) {
             break;
         }
     }
 
+    if (st->folded && t < st->fold_wm && vis < st->nfold_vis
+        && (m == AB_NONE || t < st->membs[m].entry))
+    {
+        /* Records of this visitor older than the watermark were folded
+         * against the entries known then: this entry may have needed
+         * some of them (see fold.c). */
+        st->late_exposures++;
+    }
+
     if (m == AB_NONE) {
         if (st->nmemb >= AB_NONE - 1
-            || grow_array((void **) &st->membs, &st->capmemb, st->nmemb + 1,
+            || ab_grow_array((void **) &st->membs, &st->capmemb, st->nmemb + 1,
                           sizeof(*st->membs)))
         {
             st->oom = 1;
@@ -289,6 +313,17 @@ ab_state_record(ab_state_t *st, const ab_rec_t *rec)
         return -1;
     }
 
+    if (rec->kind == AB_REC_REQUEST) {
+        /* The watermark of --state follows the access log only: an
+         * events file may carry any times. */
+        if (rec->time > st->max_time) {
+            st->max_time = rec->time;
+        }
+        if (rec->time > st->file_max_time) {
+            st->file_max_time = rec->time;
+        }
+    }
+
     st->rbuf[st->rbuf_n++] = *rec;
     st->nrecs++;
 
@@ -332,6 +367,65 @@ ab_state_each_record(ab_state_t *st,
 }
 
 
+/* Where filtered records are written: a spool of their own, swapped in
+ * when the whole set has been read. */
+typedef struct {
+    int        (*keep)(void *ctx, const ab_rec_t *rec);
+    void        *ctx;
+    ab_state_t   out;           /* only spool, rbuf and nrecs are used */
+    int          failed;
+} filter_t;
+
+
+static void
+filter_one(void *ctx, const ab_rec_t *rec)
+{
+    filter_t  *f = ctx;
+
+    if (!f->failed && f->keep(f->ctx, rec)
+        && ab_state_record(&f->out, rec) != 0)
+    {
+        f->failed = 1;
+    }
+}
+
+
+int
+ab_state_filter_records(ab_state_t *st,
+    int (*fn)(void *ctx, const ab_rec_t *rec), void *ctx)
+{
+    filter_t  f;
+
+    memset(&f, 0, sizeof(f));
+    f.keep = fn;
+    f.ctx = ctx;
+    f.out.rbuf = malloc(RBUF_RECS * sizeof(*f.out.rbuf));
+
+    if (f.out.rbuf == NULL || ab_state_each_record(st, filter_one, &f) != 0
+        || f.failed)
+    {
+        free(f.out.rbuf);
+        if (f.out.spool) {
+            fclose(f.out.spool);
+        }
+        st->oom = 1;
+        st->spool_failed = f.failed;
+        return -1;
+    }
+
+    if (st->spool) {
+        fclose(st->spool);
+    }
+    free(st->rbuf);
+    st->spool = f.out.spool;
+    st->rbuf = f.out.rbuf;
+    st->rbuf_n = f.out.rbuf_n;
+    st->nrecs = f.out.nrecs;
+
+    return 0;
+}
+
+
 static ab_order_t *
 order_slot(ab_state_t *st, const char *order, size_t len)
 {
@@ -349,7 +443,7 @@ order_slot(ab_state_t *st, const char *order, size_t len)
         return &st->orders[*slot];
     }
 
-    if (grow_array((void **) &st->orders, &st->caporders, st->norders + 1,
+    if (ab_grow_array((void **) &st->orders, &st->caporders, st->norders + 1,
                    sizeof(*st->orders)))
     {
         *slot = 0;

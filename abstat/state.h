@@ -60,6 +60,15 @@ typedef struct {
     uint32_t  purchased;
 } ab_order_t;
 
+/* One visitor's totals in one experiment, from entry on. */
+typedef struct {
+    int64_t   revenue;          /* micro-units, refunds subtracted */
+    int64_t   request_time;     /* microseconds */
+    uint32_t  orders;
+    uint32_t  requests;
+    uint32_t  errors;           /* 5xx responses */
+} ab_vagg_t;
+
 typedef struct {
     const char  *file;
     uint64_t     line;
@@ -101,6 +110,29 @@ typedef struct {
     ab_bad_t            bad[AB_BAD_SAMPLES];
     size_t              nbad;
 
+    int64_t             max_time;       /* latest request time, us */
+    int64_t             file_max_time;  /* the same in the current file */
+    int64_t             since;  /* exposure window [since, until), us */
+    int64_t             until;
+
+    /*
+     * Folded records (--state, see fold.c): what records older than the
+     * watermark added to each membership, so that they need not be kept.
+     * fold_ebe: their events before the membership's entry;
+     * vis_fold_events: per visitor, events folded (all before any entry
+     * made later, which is at or after the watermark).
+     */
+    int                 folded;
+    int64_t             fold_wm;
+    ab_vagg_t          *fold_agg;
+    uint32_t           *fold_ebe;
+    size_t              nfold_memb;
+    uint32_t           *vis_fold_events;
+    size_t              nfold_vis;
+    ab_tab_t            fold_seen;      /* (membership, event) pairs */
+    uint64_t            late_exposures;
+    char               *bad_files[AB_BAD_SAMPLES];  /* owned names */
+
     int                 oom;
     int                 spool_failed;   /* with oom: the spool, not memory */
 } ab_state_t;
@@ -130,6 +162,13 @@ int ab_state_purchase(ab_state_t *st, uint32_t vis, const char *order,
 
 int ab_state_refund(ab_state_t *st, const char *order, size_t len,
     int64_t amount);
+
+/* Replaces the records by those fn keeps (returns 1 for), in order. */
+int ab_state_filter_records(ab_state_t *st,
+    int (*fn)(void *ctx, const ab_rec_t *rec), void *ctx);
+
+/* Grows array *arr of *cap elements of size bytes to hold need. */
+int ab_grow_array(void **arr, size_t *cap, size_t need, size_t size);
 
 /* Calls fn on every record, in the order they were written. */
 int ab_state_each_record(ab_state_t *st,

@@ -1,0 +1,144 @@
+/*
+ * See fold.h for why folding records at a watermark is exact.
+ */
+
+#include "fold.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+
+typedef struct {
+    ab_state_t  *st;
+    int64_t      wm;
+    int          failed;
+} fold_t;
+
+
+static void
+fold_record(fold_t *f, const ab_rec_t *rec)
+{
+    ab_state_t       *st = f->st;
+    const ab_memb_t  *mb;
+    ab_vagg_t        *a;
+    uint32_t          m, *slot;
+    int               created;
+
+    if (rec->kind == AB_REC_EVENT) {
+        st->vis_fold_events[rec->vis]++;
+    }
+
+    for (m = st->heads[rec->vis]; m != AB_NONE; m = mb->next) {
+        mb = &st->membs[m];
+
+        /* A visitor excluded as multi-variant stays excluded. */
+        if (mb->var == AB_VAR_MULTI) {
+            continue;
+        }
+
+        if (rec->time < mb->entry) {
+            if (rec->kind == AB_REC_EVENT) {
+                st->fold_ebe[m]++;
+            }
+            continue;
+        }
+
+        a = &st->fold_agg[m];
+
+        if (rec->kind == AB_REC_REQUEST) {
+            a->requests++;
+            a->errors += rec->arg;
+            a->request_time += rec->value;
+        } else {
+            slot = ab_tab_put(&st->fold_seen, ab_key_pair(m, rec->arg),
+                              &created);
+            if (slot == NULL) {
+                f->failed = 1;
+                return;
+            }
+            *slot = 1;
+        }
+    }
+}
+
+
+/* Keeps a record when it is too recent to fold. */
+static int
+keep_or_fold(void *ctx, const ab_rec_t *rec)
+{
+    fold_t  *f = ctx;
+
+    if (rec->time >= f->wm || rec->kind == AB_REC_PURCHASE) {
+        return 1;
+    }
+
+    fold_record(f, rec);
+
+    return 0;
+}
+
+
+int
+ab_fold(ab_state_t *st, int64_t wm)
+{
+    fold_t    f;
+    size_t    cap, v;
+    uint32_t  m;
+
+    /* Totals of memberships and visitors new since the last fold start
+     * at zero, except the folded events of a visitor's older records:
+     * all before a membership made since (see fold.h). */
+    cap = st->nfold_memb;
+    if (ab_grow_array((void **) &st->fold_agg, &cap, st->nmemb + 1,
+                      sizeof(*st->fold_agg)) != 0)
+    {
+        return -1;
+    }
+    cap = st->nfold_memb;
+    if (ab_grow_array((void **) &st->fold_ebe, &cap, st->nmemb + 1,
+                      sizeof(*st->fold_ebe)) != 0)
+    {
+        return -1;
+    }
+    memset(st->fold_agg + st->nfold_memb, 0,
+           (st->nmemb - st->nfold_memb) * sizeof(*st->fold_agg));
+    memset(st->fold_ebe + st->nfold_memb, 0,
+           (st->nmemb - st->nfold_memb) * sizeof(*st->fold_ebe));
+
+    for (v = 0; v < st->nfold_vis; v++) {
+        for (m = st->heads[v]; m != AB_NONE; m = st->membs[m].next) {
+            if (m >= st->nfold_memb) {
+                st->fold_ebe[m] = st->vis_fold_events[v];
+            }
+        }
+    }
+
+    cap = st->nfold_vis;
+    if (ab_grow_array((void **) &st->vis_fold_events, &cap, st->nvis + 1,
+                      sizeof(*st->vis_fold_events)) != 0)
+    {
+        return -1;
+    }
+    memset(st->vis_fold_events + st->nfold_vis, 0,
+           (st->nvis - st->nfold_vis) * sizeof(*st->vis_fold_events));
+
+    st->nfold_memb = st->nmemb;
+    st->nfold_vis = st->nvis;
+
+    if (st->folded && wm < st->fold_wm) {
+        wm = st->fold_wm;
+    }
+
+    f.st = st;
+    f.wm = wm;
+    f.failed = 0;
+
+    if (ab_state_filter_records(st, keep_or_fold, &f) != 0 || f.failed) {
+        return -1;
+    }
+
+    st->fold_wm = wm;
+    st->folded = 1;
+
+    return 0;
+}

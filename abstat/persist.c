@@ -1,0 +1,791 @@
+/*
+ * The state file (persist.h). Layout, all in this machine's byte order:
+ *
+ *   header    "ABSTATST", version, byte-order mark, struct sizes
+ *   options   --since, --until, --experiment names
+ *   files     run number, file entries
+ *   counters  input counters, bad-line samples, watermark
+ *   names     experiments, their variants, funnel events
+ *   tables    visitors, memberships, folded totals, multi-variant pairs,
+ *             orders, folded (membership, event) pairs
+ *   records   the records not folded yet
+ *   trailer   XXH3-64 of everything before it
+ *
+ * Loading checks the trailer first (a damaged file is refused whole),
+ * then every index, so that even a consistent but foreign file cannot
+ * make a list loop or an index point outside its table.
+ */
+
+#include "persist.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <xxhash.h>
+
+#define MAGIC       "ABSTATST"
+#define BOM         0x01020304u
+#define NAME_MAX_   4096
+
+typedef struct {
+    FILE           *f;
+    XXH3_state_t   *h;
+    int             err;
+} io_t;
+
+
+/* ---- writing ---- */
+
+static void
+w(io_t *io, const void *p, size_t n)
+{
+    if (io->err || n == 0) {
+        return;
+    }
+    if (fwrite(p, 1, n, io->f) != n) {
+        io->err = 1;
+        return;
+    }
+    XXH3_64bits_update(io->h, p, n);
+}
+
+static void
+w64(io_t *io, uint64_t v)
+{
+    w(io, &v, sizeof(v));
+}
+
+static void
+wstr(io_t *io, const char *s)
+{
+    uint64_t  n = s ? strlen(s) : 0;
+
+    w64(io, n);
+    w(io, s, n);
+}
+
+static void
+wtab(io_t *io, const ab_tab_t *t)
+{
+    w64(io, t->cap);
+    w64(io, t->n);
+    w(io, t->keys, t->cap * sizeof(*t->keys));
+    w(io, t->vals, t->cap * sizeof(*t->vals));
+}
+
+static void
+wintern(io_t *io, const ab_intern_t *t)
+{
+    size_t  i;
+
+    w64(io, t->n);
+    for (i = 0; i < t->n; i++) {
+        wstr(io, t->names[i]);
+    }
+}
+
+
+static void
+write_rec(void *ctx, const ab_rec_t *rec)
+{
+    w(ctx, rec, sizeof(*rec));
+}
+
+
+static void
+write_all(io_t *io, const ab_state_t *st, const ab_incr_t *inc)
+{
+    uint32_t  hdr[6] = { AB_STATE_VERSION, BOM, sizeof(ab_rec_t),
+                         sizeof(ab_memb_t), sizeof(ab_order_t),
+                         sizeof(ab_vagg_t) };
+    size_t    i, n;
+
+    w(io, MAGIC, 8);
+    w(io, hdr, sizeof(hdr));
+
+    w64(io, (uint64_t) inc->since);
+    w64(io, (uint64_t) inc->until);
+    w64(io, inc->nonly);
+    for (i = 0; i < inc->nonly; i++) {
+        wstr(io, inc->only[i]);
+    }
+
+    w64(io, inc->run);
+    for (i = 0, n = 0; i < inc->nfiles; i++) {
+        n += inc->files[i].last_run + AB_FILE_KEEP_RUNS > inc->run;
+    }
+    w64(io, n);
+    for (i = 0; i < inc->nfiles; i++) {
+        if (inc->files[i].last_run + AB_FILE_KEEP_RUNS > inc->run) {
+            w(io, &inc->files[i], sizeof(inc->files[i]));
+        }
+    }
+
+    w64(io, st->files);
+    w64(io, st->lines);
+    w64(io, st->bad_lines);
+    w64(io, st->duplicate_orders);
+    w64(io, st->orphan_refunds);
+    w64(io, st->nbad);
+    for (i = 0; i < st->nbad; i++) {
+        wstr(io, st->bad[i].file);
+        w64(io, st->bad[i].line);
+        wstr(io, st->bad[i].reason);
+    }
+    w64(io, (uint64_t) st->max_time);
+    w64(io, (uint64_t) st->fold_wm);
+    w64(io, (uint64_t) st->folded);
+    w64(io, st->late_exposures);
+
+    wintern(io, &st->exps);
+    for (i = 0; i < st->exps.n; i++) {
+        wintern(io, &st->vars[i]);
+    }
+    wintern(io, &st->events);
+
+    w64(io, st->nvis);
+    wtab(io, &st->visitors);
+    w(io, st->heads, st->nvis * sizeof(*st->heads));
+    w64(io, st->nfold_vis);
+    w(io, st->vis_fold_events, st->nfold_vis * sizeof(uint32_t));
+
+    w64(io, st->nmemb);
+    w(io, st->membs, st->nmemb * sizeof(*st->membs));
+    w64(io, st->nfold_memb);
+    w(io, st->fold_agg, st->nfold_memb * sizeof(*st->fold_agg));
+    w(io, st->fold_ebe, st->nfold_memb * sizeof(*st->fold_ebe));
+
+    wtab(io, &st->multi);
+    w64(io, st->norders);
+    wtab(io, &st->order_ids);
+    w(io, st->orders, st->norders * sizeof(*st->orders));
+    wtab(io, &st->fold_seen);
+
+    w64(io, st->nrecs);
+    if (ab_state_each_record((ab_state_t *) st, write_rec, io) != 0) {
+        io->err = 1;
+    }
+}
+
+
+static int
+fail(char *err, size_t errlen, const char *path, const char *what)
+{
+    snprintf(err, errlen, "%s: %s", path, what);
+    return -1;
+}
+
+
+static int
+sync_dir(const char *path)
+{
+    char  *copy = strdup(path);
+    int    fd, rc = -1;
+
+    if (copy == NULL) {
+        return -1;
+    }
+    fd = open(dirname(copy), O_RDONLY | O_DIRECTORY);
+    if (fd >= 0) {
+        rc = fsync(fd);
+        close(fd);
+    }
+    free(copy);
+
+    return rc;
+}
+
+
+int
+ab_state_save(const char *path, const ab_state_t *st, const ab_incr_t *inc,
+    char *err, size_t errlen)
+{
+    char      *tmp;
+    int        fd;
+    io_t       io;
+    uint64_t   sum;
+    size_t     len = strlen(path);
+
+    tmp = malloc(len + 16);
+    if (tmp == NULL) {
+        return fail(err, errlen, path, "out of memory");
+    }
+    memcpy(tmp, path, len);
+    memcpy(tmp + len, ".tmp.XXXXXX", 12);
+
+    /* In the same directory, so that rename() replaces it atomically. */
+    fd = mkstemp(tmp);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: cannot create a temporary file: %s",
+                 path, strerror(errno));
+        free(tmp);
+        return -1;
+    }
+
+    memset(&io, 0, sizeof(io));
+    io.f = fdopen(fd, "wb");
+    io.h = XXH3_createState();
+    if (io.f == NULL || io.h == NULL) {
+        io.err = 1;
+    } else {
+        XXH3_64bits_reset(io.h);
+        write_all(&io, st, inc);
+        sum = XXH3_64bits_digest(io.h);
+        if (!io.err && fwrite(&sum, sizeof(sum), 1, io.f) != 1) {
+            io.err = 1;
+        }
+    }
+
+    if (io.h) {
+        XXH3_freeState(io.h);
+    }
+    if (io.f == NULL) {
+        close(fd);
+    } else if (fflush(io.f) != 0 || fsync(fileno(io.f)) != 0) {
+        io.err = 1;
+    }
+    if (io.f != NULL && fclose(io.f) != 0) {
+        io.err = 1;
+    }
+
+    if (io.err || rename(tmp, path) != 0) {
+        snprintf(err, errlen, "%s: cannot write the state file: %s", path,
+                 errno ? strerror(errno) : "write failed");
+        unlink(tmp);
+        free(tmp);
+        return -1;
+    }
+    free(tmp);
+
+    /* The rename itself must reach the disk before we call it done. */
+    if (sync_dir(path) != 0) {
+        snprintf(err, errlen, "%s: cannot sync its directory: %s", path,
+                 strerror(errno));
+        return -1;
+    }
+
+    return 0;
+}
+
+
+/* ---- reading ---- */
+
+static void
+r(io_t *io, void *p, size_t n)
+{
+    if (io->err) {
+        memset(p, 0, n);
+        return;
+    }
+    if (n > 0 && fread(p, 1, n, io->f) != n) {
+        io->err = 1;
+        memset(p, 0, n);
+    }
+}
+
+static uint64_t
+r64(io_t *io)
+{
+    uint64_t  v;
+
+    r(io, &v, sizeof(v));
+    return v;
+}
+
+/* A count of elements of size bytes that the file can hold. */
+static size_t
+rcount(io_t *io, size_t size, size_t limit)
+{
+    uint64_t  n = r64(io);
+
+    if (n > limit || (size && n > (uint64_t) 1 << 40) ) {
+        io->err = 1;
+        return 0;
+    }
+
+    return (size_t) n;
+}
+
+static void *
+rarray(io_t *io, size_t n, size_t size)
+{
+    void  *p;
+
+    if (io->err) {
+        return NULL;
+    }
+    p = malloc(n ? n * size : 1);
+    if (p == NULL) {
+        io->err = 1;
+        return NULL;
+    }
+    r(io, p, n * size);
+
+    return p;
+}
+
+static char *
+rstr(io_t *io)
+{
+    size_t  n = rcount(io, 1, NAME_MAX_);
+    char   *s = io->err ? NULL : malloc(n + 1);
+
+    if (s == NULL) {
+        io->err = 1;
+        return NULL;
+    }
+    r(io, s, n);
+    s[n] = '\0';
+
+    return s;
+}
+
+static void
+rtab(io_t *io, ab_tab_t *t, uint64_t max_val)
+{
+    size_t  i;
+
+    t->cap = rcount(io, 20, (size_t) 1 << 34);
+    t->n = rcount(io, 0, t->cap);
+    if (io->err || (t->cap & (t->cap - 1)) != 0) {
+        io->err = 1;
+        t->cap = t->n = 0;
+        return;
+    }
+    if (t->cap == 0) {
+        return;
+    }
+    t->keys = rarray(io, t->cap, sizeof(*t->keys));
+    t->vals = rarray(io, t->cap, sizeof(*t->vals));
+    for (i = 0; !io->err && i < t->cap; i++) {
+        if (t->vals[i] != AB_TAB_EMPTY && t->vals[i] >= max_val) {
+            io->err = 1;
+        }
+    }
+    if (io->err) {
+        /* ab_tab_free copes with either array missing. */
+        t->n = 0;
+    }
+}
+
+static void
+rintern(io_t *io, ab_intern_t *t, size_t limit)
+{
+    size_t  n = rcount(io, 1, limit), i;
+    char   *s;
+
+    for (i = 0; !io->err && i < n; i++) {
+        s = rstr(io);
+        if (s == NULL || ab_intern(t, s, strlen(s)) != (int) i) {
+            io->err = 1;
+        }
+        free(s);
+    }
+}
+
+
+/* Whether the trailer matches the content. */
+static int
+checksum_ok(FILE *f)
+{
+    XXH3_state_t  *h = XXH3_createState();
+    char          *buf = malloc(1 << 16);
+    long long      size;
+    uint64_t       want, left;
+    size_t         n;
+    int            ok = 0;
+
+    if (h == NULL || buf == NULL || fseeko(f, 0, SEEK_END) != 0
+        || (size = ftello(f)) < 8 || fseeko(f, size - 8, SEEK_SET) != 0
+        || fread(&want, 8, 1, f) != 1)
+    {
+        goto done;
+    }
+
+    rewind(f);
+    XXH3_64bits_reset(h);
+    for (left = (uint64_t) size - 8; left > 0; left -= n) {
+        n = left < (1 << 16) ? (size_t) left : (1 << 16);
+        if (fread(buf, 1, n, f) != n) {
+            goto done;
+        }
+        XXH3_64bits_update(h, buf, n);
+    }
+    ok = XXH3_64bits_digest(h) == want;
+    rewind(f);
+
+done:
+    XXH3_freeState(h);
+    free(buf);
+
+    return ok;
+}
+
+
+/* Indices in the loaded tables: lists end, point backwards (so cannot
+ * loop) and stay inside their tables. */
+static int
+indices_ok(const ab_state_t *st)
+{
+    size_t  i;
+
+    for (i = 0; i < st->nvis; i++) {
+        if (st->heads[i] != AB_NONE && st->heads[i] >= st->nmemb) {
+            return 0;
+        }
+    }
+    for (i = 0; i < st->nmemb; i++) {
+        const ab_memb_t  *m = &st->membs[i];
+
+        if ((m->next != AB_NONE && m->next >= i) || m->exp >= st->exps.n
+            || (m->var != AB_VAR_MULTI && m->var >= st->vars[m->exp].n))
+        {
+            return 0;
+        }
+    }
+    for (i = 0; i < st->norders; i++) {
+        if (st->orders[i].purchased && st->orders[i].vis >= st->nvis) {
+            return 0;
+        }
+    }
+    for (i = 0; i < st->multi.cap; i++) {
+        if (st->multi.vals[i] != AB_TAB_EMPTY
+            && (st->multi.keys[i].lo >= st->nmemb
+                || st->multi.keys[i].hi >= AB_MAX_EXP_VARIANTS))
+        {
+            return 0;
+        }
+    }
+    for (i = 0; i < st->fold_seen.cap; i++) {
+        if (st->fold_seen.vals[i] != AB_TAB_EMPTY
+            && (st->fold_seen.keys[i].lo >= st->nmemb
+                || st->fold_seen.keys[i].hi >= st->events.n))
+        {
+            return 0;
+        }
+    }
+
+    return st->nfold_memb <= st->nmemb && st->nfold_vis <= st->nvis
+           && st->nbad <= AB_BAD_SAMPLES;
+}
+
+
+static void
+read_all(io_t *io, ab_state_t *st, ab_incr_t *inc)
+{
+    size_t    i, n;
+    char     *s;
+    ab_rec_t  rec;
+
+    inc->since = (int64_t) r64(io);
+    inc->until = (int64_t) r64(io);
+    inc->nonly = rcount(io, 1, AB_MAX_EXPERIMENTS);
+    inc->only = calloc(inc->nonly + 1, sizeof(char *));
+    if (inc->only == NULL) {
+        io->err = 1;
+        inc->nonly = 0;
+    }
+    for (i = 0; !io->err && i < inc->nonly; i++) {
+        inc->only[i] = rstr(io);
+    }
+
+    inc->run = r64(io);
+    inc->nfiles = inc->capfiles = rcount(io, sizeof(ab_fentry_t),
+                                         (size_t) 1 << 24);
+    inc->files = rarray(io, inc->nfiles, sizeof(ab_fentry_t));
+    if (inc->files == NULL) {
+        inc->nfiles = inc->capfiles = 0;
+    }
+
+    st->files = r64(io);
+    st->lines = r64(io);
+    st->bad_lines = r64(io);
+    st->duplicate_orders = r64(io);
+    st->orphan_refunds = r64(io);
+    st->nbad = rcount(io, 1, AB_BAD_SAMPLES);
+    for (i = 0; !io->err && i < st->nbad; i++) {
+        st->bad_files[i] = rstr(io);
+        st->bad[i].file = st->bad_files[i] ? st->bad_files[i] : "";
+        st->bad[i].line = r64(io);
+        s = rstr(io);
+        snprintf(st->bad[i].reason, sizeof(st->bad[i].reason), "%s",
+                 s ? s : "");
+        free(s);
+    }
+    st->max_time = (int64_t) r64(io);
+    st->fold_wm = (int64_t) r64(io);
+    st->folded = r64(io) != 0;
+    st->late_exposures = r64(io);
+
+    rintern(io, &st->exps, AB_MAX_EXPERIMENTS);
+    for (i = 0; !io->err && i < st->exps.n; i++) {
+        rintern(io, &st->vars[i], AB_MAX_EXP_VARIANTS);
+    }
+    rintern(io, &st->events, AB_MAX_EVENT_NAMES);
+
+    st->nvis = st->capvis = rcount(io, 4, AB_NONE - 1);
+    rtab(io, &st->visitors, st->nvis);
+    st->heads = rarray(io, st->nvis, sizeof(*st->heads));
+    st->nfold_vis = rcount(io, 4, st->nvis);
+    st->vis_fold_events = rarray(io, st->nfold_vis, sizeof(uint32_t));
+
+    st->nmemb = st->capmemb = rcount(io, sizeof(ab_memb_t), AB_NONE - 1);
+    st->membs = rarray(io, st->nmemb, sizeof(*st->membs));
+    st->nfold_memb = rcount(io, sizeof(ab_vagg_t), st->nmemb);
+    st->fold_agg = rarray(io, st->nfold_memb, sizeof(*st->fold_agg));
+    st->fold_ebe = rarray(io, st->nfold_memb, sizeof(*st->fold_ebe));
+
+    rtab(io, &st->multi, 2);
+    st->norders = st->caporders = rcount(io, sizeof(ab_order_t), AB_NONE - 1);
+    rtab(io, &st->order_ids, st->norders);
+    st->orders = rarray(io, st->norders, sizeof(*st->orders));
+    rtab(io, &st->fold_seen, 2);
+
+    if (io->err || !indices_ok(st)) {
+        io->err = 1;
+        return;
+    }
+
+    n = rcount(io, sizeof(rec), (size_t) 1 << 40);
+    for (i = 0; !io->err && i < n; i++) {
+        r(io, &rec, sizeof(rec));
+        if (rec.vis >= st->nvis || rec.kind < AB_REC_REQUEST
+            || rec.kind > AB_REC_EVENT
+            || (rec.kind == AB_REC_EVENT && rec.arg >= st->events.n))
+        {
+            io->err = 1;
+        } else if (!io->err && ab_state_record(st, &rec) != 0) {
+            io->err = 1;
+        }
+    }
+}
+
+
+int
+ab_state_load(const char *path, ab_state_t *st, ab_incr_t *inc,
+    char *err, size_t errlen)
+{
+    FILE      *f = fopen(path, "rb");
+    io_t       io;
+    char       magic[8];
+    uint32_t   hdr[6];
+
+    if (f == NULL) {
+        if (errno == ENOENT) {
+            inc->run = 0;
+            return 0;
+        }
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+
+    memset(&io, 0, sizeof(io));
+    io.f = f;
+
+    r(&io, magic, 8);
+    r(&io, hdr, sizeof(hdr));
+    if (io.err || memcmp(magic, MAGIC, 8) != 0) {
+        fclose(f);
+        return fail(err, errlen, path, "not an abstat state file");
+    }
+    if (hdr[0] != AB_STATE_VERSION) {
+        fclose(f);
+        snprintf(err, errlen, "%s: state file version %u is not supported "
+                 "(this abstat reads version %u); remove it to start over",
+                 path, hdr[0], AB_STATE_VERSION);
+        return -1;
+    }
+    if (hdr[1] != BOM || hdr[2] != sizeof(ab_rec_t)
+        || hdr[3] != sizeof(ab_memb_t) || hdr[4] != sizeof(ab_order_t)
+        || hdr[5] != sizeof(ab_vagg_t))
+    {
+        fclose(f);
+        return fail(err, errlen, path, "state file written on another kind "
+                    "of machine; remove it to start over");
+    }
+    if (!checksum_ok(f)) {
+        fclose(f);
+        return fail(err, errlen, path, "state file damaged (checksum "
+                    "mismatch); remove it to start over");
+    }
+
+    r(&io, magic, 8);
+    r(&io, hdr, sizeof(hdr));
+    read_all(&io, st, inc);
+    fclose(f);
+
+    if (io.err) {
+        return fail(err, errlen, path, st->oom ? "out of memory"
+                    : "state file inconsistent; remove it to start over");
+    }
+
+    return 0;
+}
+
+
+int
+ab_state_lock(const char *path, int nowait)
+{
+    size_t  len = strlen(path);
+    char   *lock = malloc(len + 6);
+    int     fd;
+
+    if (lock == NULL) {
+        errno = ENOMEM;
+        return -1;
+    }
+    memcpy(lock, path, len);
+    memcpy(lock + len, ".lock", 6);
+
+    /* A file of its own: the state file is replaced by rename, and a lock
+     * on the replaced inode would not exclude the next run. */
+    fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    free(lock);
+    if (fd < 0) {
+        return -1;
+    }
+
+    while (flock(fd, LOCK_EX | (nowait ? LOCK_NB : 0)) != 0) {
+        if (errno != EINTR) {
+            int  saved = errno;
+
+            close(fd);
+            errno = saved;
+            return -1;
+        }
+    }
+
+    return fd;
+}
+
+
+void
+ab_state_clean(const char *path)
+{
+    char           *copy = strdup(path), *copy2 = strdup(path), *full;
+    const char     *dir, *base;
+    DIR            *d;
+    struct dirent  *de;
+    size_t          blen;
+
+    if (copy == NULL || copy2 == NULL) {
+        goto done;
+    }
+    dir = dirname(copy);
+    base = basename(copy2);
+    blen = strlen(base);
+
+    if ((d = opendir(dir)) == NULL) {
+        goto done;
+    }
+    while ((de = readdir(d)) != NULL) {
+        if (strncmp(de->d_name, base, blen) != 0
+            || strncmp(de->d_name + blen, ".tmp.", 5) != 0
+            || strlen(de->d_name + blen) != 11)
+        {
+            continue;
+        }
+        full = malloc(strlen(dir) + strlen(de->d_name) + 2);
+        if (full != NULL) {
+            sprintf(full, "%s/%s", dir, de->d_name);
+            unlink(full);
+            free(full);
+        }
+    }
+    closedir(d);
+
+done:
+    free(copy);
+    free(copy2);
+}
+
+
+ab_fentry_t *
+ab_incr_match(ab_incr_t *inc, const struct stat *sb, const char *p,
+    size_t got)
+{
+    ab_fentry_t  *best = NULL, *e;
+    size_t        i;
+    int           same, best_same = 0;
+
+    for (i = 0; i < inc->nfiles; i++) {
+        e = &inc->files[i];
+        if (e->fp_len == 0 || e->fp_len > got
+            || XXH3_64bits(p, e->fp_len) != e->fp_hash)
+        {
+            continue;
+        }
+        same = e->dev == (uint64_t) sb->st_dev && e->ino == (uint64_t) sb->st_ino;
+        /* The same inode first, then the longest checksum. */
+        if (best == NULL || same > best_same
+            || (same == best_same && e->fp_len > best->fp_len))
+        {
+            best = e;
+            best_same = same;
+        }
+    }
+
+    return best;
+}
+
+
+void
+ab_incr_update(ab_incr_t *inc, ab_fentry_t *e, const struct stat *sb,
+    const char *fp, size_t got, uint64_t off, uint64_t lineno,
+    int64_t max_time, int events)
+{
+    e->dev = (uint64_t) sb->st_dev;
+    e->ino = (uint64_t) sb->st_ino;
+    e->last_run = inc->run;
+    e->events = (uint32_t) events;
+
+    if (off < e->offset) {
+        /* Read nothing (the file ends before where we were). */
+        return;
+    }
+
+    e->offset = off;
+    e->lines = lineno;
+    /* Only complete lines are checksummed: the bytes of a line being
+     * written are not final. */
+    e->fp_len = (uint32_t) (off < got ? off : got);
+    e->fp_hash = XXH3_64bits(fp, e->fp_len);
+    if (max_time > e->last_time) {
+        e->last_time = max_time;
+    }
+}
+
+
+ab_fentry_t *
+ab_incr_add(ab_incr_t *inc)
+{
+    if (ab_grow_array((void **) &inc->files, &inc->capfiles, inc->nfiles + 1,
+                      sizeof(*inc->files)) != 0)
+    {
+        return NULL;
+    }
+    memset(&inc->files[inc->nfiles], 0, sizeof(*inc->files));
+
+    return &inc->files[inc->nfiles++];
+}
+
+
+void
+ab_incr_free(ab_incr_t *inc)
+{
+    size_t  i;
+
+    for (i = 0; inc->only && i < inc->nonly; i++) {
+        free(inc->only[i]);
+    }
+    free(inc->only);
+    free(inc->files);
+    memset(inc, 0, sizeof(*inc));
+}

@@ -1,0 +1,358 @@
+# abstat report --state: incremental runs over a log that grows and is
+# rotated (rename with delayed compression, and copytruncate), with lines
+# still being written, give exactly the report of one full run over the
+# same lines; runs killed with SIGKILL at random points lose nothing and
+# count nothing twice. Also: the lock, the version check, option checks.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use File::Temp qw(tempdir);
+use File::Copy qw(copy move);
+use IO::Compress::Gzip qw(gzip $GzipError);
+use Time::HiRes qw(usleep time);
+use POSIX qw(WNOHANG);
+use AbstatTest qw(run_abstat_raw);
+
+my $BIN = $AbstatTest::BIN;
+my $seed = $ENV{ABSTAT_STATE_SEED} // 20261123;
+srand($seed);
+note("seed $seed (ABSTAT_STATE_SEED)");
+
+my $dir = tempdir(CLEANUP => 1);
+my $log = "$dir/access.log";
+my $ev = "$dir/refunds.jsonl";
+my $state = "$dir/abstat.state";
+
+# The writer: the logical clock advances; a line's time lags it by up to
+# 20 s (workers finish out of order), well inside --late 60, while the
+# whole log spans hours, so that old records are folded.
+my $clock = 1763900000;
+# Visitors come and go: 40 active at a time, so that entries into the
+# experiments happen all along the log, next to the visitors' other lines.
+my $next_uid = 0;
+my @uids = map { sprintf 'v%05d', $next_uid++ } 1 .. 40;
+my (%variant_a, %variant_b);
+my $order = 0;
+my @orders;
+
+sub stamp { sprintf '%.3f', $clock - rand(20) }
+
+sub log_line {
+    $clock += rand(2);
+    $uids[int rand @uids] = sprintf 'v%05d', $next_uid++ if rand() < 0.08;
+    my $r = rand;
+    my $u = $uids[int rand @uids];
+    return "garbage {\n" if $r < 0.01;
+    return qq({"uid":"$u","exposures":""}\n) if $r < 0.015;
+    my $t = stamp();
+    my ($exp, $events, $forced) = ('', '', '');
+    if ($r < 0.35) {
+        $variant_a{$u} //= rand() < 0.5 ? 'control' : 'upsell';
+        my $v = rand() < 0.02 ? 'upsell' : $variant_a{$u};
+        $exp = "cta:$v";
+        if (rand() < 0.5) {
+            $variant_b{$u} //= (qw(a b c))[int rand 3];
+            $exp .= ",layout:$variant_b{$u}";
+        }
+    } elsif ($r < 0.55) {
+        $order++;
+        push @orders, $order;
+        my $rev = sprintf '%.2f', 5 + rand(100);
+        $events = "add_to_cart,purchase;order=O$order;revenue=$rev";
+    } elsif ($r < 0.58) {
+        my $o = @orders ? $orders[int rand @orders] : 1;
+        $events = "purchase;order=O$o;revenue=9.99";    # a duplicate
+    } elsif ($r < 0.6) {
+        $events = 'purchase;revenue=3.5';
+    } elsif ($r < 0.7) {
+        $events = (qw(view_item add_to_cart newsletter))[int rand 3];
+    } elsif ($r < 0.72) {
+        $forced = 'cta:upsell';
+    } elsif ($r < 0.73) {
+        my $o = @orders ? $orders[int rand @orders] : 1;
+        return qq({"time":"$t","uid":"","events":"refund;order=O$o;revenue=2"}\n);
+    }
+    my $status = rand() < 0.05 ? 503 : 200;
+    my $rt = sprintf '%.3f', rand(0.5);
+    return qq({"time":"$t","uid":"$u","exposures":"$exp","forced":"$forced",)
+         . qq("events":"$events","status":"$status","request_time":"$rt"}\n);
+}
+
+sub event_line {
+    my $t = stamp();
+    if (rand() < 0.7) {
+        my $o = @orders ? $orders[int rand @orders] : 'X1';
+        return qq({"time":"$t","event":"refund","order":"O$o","revenue":1.25}\n);
+    }
+    my $u = $uids[int rand @uids];
+    return qq({"time":$t,"event":"signup","uid":"$u"}\n);
+}
+
+# Every file's complete content in the order it was created: the full run
+# reads these. $partial: bytes of a line written only in part.
+my @gens = ({ path => $log, content => '' });
+my $current = $gens[0];
+my $partial = '';
+my $events_content = '';
+append($ev, '');
+append($log, '');
+
+sub append {
+    my ($path, $bytes) = @_;
+    open my $fh, '>>', $path or die "$path: $!";
+    print $fh $bytes;
+    close $fh;
+}
+
+sub write_lines {
+    my ($n) = @_;
+    my $bytes = $partial;
+    for (1 .. $n) {
+        $bytes .= log_line();
+    }
+    # Sometimes the last line is not finished yet.
+    $partial = '';
+    if (rand() < 0.4) {
+        my $line = log_line();
+        my $cut = 1 + int rand(length($line) - 1);
+        $partial = substr($line, $cut);
+        $bytes .= substr($line, 0, $cut);
+    }
+    # What the full run sees: complete lines only; the rest counts when
+    # it is finished.
+    append($current->{path}, $bytes);
+    $current->{content} .= $bytes;
+    if (rand() < 0.3) {
+        my $e = event_line();
+        append($ev, $e);
+        $events_content .= $e;
+    }
+}
+
+# Rotation: the old file keeps its content under new names (.1, then
+# .2.gz, ...), or a copy is made and the file emptied (copytruncate).
+my $rot = 0;
+sub rotate {
+    my ($copytruncate) = @_;
+    finish_line();
+    for my $k (reverse 2 .. $rot + 1) {
+        move("$log.$k.gz", "$log." . ($k + 1) . '.gz') if -e "$log.$k.gz";
+    }
+    if (-e "$log.1") {
+        gzip("$log.1" => "$log.2.gz") or die $GzipError;
+        unlink "$log.1";
+    }
+    if ($copytruncate) {
+        copy($log, "$log.1") or die;
+        truncate $log, 0 or die;
+    } else {
+        move($log, "$log.1") or die;
+        # nginx writes to the renamed file until it reopens its logs.
+        if (rand() < 0.5) {
+            my $late = log_line() . log_line();
+            append("$log.1", $late);
+            $current->{content} .= $late;
+        }
+        open my $fh, '>', $log or die;
+        close $fh;
+    }
+    $rot++;
+    $current = { path => $log, content => '' };
+    push @gens, $current;
+}
+
+sub finish_line {
+    return if $partial eq '';
+    append($current->{path}, $partial);
+    $current->{content} .= $partial;
+    $partial = '';
+}
+
+sub inputs {
+    # Oldest first, as a glob sorted by age would give them.
+    my @f = grep { -e } (map { "$log.$_.gz" } reverse 2 .. $rot + 2),
+                        "$log.1", $log;
+    return (@f, '--events', $ev);
+}
+
+my @common = ('report', '--format', 'json', '-q', '--late', '60');
+
+# The full run over the complete lines written so far, each generation
+# in a file of its own.
+sub full_report {
+    my $fdir = "$dir/full";
+    mkdir $fdir;
+    unlink glob "$fdir/*";
+    my @files;
+    for my $i (0 .. $#gens) {
+        my $c = $gens[$i]{content};
+        $c =~ s/[^\n]*\z//;
+        next if $c eq '';
+        my $f = sprintf '%s/gen%03d', $fdir, $i;
+        open my $fh, '>', $f or die;
+        print $fh $c;
+        close $fh;
+        push @files, $f;
+    }
+    my $e = $events_content;
+    open my $fh, '>', "$fdir/events" or die;
+    print $fh $e;
+    close $fh;
+    # An empty file is not counted by --state (nothing read from it).
+    my ($rc, $out, $err) = run_abstat_raw(@common, @files,
+        $e eq '' ? () : ('--events', "$fdir/events"));
+    die "full run failed ($rc): $err" if $rc != 0;
+    return $out;
+}
+
+# Bad-line samples name the file a line was read from, which differs
+# between a rotated log and the full run's copies; all else must match.
+sub normalize {
+    my ($json) = @_;
+    $json =~ s/"file":\s*"[^"]*"/"file":"-"/g;
+    return $json;
+}
+
+sub incremental {
+    my ($rc, $out, $err) = run_abstat_raw(@common, '--state', $state,
+                                          inputs());
+    return ($rc, $out, $err);
+}
+
+# Starts an incremental run in the background; returns its pid.
+sub start_run {
+    my $pid = fork // die;
+    if ($pid == 0) {
+        open STDOUT, '>', '/dev/null';
+        open STDERR, '>', '/dev/null';
+        exec $BIN, @common, '--state', $state, inputs();
+        exit 127;
+    }
+    return $pid;
+}
+
+# Starts a run and kills it after $delay seconds (it may finish first).
+sub killed_run {
+    my ($delay) = @_;
+    my $pid = start_run();
+    usleep(int($delay * 1e6));
+    kill 'KILL', $pid;
+    waitpid $pid, 0;
+}
+
+my ($checked, $killed, $mismatch) = (0, 0, 0);
+my $run_time = 0.05;
+
+for my $step (1 .. 60) {
+    write_lines(20 + int rand 80);
+    my $r = rand;
+    if ($r < 0.12) {
+        rotate(0);
+    } elsif ($r < 0.2) {
+        rotate(1);
+    }
+
+    if (rand() < 0.5) {
+        killed_run(rand($run_time * 1.5));
+        $killed++;
+        next;
+    }
+
+    my $t0 = time;
+    my ($rc, $out, $err) = incremental();
+    $run_time = time - $t0;
+    is($rc, 0, "step $step: incremental run exits 0") or diag($err);
+    my $want = full_report();
+    if (normalize($out) ne normalize($want)) {
+        $mismatch++;
+        fail("step $step: incremental report equals the full run");
+        for (['want', $want], ['got', $out]) {
+            open my $fh, '>', "$dir/$_->[0].json" or die;
+            print $fh normalize($_->[1]);
+            close $fh;
+        }
+        diag(`diff $dir/want.json $dir/got.json | head -30`);
+        last;
+    }
+    $checked++;
+}
+
+finish_line();
+my ($rc, $out) = incremental();
+is($rc, 0, 'last incremental run exits 0');
+is(normalize($out), normalize(full_report()),
+   'after the last line is finished, the same report as a full run');
+ok($checked >= 10, "$checked intermediate reports compared, $killed runs killed");
+is($mismatch, 0, 'no intermediate report differed');
+
+# A run that changes nothing gives the same report again.
+my ($rc2, $out2) = incremental();
+is($out2, $out, 'a run with no new lines reports the same');
+
+# The state keeps per-visitor totals, not lines: with the 400 visitors it
+# stays far below the log.
+my $logbytes = 0;
+$logbytes += length $_->{content} for @gens;
+ok(-s $state < $logbytes, sprintf 'state file (%d bytes) smaller than the log (%d bytes)',
+   -s $state, $logbytes);
+
+# Lock: a second run with --no-wait exits 4 while the lock is held.
+{
+    use Fcntl qw(:flock);
+    open my $lk, '>>', "$state.lock" or die;
+    flock($lk, LOCK_EX) or die;
+    my ($rc, $o, $err) = run_abstat_raw(@common, '--state', $state,
+                                        '--no-wait', inputs());
+    is($rc, 4, '--no-wait on a held lock: exit 4');
+    like($err, qr/in use by another abstat run/, '... with a clear message');
+    is($o, '', '... and no report');
+    # Without --no-wait, the run waits for the lock.
+    my $pid = start_run();
+    usleep(300_000);
+    is(waitpid($pid, WNOHANG), 0, 'without --no-wait the run waits');
+    close $lk;
+    waitpid $pid, 0;
+    is($? >> 8, 0, '... and finishes once the lock is free');
+}
+
+# Unknown version, damage, other options.
+{
+    my $bad = "$dir/bad.state";
+    open my $fh, '<:raw', $state or die;
+    local $/;
+    my $bytes = <$fh>;
+    close $fh;
+    my $v = $bytes;
+    substr($v, 8, 4) = pack 'L', 99;
+    open $fh, '>:raw', $bad or die;
+    print $fh $v;
+    close $fh;
+    my ($rc, $o, $err) = run_abstat_raw(@common, '--state', $bad, $log);
+    is($rc, 5, 'unknown state version: exit 5');
+    like($err, qr/\Q$bad\E: state file version 99 is not supported/,
+         '... naming the file and the version');
+
+    my $d = $bytes;
+    substr($d, 200, 1) = chr(ord(substr($d, 200, 1)) ^ 1);
+    open $fh, '>:raw', $bad or die;
+    print $fh $d;
+    close $fh;
+    ($rc, $o, $err) = run_abstat_raw(@common, '--state', $bad, $log);
+    is($rc, 5, 'damaged state file: exit 5');
+    like($err, qr/damaged/, '... said so');
+
+    ($rc, $o, $err) = run_abstat_raw(@common, '--state', $state,
+                                     '--experiment', 'cta', inputs());
+    is($rc, 5, 'other --experiment than the state was made with: exit 5');
+    like($err, qr/other --experiment, --since or --until/, '... said so');
+
+    ($rc, $o, $err) = run_abstat_raw(@common, '--state', $state, '-');
+    is($rc, 2, '--state with stdin: usage error');
+
+    my @left = glob "$state.tmp.*";
+    is(scalar(@left), 0, 'temporary files of killed runs are cleaned up');
+}
+
+done_testing();
