@@ -4,6 +4,7 @@
 #   make test     install dependencies, build, run every test under prove
 #   make demo     install dependencies, build, run the demo end to end
 #   make reference  regenerate abstat's expected reports (needs scipy)
+#   make asan     build/asan/abstat and build/asan/unit/* with ASan+UBSan
 
 BUILD      := build
 CC         ?= cc
@@ -28,7 +29,7 @@ ifneq ($(ABSTAT_MAIN),)
 PROGRAMS   += $(BUILD)/abstat
 endif
 
-.PHONY: all module unit test demo reference clean deps
+.PHONY: all module unit test demo reference clean deps asan
 
 all: $(PROGRAMS) unit
 
@@ -46,6 +47,21 @@ $(BUILD)/abstat: $(ABSTAT_MAIN) $(ABSTAT_LIB) $(ABSTAT_HDR) $(CORE_SRC) $(CORE_H
 $(BUILD)/unit/%: t/unit/%.c t/unit/tap.h $(ABSTAT_LIB) $(ABSTAT_HDR) $(CORE_SRC) $(CORE_HDR)
 	@mkdir -p $(BUILD)/unit
 	$(CC) $(AB_CFLAGS) $(CFLAGS) -It/unit -o $@ $< $(ABSTAT_LIB) $(CORE_SRC) $(LDLIBS)
+
+# The sanitizer lane (t/asan.t): every report is fatal.
+ASAN_CFLAGS := -O1 -g -fno-omit-frame-pointer \
+               -fsanitize=address,undefined -fno-sanitize-recover=all
+ASAN_UNIT  := $(patsubst t/unit/%.c,$(BUILD)/asan/unit/%,$(UNIT_SRC))
+
+asan: $(BUILD)/asan/abstat $(ASAN_UNIT)
+
+$(BUILD)/asan/abstat: $(ABSTAT_MAIN) $(ABSTAT_LIB) $(ABSTAT_HDR) $(CORE_SRC) $(CORE_HDR)
+	@mkdir -p $(BUILD)/asan
+	$(CC) $(AB_CFLAGS) $(ASAN_CFLAGS) -o $@ $(ABSTAT_MAIN) $(ABSTAT_LIB) $(CORE_SRC) $(LDLIBS)
+
+$(BUILD)/asan/unit/%: t/unit/%.c t/unit/tap.h $(ABSTAT_LIB) $(ABSTAT_HDR) $(CORE_SRC) $(CORE_HDR)
+	@mkdir -p $(BUILD)/asan/unit
+	$(CC) $(AB_CFLAGS) $(ASAN_CFLAGS) -It/unit -o $@ $< $(ABSTAT_LIB) $(CORE_SRC) $(LDLIBS)
 
 deps:
 	scripts/install-deps
