@@ -33,11 +33,16 @@
 #define EXIT_INTERNAL   3       /* out of memory, output or spool failure */
 #define EXIT_LOCKED     4       /* --no-wait and another run holds --state */
 #define EXIT_STATE      5       /* --state file unusable or not written */
+#define EXIT_SRM        10      /* --fail-on srm: an SRM alert */
+#define EXIT_GUARDRAIL  11      /* --fail-on guardrail: a guardrail regressed */
+#define EXIT_BOTH       12      /* both of the above */
 
-enum { FMT_TEXT, FMT_JSON, FMT_CSV };
+enum { FMT_TEXT, FMT_JSON, FMT_CSV, FMT_PROM };
+
+enum { FAIL_SRM = 1, FAIL_GUARDRAIL = 2 };
 
 enum { OPT_CAP = 256, OPT_EVENTS, OPT_STATE, OPT_NO_WAIT, OPT_LATE,
-       OPT_SINCE, OPT_UNTIL };
+       OPT_SINCE, OPT_UNTIL, OPT_FAIL_ON };
 
 typedef struct {
     int             format;
@@ -56,6 +61,8 @@ typedef struct {
     double          late;       /* --late, seconds */
     int64_t         since, until;
     const char     *since_arg, *until_arg;
+    const char     *output;     /* --output */
+    int             fail_on;    /* FAIL_* */
 } opts_t;
 
 static const char  usage_text[] =
@@ -65,7 +72,14 @@ static const char  usage_text[] =
     "FILE for stdin) and reports every experiment against its baseline.\n"
     "\n"
     "Options:\n"
-    "  -f, --format FMT        text (default), json or csv\n"
+    "  -f, --format FMT        text (default), json, csv or prom (Prometheus\n"
+    "                          text format, for node_exporter's textfile\n"
+    "                          collector)\n"
+    "  -o, --output FILE       write the report to FILE atomically (a\n"
+    "                          temporary file renamed over it), not stdout\n"
+    "      --fail-on LIST      srm, guardrail or both (comma-separated): exit\n"
+    "                          10 on an SRM alert, 11 when a guardrail\n"
+    "                          metric is significantly worse, 12 both\n"
     "  -e, --experiment NAME   report only NAME (repeatable)\n"
     "  -a, --alpha A           significance level, 0 < A < 1 (default 0.05)\n"
     "  -w, --weights EXP=VAR:W,VAR:W\n"
@@ -92,7 +106,8 @@ static const char  usage_text[] =
     "\n"
     "Exit status: 0 ok, 1 a file could not be read (the report covers the\n"
     "others), 2 usage error, 3 out of memory or output error, 4 --state\n"
-    "locked (--no-wait), 5 --state file unusable or not written.\n";
+    "locked (--no-wait), 5 --state file unusable or not written, 10/11/12\n"
+    "--fail-on: SRM alert / guardrail regression / both.\n";
 
 
 static void
@@ -118,6 +133,32 @@ parse_double(const char *s, const char *what)
     }
 
     return v;
+}
+
+
+static int
+parse_fail_on(const char *arg)
+{
+    const char  *p = arg, *comma;
+    size_t       len;
+    int          mask = 0;
+
+    for ( ;; ) {
+        comma = strchr(p, ',');
+        len = comma ? (size_t) (comma - p) : strlen(p);
+        if (len == 3 && memcmp(p, "srm", 3) == 0) {
+            mask |= FAIL_SRM;
+        } else if (len == 9 && memcmp(p, "guardrail", 9) == 0) {
+            mask |= FAIL_GUARDRAIL;
+        } else {
+            usage_error("bad --fail-on '%s' (srm, guardrail or srm,guardrail)",
+                        arg);
+        }
+        if (comma == NULL) {
+            return mask;
+        }
+        p = comma + 1;
+    }
 }
 
 
@@ -147,6 +188,8 @@ parse_options(int argc, char **argv, opts_t *o)
         { "baseline",    required_argument, NULL, 'b' },
         { "cap-revenue", required_argument, NULL, OPT_CAP },
         { "events",      required_argument, NULL, OPT_EVENTS },
+        { "output",      required_argument, NULL, 'o' },
+        { "fail-on",     required_argument, NULL, OPT_FAIL_ON },
         { "state",       required_argument, NULL, OPT_STATE },
         { "no-wait",     no_argument,       NULL, OPT_NO_WAIT },
         { "late",        required_argument, NULL, OPT_LATE },
@@ -161,7 +204,7 @@ parse_options(int argc, char **argv, opts_t *o)
     char         msg[512];
     int          c;
 
-    while ((c = getopt_long(argc, argv, "f:e:a:w:c:b:qhV", longopts, NULL))
+    while ((c = getopt_long(argc, argv, "f:e:a:w:c:b:o:qhV", longopts, NULL))
            != -1)
     {
         switch (c) {
@@ -172,9 +215,18 @@ parse_options(int argc, char **argv, opts_t *o)
                 o->format = FMT_JSON;
             } else if (strcmp(optarg, "csv") == 0) {
                 o->format = FMT_CSV;
+            } else if (strcmp(optarg, "prom") == 0) {
+                o->format = FMT_PROM;
             } else {
-                usage_error("unknown format '%s' (text, json or csv)", optarg);
+                usage_error("unknown format '%s' (text, json, csv or prom)",
+                            optarg);
             }
+            break;
+        case 'o':
+            o->output = optarg;
+            break;
+        case OPT_FAIL_ON:
+            o->fail_on = parse_fail_on(optarg);
             break;
         case 'e':
             if (!ab_valid_experiment_name(optarg, strlen(optarg))) {
@@ -391,23 +443,110 @@ read_file(ab_state_t *st, ab_incr_t *inc, const char *path, int events)
 
 
 static int
-render(int format, const ab_report_t *rep)
+render_to(FILE *out, int format, const ab_report_t *rep)
 {
     int  rc;
 
     switch (format) {
     case FMT_JSON:
-        rc = ab_render_json(stdout, rep);
+        rc = ab_render_json(out, rep);
         break;
     case FMT_CSV:
-        rc = ab_render_csv(stdout, rep);
+        rc = ab_render_csv(out, rep);
+        break;
+    case FMT_PROM:
+        rc = ab_render_prom(out, rep);
         break;
     default:
-        rc = ab_render_text(stdout, rep);
+        rc = ab_render_text(out, rep);
         break;
     }
 
-    return rc != 0 || fflush(stdout) != 0 || ferror(stdout) ? -1 : 0;
+    return rc != 0 || fflush(out) != 0 || ferror(out) ? -1 : 0;
+}
+
+
+/* The report on stdout, or in --output FILE: written to a temporary file
+ * in the same directory and renamed over FILE, so that a reader (the
+ * textfile collector, a web server) never sees half a report. */
+static int
+render(const opts_t *o, const ab_report_t *rep)
+{
+    size_t   len;
+    char    *tmp;
+    int      fd, rc;
+    FILE    *f;
+
+    if (o->output == NULL) {
+        return render_to(stdout, o->format, rep);
+    }
+
+    len = strlen(o->output);
+    if ((tmp = malloc(len + 16)) == NULL) {
+        return -1;
+    }
+    memcpy(tmp, o->output, len);
+    memcpy(tmp + len, ".tmp.XXXXXX", 12);
+
+    if ((fd = mkstemp(tmp)) < 0) {
+        fprintf(stderr, "abstat: %s: %s\n", tmp, strerror(errno));
+        free(tmp);
+        return -1;
+    }
+    /* mkstemp makes it private; a report is for others to read. */
+    (void) fchmod(fd, 0644);
+
+    if ((f = fdopen(fd, "w")) == NULL) {
+        close(fd);
+        rc = -1;
+    } else {
+        rc = render_to(f, o->format, rep);
+        if (rc == 0 && fsync(fileno(f)) != 0) {
+            rc = -1;
+        }
+        if (fclose(f) != 0) {
+            rc = -1;
+        }
+    }
+
+    if (rc == 0 && rename(tmp, o->output) != 0) {
+        fprintf(stderr, "abstat: %s: %s\n", o->output, strerror(errno));
+        rc = -1;
+    }
+    if (rc != 0) {
+        unlink(tmp);
+    }
+    free(tmp);
+
+    return rc;
+}
+
+
+/* --fail-on: what fired, as an exit code, or 0. A guardrail regresses
+ * when it is significantly higher (error rate, latency: higher is worse). */
+static int
+alerts(int fail_on, const ab_report_t *rep)
+{
+    size_t  i, j;
+    int     srm = 0, guard = 0;
+
+    for (i = 0; i < rep->nexps; i++) {
+        const ab_rexp_t  *x = &rep->exps[i];
+
+        srm |= x->srm_alert;
+        for (j = 0; j < x->nmetrics; j++) {
+            const ab_rmetric_t  *m = &x->metrics[j];
+
+            guard |= m->guardrail && m->e.p_value < rep->alpha
+                     && m->e.abs_effect > 0;
+        }
+    }
+
+    srm = srm && (fail_on & FAIL_SRM);
+    guard = guard && (fail_on & FAIL_GUARDRAIL);
+
+    return srm && guard ? EXIT_BOTH : srm ? EXIT_SRM
+           : guard ? EXIT_GUARDRAIL : 0;
 }
 
 
@@ -617,9 +756,13 @@ main(int argc, char **argv)
         return EXIT_INTERNAL;
     }
 
-    if (render(o.format, &rep) != 0) {
-        fprintf(stderr, "abstat: cannot write the report\n");
+    if (render(&o, &rep) != 0) {
+        fprintf(stderr, "abstat: cannot write the report%s%s\n",
+                o.output ? " to " : "", o.output ? o.output : "");
         status = EXIT_INTERNAL;
+    } else if ((rc = alerts(o.fail_on, &rep)) != 0) {
+        /* An alert matters more than an unreadable file (exit 1). */
+        status = rc;
     }
 
     ab_report_free(&rep);
