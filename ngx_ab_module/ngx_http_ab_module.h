@@ -186,8 +186,34 @@ ngx_int_t ngx_http_ab_find_cookie(ngx_http_request_t *r, ngx_str_t *name,
     ngx_str_t *value, ngx_int_t (*valid)(ngx_str_t *value));
 ngx_int_t ngx_http_ab_seed_random(ngx_cycle_t *cycle);
 
-ngx_http_ab_ctx_t *ngx_http_ab_get_ctx(ngx_http_request_t *r,
+/*
+ * Filters that run after the module's own (add_header, for one) may still
+ * need the id. When no context exists yet as the response header passes,
+ * this marker takes its place, so that a context made later knows the
+ * cookie must be set at once. No allocation for requests that never need
+ * an id.
+ */
+extern u_char  ngx_http_ab_filtered_mark;
+#define NGX_HTTP_AB_FILTERED  ((void *) &ngx_http_ab_filtered_mark)
+
+ngx_http_ab_ctx_t *ngx_http_ab_find_ctx(ngx_http_request_t *r,
     ngx_uint_t create);
+
+/* The main request's context, created when `create` is set; inline, as
+ * every variable of the module looks it up. */
+static ngx_inline ngx_http_ab_ctx_t *
+ngx_http_ab_get_ctx(ngx_http_request_t *r, ngx_uint_t create)
+{
+    ngx_http_ab_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r->main, ngx_http_ab_module);
+
+    if (ctx != NULL && ctx != NGX_HTTP_AB_FILTERED) {
+        return ctx;
+    }
+
+    return ngx_http_ab_find_ctx(r, create);
+}
 ngx_int_t ngx_http_ab_add_core_variables(ngx_conf_t *cf);
 ngx_int_t ngx_http_ab_experiment_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);

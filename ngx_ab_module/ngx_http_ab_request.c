@@ -21,14 +21,8 @@ static ngx_int_t ngx_http_ab_header_filter(ngx_http_request_t *r);
 
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 
-/*
- * Filters that run after this one (add_header, for one) may still need
- * the id. When no context exists yet as the response header passes, this
- * marker takes its place, so that a context made later knows the cookie
- * must be set at once. No allocation for requests that never need an id.
- */
-static u_char  ngx_http_ab_filtered_mark;
-#define NGX_HTTP_AB_FILTERED  ((void *) &ngx_http_ab_filtered_mark)
+/* See NGX_HTTP_AB_FILTERED. */
+u_char  ngx_http_ab_filtered_mark;
 
 
 /* Values change while a request runs (an exposure point, a minted id), so
@@ -87,8 +81,9 @@ ngx_http_ab_cleanup(void *data)
 }
 
 
+/* The slow path of ngx_http_ab_get_ctx(): no context on the request yet. */
 ngx_http_ab_ctx_t *
-ngx_http_ab_get_ctx(ngx_http_request_t *r, ngx_uint_t create)
+ngx_http_ab_find_ctx(ngx_http_request_t *r, ngx_uint_t create)
 {
     size_t                    n;
     u_char                   *p;
