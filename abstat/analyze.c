@@ -9,6 +9,26 @@
 #include <string.h>
 
 
+/* A counted purchase, kept for the trend series. */
+static void
+add_buy(ab_pass_t *p, int64_t t, int64_t revenue, uint32_t m)
+{
+    if (!p->cfg->bucket) {
+        return;
+    }
+    if (ab_grow_array((void **) &p->buys, &p->capbuys, p->nbuys + 1,
+                      sizeof(*p->buys)) != 0)
+    {
+        p->failed = 1;
+        return;
+    }
+    p->buys[p->nbuys].time = t;
+    p->buys[p->nbuys].revenue = revenue;
+    p->buys[p->nbuys].memb = m;
+    p->nbuys++;
+}
+
+
 static void
 credit_record(void *ctx, const ab_rec_t *rec)
 {
@@ -45,6 +65,7 @@ credit_record(void *ctx, const ab_rec_t *rec)
         case AB_REC_PURCHASE:
             a->orders++;
             a->revenue += rec->value;
+            add_buy(p, rec->time, rec->value, m);
             break;
 
         case AB_REC_EVENT:
@@ -93,6 +114,7 @@ credit_orders(ab_pass_t *p)
             }
             p->agg[m].orders++;
             p->agg[m].revenue += o->revenue - o->refund;
+            add_buy(p, o->time, o->revenue - o->refund, m);
         }
     }
 
@@ -177,6 +199,7 @@ pass_free(ab_pass_t *p)
     free(p->event_count);
     free(p->multi);
     free(p->agg);
+    free(p->buys);
 }
 
 
@@ -234,6 +257,7 @@ ab_analyze(ab_state_t *st, const ab_config_t *cfg, ab_report_t *rep)
     rep->st = st;
     rep->alpha = cfg->alpha;
     rep->cap_pct = cfg->cap_pct;
+    rep->bucket = cfg->bucket;
 
     if (intern_named(st, cfg) != 0) {
         return -1;
@@ -268,6 +292,9 @@ ab_analyze(ab_state_t *st, const ab_config_t *cfg, ab_report_t *rep)
     count_seen(&p);
 
     rep->orphan_refunds = st->orphan_refunds + credit_orders(&p);
+    if (p.failed) {
+        goto done;
+    }
     count_multi(&p);
     rep->events_before_exposure = p.events_before_exposure;
 

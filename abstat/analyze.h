@@ -13,6 +13,13 @@
 #include "state.h"
 #include "tab.h"
 
+/* A counted purchase, for the trend: when, whose, how much (net). */
+typedef struct {
+    int64_t   time;
+    int64_t   revenue;          /* micro-units, refunds subtracted */
+    uint32_t  memb;
+} ab_buy_t;
+
 typedef struct {
     ab_state_t         *st;
     const ab_config_t  *cfg;
@@ -22,8 +29,13 @@ typedef struct {
     uint64_t          **event_count;    /* [exp][var * nevents + event] */
     uint64_t          **multi;          /* [exp][var] */
     uint64_t            events_before_exposure;
+    ab_buy_t           *buys;           /* with --bucket only */
+    size_t              nbuys, capbuys;
     int                 failed;
 } ab_pass_t;
+
+/* The trend series of experiment e (variants in x, ids in order). */
+int ab_trend(const ab_pass_t *p, int e, const int *order, ab_rexp_t *x);
 
 /* The report of experiment e. */
 int ab_experiment_report(const ab_pass_t *p, int e, ab_rexp_t *out);

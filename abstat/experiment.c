@@ -512,6 +512,10 @@ ab_experiment_report(const ab_pass_t *p, int e, ab_rexp_t *x)
         x->metrics[i].p_adjusted = padj[i];
     }
 
+    if (cfg->bucket && ab_trend(p, e, order, x) != 0) {
+        goto fail;
+    }
+
     free(order);
     free(evorder);
     free(acc);
@@ -537,6 +541,8 @@ ab_experiment_free(ab_rexp_t *x)
 {
     free(x->variants);
     free(x->metrics);
+    free(x->trend);
     x->variants = NULL;
     x->metrics = NULL;
+    x->trend = NULL;
 }

@@ -42,7 +42,7 @@ enum { FMT_TEXT, FMT_JSON, FMT_CSV, FMT_PROM };
 enum { FAIL_SRM = 1, FAIL_GUARDRAIL = 2 };
 
 enum { OPT_CAP = 256, OPT_EVENTS, OPT_STATE, OPT_NO_WAIT, OPT_LATE,
-       OPT_SINCE, OPT_UNTIL, OPT_FAIL_ON };
+       OPT_SINCE, OPT_UNTIL, OPT_FAIL_ON, OPT_BUCKET, OPT_TABLE };
 
 typedef struct {
     int             format;
@@ -63,6 +63,7 @@ typedef struct {
     const char     *since_arg, *until_arg;
     const char     *output;     /* --output */
     int             fail_on;    /* FAIL_* */
+    int             trend_table;        /* --table trend */
 } opts_t;
 
 static const char  usage_text[] =
@@ -77,6 +78,9 @@ static const char  usage_text[] =
     "                          collector)\n"
     "  -o, --output FILE       write the report to FILE atomically (a\n"
     "                          temporary file renamed over it), not stdout\n"
+    "      --bucket day|hour   trend series per experiment and variant\n"
+    "                          (json \"trend\", csv --table trend, html)\n"
+    "      --table T           csv: metrics (default) or trend\n"
     "      --fail-on LIST      srm, guardrail or both (comma-separated): exit\n"
     "                          10 on an SRM alert, 11 when a guardrail\n"
     "                          metric is significantly worse, 12 both\n"
@@ -190,6 +194,8 @@ parse_options(int argc, char **argv, opts_t *o)
         { "events",      required_argument, NULL, OPT_EVENTS },
         { "output",      required_argument, NULL, 'o' },
         { "fail-on",     required_argument, NULL, OPT_FAIL_ON },
+        { "bucket",      required_argument, NULL, OPT_BUCKET },
+        { "table",       required_argument, NULL, OPT_TABLE },
         { "state",       required_argument, NULL, OPT_STATE },
         { "no-wait",     no_argument,       NULL, OPT_NO_WAIT },
         { "late",        required_argument, NULL, OPT_LATE },
@@ -224,6 +230,22 @@ parse_options(int argc, char **argv, opts_t *o)
             break;
         case 'o':
             o->output = optarg;
+            break;
+        case OPT_BUCKET:
+            if (strcmp(optarg, "day") == 0) {
+                o->cfg.bucket = AB_BUCKET_DAY;
+            } else if (strcmp(optarg, "hour") == 0) {
+                o->cfg.bucket = AB_BUCKET_HOUR;
+            } else {
+                usage_error("unknown --bucket '%s' (day or hour)", optarg);
+            }
+            break;
+        case OPT_TABLE:
+            if (strcmp(optarg, "trend") == 0) {
+                o->trend_table = 1;
+            } else if (strcmp(optarg, "metrics") != 0) {
+                usage_error("unknown --table '%s' (metrics or trend)", optarg);
+            }
             break;
         case OPT_FAIL_ON:
             o->fail_on = parse_fail_on(optarg);
@@ -443,7 +465,7 @@ read_file(ab_state_t *st, ab_incr_t *inc, const char *path, int events)
 
 
 static int
-render_to(FILE *out, int format, const ab_report_t *rep)
+render_to(FILE *out, int format, int trend, const ab_report_t *rep)
 {
     int  rc;
 
@@ -452,7 +474,8 @@ render_to(FILE *out, int format, const ab_report_t *rep)
         rc = ab_render_json(out, rep);
         break;
     case FMT_CSV:
-        rc = ab_render_csv(out, rep);
+        rc = rep->bucket && trend ? ab_render_csv_trend(out, rep)
+                                  : ab_render_csv(out, rep);
         break;
     case FMT_PROM:
         rc = ab_render_prom(out, rep);
@@ -478,7 +501,7 @@ render(const opts_t *o, const ab_report_t *rep)
     FILE    *f;
 
     if (o->output == NULL) {
-        return render_to(stdout, o->format, rep);
+        return render_to(stdout, o->format, o->trend_table, rep);
     }
 
     len = strlen(o->output);
@@ -500,7 +523,7 @@ render(const opts_t *o, const ab_report_t *rep)
         close(fd);
         rc = -1;
     } else {
-        rc = render_to(f, o->format, rep);
+        rc = render_to(f, o->format, o->trend_table, rep);
         if (rc == 0 && fsync(fileno(f)) != 0) {
             rc = -1;
         }

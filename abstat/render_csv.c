@@ -8,6 +8,8 @@
 
 #include <math.h>
 
+#include "timefmt.h"
+
 
 static void
 put(FILE *out, double v)
@@ -53,6 +55,51 @@ ab_render_csv(FILE *out, const ab_report_t *rep)
             put(out, m->e.df);
             put(out, x->srm_p);
             fprintf(out, ",%d\n", x->srm_alert);
+        }
+    }
+
+    return ferror(out) ? -1 : 0;
+}
+
+
+int
+ab_render_csv_trend(FILE *out, const ab_report_t *rep)
+{
+    size_t  i, j;
+    char    when[32];
+
+    fputs("experiment,time,variant,new_visitors,orders,revenue,visitors,"
+          "cumulative_orders,converters,cumulative_revenue,"
+          "revenue_per_visitor,conversion_rate,revenue_per_visitor_lift,"
+          "revenue_per_visitor_lift_ci_low,revenue_per_visitor_lift_ci_high,"
+          "conversion_rate_lift,conversion_rate_lift_ci_low,"
+          "conversion_rate_lift_ci_high\n", out);
+
+    for (i = 0; i < rep->nexps; i++) {
+        const ab_rexp_t  *x = &rep->exps[i];
+
+        for (j = 0; j < x->ntrend; j++) {
+            const ab_rtrend_t  *t = &x->trend[j];
+
+            ab_time_format(t->start, when, sizeof(when));
+            fprintf(out, "%s,%s,%s,%llu,%llu", x->name, when,
+                    x->variants[t->variant].name,
+                    (unsigned long long) t->new_visitors,
+                    (unsigned long long) t->orders);
+            put(out, t->revenue);
+            fprintf(out, ",%llu,%llu,%llu", (unsigned long long) t->visitors,
+                    (unsigned long long) t->cum_orders,
+                    (unsigned long long) t->converters);
+            put(out, t->cum_revenue);
+            put(out, t->rpv);
+            put(out, t->conversion);
+            put(out, t->rpv_lift.rel_effect);
+            put(out, t->rpv_lift.rel_lo);
+            put(out, t->rpv_lift.rel_hi);
+            put(out, t->conv_lift.rel_effect);
+            put(out, t->conv_lift.rel_lo);
+            put(out, t->conv_lift.rel_hi);
+            fputc('\n', out);
         }
     }
 

@@ -11,6 +11,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "timefmt.h"
+
 
 static cJSON *
 num(double v)
@@ -106,7 +108,36 @@ metric_json(const ab_rexp_t *x, const ab_rmetric_t *m)
 
 
 static cJSON *
-experiment_json(const ab_rexp_t *x)
+trend_json(const ab_rexp_t *x, const ab_rtrend_t *t)
+{
+    cJSON  *o = cJSON_CreateObject();
+    char    when[32];
+
+    ab_time_format(t->start, when, sizeof(when));
+    cJSON_AddStringToObject(o, "time", when);
+    cJSON_AddStringToObject(o, "variant", x->variants[t->variant].name);
+    add_count(o, "new_visitors", t->new_visitors);
+    add_count(o, "orders", t->orders);
+    add_num(o, "revenue", t->revenue);
+    add_count(o, "visitors", t->visitors);
+    add_count(o, "cumulative_orders", t->cum_orders);
+    add_count(o, "converters", t->converters);
+    add_num(o, "cumulative_revenue", t->cum_revenue);
+    add_num(o, "revenue_per_visitor", t->rpv);
+    add_num(o, "conversion_rate", t->conversion);
+    add_num(o, "revenue_per_visitor_lift", t->rpv_lift.rel_effect);
+    cJSON_AddItemToObject(o, "revenue_per_visitor_lift_ci",
+                          pair(t->rpv_lift.rel_lo, t->rpv_lift.rel_hi));
+    add_num(o, "conversion_rate_lift", t->conv_lift.rel_effect);
+    cJSON_AddItemToObject(o, "conversion_rate_lift_ci",
+                          pair(t->conv_lift.rel_lo, t->conv_lift.rel_hi));
+
+    return o;
+}
+
+
+static cJSON *
+experiment_json(const ab_rexp_t *x, int bucket)
 {
     cJSON   *o = cJSON_CreateObject(), *srm, *exp, *vars, *v, *ms;
     size_t   i;
@@ -152,6 +183,13 @@ experiment_json(const ab_rexp_t *x)
         cJSON_AddItemToArray(ms, metric_json(x, &x->metrics[i]));
     }
 
+    if (bucket) {
+        ms = cJSON_AddArrayToObject(o, "trend");
+        for (i = 0; i < x->ntrend; i++) {
+            cJSON_AddItemToArray(ms, trend_json(x, &x->trend[i]));
+        }
+    }
+
     return o;
 }
 
@@ -173,10 +211,14 @@ ab_render_json(FILE *out, const ab_report_t *rep)
     if (rep->cap_pct > 0) {
         add_num(root, "cap_revenue_percentile", rep->cap_pct);
     }
+    if (rep->bucket) {
+        cJSON_AddStringToObject(root, "bucket",
+                                rep->bucket == AB_BUCKET_HOUR ? "hour" : "day");
+    }
 
     exps = cJSON_AddArrayToObject(root, "experiments");
     for (i = 0; i < rep->nexps; i++) {
-        cJSON_AddItemToArray(exps, experiment_json(&rep->exps[i]));
+        cJSON_AddItemToArray(exps, experiment_json(&rep->exps[i], rep->bucket));
     }
 
     text = cJSON_Print(root);

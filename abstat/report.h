@@ -34,7 +34,33 @@ typedef struct {
     const char         *baseline;       /* --baseline, or NULL */
     const char *const  *only;           /* --experiment */
     size_t              nonly;
+    int                 bucket;         /* AB_BUCKET_*: trend series */
 } ab_config_t;
+
+enum { AB_BUCKET_NONE, AB_BUCKET_DAY, AB_BUCKET_HOUR };
+
+/*
+ * One point of a trend series (--bucket): a variant at the end of a
+ * bucket. new_visitors, orders and revenue are of the bucket itself; the
+ * rest is cumulative, as a report over everything up to the bucket's end
+ * would give it. Lifts are relative effects against the baseline (NaN
+ * for the baseline itself).
+ */
+typedef struct {
+    int64_t       start;        /* bucket start, us */
+    size_t        variant;      /* index into the experiment's variants */
+    uint64_t      new_visitors;
+    uint64_t      orders;
+    double        revenue;
+    uint64_t      visitors;
+    uint64_t      cum_orders;
+    uint64_t      converters;
+    double        cum_revenue;
+    double        rpv;          /* cumulative revenue per visitor */
+    double        conversion;
+    ab_effect_t   rpv_lift;
+    ab_effect_t   conv_lift;
+} ab_rtrend_t;
 
 typedef struct {
     const char  *name;
@@ -69,6 +95,8 @@ typedef struct {
     double          revenue_cap;        /* NaN without --cap-revenue */
     ab_rmetric_t   *metrics;
     size_t          nmetrics;
+    ab_rtrend_t    *trend;              /* buckets x variants, by time */
+    size_t          ntrend;
 } ab_rexp_t;
 
 typedef struct {
@@ -77,6 +105,7 @@ typedef struct {
     uint64_t           orphan_refunds;
     double             alpha;
     double             cap_pct;
+    int                bucket;
     ab_rexp_t         *exps;
     size_t             nexps;
 } ab_report_t;

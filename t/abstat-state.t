@@ -177,7 +177,9 @@ sub inputs {
     return (@f, '--events', $ev);
 }
 
-my @common = ('report', '--format', 'json', '-q', '--late', '60');
+# Trends (--bucket) too: they need purchase times, which folding keeps.
+my @common = ('report', '--format', 'json', '-q', '--late', '60',
+              '--bucket', 'hour');
 
 # The full run over the complete lines written so far, each generation
 # in a file of its own.
