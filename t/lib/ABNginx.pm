@@ -39,6 +39,19 @@ package ABNginx;
 # Environment: TEST_NGINX_BINARY (default /usr/sbin/nginx), TEST_AB_MODULE
 # (default <repo>/build/ngx_http_ab_module.so), TEST_NGINX_LEAVE=1 keeps
 # the test directory, TEST_AB_PYTHON (default /usr/bin/python3).
+#
+# Memory checking (issue 7, docs/reliability.md):
+#   TEST_AB_STATIC_NGINX=/path/to/nginx   an nginx with the module compiled
+#       in (scripts/build-static), e.g. with AddressSanitizer: used instead
+#       of TEST_NGINX_BINARY, and no load_module is written. Sanitizer
+#       reports go to <test dir>/asan.PID (ASAN_OPTIONS and UBSAN_OPTIONS
+#       get log_path, and detect_leaks=0 for ASan unless set: nginx does
+#       not free its pools at exit); any report fails the test.
+#   TEST_NGINX_VALGRIND=1   nginx (master and workers, and nginx -t) runs
+#       under valgrind memcheck with t/valgrind.supp; any error in
+#       <test dir>/valgrind.PID.log, or a definite leak, fails the test.
+#       Timeouts are multiplied by TEST_NGINX_SLOW (default 10 with
+#       valgrind).
 
 use strict;
 use warnings;
@@ -63,8 +76,11 @@ our @EXPORT_OK = qw(chi2_sf chi2_test http_request parse_set_cookie
     reference_assign read_vectors $LOG_FORMAT);
 
 our $REPO = abs_path(dirname(__FILE__) . '/../..');
-our $NGINX = $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx';
+our $STATIC = $ENV{TEST_AB_STATIC_NGINX};
+our $NGINX = $STATIC || $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx';
 our $MODULE = $ENV{TEST_AB_MODULE} || "$REPO/build/ngx_http_ab_module.so";
+our $VALGRIND = $ENV{TEST_NGINX_VALGRIND};
+our $SLOW = $ENV{TEST_NGINX_SLOW} || ($VALGRIND ? 10 : 1);
 our $PYTHON = $ENV{TEST_AB_PYTHON} || '/usr/bin/python3';
 
 # The exposure log format of docs/log-format.md (the fields the tests read).
@@ -105,13 +121,13 @@ sub new {
 
 sub dir { $_[0]{dir} }
 sub module_path { $MODULE }
-sub module_built { -f $MODULE }
+sub module_built { $STATIC ? -x $STATIC : -f $MODULE }
 
 # Skips the whole test file when the module has not been built yet.
 sub require_module {
     my ($self) = @_;
     plan(skip_all => "module not built: $MODULE is missing (run make module)")
-        unless -f $MODULE;
+        unless module_built();
     return $self;
 }
 
@@ -203,7 +219,7 @@ sub config_text {
     my $workers = $o{workers} || 1;
 
     my $c = '';
-    $c .= "load_module $MODULE;\n" if $module;
+    $c .= "load_module $MODULE;\n" if $module && !$STATIC;
     $c .= "user root;\n" if $> == 0;
     $c .= <<"EOF";
 daemon off;
@@ -264,8 +280,8 @@ sub _run_capture {
 sub test_config {
     my ($self, $file) = @_;
     $file //= $self->conf_path;
-    my ($out, $rc) = _run_capture($NGINX, '-t', '-p', "$self->{dir}/",
-        '-e', "$self->{dir}/error-t.log", '-c', $file);
+    my ($out, $rc) = _run_capture($self->_command, '-t', '-p',
+        "$self->{dir}/", '-e', "$self->{dir}/error-t.log", '-c', $file);
     my $log = $self->read_file('error-t.log') // '';
     unlink "$self->{dir}/error-t.log";
     # nginx writes the messages to both stderr and the -e log; keep one
@@ -285,7 +301,7 @@ sub start {
     ATTEMPT: for my $attempt (1 .. 3) {
         my $offset = -s "$self->{dir}/error.log" || 0;
         my $pid = $self->_spawn;
-        my $deadline = time + 10;
+        my $deadline = time + 10 * $SLOW;
         # workers exist once every listening socket is bound
         until ($self->worker_pids) {
             if (waitpid($pid, WNOHANG) == $pid) {
@@ -340,11 +356,55 @@ sub _spawn {
         open STDIN, '<', '/dev/null';
         open STDOUT, '>&', $stderr;
         open STDERR, '>&', $stderr;
-        exec($NGINX, '-p', "$dir/", '-e', "$dir/error.log",
+        exec($self->_command, '-p', "$dir/", '-e', "$dir/error.log",
             '-c', $self->conf_path) or POSIX::_exit(127);
     }
     close $stderr;
     return $self->{pid} = $pid;
+}
+
+# The nginx command line: the binary, under valgrind when asked; the
+# sanitizers' reports into the test directory.
+sub _command {
+    my ($self) = @_;
+    my $dir = $self->{dir};
+    if ($STATIC) {
+        for my $v (qw(ASAN_OPTIONS UBSAN_OPTIONS)) {
+            my $o = $ENV{$v} // '';
+            $o .= ':detect_leaks=0' if $v eq 'ASAN_OPTIONS'
+                && $o !~ /detect_leaks/;
+            $ENV{$v} = "$o:log_path=$dir/asan";
+        }
+    }
+    return ($NGINX) unless $VALGRIND;
+    return ('valgrind', '--tool=memcheck', '--error-exitcode=99',
+        '--leak-check=full', '--show-leak-kinds=definite',
+        '--errors-for-leak-kinds=definite', '--track-fds=no',
+        '--num-callers=30', "--suppressions=$REPO/t/valgrind.supp",
+        "--log-file=$dir/valgrind.%p.log", $NGINX);
+}
+
+# Problems found by valgrind or a sanitizer in this test directory: the
+# summary lines of every report.
+sub memory_errors {
+    my ($self) = @_;
+    my @bad;
+    for my $f (sort glob("$self->{dir}/valgrind.*.log")) {
+        my $c = $self->read_file($f) // next;
+        my ($n) = $c =~ /ERROR SUMMARY: (\d+) errors/;
+        next if defined $n && $n == 0;
+        # a process still running (no summary yet) is not judged
+        next unless defined $n;
+        my @what = grep { /^==\d+==\s+(at|by) |^==\d+== \S/ } split /\n/, $c;
+        @what = grep { !/^==\d+== (Memcheck|Copyright|Using|Command|Parent|HEAP|LEAK|  |ERROR SUMMARY|For lists|Rerun|Reachable|To see)/ } @what;
+        push @bad, "$f: $n errors\n" . join("\n", @what[0 .. ($#what < 40 ? $#what : 40)]);
+    }
+    for my $f (sort glob("$self->{dir}/asan.*")) {
+        my $c = $self->read_file($f) // next;
+        my @what = grep { /ERROR|SUMMARY|runtime error|^\s+#\d+ / } split /\n/, $c;
+        push @bad, "$f:\n" . join("\n", @what[0 .. ($#what < 40 ? $#what : 40)]);
+    }
+    return @bad;
 }
 
 sub tail {
@@ -403,9 +463,9 @@ sub reload {
     $self->close_connection;
     my @old = $self->worker_pids;
     kill 'HUP', $self->{pid};
-    my $ok = $self->_wait_workers(\@old, $o{timeout});
+    my $ok = $self->_wait_workers(\@old, ($o{timeout} || 10) * $SLOW);
     # every port answers (a new configuration may listen on new ones)
-    my $deadline = time + 5;
+    my $deadline = time + 5 * $SLOW;
     for my $port ($ok ? $self->_listened_ports : ()) {
         until (IO::Socket::INET->new(PeerAddr => '127.0.0.1',
             PeerPort => $port, Proto => 'tcp'))
@@ -422,7 +482,7 @@ sub stop {
     my $pid = $self->{pid} or return $self;
     $self->close_connection;
     kill 'QUIT', $pid;
-    my $deadline = time + 10;
+    my $deadline = time + 10 * $SLOW;
     while (waitpid($pid, WNOHANG) != $pid) {
         if (time > $deadline) {
             kill 'KILL', $pid;
@@ -450,6 +510,11 @@ sub stop_and_check {
     my ($self) = @_;
     return if $self->{checked}++;
     $self->stop;
+    if ($VALGRIND || $STATIC) {
+        my @mem = $self->memory_errors;
+        ok(!@mem, ($VALGRIND ? 'valgrind' : 'sanitizers')
+            . ": no memory error in $self->{dir}") or diag(join "\n", @mem);
+    }
     return if $self->{expect_emerg};
     return unless -e "$self->{dir}/error.log";
     my @bad = $self->bad_error_lines;
@@ -492,7 +557,7 @@ sub _connect {
     my ($self, $port) = @_;
     $port //= $self->port(0);
     my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
-        Proto => 'tcp', Timeout => 5) or croak "connect to $port: $!";
+        Proto => 'tcp', Timeout => 5 * $SLOW) or croak "connect to $port: $!";
     setsockopt($s, IPPROTO_TCP, TCP_NODELAY, 1);
     binmode $s;
     return $s;
@@ -597,7 +662,7 @@ sub pipeline {
             last if $eof;
             my $sel = IO::Select->new($sock);
             croak "timeout waiting for a response on port $port"
-                unless $sel->can_read($o{timeout} || 10);
+                unless $sel->can_read(($o{timeout} || 10) * $SLOW);
             my $rd = sysread($sock, my $tmp, 262144);
             if (!defined $rd) {
                 next if $! == EINTR || $! == EAGAIN;
@@ -651,7 +716,7 @@ sub raw {
     shutdown($sock, 1) unless $o{keep_open};
     my $buf = '';
     my $sel = IO::Select->new($sock);
-    my $deadline = time + ($o{timeout} || 10);
+    my $deadline = time + ($o{timeout} || 10) * $SLOW;
     while (1) {
         my $r = _parse_response(\$buf, $data =~ /^HEAD /, 0);
         if ($r) { close $sock; return $r }
@@ -709,7 +774,7 @@ sub log_lines {
 # the response went out). Returns the number of lines.
 sub wait_log {
     my ($self, $n, $name) = @_;
-    my $deadline = time + 5;
+    my $deadline = time + 5 * $SLOW;
     my $have;
     while (1) {
         $have = () = $self->log_lines($name);
@@ -730,7 +795,7 @@ sub new_log_lines {
     my ($self, $n, $name) = @_;
     $name ||= 'access.log';
     my $off = $self->{offsets}{$name} || 0;
-    my $deadline = time + 5;
+    my $deadline = time + 5 * $SLOW;
     my @l;
     while (1) {
         my $c = $self->read_file($name) // '';
