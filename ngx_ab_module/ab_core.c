@@ -523,3 +523,93 @@ ab_salt_tag(const char *salt, size_t len, char out[AB_TAG_LEN])
 
     ab_hex(out, b, 3);
 }
+
+
+/* The length of the valid UTF-8 sequence at s[0] (1 to 4), or 0. */
+static size_t
+ab_utf8_seq(const unsigned char *s, size_t len)
+{
+    unsigned char  c = s[0];
+    size_t         n, i;
+    uint32_t       cp;
+
+    if (c < 0x80) {
+        return 1;
+    }
+
+    if (c >= 0xc2 && c <= 0xdf) {
+        n = 2;
+        cp = c & 0x1f;
+
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        cp = c & 0x0f;
+
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        cp = c & 0x07;
+
+    } else {
+        return 0;
+    }
+
+    if (len < n) {
+        return 0;
+    }
+
+    for (i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+
+    /* overlong forms, UTF-16 surrogates, past Unicode */
+    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000)
+        || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+    {
+        return 0;
+    }
+
+    return n;
+}
+
+
+size_t
+ab_utf8_sanitized_len(const unsigned char *s, size_t len)
+{
+    size_t  i = 0, out = 0, n;
+
+    while (i < len) {
+        n = ab_utf8_seq(s + i, len - i);
+        out += n ? n : 3;
+        i += n ? n : 1;
+    }
+
+    return out;
+}
+
+
+size_t
+ab_utf8_sanitize(const unsigned char *s, size_t len, unsigned char *out)
+{
+    size_t  i = 0, o = 0, n;
+
+    while (i < len) {
+        n = ab_utf8_seq(s + i, len - i);
+
+        if (n) {
+            memcpy(out + o, s + i, n);
+            o += n;
+            i += n;
+
+        } else {
+            out[o++] = 0xef;            /* U+FFFD REPLACEMENT CHARACTER */
+            out[o++] = 0xbf;
+            out[o++] = 0xbd;
+            i++;
+        }
+    }
+
+    return o;
+}

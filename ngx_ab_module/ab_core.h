@@ -128,6 +128,18 @@ int ab_force_next(const char *s, size_t len, size_t *pos,
 #define AB_TAG_LEN  6
 void ab_salt_tag(const char *salt, size_t len, char out[AB_TAG_LEN]);
 
+/*
+ * Copies s into out, replacing every byte that is not part of a valid
+ * UTF-8 sequence (overlongs, surrogates and code points past U+10FFFF are
+ * invalid) with U+FFFD, so that a JSON log line stays valid UTF-8 whatever
+ * a client sends. out needs 3 * len bytes; returns the bytes written.
+ * ab_utf8_sanitized_len() returns how many bytes ab_utf8_sanitize() writes
+ * (len itself when s is valid).
+ */
+size_t ab_utf8_sanitize(const unsigned char *s, size_t len,
+    unsigned char *out);
+size_t ab_utf8_sanitized_len(const unsigned char *s, size_t len);
+
 /* Writes 2 * n lowercase hex digits of bytes into out (no terminator). */
 void ab_hex(char *out, const unsigned char *bytes, size_t n);
 

@@ -29,6 +29,8 @@ static ngx_str_t  ngx_http_ab_reserved[] = {
     ngx_string("events_invalid"),
     ngx_string("forced"),
     ngx_string("holdout"),
+    ngx_string("uri"),
+    ngx_string("ua"),
     ngx_null_string
 };
 

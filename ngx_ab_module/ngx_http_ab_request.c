@@ -16,6 +16,8 @@ static ngx_int_t ngx_http_ab_events_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_ab_holdout_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_ab_utf8_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_ab_header_filter(ngx_http_request_t *r);
 
 
@@ -49,6 +51,11 @@ static ngx_http_variable_t  ngx_http_ab_vars[] = {
 
     { ngx_string("ab_holdout"), NULL, ngx_http_ab_holdout_variable, 0,
       NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    /* $request_uri and the User-Agent as valid UTF-8, for JSON logs */
+    { ngx_string("ab_uri"), NULL, ngx_http_ab_utf8_variable, 0, 0, 0 },
+
+    { ngx_string("ab_ua"), NULL, ngx_http_ab_utf8_variable, 1, 0, 0 },
 
       ngx_http_null_variable
 };
@@ -551,6 +558,48 @@ ngx_http_ab_header_filter(ngx_http_request_t *r)
     }
 
     return ngx_http_next_header_filter(r);
+}
+
+
+/*
+ * escape=json escapes quotes and control characters but copies bytes that
+ * are not UTF-8 through, and a strict JSON reader rejects such a line:
+ * these variables replace each invalid byte with U+FFFD. Valid input, the
+ * rule, is returned as it is, without a copy.
+ */
+static ngx_int_t
+ngx_http_ab_utf8_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
+    uintptr_t data)
+{
+    u_char     *p;
+    size_t      len;
+    ngx_str_t   src;
+
+    if (data == 0) {
+        src = r->main->unparsed_uri;
+
+    } else if (r->headers_in.user_agent) {
+        src = r->headers_in.user_agent->value;
+
+    } else {
+        ngx_str_null(&src);
+    }
+
+    len = ab_utf8_sanitized_len(src.data, src.len);
+
+    if (len == src.len) {
+        ngx_http_ab_set_value(v, src.data, src.len);
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_ab_set_value(v, p, ab_utf8_sanitize(src.data, src.len, p));
+
+    return NGX_OK;
 }
 
 

@@ -240,6 +240,50 @@ test_rand(void)
 }
 
 
+/* want_len 0: strlen(want) */
+static void
+check_utf8_n(const char *in, size_t len, const char *want, size_t want_len,
+    const char *what)
+{
+    unsigned char  out[256];
+    size_t         n = ab_utf8_sanitize((const unsigned char *) in, len, out);
+
+    if (!tap_ok(n == want_len && memcmp(out, want, n) == 0
+                && ab_utf8_sanitized_len((const unsigned char *) in, len) == n,
+                "utf8: %s", what))
+    {
+        tap_diag("got %zu bytes", n);
+    }
+}
+
+#define check_utf8(in, want, what)                                           \
+    check_utf8_n(in, sizeof(in) - 1, want, sizeof(want) - 1, what)
+
+
+static void
+test_utf8(void)
+{
+    check_utf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+               "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+               "valid 2, 3 and 4-byte sequences kept");
+    check_utf8("a\xff" "b", "a\xef\xbf\xbd" "b", "0xff replaced");
+    check_utf8("\xc3", "\xef\xbf\xbd", "truncated sequence");
+    check_utf8("\xc0\xaf", "\xef\xbf\xbd\xef\xbf\xbd",
+               "overlong '/' (2 bytes)");
+    check_utf8("\xe0\x80\xaf", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd",
+               "overlong '/' (3 bytes)");
+    check_utf8("\xed\xa0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd",
+               "UTF-16 surrogate");
+    check_utf8("\xf4\x90\x80\x80",
+               "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd",
+               "past U+10FFFF");
+    check_utf8("\xe2\x82", "\xef\xbf\xbd\xef\xbf\xbd",
+               "cut 3-byte sequence");
+    check_utf8("\x00\x1f\"\\", "\x00\x1f\"\\",
+               "ASCII, controls included, is left to escape=json");
+}
+
+
 /* One row of t/data/vectors.tsv, checked against the C core. */
 static void
 check_vector(char **f, int line)
@@ -327,6 +371,7 @@ main(int argc, char **argv)
     test_cookie_scan();
     test_chacha();
     test_rand();
+    test_utf8();
     test_vectors(argc > 1 ? argv[1] : "t/data/vectors.tsv");
 
     return tap_done();
