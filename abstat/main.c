@@ -37,7 +37,7 @@
 #define EXIT_GUARDRAIL  11      /* --fail-on guardrail: a guardrail regressed */
 #define EXIT_BOTH       12      /* both of the above */
 
-enum { FMT_TEXT, FMT_JSON, FMT_CSV, FMT_PROM };
+enum { FMT_TEXT, FMT_JSON, FMT_CSV, FMT_PROM, FMT_HTML };
 
 enum { FAIL_SRM = 1, FAIL_GUARDRAIL = 2 };
 
@@ -73,9 +73,10 @@ static const char  usage_text[] =
     "FILE for stdin) and reports every experiment against its baseline.\n"
     "\n"
     "Options:\n"
-    "  -f, --format FMT        text (default), json, csv or prom (Prometheus\n"
-    "                          text format, for node_exporter's textfile\n"
-    "                          collector)\n"
+    "  -f, --format FMT        text (default), json, csv, html (one\n"
+    "                          self-contained page with charts) or prom\n"
+    "                          (Prometheus text format, for node_exporter's\n"
+    "                          textfile collector)\n"
     "  -o, --output FILE       write the report to FILE atomically (a\n"
     "                          temporary file renamed over it), not stdout\n"
     "      --bucket day|hour   trend series per experiment and variant\n"
@@ -223,9 +224,11 @@ parse_options(int argc, char **argv, opts_t *o)
                 o->format = FMT_CSV;
             } else if (strcmp(optarg, "prom") == 0) {
                 o->format = FMT_PROM;
+            } else if (strcmp(optarg, "html") == 0) {
+                o->format = FMT_HTML;
             } else {
-                usage_error("unknown format '%s' (text, json, csv or prom)",
-                            optarg);
+                usage_error("unknown format '%s' (text, json, csv, html or "
+                            "prom)", optarg);
             }
             break;
         case 'o':
@@ -480,6 +483,9 @@ render_to(FILE *out, int format, int trend, const ab_report_t *rep)
     case FMT_PROM:
         rc = ab_render_prom(out, rep);
         break;
+    case FMT_HTML:
+        rc = ab_render_html(out, rep);
+        break;
     default:
         rc = ab_render_text(out, rep);
         break;
@@ -706,6 +712,10 @@ main(int argc, char **argv)
     o.until = INT64_MAX;
     parse_options(argc - 1, argv + 1, &o);
 
+    if (o.format == FMT_HTML && o.cfg.bucket == AB_BUCKET_NONE) {
+        /* The page's charts are over time. */
+        o.cfg.bucket = AB_BUCKET_DAY;
+    }
     o.cfg.only = o.only;
     o.cfg.nonly = o.nonly;
     o.cfg.conf = o.conf;
