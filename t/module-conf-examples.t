@@ -62,7 +62,7 @@ for my $k (@ABNginx::LOG_KEYS) {
     (my $var = {time => 'msec', uid => 'ab_uid', uid_new => 'ab_uid_new',
         exposures => 'ab_exposures', status => 'status',
         request_time => 'request_time', method => 'request_method',
-        uri => 'request_uri', ua => 'http_user_agent'}->{$k}) or next;
+        uri => 'ab_uri', ua => 'ab_ua'}->{$k}) or next;
     like($lf, qr/"\Q$k\E":"\$\Q$var\E"/, "log-format.conf: $k is \$$var");
 }
 
