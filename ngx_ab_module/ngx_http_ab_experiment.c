@@ -407,6 +407,15 @@ ngx_http_ab_experiment_done(ngx_conf_t *cf, ngx_http_ab_experiment_t *exp)
 
     for (i = 0; i < n; i++) {
         weights[i] = var[i].weight;
+
+        /* "experiment:variant" once, for $ab_exposures and $ab_forced */
+        var[i].pair.len = exp->name.len + 1 + var[i].name.len;
+        var[i].pair.data = ngx_pnalloc(cf->pool, var[i].pair.len);
+        if (var[i].pair.data == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_sprintf(var[i].pair.data, "%V:%V", &exp->name, &var[i].name);
     }
 
     (void) ab_weights_to_bounds(weights, n, exp->bounds);

@@ -25,6 +25,7 @@
 
 typedef struct {
     ngx_str_t                   name;
+    ngx_str_t                   pair;       /* "experiment:variant" */
     uint32_t                    weight;     /* 0.01% units or relative */
 } ngx_http_ab_variant_t;
 

@@ -335,6 +335,16 @@ ngx_http_ab_experiment_variable(ngx_http_request_t *r,
 }
 
 
+/* The "experiment:variant" pair of exposure i. */
+static ngx_inline ngx_str_t *
+ngx_http_ab_pair(ngx_http_ab_experiment_t *exp, ngx_http_ab_ctx_t *ctx,
+    ngx_uint_t e)
+{
+    return &((ngx_http_ab_variant_t *) exp[e].variants.elts
+             + ctx->assigned[e])->pair;
+}
+
+
 /* "exp:variant" joined by ",", of the exposures with (data = FORCED) or
  * without (data = 0) the FORCED flag, in the order they happened. */
 static ngx_int_t
@@ -343,9 +353,9 @@ ngx_http_ab_exposures_variable(ngx_http_request_t *r,
 {
     u_char                    *p, *start;
     size_t                     len = 0;
-    ngx_uint_t                 i, e;
+    ngx_str_t                 *pair, *last = NULL;
+    ngx_uint_t                 i, e, n = 0;
     ngx_http_ab_ctx_t         *ctx;
-    ngx_http_ab_variant_t     *var;
     ngx_http_ab_main_conf_t   *mcf;
     ngx_http_ab_experiment_t  *exp;
 
@@ -361,17 +371,21 @@ ngx_http_ab_exposures_variable(ngx_http_request_t *r,
 
     for (i = 0; i < ctx->nexposures; i++) {
         e = ctx->exposure_order[i];
-        if ((ctx->flags[e] & NGX_HTTP_AB_FORCED) != data) {
-            continue;
+        if ((ctx->flags[e] & NGX_HTTP_AB_FORCED) == data) {
+            last = ngx_http_ab_pair(exp, ctx, e);
+            len += last->len + 1;
+            n++;
         }
-
-        var = (ngx_http_ab_variant_t *) exp[e].variants.elts
-              + ctx->assigned[e];
-        len += exp[e].name.len + 1 + var->name.len + 1;
     }
 
-    if (len == 0) {
-        ngx_http_ab_set_value(v, (u_char *) "", 0);
+    if (n <= 1) {
+        /* the usual case: one pair, made at configuration time */
+        if (n == 0) {
+            ngx_http_ab_set_value(v, (u_char *) "", 0);
+        } else {
+            ngx_http_ab_set_value(v, last->data, last->len);
+        }
+
         return NGX_OK;
     }
 
@@ -384,20 +398,13 @@ ngx_http_ab_exposures_variable(ngx_http_request_t *r,
 
     for (i = 0; i < ctx->nexposures; i++) {
         e = ctx->exposure_order[i];
-        if ((ctx->flags[e] & NGX_HTTP_AB_FORCED) != data) {
-            continue;
+        if ((ctx->flags[e] & NGX_HTTP_AB_FORCED) == data) {
+            pair = ngx_http_ab_pair(exp, ctx, e);
+            if (p != start) {
+                *p++ = ',';
+            }
+            p = ngx_copy(p, pair->data, pair->len);
         }
-
-        var = (ngx_http_ab_variant_t *) exp[e].variants.elts
-              + ctx->assigned[e];
-
-        if (p != start) {
-            *p++ = ',';
-        }
-
-        p = ngx_copy(p, exp[e].name.data, exp[e].name.len);
-        *p++ = ':';
-        p = ngx_copy(p, var->name.data, var->name.len);
     }
 
     ngx_http_ab_set_value(v, start, p - start);
