@@ -143,19 +143,43 @@ count_seen(ab_pass_t *p)
 }
 
 
-/* What folded records (fold.c) gave each membership, as if read now. */
-static void
+/*
+ * What folded records (fold.c) gave each membership, as if read now. The
+ * folded totals become the pass's totals (taken over, not copied: the
+ * state file is written already, and a second array per membership would
+ * cost 32 bytes a visitor). Multi-variant memberships are skipped by every
+ * reader of the totals.
+ */
+static int
 credit_folded(ab_pass_t *p)
 {
     ab_state_t  *st = p->st;
-    size_t       m;
+    size_t       m, cap = st->nfold_memb;
+
+    if (st->fold_agg != NULL) {
+        if (ab_grow_array((void **) &st->fold_agg, &cap, st->nmemb + 1,
+                          sizeof(*st->fold_agg)) != 0)
+        {
+            return -1;
+        }
+        memset(st->fold_agg + st->nfold_memb, 0,
+               (st->nmemb + 1 - st->nfold_memb) * sizeof(*st->fold_agg));
+        p->agg = st->fold_agg;
+        st->fold_agg = NULL;
+    } else {
+        p->agg = calloc(st->nmemb + 1, sizeof(*p->agg));
+        if (p->agg == NULL) {
+            return -1;
+        }
+    }
 
     for (m = 0; m < st->nfold_memb; m++) {
         if (st->membs[m].var != AB_VAR_MULTI) {
-            p->agg[m] = st->fold_agg[m];
             p->events_before_exposure += st->fold_ebe[m];
         }
     }
+
+    return 0;
 }
 
 
@@ -264,12 +288,11 @@ ab_analyze(ab_state_t *st, const ab_config_t *cfg, ab_report_t *rep)
     }
 
     nev = st->events.n;
-    p.agg = calloc(st->nmemb ? st->nmemb : 1, sizeof(*p.agg));
     p.event_count = calloc(st->exps.n + 1, sizeof(*p.event_count));
     p.multi = calloc(st->exps.n + 1, sizeof(*p.multi));
     rep->exps = calloc(st->exps.n + 1, sizeof(*rep->exps));
 
-    if (!p.agg || !p.event_count || !p.multi || !rep->exps) {
+    if (credit_folded(&p) != 0 || !p.event_count || !p.multi || !rep->exps) {
         goto done;
     }
 
@@ -284,7 +307,6 @@ ab_analyze(ab_state_t *st, const ab_config_t *cfg, ab_report_t *rep)
     }
 
     p.seen = &st->fold_seen;
-    credit_folded(&p);
 
     if (ab_state_each_record(st, credit_record, &p) != 0 || p.failed) {
         goto done;

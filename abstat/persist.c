@@ -71,13 +71,71 @@ wstr(io_t *io, const char *s)
     w(io, s, n);
 }
 
+/* Most numbers are small or close to the previous one: LEB128 varints
+ * (and zigzag for signed deltas) make the file a fraction of the raw
+ * structures. */
 static void
-wtab(io_t *io, const ab_tab_t *t)
+wvar(io_t *io, uint64_t v)
 {
-    w64(io, t->cap);
+    unsigned char  b[10];
+    size_t         n = 0;
+
+    do {
+        b[n] = (unsigned char) (v & 0x7f);
+        v >>= 7;
+        b[n++] |= v ? 0x80 : 0;
+    } while (v);
+
+    w(io, b, n);
+}
+
+static void
+wzig(io_t *io, int64_t v)
+{
+    wvar(io, ((uint64_t) v << 1) ^ (uint64_t) (v >> 63));
+}
+
+/* AB_NONE as 0, any other index i as i + 1. */
+static void
+windex(io_t *io, uint32_t i)
+{
+    wvar(io, i == AB_NONE ? 0 : (uint64_t) i + 1);
+}
+
+/* A table whose keys are 128-bit hashes and whose values are the dense
+ * indices 0..n-1: the keys in index order. */
+static void
+wkeys(io_t *io, const ab_tab_t *t, size_t n)
+{
+    ab_key_t  *by = calloc(n + 1, sizeof(*by));
+    size_t     i;
+
+    if (by == NULL) {
+        io->err = 1;
+        return;
+    }
+    for (i = 0; i < t->cap; i++) {
+        if (t->vals[i] != AB_TAB_EMPTY && t->vals[i] < n) {
+            by[t->vals[i]] = t->keys[i];
+        }
+    }
+    w(io, by, n * sizeof(*by));
+    free(by);
+}
+
+/* A set of small pairs (membership, variant or event): the pairs. */
+static void
+wpairs(io_t *io, const ab_tab_t *t)
+{
+    size_t  i;
+
     w64(io, t->n);
-    w(io, t->keys, t->cap * sizeof(*t->keys));
-    w(io, t->vals, t->cap * sizeof(*t->vals));
+    for (i = 0; i < t->cap; i++) {
+        if (t->vals[i] != AB_TAB_EMPTY) {
+            wvar(io, t->keys[i].lo);
+            wvar(io, t->keys[i].hi);
+        }
+    }
 }
 
 static void
@@ -106,6 +164,7 @@ write_all(io_t *io, const ab_state_t *st, const ab_incr_t *inc)
                          sizeof(ab_memb_t), sizeof(ab_order_t),
                          sizeof(ab_vagg_t) };
     size_t    i, n;
+    int64_t   prev;
 
     w(io, MAGIC, 8);
     w(io, hdr, sizeof(hdr));
@@ -151,22 +210,52 @@ write_all(io_t *io, const ab_state_t *st, const ab_incr_t *inc)
     wintern(io, &st->events);
 
     w64(io, st->nvis);
-    wtab(io, &st->visitors);
-    w(io, st->heads, st->nvis * sizeof(*st->heads));
-    w64(io, st->nfold_vis);
-    w(io, st->vis_fold_events, st->nfold_vis * sizeof(uint32_t));
-
+    wkeys(io, &st->visitors, st->nvis);
     w64(io, st->nmemb);
-    w(io, st->membs, st->nmemb * sizeof(*st->membs));
-    w64(io, st->nfold_memb);
-    w(io, st->fold_agg, st->nfold_memb * sizeof(*st->fold_agg));
-    w(io, st->fold_ebe, st->nfold_memb * sizeof(*st->fold_ebe));
+    for (i = 0; i < st->nvis; i++) {
+        windex(io, st->heads[i]);
+    }
+    w64(io, st->nfold_vis);
+    for (i = 0; i < st->nfold_vis; i++) {
+        wvar(io, st->vis_fold_events[i]);
+    }
 
-    wtab(io, &st->multi);
+    for (i = 0, prev = 0; i < st->nmemb; i++) {
+        const ab_memb_t  *m = &st->membs[i];
+
+        windex(io, m->next);
+        wvar(io, m->exp);
+        wvar(io, m->var);
+        wzig(io, m->entry - prev);
+        prev = m->entry;
+    }
+    w64(io, st->nfold_memb);
+    for (i = 0; i < st->nfold_memb; i++) {
+        const ab_vagg_t  *a = &st->fold_agg[i];
+
+        wzig(io, a->revenue);
+        wzig(io, a->request_time);
+        wvar(io, a->orders);
+        wvar(io, a->requests);
+        wvar(io, a->errors);
+        wvar(io, st->fold_ebe[i]);
+    }
+
+    wpairs(io, &st->multi);
     w64(io, st->norders);
-    wtab(io, &st->order_ids);
-    w(io, st->orders, st->norders * sizeof(*st->orders));
-    wtab(io, &st->fold_seen);
+    wkeys(io, &st->order_ids, st->norders);
+    for (i = 0, prev = 0; i < st->norders; i++) {
+        const ab_order_t  *o = &st->orders[i];
+
+        wzig(io, o->time - prev);
+        prev = o->time;
+        wzig(io, o->revenue);
+        wzig(io, o->refund);
+        wvar(io, o->vis);
+        wvar(io, o->refunds);
+        wvar(io, o->purchased);
+    }
+    wpairs(io, &st->fold_seen);
 
     w64(io, st->nrecs);
     if (ab_state_each_record((ab_state_t *) st, write_rec, io) != 0) {
@@ -313,20 +402,32 @@ rcount(io_t *io, size_t size, size_t limit)
     return (size_t) n;
 }
 
+/* Room for n elements, zeroed (read by the caller element by element). */
 static void *
-rarray(io_t *io, size_t n, size_t size)
+ralloc(io_t *io, size_t n, size_t size)
 {
     void  *p;
 
     if (io->err) {
         return NULL;
     }
-    p = malloc(n ? n * size : 1);
+    p = calloc(n + 1, size);
     if (p == NULL) {
         io->err = 1;
-        return NULL;
     }
-    r(io, p, n * size);
+
+    return p;
+}
+
+/* n raw elements. */
+static void *
+rarray(io_t *io, size_t n, size_t size)
+{
+    void  *p = ralloc(io, n, size);
+
+    if (p != NULL) {
+        r(io, p, n * size);
+    }
 
     return p;
 }
@@ -347,33 +448,110 @@ rstr(io_t *io)
     return s;
 }
 
-static void
-rtab(io_t *io, ab_tab_t *t, uint64_t max_val)
+static uint64_t
+rvar(io_t *io)
 {
-    size_t  i;
+    uint64_t       v = 0;
+    unsigned char  b;
+    int            shift;
 
-    t->cap = rcount(io, 20, (size_t) 1 << 34);
-    t->n = rcount(io, 0, t->cap);
-    if (io->err || (t->cap & (t->cap - 1)) != 0) {
-        io->err = 1;
-        t->cap = t->n = 0;
-        return;
-    }
-    if (t->cap == 0) {
-        return;
-    }
-    t->keys = rarray(io, t->cap, sizeof(*t->keys));
-    t->vals = rarray(io, t->cap, sizeof(*t->vals));
-    for (i = 0; !io->err && i < t->cap; i++) {
-        if (t->vals[i] != AB_TAB_EMPTY && t->vals[i] >= max_val) {
-            io->err = 1;
+    for (shift = 0; shift < 64; shift += 7) {
+        r(io, &b, 1);
+        if (io->err) {
+            return 0;
+        }
+        v |= (uint64_t) (b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            return v;
         }
     }
-    if (io->err) {
-        /* ab_tab_free copes with either array missing. */
-        t->n = 0;
+    io->err = 1;
+
+    return 0;
+}
+
+static int64_t
+rzig(io_t *io)
+{
+    uint64_t  v = rvar(io);
+
+    return (int64_t) (v >> 1) ^ -(int64_t) (v & 1);
+}
+
+/* An index below n, or AB_NONE. */
+static uint32_t
+rd_index(io_t *io, size_t n)
+{
+    uint64_t  v = rvar(io);
+
+    if (v > n) {
+        io->err = 1;
+        return AB_NONE;
+    }
+
+    return v == 0 ? AB_NONE : (uint32_t) (v - 1);
+}
+
+/* A number that must fit in max. */
+static uint64_t
+rsmall(io_t *io, uint64_t max)
+{
+    uint64_t  v = rvar(io);
+
+    if (v > max) {
+        io->err = 1;
+        return 0;
+    }
+
+    return v;
+}
+
+/* See wkeys(): n keys, each mapped to its index. */
+static void
+rkeys(io_t *io, ab_tab_t *t, size_t n)
+{
+    ab_key_t   k;
+    uint32_t  *slot;
+    size_t     i;
+    int        created;
+
+    for (i = 0; !io->err && i < n; i++) {
+        r(io, &k, sizeof(k));
+        slot = io->err ? NULL : ab_tab_put(t, k, &created);
+        if (slot == NULL || !created) {
+            /* A key twice cannot come from a real table. */
+            if (slot != NULL) {
+                *slot = 0;
+            }
+            io->err = 1;
+            return;
+        }
+        *slot = (uint32_t) i;
     }
 }
+
+/* See wpairs(): pairs with lo below max_lo and hi below max_hi. */
+static void
+rpairs(io_t *io, ab_tab_t *t, uint64_t max_lo, uint64_t max_hi)
+{
+    size_t     n = rcount(io, 2, (size_t) 1 << 36), i;
+    uint64_t   lo, hi;
+    uint32_t  *slot;
+    int        created;
+
+    for (i = 0; !io->err && i < n; i++) {
+        lo = rvar(io);
+        hi = rvar(io);
+        if (io->err || lo >= max_lo || hi >= max_hi
+            || (slot = ab_tab_put(t, ab_key_pair(lo, hi), &created)) == NULL)
+        {
+            io->err = 1;
+            return;
+        }
+        *slot = 1;
+    }
+}
+
 
 static void
 rintern(io_t *io, ab_intern_t *t, size_t limit)
@@ -483,6 +661,7 @@ read_all(io_t *io, ab_state_t *st, ab_incr_t *inc)
     size_t    i, n;
     char     *s;
     ab_rec_t  rec;
+    int64_t   prev;
 
     inc->since = (int64_t) r64(io);
     inc->until = (int64_t) r64(io);
@@ -530,23 +709,57 @@ read_all(io_t *io, ab_state_t *st, ab_incr_t *inc)
     }
     rintern(io, &st->events, AB_MAX_EVENT_NAMES);
 
-    st->nvis = st->capvis = rcount(io, 4, AB_NONE - 1);
-    rtab(io, &st->visitors, st->nvis);
-    st->heads = rarray(io, st->nvis, sizeof(*st->heads));
-    st->nfold_vis = rcount(io, 4, st->nvis);
-    st->vis_fold_events = rarray(io, st->nfold_vis, sizeof(uint32_t));
+    st->nvis = st->capvis = rcount(io, 16, AB_NONE - 1);
+    rkeys(io, &st->visitors, st->nvis);
+    st->nmemb = st->capmemb = rcount(io, 4, AB_NONE - 1);
+    st->heads = ralloc(io, st->nvis, sizeof(*st->heads));
+    for (i = 0; !io->err && i < st->nvis; i++) {
+        st->heads[i] = rd_index(io, st->nmemb);
+    }
+    st->nfold_vis = rcount(io, 1, st->nvis);
+    st->vis_fold_events = ralloc(io, st->nfold_vis, sizeof(uint32_t));
+    for (i = 0; !io->err && i < st->nfold_vis; i++) {
+        st->vis_fold_events[i] = (uint32_t) rsmall(io, UINT32_MAX);
+    }
 
-    st->nmemb = st->capmemb = rcount(io, sizeof(ab_memb_t), AB_NONE - 1);
-    st->membs = rarray(io, st->nmemb, sizeof(*st->membs));
-    st->nfold_memb = rcount(io, sizeof(ab_vagg_t), st->nmemb);
-    st->fold_agg = rarray(io, st->nfold_memb, sizeof(*st->fold_agg));
-    st->fold_ebe = rarray(io, st->nfold_memb, sizeof(*st->fold_ebe));
+    st->membs = ralloc(io, st->nmemb, sizeof(*st->membs));
+    for (i = 0, prev = 0; !io->err && i < st->nmemb; i++) {
+        ab_memb_t  *m = &st->membs[i];
 
-    rtab(io, &st->multi, 2);
-    st->norders = st->caporders = rcount(io, sizeof(ab_order_t), AB_NONE - 1);
-    rtab(io, &st->order_ids, st->norders);
-    st->orders = rarray(io, st->norders, sizeof(*st->orders));
-    rtab(io, &st->fold_seen, 2);
+        m->next = rd_index(io, st->nmemb);
+        m->exp = (uint16_t) rsmall(io, UINT16_MAX);
+        m->var = (uint16_t) rsmall(io, UINT16_MAX);
+        m->entry = prev += rzig(io);
+    }
+    st->nfold_memb = rcount(io, 6, st->nmemb);
+    st->fold_agg = ralloc(io, st->nfold_memb, sizeof(*st->fold_agg));
+    st->fold_ebe = ralloc(io, st->nfold_memb, sizeof(*st->fold_ebe));
+    for (i = 0; !io->err && i < st->nfold_memb; i++) {
+        ab_vagg_t  *a = &st->fold_agg[i];
+
+        a->revenue = rzig(io);
+        a->request_time = rzig(io);
+        a->orders = (uint32_t) rsmall(io, UINT32_MAX);
+        a->requests = (uint32_t) rsmall(io, UINT32_MAX);
+        a->errors = (uint32_t) rsmall(io, UINT32_MAX);
+        st->fold_ebe[i] = (uint32_t) rsmall(io, UINT32_MAX);
+    }
+
+    rpairs(io, &st->multi, st->nmemb, AB_MAX_EXP_VARIANTS);
+    st->norders = st->caporders = rcount(io, 16, AB_NONE - 1);
+    rkeys(io, &st->order_ids, st->norders);
+    st->orders = ralloc(io, st->norders, sizeof(*st->orders));
+    for (i = 0, prev = 0; !io->err && i < st->norders; i++) {
+        ab_order_t  *o = &st->orders[i];
+
+        o->time = prev += rzig(io);
+        o->revenue = rzig(io);
+        o->refund = rzig(io);
+        o->vis = (uint32_t) rsmall(io, UINT32_MAX);
+        o->refunds = (uint32_t) rsmall(io, UINT32_MAX);
+        o->purchased = (uint32_t) rsmall(io, 1);
+    }
+    rpairs(io, &st->fold_seen, st->nmemb, st->events.n);
 
     if (io->err || !indices_ok(st)) {
         io->err = 1;
