@@ -551,8 +551,9 @@ render(const opts_t *o, const ab_report_t *rep)
 }
 
 
-/* --fail-on: what fired, as an exit code, or 0. A guardrail regresses
- * when it is significantly higher (error rate, latency: higher is worse). */
+/* --fail-on: what fired, said on stderr (cron mails it, the journal
+ * keeps it), as an exit code, or 0. A guardrail regresses when it is
+ * significantly higher (error rate, latency: higher is worse). */
 static int
 alerts(int fail_on, const ab_report_t *rep)
 {
@@ -562,17 +563,25 @@ alerts(int fail_on, const ab_report_t *rep)
     for (i = 0; i < rep->nexps; i++) {
         const ab_rexp_t  *x = &rep->exps[i];
 
-        srm |= x->srm_alert;
+        if (x->srm_alert && (fail_on & FAIL_SRM)) {
+            srm = 1;
+            fprintf(stderr, "abstat: SRM alert: %s: visitors do not split "
+                    "as expected (p = %.3g)\n", x->name, x->srm_p);
+        }
         for (j = 0; j < x->nmetrics; j++) {
             const ab_rmetric_t  *m = &x->metrics[j];
 
-            guard |= m->guardrail && m->e.p_value < rep->alpha
-                     && m->e.abs_effect > 0;
+            if ((fail_on & FAIL_GUARDRAIL) && m->guardrail
+                && m->e.p_value < rep->alpha && m->e.abs_effect > 0)
+            {
+                guard = 1;
+                fprintf(stderr, "abstat: guardrail regressed: %s: %s of %s "
+                        "is %.4g against %.4g (p = %.3g)\n", x->name,
+                        m->metric, x->variants[m->variant].name, m->e.value,
+                        m->e.baseline_value, m->e.p_value);
+            }
         }
     }
-
-    srm = srm && (fail_on & FAIL_SRM);
-    guard = guard && (fail_on & FAIL_GUARDRAIL);
 
     return srm && guard ? EXIT_BOTH : srm ? EXIT_SRM
            : guard ? EXIT_GUARDRAIL : 0;

@@ -52,7 +52,13 @@ for my $case ([$fine, 0, 'nothing fires'], [$srm, 10, 'SRM alert'],
     ok($json && $json->{experiments}, '... and the report is written');
 }
 
-my ($rc) = run_abstat('--fail-on', 'srm', $guard);
+my ($rc, undef, $msg) = run_abstat('--fail-on', 'srm,guardrail', $both);
+like($msg, qr/^abstat: SRM alert: cta: .*p = /m, 'the SRM alert is said on stderr');
+like($msg, qr/^abstat: guardrail regressed: cta: error_rate of upsell is /m,
+     '... and the guardrail');
+($rc, undef, $msg) = run_abstat('--fail-on', 'srm,guardrail', $fine);
+is($msg, '', 'nothing on stderr when nothing fires');
+($rc) = run_abstat('--fail-on', 'srm', $guard);
 is($rc, 0, '--fail-on srm ignores a guardrail regression');
 ($rc) = run_abstat('--fail-on', 'guardrail', $both);
 is($rc, 11, '--fail-on guardrail: only the guardrail code');
