@@ -392,6 +392,13 @@ read_file(ab_state_t *st, ab_incr_t *inc, const char *path, int events)
         }
         memcpy(fp, p, got);
         e = ab_incr_match(inc, ab_reader_stat(r), fp, got);
+        if (e != NULL && !ab_reader_compressed(r)
+            && (uint64_t) ab_reader_stat(r)->st_size < e->offset)
+        {
+            /* Shorter than what was read of it: emptied and written
+             * again (copytruncate) with the same first bytes. */
+            e = NULL;
+        }
         if (e != NULL && e->offset > 0 && ab_reader_skip(r, e->offset) != 0) {
             fprintf(stderr, "abstat: %s: %s\n", path, ab_reader_error(r));
             ab_reader_close(r);

@@ -236,6 +236,13 @@ ab_reader_unterminated(const ab_reader_t *r)
 }
 
 
+int
+ab_reader_compressed(ab_reader_t *r)
+{
+    return !gzdirect(r->gz);
+}
+
+
 const struct stat *
 ab_reader_stat(const ab_reader_t *r)
 {

@@ -40,7 +40,8 @@ ab_read_t ab_reader_next(ab_reader_t *r, char **line, size_t *len);
  * gzip file, of the decompressed bytes). ab_reader_tell: the stream offset
  * just after the last newline read, where a later run resumes.
  * ab_reader_unterminated: the line just returned ended at EOF without a
- * newline (a line still being written).
+ * newline (a line still being written). ab_reader_stat: the file as
+ * opened.
  */
 int ab_reader_prefix(ab_reader_t *r, size_t want, const char **p,
     size_t *got);
@@ -48,6 +49,8 @@ int ab_reader_skip(ab_reader_t *r, uint64_t off);
 uint64_t ab_reader_tell(const ab_reader_t *r);
 int ab_reader_unterminated(const ab_reader_t *r);
 const struct stat *ab_reader_stat(const ab_reader_t *r);
+/* Whether the stream is gzip (valid once something was read). */
+int ab_reader_compressed(ab_reader_t *r);
 
 const char *ab_reader_error(ab_reader_t *r);
 

@@ -357,4 +357,22 @@ ok(-s $state < $logbytes, sprintf 'state file (%d bytes) smaller than the log (%
     is(scalar(@left), 0, 'temporary files of killed runs are cleaned up');
 }
 
+# A file emptied and written again that starts with the same bytes (the
+# same first line): shorter than what was read, so read from the start.
+{
+    my $f = "$dir/same.log";
+    my $st = "$dir/same.state";
+    my $l1 = qq({"time":"1.000","uid":"a","exposures":"e:x"}\n);
+    my $l2 = qq({"time":"2.000","uid":"b","exposures":"e:y"}\n);
+    open my $fh, '>', $f or die;
+    print $fh $l1, $l2;
+    close $fh;
+    my ($rc, $o) = run_abstat_raw(@common, '--state', $st, $f);
+    open $fh, '>', $f or die;
+    print $fh $l1;
+    close $fh;
+    ($rc, $o) = run_abstat_raw(@common, '--state', $st, $f);
+    like($o, qr/"lines":\s*3,/, 'copytruncate with the same first line: read again');
+}
+
 done_testing();
