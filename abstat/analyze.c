@@ -154,16 +154,14 @@ static int
 credit_folded(ab_pass_t *p)
 {
     ab_state_t  *st = p->st;
-    size_t       m, cap = st->nfold_memb;
+    size_t       m;
 
     if (st->fold_agg != NULL) {
-        if (ab_grow_array((void **) &st->fold_agg, &cap, st->nmemb + 1,
-                          sizeof(*st->fold_agg)) != 0)
+        if (ab_resize_zero((void **) &st->fold_agg, st->nfold_memb,
+                           st->nmemb + 1, sizeof(*st->fold_agg)) != 0)
         {
             return -1;
         }
-        memset(st->fold_agg + st->nfold_memb, 0,
-               (st->nmemb + 1 - st->nfold_memb) * sizeof(*st->fold_agg));
         p->agg = st->fold_agg;
         st->fold_agg = NULL;
     } else {

@@ -82,28 +82,19 @@ int
 ab_fold(ab_state_t *st, int64_t wm)
 {
     fold_t    f;
-    size_t    cap, v;
+    size_t    v;
     uint32_t  m;
 
     /* Totals of memberships and visitors new since the last fold start
      * at zero, except the folded events of a visitor's older records:
      * all before a membership made since (see fold.h). */
-    cap = st->nfold_memb;
-    if (ab_grow_array((void **) &st->fold_agg, &cap, st->nmemb + 1,
-                      sizeof(*st->fold_agg)) != 0)
+    if (ab_resize_zero((void **) &st->fold_agg, st->nfold_memb, st->nmemb,
+                       sizeof(*st->fold_agg)) != 0
+        || ab_resize_zero((void **) &st->fold_ebe, st->nfold_memb, st->nmemb,
+                          sizeof(*st->fold_ebe)) != 0)
     {
         return -1;
     }
-    cap = st->nfold_memb;
-    if (ab_grow_array((void **) &st->fold_ebe, &cap, st->nmemb + 1,
-                      sizeof(*st->fold_ebe)) != 0)
-    {
-        return -1;
-    }
-    memset(st->fold_agg + st->nfold_memb, 0,
-           (st->nmemb - st->nfold_memb) * sizeof(*st->fold_agg));
-    memset(st->fold_ebe + st->nfold_memb, 0,
-           (st->nmemb - st->nfold_memb) * sizeof(*st->fold_ebe));
 
     for (v = 0; v < st->nfold_vis; v++) {
         for (m = st->heads[v]; m != AB_NONE; m = st->membs[m].next) {
@@ -113,14 +104,11 @@ ab_fold(ab_state_t *st, int64_t wm)
         }
     }
 
-    cap = st->nfold_vis;
-    if (ab_grow_array((void **) &st->vis_fold_events, &cap, st->nvis + 1,
-                      sizeof(*st->vis_fold_events)) != 0)
+    if (ab_resize_zero((void **) &st->vis_fold_events, st->nfold_vis,
+                       st->nvis, sizeof(*st->vis_fold_events)) != 0)
     {
         return -1;
     }
-    memset(st->vis_fold_events + st->nfold_vis, 0,
-           (st->nvis - st->nfold_vis) * sizeof(*st->vis_fold_events));
 
     st->nfold_memb = st->nmemb;
     st->nfold_vis = st->nvis;

@@ -484,8 +484,7 @@ render_to(FILE *out, int format, int trend, const ab_report_t *rep)
         rc = ab_render_json(out, rep);
         break;
     case FMT_CSV:
-        rc = rep->bucket && trend ? ab_render_csv_trend(out, rep)
-                                  : ab_render_csv(out, rep);
+        rc = trend ? ab_render_csv_trend(out, rep) : ab_render_csv(out, rep);
         break;
     case FMT_PROM:
         rc = ab_render_prom(out, rep);
@@ -728,6 +727,9 @@ main(int argc, char **argv)
     o.until = INT64_MAX;
     parse_options(argc - 1, argv + 1, &o);
 
+    if (o.trend_table && (o.format != FMT_CSV || !o.cfg.bucket)) {
+        usage_error("--table trend needs --format csv and --bucket%s", "");
+    }
     if (o.format == FMT_HTML && o.cfg.bucket == AB_BUCKET_NONE) {
         /* The page's charts are over time. */
         o.cfg.bucket = AB_BUCKET_DAY;

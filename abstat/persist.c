@@ -38,6 +38,7 @@ typedef struct {
     FILE           *f;
     XXH3_state_t   *h;
     int             err;
+    uint64_t        size;       /* reading: of the file, bounds counts */
 } io_t;
 
 
@@ -389,12 +390,15 @@ r64(io_t *io)
 }
 
 /* A count of elements of size bytes that the file can hold. */
+/* A count of elements taking at least size bytes each in the file: no
+ * more than the file can hold, so that a count never makes abstat
+ * allocate beyond the file's own size. */
 static size_t
 rcount(io_t *io, size_t size, size_t limit)
 {
     uint64_t  n = r64(io);
 
-    if (n > limit || (size && n > (uint64_t) 1 << 40) ) {
+    if (n > limit || (size && n > io->size / size)) {
         io->err = 1;
         return 0;
     }
@@ -515,6 +519,9 @@ rkeys(io_t *io, ab_tab_t *t, size_t n)
     size_t     i;
     int        created;
 
+    if (!io->err && ab_tab_reserve(t, n) != 0) {
+        io->err = 1;
+    }
     for (i = 0; !io->err && i < n; i++) {
         r(io, &k, sizeof(k));
         slot = io->err ? NULL : ab_tab_put(t, k, &created);
@@ -539,6 +546,9 @@ rpairs(io_t *io, ab_tab_t *t, uint64_t max_lo, uint64_t max_hi)
     uint32_t  *slot;
     int        created;
 
+    if (!io->err && ab_tab_reserve(t, n) != 0) {
+        io->err = 1;
+    }
     for (i = 0; !io->err && i < n; i++) {
         lo = rvar(io);
         hi = rvar(io);
@@ -571,7 +581,7 @@ rintern(io_t *io, ab_intern_t *t, size_t limit)
 
 /* Whether the trailer matches the content. */
 static int
-checksum_ok(FILE *f)
+checksum_ok(FILE *f, uint64_t *fsize)
 {
     XXH3_state_t  *h = XXH3_createState();
     char          *buf = malloc(1 << 16);
@@ -597,6 +607,7 @@ checksum_ok(FILE *f)
         XXH3_64bits_update(h, buf, n);
     }
     ok = XXH3_64bits_digest(h) == want;
+    *fsize = (uint64_t) size;
     rewind(f);
 
 done:
@@ -823,7 +834,7 @@ ab_state_load(const char *path, ab_state_t *st, ab_incr_t *inc,
         return fail(err, errlen, path, "state file written on another kind "
                     "of machine; remove it to start over");
     }
-    if (!checksum_ok(f)) {
+    if (!checksum_ok(f, &io.size)) {
         fclose(f);
         return fail(err, errlen, path, "state file damaged (checksum "
                     "mismatch); remove it to start over");

@@ -40,6 +40,23 @@ ab_grow_array(void **arr, size_t *cap, size_t need, size_t size)
 
 
 int
+ab_resize_zero(void **arr, size_t n, size_t need, size_t size)
+{
+    void  *p = realloc(*arr, (need ? need : 1) * size);
+
+    if (p == NULL) {
+        return -1;
+    }
+    if (need > n) {
+        memset((char *) p + n * size, 0, (need - n) * size);
+    }
+    *arr = p;
+
+    return 0;
+}
+
+
+int
 ab_state_init(ab_state_t *st)
 {
     size_t  i;

@@ -170,6 +170,10 @@ int ab_state_filter_records(ab_state_t *st,
 /* Grows array *arr of *cap elements of size bytes to hold need. */
 int ab_grow_array(void **arr, size_t *cap, size_t need, size_t size);
 
+/* Resizes *arr from n to exactly need elements, zeroing the new ones:
+ * for arrays sized once per run, where doubling would only waste. */
+int ab_resize_zero(void **arr, size_t n, size_t need, size_t size);
+
 /* Calls fn on every record, in the order they were written. */
 int ab_state_each_record(ab_state_t *st,
     void (*fn)(void *ctx, const ab_rec_t *rec), void *ctx);

@@ -52,10 +52,11 @@ key_eq(ab_key_t a, ab_key_t b)
 }
 
 
+/* Rehashes into ncap slots (a power of two above the count). */
 static int
-grow(ab_tab_t *t)
+grow_to(ab_tab_t *t, size_t ncap)
 {
-    size_t     ncap = t->cap ? t->cap * 2 : 1024, i, s;
+    size_t     i, s;
     ab_key_t  *keys = malloc(ncap * sizeof(*keys));
     uint32_t  *vals = malloc(ncap * sizeof(*vals));
 
@@ -90,12 +91,27 @@ grow(ab_tab_t *t)
 }
 
 
+int
+ab_tab_reserve(ab_tab_t *t, size_t n)
+{
+    size_t  ncap = t->cap ? t->cap : 1024;
+
+    while ((n + 1) * 4 > ncap * 3) {
+        ncap *= 2;
+    }
+
+    return ncap == t->cap ? 0 : grow_to(t, ncap);
+}
+
+
 uint32_t *
 ab_tab_put(ab_tab_t *t, ab_key_t k, int *created)
 {
     size_t  s;
 
-    if ((t->n + 1) * 4 > t->cap * 3 && grow(t) != 0) {
+    if ((t->n + 1) * 4 > t->cap * 3
+        && grow_to(t, t->cap ? t->cap * 2 : 1024) != 0)
+    {
         return NULL;
     }
 

@@ -40,6 +40,10 @@ ab_key_t ab_key_pair(uint64_t a, uint64_t b);
  */
 uint32_t *ab_tab_put(ab_tab_t *t, ab_key_t k, int *created);
 
+/* Makes room for n keys at once (loading a table of known size: one
+ * allocation instead of a chain of rehashes). 0, or -1 out of memory. */
+int ab_tab_reserve(ab_tab_t *t, size_t n);
+
 /* The value of k, or AB_TAB_EMPTY. */
 uint32_t ab_tab_get(const ab_tab_t *t, ab_key_t k);
 

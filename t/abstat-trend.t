@@ -127,7 +127,9 @@ is($v{upsell}{visitors}, 2, '--until drops exposures at or after it (u3)');
 is($v{upsell}{orders}, 2, '... but later purchases of those in still count');
 
 for my $bad (['--bucket', 'week'], ['--since', 'yesterday'],
-             ['--until', '2025-13-01'], ['--table', 'pie'])
+             ['--until', '2025-13-01'], ['--table', 'pie'],
+             ['--table', 'trend', '--format', 'csv'],
+             ['--table', 'trend', '--bucket', 'day', '--format', 'json'])
 {
     my ($brc, $o, $err) = run_abstat_raw('report', @$bad, $log);
     is($brc, 2, "@$bad: usage error");
