@@ -399,6 +399,16 @@ sub memory_errors {
         @what = grep { !/^==\d+== (Memcheck|Copyright|Using|Command|Parent|HEAP|LEAK|  |ERROR SUMMARY|For lists|Rerun|Reachable|To see)/ } @what;
         push @bad, "$f: $n errors\n" . join("\n", @what[0 .. ($#what < 40 ? $#what : 40)]);
     }
+    # gcc's UBSan ignores log_path: its reports are on nginx's stderr
+    my $stderr = $self->read_file('stderr.log') // '';
+    my @se = grep { /runtime error:|ERROR: (Address|Leak)Sanitizer|SUMMARY: \w+Sanitizer/ } split /\n/, $stderr;
+    push @bad, "stderr.log:\n" . join("\n", @se[0 .. ($#se < 40 ? $#se : 40)])
+        if @se;
+    # a worker that died (a sanitizer exits with 1) is a failure here
+    my @ex = grep { /exited with code [1-9]|exited on signal/ }
+        split /\n/, $self->read_file('error.log') // '';
+    push @bad, "error.log:\n" . join("\n", @ex[0 .. ($#ex < 10 ? $#ex : 10)])
+        if @ex;
     for my $f (sort glob("$self->{dir}/asan.*")) {
         my $c = $self->read_file($f) // next;
         my @what = grep { /ERROR|SUMMARY|runtime error|^\s+#\d+ / } split /\n/, $c;
