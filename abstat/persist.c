@@ -645,9 +645,11 @@ indices_ok(const ab_state_t *st)
         }
     }
     for (i = 0; i < st->multi.cap; i++) {
+        /* (membership, variant of its experiment) */
         if (st->multi.vals[i] != AB_TAB_EMPTY
             && (st->multi.keys[i].lo >= st->nmemb
-                || st->multi.keys[i].hi >= AB_MAX_EXP_VARIANTS))
+                || st->multi.keys[i].hi
+                   >= st->vars[st->membs[st->multi.keys[i].lo].exp].n))
         {
             return 0;
         }
