@@ -396,7 +396,7 @@ sub memory_errors {
         # a process still running (no summary yet) is not judged
         next unless defined $n;
         my @what = grep { /^==\d+==\s+(at|by) |^==\d+== \S/ } split /\n/, $c;
-        @what = grep { !/^==\d+== (Memcheck|Copyright|Using|Command|Parent|HEAP|LEAK|  |ERROR SUMMARY|For lists|Rerun|Reachable|To see)/ } @what;
+        @what = grep { !/^==\d+== (Memcheck|Copyright|Using|Command|Parent|HEAP|LEAK|ERROR SUMMARY|For lists|Rerun|Reachable|To see|   (definitely|indirectly|possibly|still|suppressed|in use|total))/ } @what;
         push @bad, "$f: $n errors\n" . join("\n", @what[0 .. ($#what < 40 ? $#what : 40)]);
     }
     # gcc's UBSan ignores log_path: its reports are on nginx's stderr
