@@ -768,7 +768,8 @@ main(int argc, char **argv)
             }
         }
         if ((rc = state_open(&o, &st, &inc)) != 0) {
-            return rc;
+            status = rc;
+            goto done;
         }
     }
     late_before = st.late_exposures;
@@ -784,7 +785,8 @@ main(int argc, char **argv)
             } else {
                 fprintf(stderr, "abstat: out of memory\n");
             }
-            return EXIT_INTERNAL;
+            status = EXIT_INTERNAL;
+            goto done;
         }
         if (rc > 0) {
             status = EXIT_INPUT;
@@ -799,12 +801,15 @@ main(int argc, char **argv)
     /* The state is saved before the report is written: a run killed in
      * between has read its lines, and the next one reports them. */
     if (o.state != NULL && (rc = state_close(&o, &st, &inc, late_before))) {
-        return rc;
+        status = rc;
+        goto done;
     }
 
     if (ab_analyze(&st, &o.cfg, &rep) != 0) {
         fprintf(stderr, "abstat: out of memory or spool read failed\n");
-        return EXIT_INTERNAL;
+        ab_report_free(&rep);
+        status = EXIT_INTERNAL;
+        goto done;
     }
 
     if (render(&o, &rep) != 0) {
@@ -817,6 +822,8 @@ main(int argc, char **argv)
     }
 
     ab_report_free(&rep);
+
+done:
     ab_state_free(&st);
     ab_expdef_free(o.conf, o.nconf);
     ab_expdef_free(o.weights, o.nweights);
