@@ -236,15 +236,17 @@ sub start_run {
 }
 
 # Starts a run and kills it after $delay seconds (it may finish first).
+# Returns whether the kill is what ended it.
 sub killed_run {
     my ($delay) = @_;
     my $pid = start_run();
     usleep(int($delay * 1e6));
     kill 'KILL', $pid;
     waitpid $pid, 0;
+    return ($? & 127) == 9;
 }
 
-my ($checked, $killed, $mismatch) = (0, 0, 0);
+my ($checked, $killed, $mismatch, $midway) = (0, 0, 0, 0);
 my $run_time = 0.05;
 
 for my $step (1 .. 60) {
@@ -257,7 +259,7 @@ for my $step (1 .. 60) {
     }
 
     if (rand() < 0.5) {
-        killed_run(rand($run_time * 1.5));
+        $midway += killed_run(rand($run_time * 1.2));
         $killed++;
         next;
     }
@@ -286,7 +288,9 @@ my ($rc, $out) = incremental();
 is($rc, 0, 'last incremental run exits 0');
 is(normalize($out), normalize(full_report()),
    'after the last line is finished, the same report as a full run');
-ok($checked >= 10, "$checked intermediate reports compared, $killed runs killed");
+ok($checked >= 10, "$checked intermediate reports compared");
+ok($midway >= 5, "$killed runs killed at random points, $midway of them "
+                 . 'while running');
 is($mismatch, 0, 'no intermediate report differed');
 
 # A run that changes nothing gives the same report again.
