@@ -121,6 +121,24 @@ emit(ab_rexp_t *x, int64_t start, const run_t *run, double alpha)
 }
 
 
+/* The earliest bucket among the next entry and the next purchase. */
+static int64_t
+next_bucket(const entry_t *ent, size_t i, size_t ne, const ab_buy_t *buys,
+    size_t j, size_t nb, int hour)
+{
+    int64_t  b = INT64_MAX;
+
+    if (i < ne) {
+        b = ab_time_bucket(ent[i].time, hour);
+    }
+    if (j < nb && ab_time_bucket(buys[j].time, hour) < b) {
+        b = ab_time_bucket(buys[j].time, hour);
+    }
+
+    return b;
+}
+
+
 int
 ab_trend(const ab_pass_t *p, int e, const int *order, ab_rexp_t *x)
 {
@@ -170,13 +188,7 @@ ab_trend(const ab_pass_t *p, int e, const int *order, ab_rexp_t *x)
      * stray timestamp years away costs one point, not millions. */
     nbuckets = 0;
     for (i = 0, j = 0; i < ne || j < nb; nbuckets++) {
-        b = INT64_MAX;
-        if (i < ne) {
-            b = ab_time_bucket(ent[i].time, hour);
-        }
-        if (j < nb && ab_time_bucket(buys[j].time, hour) < b) {
-            b = ab_time_bucket(buys[j].time, hour);
-        }
+        b = next_bucket(ent, i, ne, buys, j, nb, hour);
         while (i < ne && ab_time_bucket(ent[i].time, hour) == b) {
             i++;
         }
@@ -191,13 +203,7 @@ ab_trend(const ab_pass_t *p, int e, const int *order, ab_rexp_t *x)
     }
 
     for (i = 0, j = 0; i < ne || j < nb; ) {
-        b = INT64_MAX;
-        if (i < ne) {
-            b = ab_time_bucket(ent[i].time, hour);
-        }
-        if (j < nb && ab_time_bucket(buys[j].time, hour) < b) {
-            b = ab_time_bucket(buys[j].time, hour);
-        }
+        b = next_bucket(ent, i, ne, buys, j, nb, hour);
 
         for (m = 0; m < nv; m++) {
             run[m].new_visitors = run[m].new_orders = 0;
