@@ -524,7 +524,8 @@ render(const opts_t *o, const ab_report_t *rep)
     memcpy(tmp + len, ".tmp.XXXXXX", 12);
 
     if ((fd = mkstemp(tmp)) < 0) {
-        fprintf(stderr, "abstat: %s: %s\n", tmp, strerror(errno));
+        fprintf(stderr, "abstat: %s: cannot create a temporary file beside "
+                "it: %s\n", o->output, strerror(errno));
         free(tmp);
         return -1;
     }

@@ -78,6 +78,11 @@ ok(-f $prom, '... the file is written');
 is((stat $prom)[2] & 0777, 0644, '... readable by the collector (0644)');
 is(scalar(() = glob "$prom.tmp.*"), 0, '... no temporary file left');
 
+my ($orc, $oout, $oerr) = run_abstat_raw('report', '-q', '--output',
+                                          "$dir/no/such/dir/r.txt", $fine);
+is($orc, 3, '--output into a missing directory: exit 3');
+like($oerr, qr{\Q$dir\E/no/such/dir/r\.txt: cannot create}, '... naming the file');
+
 open my $fh, '<', $prom or die;
 my @lines = <$fh>;
 close $fh;
