@@ -4,9 +4,10 @@
 # 1e999 / NaN / -0, missing fields, duplicate keys, deep nesting. Each is
 # counted as a bad line with a reason (docs/abstat.md "Bad lines"), never
 # a crash or a hang, and the report is still written. Unwritable output
-# (stdout on /dev/full, a file limit as a full disk) and an unusable
-# --state path give a clear message and a non-zero exit, and leave the
-# previous state file as it was.
+# (stdout on /dev/full, a file limit as a full disk, --output where it
+# cannot be written) and an unusable --state path give a clear message
+# and a non-zero exit, and leave the previous report or state file as it
+# was.
 
 use strict;
 use warnings;
@@ -307,6 +308,34 @@ for my $fmt (qw(json text csv)) {
     ok($rc =~ /^\d+$/ && $rc != 0, "full disk ($fmt, 512-byte file "
         . "limit): non-zero exit ($rc)");
     like($err, qr/\S/, "full disk ($fmt): a message") or diag($err);
+}
+
+SKIP: {
+    my (undef, $help) = run(args => ['--help']);
+    skip('abstat has no --output', 6) unless $help =~ /--output/;
+
+    my ($rc, undef, $err) = run(args => ['report', '-q', '--output',
+        '/dev/null/report.json', $base_log]);
+    ok($rc =~ /^\d+$/ && $rc != 0, "--output in a non-directory: non-zero "
+        . "exit ($rc)");
+    like($err, qr{/dev/null/report\.json}, '--output in a non-directory: '
+        . 'the message names it');
+
+    # a previous report, then a full disk: the old report stays whole
+    my $rep = "$dir/report.json";
+    ($rc) = run(args => ['report', '-q', '--format', 'json', '--output',
+        $rep, $base_log]);
+    is($rc, 0, '--output: a first report written');
+    my $before = do { local $/; open my $fh, '<:raw', $rep; <$fh> } // '';
+    ($rc, undef, $err) = run(args => ['report', '-q', '--format', 'json',
+        '--output', $rep, $base_log, "$dir/binary-garbage.log"],
+        fsize => 1, stdout => '/dev/null');
+    ok($rc =~ /^\d+$/ && $rc != 0, "--output on a full disk: non-zero exit "
+        . "($rc)");
+    like($err, qr/\Q$rep\E/, '--output on a full disk: the message names it');
+    my $after = do { local $/; open my $fh, '<:raw', $rep; <$fh> } // '';
+    ok(length $before && $after eq $before,
+        '--output on a full disk: the previous report is intact');
 }
 
 SKIP: {
