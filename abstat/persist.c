@@ -482,6 +482,21 @@ rzig(io_t *io)
     return (int64_t) (v >> 1) ^ -(int64_t) (v & 1);
 }
 
+/* The next of a delta-coded series: prev plus a delta, refused (io->err)
+ * when a damaged file would overflow it. */
+static int64_t
+rdelta(io_t *io, int64_t *prev)
+{
+    int64_t  d = rzig(io), sum;
+
+    if (__builtin_add_overflow(*prev, d, &sum)) {
+        io->err = 1;
+        return *prev;
+    }
+
+    return *prev = sum;
+}
+
 /* An index below n, or AB_NONE. */
 static uint32_t
 rd_index(io_t *io, size_t n)
@@ -742,7 +757,7 @@ read_all(io_t *io, ab_state_t *st, ab_incr_t *inc)
         m->next = rd_index(io, st->nmemb);
         m->exp = (uint16_t) rsmall(io, UINT16_MAX);
         m->var = (uint16_t) rsmall(io, UINT16_MAX);
-        m->entry = prev += rzig(io);
+        m->entry = rdelta(io, &prev);
     }
     st->nfold_memb = rcount(io, 6, st->nmemb);
     st->fold_agg = ralloc(io, st->nfold_memb, sizeof(*st->fold_agg));
@@ -765,7 +780,7 @@ read_all(io_t *io, ab_state_t *st, ab_incr_t *inc)
     for (i = 0, prev = 0; !io->err && i < st->norders; i++) {
         ab_order_t  *o = &st->orders[i];
 
-        o->time = prev += rzig(io);
+        o->time = rdelta(io, &prev);
         o->revenue = rzig(io);
         o->refund = rzig(io);
         o->vis = (uint32_t) rsmall(io, UINT32_MAX);
