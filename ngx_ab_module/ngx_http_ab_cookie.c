@@ -280,6 +280,15 @@ ngx_http_ab_resolve_uid(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx)
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_ab_module);
 
+    /* Excluded visitors (bots, no consent) have no id: none is minted, and
+     * one they still carry is neither used nor logged. */
+    ngx_http_ab_apply_policy(r, ctx);
+
+    if (ctx->excluded) {
+        ctx->uid_state = NGX_HTTP_AB_UID_NONE;
+        return NGX_DECLINED;
+    }
+
     if (ngx_http_ab_find_cookie(r->main, &lcf->cookie->name, &ctx->uid,
                                 ngx_http_ab_valid_uid)
         == NGX_OK)
@@ -289,11 +298,8 @@ ngx_http_ab_resolve_uid(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx)
     }
 
     /* An id nobody can be given back is worse than none: after the header
-     * has gone out, the visitor simply has no id on this request. Excluded
-     * visitors (bots, no consent) are never given one. */
-    ngx_http_ab_apply_policy(r, ctx);
-
-    if (ctx->excluded || r->main->header_sent
+     * has gone out, the visitor simply has no id on this request. */
+    if (r->main->header_sent
         || ab_rand_bytes(&ngx_http_ab_rand, bytes, sizeof(bytes)) != 0)
     {
         ctx->uid_state = NGX_HTTP_AB_UID_NONE;

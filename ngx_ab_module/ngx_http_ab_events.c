@@ -192,11 +192,19 @@ ngx_http_ab_capture_events(ngx_http_request_t *r)
         h->hash = 0;
     }
 
-    /* a cached response would replay one visitor's purchase for every
-     * visitor who gets the page from the cache */
-    if (r->cached) {
+    /*
+     * A cached response would replay one visitor's purchase for every
+     * visitor who gets the page from the cache; a response nginx made
+     * instead of the upstream's (a 502 for an invalid header, an
+     * intercepted error) did not reach the visitor as the storefront sent
+     * it, and neither do its events.
+     */
+    if (r->cached
+        || r->headers_out.status != r->upstream->headers_in.status_n)
+    {
         ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                       "ab: events of a cached response ignored");
+                       "ab: events of a cached or replaced response "
+                       "ignored");
         return NGX_OK;
     }
 

@@ -434,6 +434,14 @@ is(scalar @lines, $n_log, 'one access-log line per request');
 my $events_ok = grep { ($_->{events} // '') =~ /^[a-z0-9_;=A-Za-z.:\-,]*$/ }
     @lines;
 is($events_ok, scalar @lines, 'logged events hold grammar characters only');
+# a response nginx made in place of the upstream's (a 502 for a folded
+# header line) carries none of the upstream's events
+my @replaced = grep { ($_->{uri} // '') =~ m{^/p/} && $_->{status} >= 500
+    && ($events{substr($_->{uri}, 3)} // [0])->[0] >= 500
+    && substr($_->{uri}, 3) !~ /^s50/ } @lines;
+ok(@replaced, 'some upstream responses were replaced by nginx errors');
+is(scalar(grep { length($_->{events} // '') } @replaced), 0,
+    'no events from a response nginx replaced');
 my @e1 = grep { ($_->{exposures} // '') =~ /(^|,)e1:/ } @lines;
 is(scalar @e1, $n_e1, 'every request of an exposure point logged its exposure');
 
