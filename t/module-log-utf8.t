@@ -44,6 +44,8 @@ for my $c (@cases) {
     is($r->{status}, 200, "request accepted: " . quotemeta($target));
 }
 
+# nginx writes a line after the response: wait for the last one
+$t->wait_log(scalar @cases);
 my @lines = $t->log_lines;
 is(scalar @lines, scalar @cases, 'one line per request');
 for my $i (0 .. $#lines) {
