@@ -237,7 +237,7 @@ intern_named(ab_state_t *st, const ab_config_t *cfg)
     size_t              ndefs[2] = { cfg->nconf, cfg->nweights };
 
     for (i = 0; i < cfg->nonly; i++) {
-        if (ab_intern(&st->exps, cfg->only[i], strlen(cfg->only[i])) < 0) {
+        if (ab_state_exp(st, cfg->only[i], strlen(cfg->only[i])) < 0) {
             return -1;
         }
     }

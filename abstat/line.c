@@ -135,7 +135,7 @@ parse_pairs(ab_state_t *st, const char *s, size_t len, pair_t *pairs,
         if (!intern || !ab_state_selected(st, at[i][0], elen)) {
             continue;
         }
-        pairs[i].exp = ab_intern(&st->exps, at[i][0], elen);
+        pairs[i].exp = ab_state_exp(st, at[i][0], elen);
         if (pairs[i].exp < 0) {
             return "too many experiments";
         }

@@ -733,6 +733,12 @@ read_all(io_t *io, ab_state_t *st, ab_incr_t *inc)
 
     rintern(io, &st->exps, AB_MAX_EXPERIMENTS);
     for (i = 0; !io->err && i < st->exps.n; i++) {
+        if (ab_state_exp(st, st->exps.names[i], strlen(st->exps.names[i]))
+            != (int) i)
+        {
+            io->err = 1;
+            break;
+        }
         rintern(io, &st->vars[i], AB_MAX_EXP_VARIANTS);
     }
     rintern(io, &st->events, AB_MAX_EVENT_NAMES);

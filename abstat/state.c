@@ -59,8 +59,6 @@ ab_resize_zero(void **arr, size_t n, size_t need, size_t size)
 int
 ab_state_init(ab_state_t *st)
 {
-    size_t  i;
-
     memset(st, 0, sizeof(*st));
     st->since = INT64_MIN;
     st->until = INT64_MAX;
@@ -68,14 +66,39 @@ ab_state_init(ab_state_t *st)
     ab_intern_init(&st->exps, AB_MAX_EXPERIMENTS);
     ab_intern_init(&st->events, AB_MAX_EVENT_NAMES);
 
-    st->vars = calloc(AB_MAX_EXPERIMENTS, sizeof(*st->vars));
-    st->rbuf = malloc(RBUF_RECS * sizeof(*st->rbuf));
+    return 0;
+}
 
-    for (i = 0; st->vars && i < AB_MAX_EXPERIMENTS; i++) {
-        ab_intern_init(&st->vars[i], AB_MAX_EXP_VARIANTS);
+
+int
+ab_state_exp(ab_state_t *st, const char *name, size_t len)
+{
+    ab_intern_t  *vars;
+    size_t        cap, i;
+    int           e = ab_intern(&st->exps, name, len);
+
+    if (e < 0 || (size_t) e < st->vars_cap) {
+        return e;
     }
 
-    return st->vars && st->rbuf ? 0 : -1;
+    /* the variant tables grow with the experiments: most logs name a few,
+     * and a fresh state (one per fuzz input, per loaded state file) should
+     * not pay for thousands */
+    cap = st->vars_cap ? st->vars_cap * 2 : 8;
+    while (cap <= (size_t) e) {
+        cap *= 2;
+    }
+    vars = realloc(st->vars, cap * sizeof(*vars));
+    if (vars == NULL) {
+        return -1;
+    }
+    for (i = st->vars_cap; i < cap; i++) {
+        ab_intern_init(&vars[i], AB_MAX_EXP_VARIANTS);
+    }
+    st->vars = vars;
+    st->vars_cap = cap;
+
+    return e;
 }
 
 
@@ -84,7 +107,7 @@ ab_state_free(ab_state_t *st)
 {
     size_t  i;
 
-    for (i = 0; st->vars && i < st->exps.n; i++) {
+    for (i = 0; i < st->vars_cap; i++) {
         ab_intern_free(&st->vars[i]);
     }
     free(st->vars);
@@ -324,6 +347,15 @@ spool_flush(ab_state_t *st)
 int
 ab_state_record(ab_state_t *st, const ab_rec_t *rec)
 {
+    /* allocated on the first record: a run that only loads or reports a
+     * state (and the state-file fuzz target) never touches 1.5 MB */
+    if (st->rbuf == NULL
+        && (st->rbuf = malloc(RBUF_RECS * sizeof(*st->rbuf))) == NULL)
+    {
+        st->oom = 1;
+        return -1;
+    }
+
     if (st->rbuf_n == RBUF_RECS && spool_flush(st) != 0) {
         st->oom = 1;
         st->spool_failed = 1;

@@ -99,7 +99,8 @@ typedef struct {
     uint64_t            nrecs;
 
     ab_intern_t         exps;
-    ab_intern_t        *vars;   /* per experiment */
+    ab_intern_t        *vars;   /* per experiment: ab_state_exp() */
+    size_t              vars_cap;
     ab_intern_t         events; /* funnel event names */
 
     uint64_t            files;
@@ -138,6 +139,10 @@ typedef struct {
 } ab_state_t;
 
 int ab_state_init(ab_state_t *st);
+
+/* The id of experiment name (added when new) with its variant table
+ * ready in st->vars; -1 past the limit or out of memory. */
+int ab_state_exp(ab_state_t *st, const char *name, size_t len);
 void ab_state_free(ab_state_t *st);
 
 /* Counts a bad line, keeps it as a sample while there are fewer than

@@ -53,7 +53,7 @@ test_exposures(void)
     tap_ok(v1 != v2 && ab_state_visitor(&st, "visitor-one", 11) == v1,
            "visitors by uid");
 
-    e = ab_intern(&st.exps, "exp", 3);
+    e = ab_state_exp(&st, "exp", 3);
     a = ab_intern(&st.vars[e], "a", 1);
     b = ab_intern(&st.vars[e], "b", 1);
 
