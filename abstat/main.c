@@ -474,10 +474,13 @@ read_file(ab_state_t *st, ab_incr_t *inc, const char *path, int events)
 }
 
 
+/* 0, or the errno of the failed write */
 static int
 render_to(FILE *out, int format, int trend, const ab_report_t *rep)
 {
     int  rc;
+
+    errno = 0;
 
     switch (format) {
     case FMT_JSON:
@@ -497,27 +500,40 @@ render_to(FILE *out, int format, int trend, const ab_report_t *rep)
         break;
     }
 
-    return rc != 0 || fflush(out) != 0 || ferror(out) ? -1 : 0;
+    if (rc != 0 || fflush(out) != 0 || ferror(out)) {
+        /* the renderers stop at the first failed write, so errno still
+         * says why (ENOSPC, EPIPE, EIO...) */
+        return errno != 0 ? errno : EIO;
+    }
+
+    return 0;
 }
 
 
 /* The report on stdout, or in --output FILE: written to a temporary file
  * in the same directory and renamed over FILE, so that a reader (the
- * textfile collector, a web server) never sees half a report. */
+ * textfile collector, a web server) never sees half a report. Says what
+ * failed and why on stderr; 0 or -1. */
 static int
 render(const opts_t *o, const ab_report_t *rep)
 {
     size_t   len;
     char    *tmp;
-    int      fd, rc;
+    int      fd, err;
     FILE    *f;
 
     if (o->output == NULL) {
-        return render_to(stdout, o->format, o->trend_table, rep);
+        if ((err = render_to(stdout, o->format, o->trend_table, rep)) != 0) {
+            fprintf(stderr, "abstat: cannot write the report to standard "
+                    "output: %s\n", strerror(err));
+            return -1;
+        }
+        return 0;
     }
 
     len = strlen(o->output);
     if ((tmp = malloc(len + 16)) == NULL) {
+        fprintf(stderr, "abstat: out of memory\n");
         return -1;
     }
     memcpy(tmp, o->output, len);
@@ -533,28 +549,29 @@ render(const opts_t *o, const ab_report_t *rep)
     (void) fchmod(fd, 0644);
 
     if ((f = fdopen(fd, "w")) == NULL) {
+        err = errno;
         close(fd);
-        rc = -1;
     } else {
-        rc = render_to(f, o->format, o->trend_table, rep);
-        if (rc == 0 && fsync(fileno(f)) != 0) {
-            rc = -1;
+        err = render_to(f, o->format, o->trend_table, rep);
+        if (err == 0 && fsync(fileno(f)) != 0) {
+            err = errno;
         }
-        if (fclose(f) != 0) {
-            rc = -1;
+        if (fclose(f) != 0 && err == 0) {
+            err = errno;
         }
     }
 
-    if (rc == 0 && rename(tmp, o->output) != 0) {
-        fprintf(stderr, "abstat: %s: %s\n", o->output, strerror(errno));
-        rc = -1;
+    if (err == 0 && rename(tmp, o->output) != 0) {
+        err = errno;
     }
-    if (rc != 0) {
+    if (err != 0) {
+        fprintf(stderr, "abstat: cannot write the report to %s: %s\n",
+                o->output, strerror(err));
         unlink(tmp);
     }
     free(tmp);
 
-    return rc;
+    return err != 0 ? -1 : 0;
 }
 
 
@@ -814,8 +831,6 @@ main(int argc, char **argv)
     }
 
     if (render(&o, &rep) != 0) {
-        fprintf(stderr, "abstat: cannot write the report%s%s\n",
-                o.output ? " to " : "", o.output ? o.output : "");
         status = EXIT_INTERNAL;
     } else if ((rc = alerts(o.fail_on, &rep)) != 0) {
         /* An alert matters more than an unreadable file (exit 1). */
