@@ -90,15 +90,12 @@ ab_parse_micro(const char *s, size_t len, int allow_neg, int64_t *out)
 }
 
 
-/* "exp:var,exp:var" into pairs. The whole field is checked before any
- * name is interned, so that a bad line adds no experiment or variant. */
+/* The syntax of "exp:var,exp:var": at[i] = start, ':' and end of pair i.
+ * Pure, so that a parsing thread can run it. */
 static const char *
-parse_pairs(ab_state_t *st, const char *s, size_t len, pair_t *pairs,
-    size_t *n, int intern)
+pairs_syntax(const char *s, size_t len, const char *(*at)[3], size_t *n)
 {
     const char  *p, *end = s + len, *comma, *colon;
-    const char  *at[MAX_PAIRS][3];
-    size_t       i;
 
     *n = 0;
 
@@ -125,6 +122,24 @@ parse_pairs(ab_state_t *st, const char *s, size_t len, pair_t *pairs,
         (*n)++;
     }
 
+    return NULL;
+}
+
+
+/* Pairs of a field that passed pairs_syntax() into interned ids. Done
+ * only once the whole line is known sound, so that a bad line adds no
+ * experiment or variant. */
+static const char *
+pairs_intern(ab_state_t *st, const char *s, size_t len, pair_t *pairs,
+    size_t *n)
+{
+    const char  *at[MAX_PAIRS][3];
+    size_t       i;
+
+    if (pairs_syntax(s, len, at, n) != NULL) {
+        return "bad pair";
+    }
+
     for (i = 0; i < *n; i++) {
         size_t  elen = (size_t) (at[i][1] - at[i][0]);
         size_t  vlen = (size_t) (at[i][2] - at[i][1] - 1);
@@ -132,7 +147,7 @@ parse_pairs(ab_state_t *st, const char *s, size_t len, pair_t *pairs,
         pairs[i].exp = -1;
         pairs[i].var = -1;
 
-        if (!intern || !ab_state_selected(st, at[i][0], elen)) {
+        if (!ab_state_selected(st, at[i][0], elen)) {
             continue;
         }
         pairs[i].exp = ab_state_exp(st, at[i][0], elen);
@@ -397,58 +412,102 @@ str_field(const ab_jv_t *v, const char **s, size_t *len)
 }
 
 
-int
-ab_line_log(ab_state_t *st, char *line, size_t len, const char *file,
-    uint64_t lineno)
+const char *
+ab_line_log_parse(char *line, size_t len, ab_pline_t *pl)
 {
     ab_jv_t      f[F_N];
-    const char  *err, *s[F_N];
-    size_t       l[F_N], npairs, nforced, nevents, i;
-    pair_t       pairs[MAX_PAIRS], forced[MAX_PAIRS];
+    const char  *err, *s[F_N], *at[MAX_PAIRS][3];
+    size_t       l[F_N], n, i;
     event_t      evs[MAX_EVENTS];
-    int          ids[MAX_EVENTS];
-    int64_t      t, rt = 0, status = 0;
-    uint32_t     vis;
-    ab_rec_t     rec;
+
+    pl->detail = NULL;
 
     if ((err = ab_json_object(line, len, log_keys, F_N, f)) != NULL) {
-        return bad(st, file, lineno, "not JSON", err);
+        pl->detail = err;
+        return pl->what = "not JSON";
     }
 
     if (f[F_UID].type == AB_JV_ABSENT) {
-        return bad(st, file, lineno, "no uid", NULL);
+        return pl->what = "no uid";
     }
     if (f[F_TIME].type == AB_JV_ABSENT) {
-        return bad(st, file, lineno, "no time", NULL);
+        return pl->what = "no time";
     }
 
     for (i = 0; i < F_N; i++) {
         if (str_field(&f[i], &s[i], &l[i]) != 0) {
-            return bad(st, file, lineno, log_keys[i], "not a string");
+            pl->detail = "not a string";
+            return pl->what = log_keys[i];
         }
     }
 
-    if (ab_parse_micro(s[F_TIME], l[F_TIME], 0, &t) != 0) {
-        return bad(st, file, lineno, "bad time", NULL);
+    if (ab_parse_micro(s[F_TIME], l[F_TIME], 0, &pl->time) != 0) {
+        return pl->what = "bad time";
     }
 
-    if (l[F_STATUS] > 0 && ab_parse_micro(s[F_STATUS], l[F_STATUS], 0, &status)) {
-        return bad(st, file, lineno, "bad status", NULL);
+    pl->status = 0;
+    pl->rt = 0;
+    if (l[F_STATUS] > 0
+        && ab_parse_micro(s[F_STATUS], l[F_STATUS], 0, &pl->status))
+    {
+        return pl->what = "bad status";
     }
-    if (l[F_RT] > 0 && ab_parse_micro(s[F_RT], l[F_RT], 0, &rt)) {
-        return bad(st, file, lineno, "bad request_time", NULL);
+    if (l[F_RT] > 0 && ab_parse_micro(s[F_RT], l[F_RT], 0, &pl->rt)) {
+        return pl->what = "bad request_time";
     }
 
     /* Forced pairs are checked for syntax and otherwise never used. */
-    if ((err = parse_pairs(st, s[F_FORCED], l[F_FORCED], forced, &nforced, 0))) {
-        return bad(st, file, lineno, "bad forced", err);
+    if ((err = pairs_syntax(s[F_FORCED], l[F_FORCED], at, &n)) != NULL) {
+        pl->detail = err;
+        return pl->what = "bad forced";
     }
-    if ((err = parse_events(s[F_EVENTS], l[F_EVENTS], evs, &nevents))) {
-        return bad(st, file, lineno, "bad events", err);
+    if ((err = parse_events(s[F_EVENTS], l[F_EVENTS], evs, &n)) != NULL) {
+        pl->detail = err;
+        return pl->what = "bad events";
     }
-    /* Interning comes last: past the size limits, the line is sound. */
-    if ((err = parse_pairs(st, s[F_EXPOSURES], l[F_EXPOSURES], pairs, &npairs,
-                           l[F_UID] > 0)))
+    if ((err = pairs_syntax(s[F_EXPOSURES], l[F_EXPOSURES], at, &n)) != NULL) {
+        pl->detail = err;
+        return pl->what = "bad exposures";
+    }
+
+    pl->uid = s[F_UID];
+    pl->uid_len = l[F_UID];
+    pl->exposures = s[F_EXPOSURES];
+    pl->exposures_len = l[F_EXPOSURES];
+    pl->events = s[F_EVENTS];
+    pl->events_len = l[F_EVENTS];
+    if (pl->uid_len > 0) {
+        pl->key = ab_key_of(pl->uid, pl->uid_len);
+    }
+
+    return pl->what = NULL;
+}
+
+
+int
+ab_line_log_apply(ab_state_t *st, const ab_pline_t *pl, const char *file,
+    uint64_t lineno)
+{
+    const char  *err;
+    size_t       npairs = 0, nevents = 0, i;
+    pair_t       pairs[MAX_PAIRS];
+    event_t      evs[MAX_EVENTS];
+    int          ids[MAX_EVENTS];
+    uint32_t     vis;
+    ab_rec_t     rec;
+
+    if (pl->what != NULL) {
+        return bad(st, file, lineno, pl->what, pl->detail);
+    }
+
+    /* Both fields passed their syntax check in ab_line_log_parse(): what
+     * is left are the limits on names. */
+    if (pl->events_len > 0) {
+        (void) parse_events(pl->events, pl->events_len, evs, &nevents);
+    }
+    if (pl->uid_len > 0 && pl->exposures_len > 0
+        && (err = pairs_intern(st, pl->exposures, pl->exposures_len, pairs,
+                               &npairs)))
     {
         return bad(st, file, lineno, "bad exposures", err);
     }
@@ -456,20 +515,21 @@ ab_line_log(ab_state_t *st, char *line, size_t len, const char *file,
         return bad(st, file, lineno, "bad events", err);
     }
 
-    if (l[F_UID] == 0) {
+    if (pl->uid_len == 0) {
         /* No visitor: nothing of this line can be attributed except a
          * refund, which finds its visitor through the order. */
-        return apply_events(st, AB_NONE, t, evs, nevents, ids);
+        return apply_events(st, AB_NONE, pl->time, evs, nevents, ids);
     }
 
-    vis = ab_state_visitor(st, s[F_UID], l[F_UID]);
+    vis = ab_state_visitor_key(st, pl->key);
     if (vis == AB_NONE) {
         return -1;
     }
 
     for (i = 0; i < npairs; i++) {
         if (pairs[i].exp >= 0
-            && ab_state_expose(st, vis, pairs[i].exp, pairs[i].var, t) != 0)
+            && ab_state_expose(st, vis, pairs[i].exp, pairs[i].var, pl->time)
+               != 0)
         {
             return -1;
         }
@@ -477,16 +537,28 @@ ab_line_log(ab_state_t *st, char *line, size_t len, const char *file,
 
     memset(&rec, 0, sizeof(rec));
     rec.kind = AB_REC_REQUEST;
-    rec.time = t;
+    rec.time = pl->time;
     rec.vis = vis;
-    rec.value = rt;
-    rec.arg = status >= 500000000 && status < 600000000;
+    rec.value = pl->rt;
+    rec.arg = pl->status >= 500000000 && pl->status < 600000000;
 
     if (ab_state_record(st, &rec) != 0) {
         return -1;
     }
 
-    return apply_events(st, vis, t, evs, nevents, ids);
+    return apply_events(st, vis, pl->time, evs, nevents, ids);
+}
+
+
+int
+ab_line_log(ab_state_t *st, char *line, size_t len, const char *file,
+    uint64_t lineno)
+{
+    ab_pline_t  pl;
+
+    (void) ab_line_log_parse(line, len, &pl);
+
+    return ab_line_log_apply(st, &pl, file, lineno);
 }
 
 

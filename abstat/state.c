@@ -180,8 +180,15 @@ ab_state_selected(const ab_state_t *st, const char *name, size_t len)
 uint32_t
 ab_state_visitor(ab_state_t *st, const char *uid, size_t len)
 {
+    return ab_state_visitor_key(st, ab_key_of(uid, len));
+}
+
+
+uint32_t
+ab_state_visitor_key(ab_state_t *st, ab_key_t key)
+{
     int        created;
-    uint32_t  *slot = ab_tab_put(&st->visitors, ab_key_of(uid, len), &created);
+    uint32_t  *slot = ab_tab_put(&st->visitors, key, &created);
 
     if (slot == NULL) {
         st->oom = 1;

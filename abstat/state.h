@@ -155,6 +155,8 @@ int ab_state_selected(const ab_state_t *st, const char *name, size_t len);
 
 /* The visitor index of a uid, created on first sight. AB_NONE on OOM. */
 uint32_t ab_state_visitor(ab_state_t *st, const char *uid, size_t len);
+/* The same, for a key made by ab_key_of() (perhaps in another thread). */
+uint32_t ab_state_visitor_key(ab_state_t *st, ab_key_t key);
 
 /* An unforced exposure of visitor vis to (exp, var) at time t. */
 int ab_state_expose(ab_state_t *st, uint32_t vis, int exp, int var,
