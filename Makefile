@@ -53,7 +53,12 @@ ASAN_CFLAGS := -O1 -g -fno-omit-frame-pointer \
                -fsanitize=address,undefined -fno-sanitize-recover=all
 ASAN_UNIT  := $(patsubst t/unit/%.c,$(BUILD)/asan/unit/%,$(UNIT_SRC))
 
-asan: $(BUILD)/asan/abstat $(ASAN_UNIT)
+asan: $(BUILD)/asan/abstat $(ASAN_UNIT) $(BUILD)/tsan/abstat
+
+# abstat's reading threads under ThreadSanitizer (t/asan.t)
+$(BUILD)/tsan/abstat: $(ABSTAT_MAIN) $(ABSTAT_LIB) $(ABSTAT_HDR) $(CORE_SRC) $(CORE_HDR)
+	@mkdir -p $(BUILD)/tsan
+	$(CC) $(AB_CFLAGS) -O1 -g -fsanitize=thread -o $@ $(ABSTAT_MAIN) $(ABSTAT_LIB) $(CORE_SRC) $(LDLIBS)
 
 $(BUILD)/asan/abstat: $(ABSTAT_MAIN) $(ABSTAT_LIB) $(ABSTAT_HDR) $(CORE_SRC) $(CORE_HDR)
 	@mkdir -p $(BUILD)/asan

@@ -16,6 +16,7 @@
 #include "ab_core.h"
 #include "expdef.h"
 #include "fold.h"
+#include "ingest.h"
 #include "line.h"
 #include "nginx_conf.h"
 #include "persist.h"
@@ -42,7 +43,8 @@ enum { FMT_TEXT, FMT_JSON, FMT_CSV, FMT_PROM, FMT_HTML };
 enum { FAIL_SRM = 1, FAIL_GUARDRAIL = 2 };
 
 enum { OPT_CAP = 256, OPT_EVENTS, OPT_STATE, OPT_NO_WAIT, OPT_LATE,
-       OPT_SINCE, OPT_UNTIL, OPT_FAIL_ON, OPT_BUCKET, OPT_TABLE };
+       OPT_SINCE, OPT_UNTIL, OPT_FAIL_ON, OPT_BUCKET, OPT_TABLE,
+       OPT_THREADS };
 
 typedef struct {
     int             format;
@@ -64,6 +66,7 @@ typedef struct {
     const char     *output;     /* --output */
     int             fail_on;    /* FAIL_* */
     int             trend_table;        /* --table trend */
+    int             threads;    /* --threads */
 } opts_t;
 
 static const char  usage_text[] =
@@ -105,6 +108,9 @@ static const char  usage_text[] =
     "      --no-wait           with --state: exit 4 if another run holds it\n"
     "      --late SECONDS      with --state: how much older than the newest\n"
     "                          line a later line may be (default 3600)\n"
+    "      --threads N         threads that read and parse input beside the\n"
+    "                          one that counts, 0 to 8; 0 does all in one\n"
+    "                          (default: the number of CPUs, at most 4)\n"
     "  -q, --quiet             no bad-line samples on stderr\n"
     "  -h, --help              this help\n"
     "  -V, --version           version\n"
@@ -202,6 +208,7 @@ parse_options(int argc, char **argv, opts_t *o)
         { "late",        required_argument, NULL, OPT_LATE },
         { "since",       required_argument, NULL, OPT_SINCE },
         { "until",       required_argument, NULL, OPT_UNTIL },
+        { "threads",     required_argument, NULL, OPT_THREADS },
         { "quiet",       no_argument,       NULL, 'q' },
         { "help",        no_argument,       NULL, 'h' },
         { "version",     no_argument,       NULL, 'V' },
@@ -328,6 +335,13 @@ parse_options(int argc, char **argv, opts_t *o)
             }
             o->until_arg = optarg;
             break;
+        case OPT_THREADS:
+            if (optarg[0] >= '0' && optarg[0] <= '8' && optarg[1] == '\0') {
+                o->threads = optarg[0] - '0';
+            } else {
+                usage_error("bad --threads '%s' (0 to 8)", optarg);
+            }
+            break;
         case 'q':
             o->quiet = 1;
             break;
@@ -342,135 +356,6 @@ parse_options(int argc, char **argv, opts_t *o)
             exit(EXIT_USAGE);
         }
     }
-}
-
-
-/* A line: a log line or an events-file line. */
-static int
-take_line(ab_state_t *st, const char *path, int events, char *line,
-    size_t len, uint64_t lineno)
-{
-    st->lines++;
-
-    return events ? ab_line_event(st, line, len, path, lineno)
-                  : ab_line_log(st, line, len, path, lineno);
-}
-
-
-/*
- * Reads one file line by line into the state. Returns 0, 1 when the
- * file could not be (wholly) read, -1 on a fatal error.
- *
- * With inc (--state), reading starts where the last run that saw the same
- * file stopped, and stops before a last line without a newline (still
- * being written): the next run reads it whole. An over-long line is
- * counted only once its end is seen, for the same reason.
- */
-static int
-read_file(ab_state_t *st, ab_incr_t *inc, const char *path, int events)
-{
-    ab_reader_t  *r = ab_reader_open(path);
-    ab_fentry_t  *e = NULL;
-    char         *line, fp[AB_FP_MAX];
-    const char   *p;
-    size_t        len, got = 0;
-    uint64_t      lineno = 0, before, long_at = 0;
-    int           rc = 0, pending = 0;
-    ab_read_t     rd;
-
-    if (r == NULL) {
-        fprintf(stderr, "abstat: %s: %s\n", path, strerror(errno));
-        return 1;
-    }
-
-    if (inc != NULL) {
-        if (ab_reader_prefix(r, sizeof(fp), &p, &got) != 0) {
-            fprintf(stderr, "abstat: %s: read error: %s\n", path,
-                    ab_reader_error(r));
-            ab_reader_close(r);
-            return 1;
-        }
-        memcpy(fp, p, got);
-        e = ab_incr_match(inc, ab_reader_stat(r), fp, got);
-        if (e != NULL && !ab_reader_compressed(r)
-            && (uint64_t) ab_reader_stat(r)->st_size < e->offset)
-        {
-            /* Shorter than what was read of it: emptied and written
-             * again (copytruncate) with the same first bytes. */
-            e = NULL;
-        }
-        if (e != NULL && e->offset > 0 && ab_reader_skip(r, e->offset) != 0) {
-            fprintf(stderr, "abstat: %s: %s\n", path, ab_reader_error(r));
-            ab_reader_close(r);
-            return 1;
-        }
-        lineno = e ? e->lines : 0;
-    } else {
-        st->files++;
-    }
-
-    st->file_max_time = INT64_MIN;
-
-    for ( ;; ) {
-        before = ab_reader_tell(r);
-        rd = ab_reader_next(r, &line, &len);
-
-        if (inc != NULL && rd > 0 && ab_reader_unterminated(r)) {
-            break;
-        }
-        if (rd == AB_READ_TOO_LONG && inc != NULL) {
-            pending = 1;
-            long_at = before;
-        }
-        if (pending && ab_reader_tell(r) > long_at) {
-            pending = 0;
-            st->lines++;
-            ab_state_bad(st, path, ++lineno, "line too long");
-        }
-
-        if (rd == AB_READ_EOF) {
-            break;
-        }
-        if (rd == AB_READ_ERROR) {
-            fprintf(stderr, "abstat: %s: read error after line %llu: %s\n",
-                    path, (unsigned long long) lineno, ab_reader_error(r));
-            rc = 1;
-            break;
-        }
-        if (rd == AB_READ_TOO_LONG) {
-            if (inc == NULL) {
-                st->lines++;
-                ab_state_bad(st, path, ++lineno, "line too long");
-            }
-            continue;
-        }
-
-        if (take_line(st, path, events, line, len, ++lineno) != 0) {
-            rc = -1;
-            break;
-        }
-    }
-
-    if (inc != NULL && rc >= 0) {
-        if (e == NULL && ab_reader_tell(r) > 0) {
-            if ((e = ab_incr_add(inc)) == NULL) {
-                st->oom = 1;
-                rc = -1;
-            } else {
-                /* A file is counted once, whatever its names over time. */
-                st->files++;
-            }
-        }
-        if (e != NULL) {
-            ab_incr_update(inc, e, ab_reader_stat(r), fp, got,
-                           ab_reader_tell(r), lineno, st->file_max_time,
-                           events);
-        }
-    }
-
-    ab_reader_close(r);
-
-    return rc;
 }
 
 
@@ -711,6 +596,7 @@ int
 main(int argc, char **argv)
 {
     opts_t       o;
+    long         ncpu;
     ab_state_t   st;
     ab_report_t  rep;
     ab_incr_t    inc;
@@ -743,6 +629,8 @@ main(int argc, char **argv)
     o.late = 3600;
     o.since = INT64_MIN;
     o.until = INT64_MAX;
+    ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    o.threads = ncpu < 1 ? 1 : ncpu > 4 ? 4 : (int) ncpu;
     parse_options(argc - 1, argv + 1, &o);
 
     if (o.trend_table && (o.format != FMT_CSV || !o.cfg.bucket)) {
@@ -793,9 +681,11 @@ main(int argc, char **argv)
     late_before = st.late_exposures;
 
     for (i = 0; i < nfiles + (int) o.nevents; i++) {
-        rc = i < nfiles ? read_file(&st, o.state ? &inc : NULL, files[i], 0)
-                        : read_file(&st, o.state ? &inc : NULL,
-                                    o.events[i - nfiles], 1);
+        rc = i < nfiles
+             ? ab_ingest_file(&st, o.state ? &inc : NULL, files[i], 0,
+                              o.threads)
+             : ab_ingest_file(&st, o.state ? &inc : NULL,
+                              o.events[i - nfiles], 1, o.threads);
         if (rc < 0 || st.oom) {
             if (st.spool_failed) {
                 fprintf(stderr, "abstat: cannot write the spool file in "

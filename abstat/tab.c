@@ -132,6 +132,22 @@ ab_tab_put(ab_tab_t *t, ab_key_t k, int *created)
 }
 
 
+void
+ab_tab_prefetch(const ab_tab_t *t, ab_key_t k)
+{
+    size_t  s;
+
+    if (t->cap == 0) {
+        return;
+    }
+    s = slot_of(k, t->cap - 1);
+#if defined(__GNUC__)
+    __builtin_prefetch(&t->vals[s]);
+    __builtin_prefetch(&t->keys[s]);
+#endif
+}
+
+
 uint32_t
 ab_tab_get(const ab_tab_t *t, ab_key_t k)
 {

@@ -44,6 +44,9 @@ uint32_t *ab_tab_put(ab_tab_t *t, ab_key_t k, int *created);
  * allocation instead of a chain of rehashes). 0, or -1 out of memory. */
 int ab_tab_reserve(ab_tab_t *t, size_t n);
 
+/* Asks the CPU to fetch the slot where k would be, for a lookup soon. */
+void ab_tab_prefetch(const ab_tab_t *t, ab_key_t k);
+
 /* The value of k, or AB_TAB_EMPTY. */
 uint32_t ab_tab_get(const ab_tab_t *t, ab_key_t k);
 

@@ -70,6 +70,18 @@ for my $t (sort glob("$root/t/abstat-*.t")) {
     ok(!@r, "$name: no sanitizer report") or diag(@r);
 }
 
+# the reading threads under ThreadSanitizer: any race report is fatal
+{
+    local $ENV{ABSTAT} = "$root/build/tsan/abstat";
+    local $ENV{TSAN_OPTIONS} = "halt_on_error=1:exitcode=$EXIT";
+    my $res = `$^X '$root/t/abstat-threads.t' 2>&1`;
+    my $rc = $? >> 8;
+    my $bad = () = $res =~ /^not ok /mg;
+    ok($rc == 0 && !$bad && $res !~ /ThreadSanitizer/,
+        "abstat-threads.t with build/tsan/abstat: exit $rc, $bad failed")
+        or diag(join "\n", grep { /not ok|#|Sanitizer/ } split /\n/, $res);
+}
+
 # all the test data at once, every option and format
 my $g = 't/data/abstat/gen';
 my @logs = map { "$g/$_" } qw(ab.log ab.log.1 ab.log.2-compressed ab.log.3.gz

@@ -1,0 +1,444 @@
+/*
+ * Worker threads take turns at the reader: under the reader lock a worker
+ * claims the next batch of the ring and copies the next lines into it
+ * (with what each read returned and the stream offsets around it); then,
+ * without the lock, it parses the batch's log lines, which is most of the
+ * work. The calling thread applies the batches in file order, so the
+ * result is the same as a single-threaded read. With no workers, the
+ * calling thread fills and parses each batch itself.
+ */
+
+#include "ingest.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "line.h"
+#include "reader.h"
+#include "tab.h"
+
+#define MAX_WORKERS    AB_INGEST_MAX_THREADS
+#define NBATCH         (MAX_WORKERS + 2)
+#define BATCH_LINES    4096
+/* room for one whole line after the soft limit */
+#define BATCH_SOFT     (1024 * 1024)
+#define BATCH_BYTES    (BATCH_SOFT + AB_LINE_MAX + 8)
+/* how many lines ahead the visitor table is prefetched */
+#define PREFETCH       8
+
+typedef struct {
+    ab_read_t    rd;
+    int          unterminated;
+    uint64_t     before;        /* ab_reader_tell() before the read */
+    uint64_t     after;         /* and after it */
+    char        *line;          /* in the batch */
+    size_t       len;
+    ab_pline_t   pl;            /* log files, once parsed */
+} entry_t;
+
+typedef enum { B_FREE = 0, B_FILLING, B_READY } bstate_t;
+
+typedef struct {
+    entry_t     *ents;
+    size_t       n;
+    char        *buf;
+    size_t       used;
+    bstate_t     state;
+    int          last;          /* ends with EOF or a read error */
+    char         err[256];      /* the read error */
+} batch_t;
+
+typedef struct {
+    ab_reader_t      *r;
+    int               events;
+    int               nworkers;
+    int               stop;     /* the consumer wants no more */
+    int               eof;      /* the last batch is claimed */
+    pthread_t         tid[MAX_WORKERS];
+    pthread_mutex_t   rd_mu;    /* the reader and `produced` */
+    pthread_mutex_t   mu;       /* batch states, stop */
+    pthread_cond_t    cv;
+    batch_t           b[NBATCH];
+    size_t            produced; /* batches claimed */
+    size_t            consumed; /* batches handed to the consumer */
+    batch_t          *cur;
+    size_t            next;     /* entry of cur */
+} src_t;
+
+
+static void
+fill_batch(src_t *src, batch_t *b)
+{
+    entry_t  *e;
+    char     *line;
+    size_t    len;
+
+    b->n = 0;
+    b->used = 0;
+    b->last = 0;
+
+    while (b->n < BATCH_LINES && b->used < BATCH_SOFT) {
+        e = &b->ents[b->n++];
+        e->before = ab_reader_tell(src->r);
+        e->rd = ab_reader_next(src->r, &line, &len);
+        e->after = ab_reader_tell(src->r);
+        e->unterminated = ab_reader_unterminated(src->r);
+        e->line = NULL;
+        e->len = len;
+
+        if (e->rd == AB_READ_EOF || e->rd == AB_READ_ERROR) {
+            snprintf(b->err, sizeof(b->err), "%s", ab_reader_error(src->r));
+            b->last = 1;
+            return;
+        }
+        if (e->rd == AB_READ_LINE) {
+            /* a copy: the reader's buffer moves on */
+            e->line = b->buf + b->used;
+            memcpy(e->line, line, len + 1);
+            b->used += len + 1;
+        }
+    }
+}
+
+
+static void
+parse_batch(const src_t *src, batch_t *b)
+{
+    size_t  i;
+
+    if (src->events) {
+        return;
+    }
+    for (i = 0; i < b->n; i++) {
+        if (b->ents[i].rd == AB_READ_LINE) {
+            (void) ab_line_log_parse(b->ents[i].line, b->ents[i].len,
+                                     &b->ents[i].pl);
+        }
+    }
+}
+
+
+static void *
+work(void *arg)
+{
+    src_t    *src = arg;
+    batch_t  *b;
+    int       stop;
+
+    for ( ;; ) {
+        pthread_mutex_lock(&src->rd_mu);
+        if (src->eof) {
+            pthread_mutex_unlock(&src->rd_mu);
+            break;
+        }
+        b = &src->b[src->produced % NBATCH];
+
+        pthread_mutex_lock(&src->mu);
+        while (b->state != B_FREE && !src->stop) {
+            pthread_cond_wait(&src->cv, &src->mu);
+        }
+        stop = src->stop;
+        b->state = B_FILLING;
+        pthread_mutex_unlock(&src->mu);
+
+        if (stop) {
+            pthread_mutex_unlock(&src->rd_mu);
+            break;
+        }
+
+        src->produced++;
+        fill_batch(src, b);
+        src->eof = b->last;
+        pthread_mutex_unlock(&src->rd_mu);
+
+        parse_batch(src, b);
+
+        pthread_mutex_lock(&src->mu);
+        b->state = B_READY;
+        pthread_cond_broadcast(&src->cv);
+        pthread_mutex_unlock(&src->mu);
+    }
+
+    return NULL;
+}
+
+
+static void src_close(src_t *src);
+
+
+static int
+src_open(src_t *src, ab_reader_t *r, int events, int threads)
+{
+    size_t  i;
+
+    memset(src, 0, sizeof(*src));
+    src->r = r;
+    src->events = events;
+
+    for (i = 0; i < NBATCH; i++) {
+        src->b[i].ents = malloc(BATCH_LINES * sizeof(entry_t));
+        src->b[i].buf = malloc(BATCH_BYTES);
+        if (src->b[i].ents == NULL || src->b[i].buf == NULL) {
+            src_close(src);
+            return -1;
+        }
+    }
+
+    if (threads < 1) {
+        return 0;
+    }
+    if (threads > MAX_WORKERS) {
+        threads = MAX_WORKERS;
+    }
+
+    if (pthread_mutex_init(&src->rd_mu, NULL) != 0) {
+        src_close(src);
+        return -1;
+    }
+    if (pthread_mutex_init(&src->mu, NULL) != 0) {
+        pthread_mutex_destroy(&src->rd_mu);
+        src_close(src);
+        return -1;
+    }
+    if (pthread_cond_init(&src->cv, NULL) != 0) {
+        pthread_mutex_destroy(&src->mu);
+        pthread_mutex_destroy(&src->rd_mu);
+        src_close(src);
+        return -1;
+    }
+    /* As many as could be started; none means an inline read. */
+    while (src->nworkers < threads
+           && pthread_create(&src->tid[src->nworkers], NULL, work, src) == 0)
+    {
+        src->nworkers++;
+    }
+    if (src->nworkers == 0) {
+        pthread_cond_destroy(&src->cv);
+        pthread_mutex_destroy(&src->mu);
+        pthread_mutex_destroy(&src->rd_mu);
+    }
+
+    return 0;
+}
+
+
+/* The next entry in file order; the last one is EOF or a read error. */
+static entry_t *
+src_next(src_t *src)
+{
+    batch_t  *b = src->cur;
+
+    if (b != NULL && src->next < b->n) {
+        return &b->ents[src->next++];
+    }
+
+    if (src->nworkers == 0) {
+        b = &src->b[0];
+        fill_batch(src, b);
+        parse_batch(src, b);
+    } else {
+        pthread_mutex_lock(&src->mu);
+        if (b != NULL) {
+            b->state = B_FREE;
+            pthread_cond_broadcast(&src->cv);
+        }
+        b = &src->b[src->consumed % NBATCH];
+        while (b->state != B_READY) {
+            pthread_cond_wait(&src->cv, &src->mu);
+        }
+        src->consumed++;
+        pthread_mutex_unlock(&src->mu);
+    }
+
+    src->cur = b;
+    src->next = 1;
+
+    return &b->ents[0];
+}
+
+
+static void
+src_close(src_t *src)
+{
+    size_t  i;
+    int     w;
+
+    if (src->nworkers > 0) {
+        pthread_mutex_lock(&src->mu);
+        src->stop = 1;
+        pthread_cond_broadcast(&src->cv);
+        pthread_mutex_unlock(&src->mu);
+        for (w = 0; w < src->nworkers; w++) {
+            pthread_join(src->tid[w], NULL);
+        }
+        pthread_cond_destroy(&src->cv);
+        pthread_mutex_destroy(&src->mu);
+        pthread_mutex_destroy(&src->rd_mu);
+        src->nworkers = 0;
+    }
+
+    for (i = 0; i < NBATCH; i++) {
+        free(src->b[i].ents);
+        free(src->b[i].buf);
+        src->b[i].ents = NULL;
+        src->b[i].buf = NULL;
+    }
+}
+
+
+/* Log lines look up their visitor in a table far bigger than the caches:
+ * ask for the slot of a line a few ahead while this one is applied. */
+static void
+prefetch_ahead(const src_t *src, const ab_state_t *st)
+{
+    const batch_t  *b = src->cur;
+    const entry_t  *e;
+
+    if (src->events || src->next + PREFETCH - 1 >= b->n) {
+        return;
+    }
+    e = &b->ents[src->next + PREFETCH - 1];
+    if (e->rd == AB_READ_LINE && e->pl.what == NULL && e->pl.uid_len > 0) {
+        ab_tab_prefetch(&st->visitors, e->pl.key);
+    }
+}
+
+
+static int
+apply(ab_state_t *st, const src_t *src, entry_t *e, const char *path,
+    uint64_t lineno)
+{
+    st->lines++;
+
+    if (src->events) {
+        return ab_line_event(st, e->line, e->len, path, lineno);
+    }
+
+    prefetch_ahead(src, st);
+
+    return ab_line_log_apply(st, &e->pl, path, lineno);
+}
+
+
+int
+ab_ingest_file(ab_state_t *st, ab_incr_t *inc, const char *path,
+    int events, int threads)
+{
+    ab_reader_t  *r = ab_reader_open(path);
+    ab_fentry_t  *fe = NULL;
+    entry_t      *e;
+    src_t         src;
+    char          fp[AB_FP_MAX];
+    const char   *p;
+    size_t        got = 0;
+    uint64_t      lineno = 0, long_at = 0, tell;
+    int           rc = 0, pending = 0;
+
+    if (r == NULL) {
+        fprintf(stderr, "abstat: %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+
+    if (inc != NULL) {
+        if (ab_reader_prefix(r, sizeof(fp), &p, &got) != 0) {
+            fprintf(stderr, "abstat: %s: read error: %s\n", path,
+                    ab_reader_error(r));
+            ab_reader_close(r);
+            return 1;
+        }
+        memcpy(fp, p, got);
+        fe = ab_incr_match(inc, ab_reader_stat(r), fp, got);
+        if (fe != NULL && !ab_reader_compressed(r)
+            && (uint64_t) ab_reader_stat(r)->st_size < fe->offset)
+        {
+            /* Shorter than what was read of it: emptied and written
+             * again (copytruncate) with the same first bytes. */
+            fe = NULL;
+        }
+        if (fe != NULL && fe->offset > 0 && ab_reader_skip(r, fe->offset) != 0)
+        {
+            fprintf(stderr, "abstat: %s: %s\n", path, ab_reader_error(r));
+            ab_reader_close(r);
+            return 1;
+        }
+        lineno = fe ? fe->lines : 0;
+    } else {
+        st->files++;
+    }
+
+    st->file_max_time = INT64_MIN;
+    tell = ab_reader_tell(r);
+
+    if (src_open(&src, r, events, threads) != 0) {
+        ab_reader_close(r);
+        st->oom = 1;
+        return -1;
+    }
+
+    for ( ;; ) {
+        e = src_next(&src);
+        /* where a later run resumes: after the last newline read */
+        tell = e->after;
+
+        if (inc != NULL && e->rd > 0 && e->unterminated) {
+            tell = e->before;
+            break;
+        }
+        if (e->rd == AB_READ_TOO_LONG && inc != NULL) {
+            pending = 1;
+            long_at = e->before;
+        }
+        if (pending && e->after > long_at) {
+            pending = 0;
+            st->lines++;
+            ab_state_bad(st, path, ++lineno, "line too long");
+        }
+
+        if (e->rd == AB_READ_EOF) {
+            break;
+        }
+        if (e->rd == AB_READ_ERROR) {
+            fprintf(stderr, "abstat: %s: read error after line %llu: %s\n",
+                    path, (unsigned long long) lineno, src.cur->err);
+            rc = 1;
+            break;
+        }
+        if (e->rd == AB_READ_TOO_LONG) {
+            if (inc == NULL) {
+                st->lines++;
+                ab_state_bad(st, path, ++lineno, "line too long");
+            }
+            continue;
+        }
+
+        if (apply(st, &src, e, path, ++lineno) != 0) {
+            rc = -1;
+            break;
+        }
+    }
+
+    src_close(&src);
+
+    if (inc != NULL && rc >= 0) {
+        if (fe == NULL && tell > 0) {
+            if ((fe = ab_incr_add(inc)) == NULL) {
+                st->oom = 1;
+                rc = -1;
+            } else {
+                /* A file is counted once, whatever its names over time. */
+                st->files++;
+            }
+        }
+        if (fe != NULL) {
+            ab_incr_update(inc, fe, ab_reader_stat(r), fp, got, tell, lineno,
+                           st->file_max_time, events);
+        }
+    }
+
+    ab_reader_close(r);
+
+    return rc;
+}

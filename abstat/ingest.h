@@ -1,0 +1,27 @@
+/*
+ * One input file into the state: reading, decompressing and parsing in
+ * worker threads while the calling thread counts what was parsed, in the
+ * file's order, so that the result is the same as a single-threaded read.
+ */
+
+#ifndef ABSTAT_INGEST_H
+#define ABSTAT_INGEST_H
+
+#include "persist.h"
+#include "state.h"
+
+#define AB_INGEST_MAX_THREADS  8
+
+/*
+ * Reads path (a log, or with events an events file) into st. With inc
+ * (--state), reading starts where the last run that saw the same file
+ * stopped and stops before a last line without a newline. threads: how
+ * many workers read and parse (up to AB_INGEST_MAX_THREADS); 0 does it
+ * all in the calling thread. Returns 0, 1 when the
+ * file could not be (wholly) read (said on stderr), -1 on a fatal error
+ * (st->oom set).
+ */
+int ab_ingest_file(ab_state_t *st, ab_incr_t *inc, const char *path,
+    int events, int threads);
+
+#endif /* ABSTAT_INGEST_H */

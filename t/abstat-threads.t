@@ -1,0 +1,155 @@
+#!/usr/bin/perl
+# abstat reads and parses in worker threads (--threads N) while the main
+# thread applies the lines in file order: every thread count must give
+# the very report and the very stderr (bad-line samples in line order) of
+# the single-threaded read, on inputs that cross many batches and carry
+# everything unusual: bad lines, lines over the 1 MB limit, a line just
+# under it, NUL bytes, gzip, stdin, events files and --state runs that
+# stop before an unterminated last line.
+
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use File::Temp qw(tempdir);
+use IO::Compress::Gzip qw(gzip $GzipError);
+use AbstatTest qw(run_abstat_raw);
+
+my $BIN = $AbstatTest::BIN;
+plan(skip_all => "$BIN is not built (make)") unless -x $BIN;
+
+my $dir = tempdir(CLEANUP => 1);
+my @THREADS = (1, 2, 3, 8);
+
+sub put {
+    my ($name, $content, $append) = @_;
+    open my $fh, $append ? '>>:raw' : '>:raw', "$dir/$name" or die "$dir/$name: $!";
+    print $fh $content;
+    close $fh or die;
+    return "$dir/$name";
+}
+
+sub slurp {
+    my ($path) = @_;
+    open my $fh, '<:raw', $path or die "$path: $!";
+    local $/;
+    return scalar <$fh>;
+}
+
+# 60,000 generated lines (about 15 batches) with hostile lines spread
+# through them, so that they fall inside batches and at their edges.
+my $gen = `perl scripts/bench/gen-log --lines 60000 --seed 11`;
+die "gen-log failed" unless $? == 0 && length $gen > 1_000_000;
+my @lines = split /\n/, $gen;
+my $near = '{"time":"1795400000.000","uid":"' . ('ab' x 16)
+    . '","exposures":"checkout_cta:control","ua":"' . ('x' x (1024 * 1024 - 200))
+    . '"}';
+my %hostile = (
+    1      => 'not json at all',
+    4095   => '{"time":"1795400001.000","uid":"u1","exposures":"bad pair"}',
+    4096   => "{\"time\":\"1795400001.000\",\"uid\":\"u\0nul\"}",
+    4097   => '{"time":"1795400002.000","uid":"' . ('ab' x 16)
+              . '","exposures":"checkout_cta:upsell","status":"x"}',
+    9000   => 'y' x (1024 * 1024 + 10),
+    9001   => $near,
+    20000  => 'z' x (3 * 1024 * 1024),
+    33333  => '{"time":"1795400003.000","uid":"' . ('cd' x 16)
+              . '","events":"purchase;order=o1;revenue=abc"}',
+    59999  => '{"dup":1,"dup":2,"time":"1795400004.000","uid":"x"}',
+);
+my @mixed;
+for my $i (0 .. $#lines) {
+    push @mixed, $hostile{$i} if exists $hostile{$i};
+    push @mixed, $lines[$i];
+}
+my $log = put('mixed.log', join("\n", @mixed) . "\n");
+my $gz = "$dir/mixed.log.gz";
+gzip($log => $gz) or die $GzipError;
+my $noeol = put('noeol.log', join("\n", @mixed[0 .. 20000]));
+
+my @gen = map { "t/data/abstat/gen/$_" }
+    qw(ab.log ab.log.1 ab.log.2-compressed ab.log.3.gz ab.log.4.gz);
+my @events = ('--events', 't/data/abstat/gen/backoffice.jsonl');
+
+my %cases = (
+    'plain, bad and over-long lines' => [$log],
+    'gzip'                           => [$gz],
+    'last line without a newline'    => [$noeol],
+    'rotated set with events'        => [@gen, @events],
+    'two files and a filter'         => [$log, $gz, '-e', 'checkout_cta'],
+);
+
+for my $name (sort keys %cases) {
+    my @args = ('report', '--format', 'json', @{$cases{$name}});
+    my ($rc0, $out0, $err0) = run_abstat_raw(@args, '--threads', '0');
+    ok(length $out0 > 100, "$name: a report with --threads 0 (exit $rc0)");
+    for my $t (@THREADS) {
+        my ($rc, $out, $err) = run_abstat_raw(@args, '--threads', $t);
+        is($rc, $rc0, "$name: --threads $t: same exit code");
+        ok($out eq $out0, "$name: --threads $t: the same report");
+        is($err, $err0, "$name: --threads $t: the same stderr");
+    }
+}
+
+# the bad-line reasons are there, in line order, whatever the threads
+{
+    my (undef, undef, $err) = run_abstat_raw('report', '--format', 'json',
+        '--threads', '3', $log);
+    my @nums = $err =~ /mixed\.log:(\d+): bad line/g;
+    ok(@nums >= 5, 'bad lines are sampled (' . scalar(@nums) . ')');
+    is_deeply(\@nums, [sort { $a <=> $b } @nums], 'samples in line order');
+    like($err, qr/line too long/, 'the over-long lines are counted');
+}
+
+# stdin
+{
+    local $AbstatTest::STDIN = $log;
+    my ($rc0, $out0) = run_abstat_raw('report', '--format', 'json', '-q',
+        '--threads', '0');
+    my ($rc, $out) = run_abstat_raw('report', '--format', 'json', '-q',
+        '--threads', '2', '-');
+    ok($out eq $out0 && $rc == $rc0, 'stdin: the same report with 2 threads');
+}
+
+# --state: three runs over a growing file, the middle one ending in half a
+# line; each thread count keeps its own state and ends on the same report
+my %final;
+for my $t (0, 2) {
+    # the same file name in each run: bad-line samples name the file
+    mkdir "$dir/grow-$t" or die;
+    my $f = "grow-$t/growing.log";
+    my $state = "$dir/state-$t";
+    put($f, join("\n", @mixed[0 .. 30000]) . "\n");
+    my @args = ('report', '--format', 'json', '-q', '--state', $state,
+                '--threads', $t, "$dir/$f");
+    my ($rc) = run_abstat_raw(@args);
+    is($rc, 0, "--state, --threads $t: first run");
+    my $half = substr($mixed[45001], 0, 40);
+    put($f, join("\n", @mixed[30001 .. 45000]) . "\n" . $half, 1);
+    ($rc) = run_abstat_raw(@args);
+    is($rc, 0, "--state, --threads $t: run before the last line is whole");
+    put($f, substr($mixed[45001], 40) . "\n"
+        . join("\n", @mixed[45002 .. $#mixed]) . "\n", 1);
+    ($rc, $final{$t}) = run_abstat_raw(@args);
+    is($rc, 0, "--state, --threads $t: last run");
+    $final{$t} =~ s{\Q$dir/grow-$t/\E}{}g;
+}
+ok($final{0} eq $final{2}, '--state: the same final report with 0 and 2 '
+   . 'threads');
+put('growing.log', join("\n", @mixed) . "\n");
+my (undef, $whole) = run_abstat_raw('report', '--format', 'json', '-q',
+    '--threads', '2', "$dir/growing.log");
+$whole =~ s{\Q$dir/\E}{}g;
+ok($final{2} eq $whole, '--state in three runs: the report of one whole read');
+
+# usage
+{
+    my ($rc, undef, $err) = run_abstat_raw('report', '--threads', '9', $log);
+    is($rc, 2, '--threads 9: a usage error');
+    like($err, qr/bad --threads '9' \(0 to 8\)/, '--threads 9: says why');
+    ($rc, undef, $err) = run_abstat_raw('report', '--threads', 'x', $log);
+    is($rc, 2, '--threads x: a usage error');
+}
+
+done_testing();
