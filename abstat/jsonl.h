@@ -22,6 +22,14 @@ typedef enum {
     AB_JV_OTHER                 /* object, array, true, false, null */
 } ab_jv_type_t;
 
+/* A key asked for, with its length (AB_JSON_KEY("uid")). */
+typedef struct {
+    const char  *name;
+    size_t       len;
+} ab_json_key_t;
+
+#define AB_JSON_KEY(s)  { s, sizeof(s) - 1 }
+
 typedef struct {
     ab_jv_type_t  type;
     const char   *s;            /* NUL-terminated for strings and numbers */
@@ -33,7 +41,12 @@ typedef struct {
  * for each keys[i] found. Returns NULL, or a short reason why the line is
  * not a JSON object or has one of keys twice ("duplicate key").
  */
-const char *ab_json_object(char *line, size_t len, const char *const *keys,
+const char *ab_json_object(char *line, size_t len, const ab_json_key_t *keys,
     size_t nkeys, ab_jv_t *out);
+
+/* The same without the fast path for nginx's own line shape: the
+ * reference that the fast path is tested against. */
+const char *ab_json_object_general(char *line, size_t len,
+    const ab_json_key_t *keys, size_t nkeys, ab_jv_t *out);
 
 #endif /* ABSTAT_JSONL_H */

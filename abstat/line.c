@@ -30,14 +30,17 @@ typedef struct {
 
 enum { F_TIME, F_UID, F_EXPOSURES, F_FORCED, F_EVENTS, F_STATUS, F_RT, F_N };
 
-static const char *const  log_keys[F_N] = {
-    "time", "uid", "exposures", "forced", "events", "status", "request_time"
+static const ab_json_key_t  log_keys[F_N] = {
+    AB_JSON_KEY("time"), AB_JSON_KEY("uid"), AB_JSON_KEY("exposures"),
+    AB_JSON_KEY("forced"), AB_JSON_KEY("events"), AB_JSON_KEY("status"),
+    AB_JSON_KEY("request_time")
 };
 
 enum { E_TIME, E_EVENT, E_ORDER, E_REVENUE, E_UID, E_N };
 
-static const char *const  event_keys[E_N] = {
-    "time", "event", "order", "revenue", "uid"
+static const ab_json_key_t  event_keys[E_N] = {
+    AB_JSON_KEY("time"), AB_JSON_KEY("event"), AB_JSON_KEY("order"),
+    AB_JSON_KEY("revenue"), AB_JSON_KEY("uid")
 };
 
 
@@ -437,7 +440,7 @@ ab_line_log_parse(char *line, size_t len, ab_pline_t *pl)
     for (i = 0; i < F_N; i++) {
         if (str_field(&f[i], &s[i], &l[i]) != 0) {
             pl->detail = "not a string";
-            return pl->what = log_keys[i];
+            return pl->what = log_keys[i].name;
         }
     }
 

@@ -10,7 +10,9 @@
 #include "line.h"
 #include "tab.h"
 
-static const char *const  keys[] = { "a", "b", "c" };
+static const ab_json_key_t  keys[] = {
+    AB_JSON_KEY("a"), AB_JSON_KEY("b"), AB_JSON_KEY("c")
+};
 
 
 /* Parses text; returns the error (NULL: JSON) and fills out. */
