@@ -5,6 +5,8 @@
 
 #include "analyze.h"
 
+#include <pthread.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -265,6 +267,81 @@ intern_named(ab_state_t *st, const ab_config_t *cfg)
 }
 
 
+typedef struct {
+    ab_pass_t       *p;
+    ab_report_t     *rep;
+    size_t           first;     /* this thread's experiments: first, */
+    size_t           step;      /* first + step, ... */
+    int              failed;
+} reporter_t;
+
+
+static void *
+report_some(void *arg)
+{
+    reporter_t  *r = arg;
+    size_t       e;
+
+    for (e = r->first; e < r->p->st->exps.n; e += r->step) {
+        if (ab_experiment_report(r->p, (int) e, &r->rep->exps[e]) != 0) {
+            r->failed = 1;
+        }
+    }
+
+    return NULL;
+}
+
+
+/* Each experiment's report reads the pass and writes only its own
+ * ab_rexp_t: with several experiments they are made side by side. */
+static int
+report_all(ab_pass_t *p, ab_report_t *rep)
+{
+    reporter_t  r[AB_MAX_THREADS + 1];
+    pthread_t   tid[AB_MAX_THREADS + 1];
+    size_t      n = (size_t) (p->cfg->threads > 0 ? p->cfg->threads : 1);
+    size_t      i, started = 1;
+    int         failed = 0;
+
+    if (n > p->st->exps.n) {
+        n = p->st->exps.n ? p->st->exps.n : 1;
+    }
+    if (n > AB_MAX_THREADS + 1) {
+        n = AB_MAX_THREADS + 1;
+    }
+
+    for (i = 0; i < n; i++) {
+        r[i].p = p;
+        r[i].rep = rep;
+        r[i].first = i;
+        r[i].step = n;
+        r[i].failed = 0;
+    }
+    /* the calling thread takes the first share; a thread that cannot be
+     * started leaves its share to it as well */
+    for (i = 1; i < n; i++, started++) {
+        if (pthread_create(&tid[i], NULL, report_some, &r[i]) != 0) {
+            break;
+        }
+    }
+    report_some(&r[0]);
+    for (i = started; i < n; i++) {
+        report_some(&r[i]);
+    }
+    for (i = 1; i < started; i++) {
+        pthread_join(tid[i], NULL);
+    }
+
+    /* every ab_rexp_t is whole or zeroed, so all can be freed */
+    rep->nexps = p->st->exps.n;
+    for (i = 0; i < n; i++) {
+        failed |= r[i].failed;
+    }
+
+    return failed ? -1 : 0;
+}
+
+
 int
 ab_analyze(ab_state_t *st, const ab_config_t *cfg, ab_report_t *rep)
 {
@@ -318,11 +395,8 @@ ab_analyze(ab_state_t *st, const ab_config_t *cfg, ab_report_t *rep)
     count_multi(&p);
     rep->events_before_exposure = p.events_before_exposure;
 
-    for (e = 0; e < st->exps.n; e++) {
-        if (ab_experiment_report(&p, (int) e, &rep->exps[e]) != 0) {
-            goto done;
-        }
-        rep->nexps++;
+    if (report_all(&p, rep) != 0) {
+        goto done;
     }
 
     qsort(rep->exps, rep->nexps, sizeof(*rep->exps), cmp_exp);

@@ -102,13 +102,14 @@ find_def(const ab_expdef_t *d, size_t n, const char *name)
 }
 
 
-/* The names ids are sorted by (qsort has no context argument). */
-static const char *const  *sort_names;
-
+/* Ids by their names (ctx: the names); qsort_r, because experiments are
+ * reported in parallel threads. */
 static int
-cmp_var(const void *a, const void *b)
+cmp_var(const void *a, const void *b, void *ctx)
 {
-    return strcmp(sort_names[*(const int *) a], sort_names[*(const int *) b]);
+    const char *const  *names = ctx;
+
+    return strcmp(names[*(const int *) a], names[*(const int *) b]);
 }
 
 
@@ -142,8 +143,7 @@ order_variants(const ab_pass_t *p, int e, const ab_expdef_t *def,
             order[k++] = (int) i;
         }
     }
-    sort_names = (const char *const *) vars->names;
-    qsort(order + j, k - j, sizeof(int), cmp_var);
+    qsort_r(order + j, k - j, sizeof(int), cmp_var, vars->names);
     free(used);
 
     /* --baseline VAR or --baseline EXP=VAR */
@@ -441,8 +441,7 @@ ab_experiment_report(const ab_pass_t *p, int e, ab_rexp_t *x)
     for (i = 0; i < nev; i++) {
         evorder[i] = (int) i;
     }
-    sort_names = (const char *const *) st->events.names;
-    qsort(evorder, nev, sizeof(int), cmp_var);
+    qsort_r(evorder, nev, sizeof(int), cmp_var, st->events.names);
 
     x->baseline_source = order_variants(p, e, def, conf, order);
     if (x->baseline_source == NULL) {

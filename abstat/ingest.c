@@ -20,7 +20,7 @@
 #include "reader.h"
 #include "tab.h"
 
-#define MAX_WORKERS    AB_INGEST_MAX_THREADS
+#define MAX_WORKERS    AB_MAX_THREADS
 #define NBATCH         (MAX_WORKERS + 2)
 #define BATCH_LINES    4096
 /* room for one whole line after the soft limit */

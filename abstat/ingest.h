@@ -10,13 +10,11 @@
 #include "persist.h"
 #include "state.h"
 
-#define AB_INGEST_MAX_THREADS  8
-
 /*
  * Reads path (a log, or with events an events file) into st. With inc
  * (--state), reading starts where the last run that saw the same file
  * stopped and stops before a last line without a newline. threads: how
- * many workers read and parse (up to AB_INGEST_MAX_THREADS); 0 does it
+ * many workers read and parse (up to AB_MAX_THREADS); 0 does it
  * all in the calling thread. Returns 0, 1 when the
  * file could not be (wholly) read (said on stderr), -1 on a fatal error
  * (st->oom set).

@@ -38,9 +38,7 @@ lookup(const ab_intern_t *t, const char *s, size_t len)
     uint32_t  id;
 
     while ((id = t->slots[i]) != 0) {
-        const char  *name = t->names[id - 1];
-
-        if (strlen(name) == len && memcmp(name, s, len) == 0) {
+        if (t->lens[id - 1] == len && memcmp(t->names[id - 1], s, len) == 0) {
             break;
         }
         i = (i + 1) & (t->nslots - 1);
@@ -67,6 +65,7 @@ rehash(ab_intern_t *t)
     size_t     nslots = t->nslots ? t->nslots * 2 : 64, i, j;
     uint32_t  *slots = calloc(nslots, sizeof(*slots));
     char     **names;
+    size_t    *lens;
 
     if (slots == NULL) {
         return -1;
@@ -78,6 +77,12 @@ rehash(ab_intern_t *t)
         return -1;
     }
     t->names = names;
+    lens = realloc(t->lens, nslots / 2 * sizeof(*lens));
+    if (lens == NULL) {
+        free(slots);
+        return -1;
+    }
+    t->lens = lens;
     t->cap = nslots / 2;
 
     free(t->slots);
@@ -85,7 +90,7 @@ rehash(ab_intern_t *t)
     t->nslots = nslots;
 
     for (i = 0; i < t->n; i++) {
-        j = lookup(t, t->names[i], strlen(t->names[i]));
+        j = lookup(t, t->names[i], t->lens[i]);
         t->slots[j] = (uint32_t) i + 1;
     }
 
@@ -119,6 +124,7 @@ ab_intern(ab_intern_t *t, const char *s, size_t len)
     copy[len] = '\0';
 
     t->names[t->n] = copy;
+    t->lens[t->n] = len;
     t->slots[lookup(t, s, len)] = (uint32_t) ++t->n;
 
     return (int) t->n - 1;
@@ -134,6 +140,7 @@ ab_intern_free(ab_intern_t *t)
         free(t->names[i]);
     }
     free(t->names);
+    free(t->lens);
     free(t->slots);
     memset(t, 0, sizeof(*t));
 }

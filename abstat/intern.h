@@ -11,6 +11,7 @@
 
 typedef struct {
     char     **names;
+    size_t    *lens;            /* of names, so that lookups need no strlen */
     size_t     n;
     size_t     cap;
     uint32_t  *slots;           /* id + 1, 0 = free */

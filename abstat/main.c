@@ -641,6 +641,7 @@ main(int argc, char **argv)
         o.cfg.bucket = AB_BUCKET_DAY;
     }
     o.cfg.only = o.only;
+    o.cfg.threads = o.threads > 0 ? o.threads : 1;
     o.cfg.nonly = o.nonly;
     o.cfg.conf = o.conf;
     o.cfg.nconf = o.nconf;

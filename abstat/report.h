@@ -35,6 +35,7 @@ typedef struct {
     const char *const  *only;           /* --experiment */
     size_t              nonly;
     int                 bucket;         /* AB_BUCKET_*: trend series */
+    int                 threads;        /* experiments reported at once */
 } ab_config_t;
 
 enum { AB_BUCKET_NONE, AB_BUCKET_DAY, AB_BUCKET_HOUR };

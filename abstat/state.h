@@ -24,6 +24,9 @@
 
 #define AB_NONE             UINT32_MAX
 #define AB_VAR_MULTI        0xffff
+/* threads that read and parse (--threads), at most */
+#define AB_MAX_THREADS      8
+
 #define AB_MAX_EXPERIMENTS  4096
 #define AB_MAX_EXP_VARIANTS 1024
 #define AB_MAX_EVENT_NAMES  4096
