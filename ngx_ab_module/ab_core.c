@@ -6,6 +6,10 @@
 
 #include <string.h>
 
+#if defined(__SSE2__) && defined(__GNUC__)
+#include <emmintrin.h>
+#endif
+
 /* XXH3_state_t as a complete type, for the stack. */
 #define XXH_STATIC_LINKING_ONLY
 #include <xxhash.h>
@@ -17,9 +21,21 @@
 /* The longest string bucket() ever hashes: salt, tag, uid. */
 #define AB_KEY_MAX  (AB_SALT_MAX_LEN + 16 + AB_UID_MAX_LEN)
 
+_Static_assert(sizeof(AB_TRAFFIC_TAG) - 1 == AB_TAG_ROOM
+               && sizeof(AB_VARIANT_TAG) - 1 == AB_TAG_ROOM
+               && sizeof(AB_LAYER_TAG) - 1 <= AB_TAG_ROOM,
+               "the tags of ab_assign_before() overwrite each other");
 
-uint32_t
-ab_bucket(const void *data, size_t len)
+
+/*
+ * The exported functions of the hot path are thin wrappers around static
+ * ones: inside a shared object, calls between exported functions go
+ * through the PLT and are never inlined, and the module calls these on
+ * every request.
+ */
+
+static uint32_t
+ab_hash_bucket(const void *data, size_t len)
 {
     /* Multiply-shift maps the hash onto [0, 10000) without modulo bias
      * worth speaking of and is the same on every platform. */
@@ -27,6 +43,13 @@ ab_bucket(const void *data, size_t len)
                              * AB_BUCKETS;
 
     return (uint32_t) (wide >> 64);
+}
+
+
+uint32_t
+ab_bucket(const void *data, size_t len)
+{
+    return ab_hash_bucket(data, len);
 }
 
 
@@ -57,6 +80,18 @@ ab_bucket3(const char *a, size_t alen, const char *b, size_t blen,
     memcpy(key + alen + blen, c, clen);
 
     return ab_bucket(key, alen + blen + clen);
+}
+
+
+/* bucket(a tag uid), written in front of the uid in its buffer */
+static uint32_t
+ab_bucket_before(char *uid, size_t uid_len, const char *a, size_t alen,
+    const char *tag, size_t tag_len)
+{
+    memcpy(uid - tag_len - alen, a, alen);
+    memcpy(uid - tag_len, tag, tag_len);
+
+    return ab_hash_bucket(uid - tag_len - alen, alen + tag_len + uid_len);
 }
 
 
@@ -103,8 +138,8 @@ ab_weights_to_bounds(const uint32_t *weights, size_t n, uint32_t *cum)
 }
 
 
-size_t
-ab_pick_variant(uint32_t bucket, const uint32_t *cum, size_t n)
+static size_t
+ab_pick(uint32_t bucket, const uint32_t *cum, size_t n)
 {
     size_t  k;
 
@@ -118,11 +153,27 @@ ab_pick_variant(uint32_t bucket, const uint32_t *cum, size_t n)
 }
 
 
+size_t
+ab_pick_variant(uint32_t bucket, const uint32_t *cum, size_t n)
+{
+    return ab_pick(bucket, cum, n);
+}
+
+
 int
 ab_assign(const char *salt, size_t salt_len, uint32_t traffic,
     const uint32_t *cum, size_t n, const char *uid, size_t uid_len)
 {
-    /* 100% traffic needs no hash: every bucket is below 10000. */
+    char  key[AB_KEY_MAX];
+
+    if (salt_len + AB_TAG_ROOM + uid_len <= sizeof(key)) {
+        memcpy(key + salt_len + AB_TAG_ROOM, uid, uid_len);
+
+        return ab_assign_before(salt, salt_len, traffic, cum, n,
+                                key + salt_len + AB_TAG_ROOM, uid_len);
+    }
+
+    /* past the validated limits: see ab_bucket3() */
     if (traffic < AB_BUCKETS
         && ab_traffic_bucket(salt, salt_len, uid, uid_len) >= traffic)
     {
@@ -132,6 +183,31 @@ ab_assign(const char *salt, size_t salt_len, uint32_t traffic,
     return (int) ab_pick_variant(ab_variant_bucket(salt, salt_len, uid,
                                                    uid_len),
                                  cum, n);
+}
+
+
+int
+ab_assign_before(const char *salt, size_t salt_len, uint32_t traffic,
+    const uint32_t *cum, size_t n, char *uid, size_t uid_len)
+{
+    char    *key = uid - AB_TAG_ROOM - salt_len;
+    size_t   len = salt_len + AB_TAG_ROOM + uid_len;
+
+    memcpy(key, salt, salt_len);
+
+    /* 100% traffic needs no hash: every bucket is below 10000. */
+    if (traffic < AB_BUCKETS) {
+        memcpy(uid - AB_TAG_ROOM, AB_TRAFFIC_TAG, AB_TAG_ROOM);
+
+        if (ab_hash_bucket(key, len) >= traffic) {
+            return -1;
+        }
+    }
+
+    /* the same salt, only the tag differs */
+    memcpy(uid - AB_TAG_ROOM, AB_VARIANT_TAG, AB_TAG_ROOM);
+
+    return (int) ab_pick(ab_hash_bucket(key, len), cum, n);
 }
 
 
@@ -279,29 +355,79 @@ static const unsigned char  ab_uid_chars[256] = {
 };
 
 
+#if defined(__SSE2__) && defined(__GNUC__)
+#define AB_UID_SSE2  1
+
+/*
+ * One bit for each of the 16 bytes at p that may be in an id. A range test
+ * is one add and one signed compare: the add moves the range to the bottom
+ * of the signed bytes and nothing else lands there; bytes from 0x80 up
+ * fail every test.
+ */
+static unsigned
+ab_uid_mask16(const char *p)
+{
+    __m128i  v, az, digit, punct;
+
+    v = _mm_loadu_si128((const __m128i *) p);
+
+    /* the case bit makes 'A'-'Z' 'a'-'z' and nothing else does */
+    az = _mm_add_epi8(_mm_or_si128(v, _mm_set1_epi8(0x20)),
+                      _mm_set1_epi8((char) (0x80 - 'a')));
+    az = _mm_cmplt_epi8(az, _mm_set1_epi8((char) (0x80 + 26)));
+
+    digit = _mm_add_epi8(v, _mm_set1_epi8((char) (0x80 - '0')));
+    digit = _mm_cmplt_epi8(digit, _mm_set1_epi8((char) (0x80 + 10)));
+
+    punct = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('-')),
+                         _mm_cmpeq_epi8(v, _mm_set1_epi8('_')));
+
+    return (unsigned) _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(az, digit),
+                                                     punct));
+}
+
+#endif
+
+
+/* How many bytes from s on may be in an id, looking at len bytes at most:
+ * ids are 32 characters as a rule, two blocks of sixteen. */
+static size_t
+ab_uid_run(const char *s, size_t len)
+{
+    size_t  i = 0;
+
+#if defined(AB_UID_SSE2)
+    unsigned  m;
+
+    for ( /* void */ ; i + 16 <= len; i += 16) {
+        m = ab_uid_mask16(s + i);
+
+        if (m != 0xffff) {
+            return i + (size_t) __builtin_ctz(~m);
+        }
+    }
+#endif
+
+    while (i < len && ab_uid_chars[(unsigned char) s[i]]) {
+        i++;
+    }
+
+    return i;
+}
+
+
+static int
+ab_uid_ok(const char *s, size_t len)
+{
+    return len >= AB_UID_MIN_LEN && len <= AB_UID_MAX_LEN
+           && ab_uid_run(s, len) == len;
+}
+
+
 int
 ab_valid_uid(const char *s, size_t len)
 {
-    size_t         i;
-    unsigned char  ok = 1;
-
-    if (len < AB_UID_MIN_LEN || len > AB_UID_MAX_LEN) {
-        return 0;
-    }
-
-    /* branch-free, four at a time: ids are 32 characters as a rule */
-    for (i = 0; i + 4 <= len; i += 4) {
-        ok &= ab_uid_chars[(unsigned char) s[i]]
-              & ab_uid_chars[(unsigned char) s[i + 1]]
-              & ab_uid_chars[(unsigned char) s[i + 2]]
-              & ab_uid_chars[(unsigned char) s[i + 3]];
-    }
-
-    for ( /* void */ ; i < len; i++) {
-        ok &= ab_uid_chars[(unsigned char) s[i]];
-    }
-
-    return ok;
+    return ab_uid_ok(s, len);
 }
 
 
@@ -313,8 +439,8 @@ ab_valid_cookie_name(const char *s, size_t len)
 }
 
 
-int
-ab_cookie_next(const char *hdr, size_t len, size_t *pos, const char *name,
+static int
+ab_next_cookie(const char *hdr, size_t len, size_t *pos, const char *name,
     size_t name_len, const char **val, size_t *val_len)
 {
     size_t       i = *pos, start, end;
@@ -382,6 +508,67 @@ ab_cookie_next(const char *hdr, size_t len, size_t *pos, const char *name,
 }
 
 
+int
+ab_cookie_next(const char *hdr, size_t len, size_t *pos, const char *name,
+    size_t name_len, const char **val, size_t *val_len)
+{
+    return ab_next_cookie(hdr, len, pos, name, name_len, val, val_len);
+}
+
+
+int
+ab_cookie_uid(const char *hdr, size_t len, const char *name,
+    size_t name_len, const char **val, size_t *val_len)
+{
+    size_t  pos = 0, v, k, run;
+
+    for ( ;; ) {
+        while (pos < len && (hdr[pos] == ' ' || hdr[pos] == '\t'
+                             || hdr[pos] == ';' || hdr[pos] == ','))
+        {
+            pos++;
+        }
+
+        /*
+         * The usual shape, name=id up to ';' or the end, in one look: a
+         * run of id bytes that stops there is exactly the value the
+         * general parse below would find, and a valid one. Anything else
+         * (spaces, quotes, another cookie, a bad value) takes that parse,
+         * for this pair only.
+         */
+        v = pos + name_len + 1;
+
+        if (v <= len && hdr[v - 1] == '=') {
+            for (k = 0; k < name_len && hdr[pos + k] == name[k]; k++) {
+                /* void */
+            }
+
+            if (k == name_len) {
+                /* one byte past the longest id is enough to refuse it */
+                run = ab_uid_run(hdr + v, len - v < AB_UID_MAX_LEN + 1
+                                          ? len - v : AB_UID_MAX_LEN + 1);
+
+                if (run >= AB_UID_MIN_LEN && run <= AB_UID_MAX_LEN
+                    && (v + run == len || hdr[v + run] == ';'))
+                {
+                    *val = hdr + v;
+                    *val_len = run;
+                    return 1;
+                }
+            }
+        }
+
+        if (!ab_next_cookie(hdr, len, &pos, name, name_len, val, val_len)) {
+            return 0;
+        }
+
+        if (ab_uid_ok(*val, *val_len)) {
+            return 1;
+        }
+    }
+}
+
+
 void
 ab_hex(char *out, const unsigned char *bytes, size_t n)
 {
@@ -441,6 +628,22 @@ uint32_t
 ab_holdout_bucket(const char *uid, size_t uid_len)
 {
     return ab_bucket3("ab", 2, ":holdout:", 9, uid, uid_len);
+}
+
+
+uint32_t
+ab_layer_bucket_before(const char *layer, size_t layer_len, char *uid,
+    size_t uid_len)
+{
+    return ab_bucket_before(uid, uid_len, layer, layer_len, AB_LAYER_TAG,
+                            sizeof(AB_LAYER_TAG) - 1);
+}
+
+
+uint32_t
+ab_holdout_bucket_before(char *uid, size_t uid_len)
+{
+    return ab_bucket_before(uid, uid_len, "ab", 2, ":holdout:", 9);
 }
 
 

@@ -67,6 +67,17 @@ int ab_assign(const char *salt, size_t salt_len, uint32_t traffic,
     const uint32_t *cum, size_t n, const char *uid, size_t uid_len);
 
 /*
+ * ab_assign() for a uid that already sits in a buffer with room in front
+ * of it: the salt and the tags are written there and hashed with the uid,
+ * so that a visitor assigned to several experiments has the id copied
+ * once rather than once per hash. `uid` needs salt_len + AB_TAG_ROOM
+ * writable bytes before it.
+ */
+#define AB_TAG_ROOM  9
+int ab_assign_before(const char *salt, size_t salt_len, uint32_t traffic,
+    const uint32_t *cum, size_t n, char *uid, size_t uid_len);
+
+/*
  * Parses "50%", "33.33%", "0.01%", "100%" into 0.01% units (0..10000).
  * Returns the value, or -1 for bad syntax, more than two fractional digits
  * or more than 100%.
@@ -100,6 +111,12 @@ int ab_valid_cookie_name(const char *s, size_t len);
 int ab_cookie_next(const char *hdr, size_t len, size_t *pos,
     const char *name, size_t name_len, const char **val, size_t *val_len);
 
+/* The first value of cookie `name` (a valid cookie name) in hdr that is a
+ * valid visitor id: ab_cookie_next() and ab_valid_uid() in one call, for
+ * every request. */
+int ab_cookie_uid(const char *hdr, size_t len, const char *name,
+    size_t name_len, const char **val, size_t *val_len);
+
 /*
  * Parses a layer range "FROM-TO%" (also "FROM%-TO%"), both percents in
  * 0.01% steps with FROM < TO <= 100%. Returns 0 and sets *from, *to in
@@ -111,6 +128,14 @@ int ab_parse_range(const char *s, size_t len, int32_t *from, int32_t *to);
 uint32_t ab_layer_bucket(const char *layer, size_t layer_len,
     const char *uid, size_t uid_len);
 uint32_t ab_holdout_bucket(const char *uid, size_t uid_len);
+
+/* The same, on a uid with room before it (see ab_assign_before()):
+ * layer_len + AB_TAG_ROOM bytes for a layer, AB_HOLDOUT_ROOM for the
+ * holdout. */
+#define AB_HOLDOUT_ROOM  (sizeof("ab:holdout:") - 1)
+uint32_t ab_layer_bucket_before(const char *layer, size_t layer_len,
+    char *uid, size_t uid_len);
+uint32_t ab_holdout_bucket_before(char *uid, size_t uid_len);
 
 /*
  * Iterates over a QA force list "exp:variant[,exp:variant]...". Start with

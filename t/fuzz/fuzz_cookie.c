@@ -1,7 +1,9 @@
 /*
  * libFuzzer target: a Cookie header value as a client sends it. Every
  * occurrence of the id cookie is found and validated; the iterator must
- * stay inside the input and always make progress.
+ * stay inside the input and always make progress, and ab_cookie_uid(),
+ * the module's one-call lookup with its fast path, must find the same id
+ * as the iterator and ab_valid_uid() together.
  */
 
 #include "ab_core.h"
@@ -13,8 +15,9 @@
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    const char  *hdr = (const char *) data, *val;
-    size_t       pos = 0, last = 0, len, rounds = 0;
+    const char  *hdr = (const char *) data, *val, *first = NULL, *fast;
+    size_t       pos = 0, last = 0, len, rounds = 0, first_len = 0, fast_len;
+    int          found;
 
     while (ab_cookie_next(hdr, size, &pos, "abid", 4, &val, &len)) {
         if (val < hdr || val + len > hdr + size || pos <= last && rounds) {
@@ -24,12 +27,25 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (ab_valid_uid(val, len)) {
             /* a valid id is hashed like the module does */
             (void) ab_traffic_bucket("salt", 4, val, len);
+
+            if (first == NULL) {
+                first = val;
+                first_len = len;
+            }
         }
 
         last = pos;
         if (++rounds > size + 1) {
             abort();
         }
+    }
+
+    found = ab_cookie_uid(hdr, size, "abid", 4, &fast, &fast_len);
+
+    if (found != (first != NULL)
+        || (found && (fast != first || fast_len != first_len)))
+    {
+        abort();
     }
 
     return 0;

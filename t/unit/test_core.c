@@ -35,6 +35,25 @@ test_bucket(void)
                == ab_bucket(big, sizeof(big)),
                "long keys hash like their concatenation");
     }
+
+    {
+        /* the module hashes in place, in front of the id in its buffer */
+        char         buf[AB_SALT_MAX_LEN + AB_TAG_ROOM + AB_UID_MAX_LEN];
+        char        *uid = buf + AB_SALT_MAX_LEN + AB_TAG_ROOM;
+        const char  *id = "5f1d3c9a0b7e4d2c8a6f1e3b9c7d5a20";
+        uint32_t     cum[2] = { 5000, 10000 };
+
+        memcpy(uid, id, 32);
+
+        tap_ok(ab_layer_bucket_before("layer1", 6, uid, 32)
+               == ab_layer_bucket("layer1", 6, id, 32)
+               && ab_holdout_bucket_before(uid, 32)
+                  == ab_holdout_bucket(id, 32)
+               && ab_assign_before("salt", 4, 5000, cum, 2, uid, 32)
+                  == ab_assign("salt", 4, 5000, cum, 2, id, 32),
+               "buckets in place equal the plain ones");
+        tap_ok(memcmp(uid, id, 32) == 0, "the id itself is left alone");
+    }
 }
 
 
@@ -118,6 +137,31 @@ test_names(void)
     tap_ok(!ab_valid_uid("0123456789abcdef\0", 17), "NUL byte is not valid");
     tap_ok(!ab_valid_uid("0123456789abcde\"", 16), "quote is not valid");
     tap_ok(!ab_valid_uid("0123456789abcd\xc3\xa9", 16), "UTF-8 is not valid");
+    {
+        /* every byte at every place of ids of every length: the check
+         * goes sixteen bytes at a time, then one by one */
+        char    id[AB_UID_MAX_LEN];
+        size_t  len, at, wrong = 0;
+        int     c, expect;
+
+        memset(id, '7', sizeof(id));
+
+        for (len = AB_UID_MIN_LEN; len <= AB_UID_MAX_LEN; len++) {
+            for (at = 0; at < len; at++) {
+                for (c = 0; c < 256; c++) {
+                    id[at] = (char) c;
+                    expect = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z')
+                             || (c >= 'A' && c <= 'Z') || c == '-'
+                             || c == '_';
+                    wrong += ab_valid_uid(id, len) != expect;
+                }
+                id[at] = '7';
+            }
+        }
+
+        tap_ok(wrong == 0, "id check agrees with [A-Za-z0-9_-] for every "
+               "byte at every place (%zu wrong)", wrong);
+    }
 
     tap_ok(ab_valid_experiment_name("checkout_cta", 12), "experiment name");
     tap_ok(!ab_valid_experiment_name("checkout-cta", 12),
@@ -145,6 +189,55 @@ next_value(const char *hdr, size_t *pos, char *out)
     out[len] = '\0';
 
     return 1;
+}
+
+
+/* ab_cookie_uid(): its fast path must agree with the general parse. */
+static void
+check_cookie_uid(const char *hdr, const char *want, const char *what)
+{
+    const char  *val;
+    size_t       len;
+    int          found;
+
+    found = ab_cookie_uid(hdr, strlen(hdr), "abid", 4, &val, &len);
+
+    if (want == NULL) {
+        tap_ok(!found, "id cookie: %s", what);
+
+    } else {
+        tap_ok(found && len == strlen(want) && memcmp(val, want, len) == 0,
+               "id cookie: %s", what);
+    }
+}
+
+
+static void
+test_cookie_uid(void)
+{
+    const char  *id = "5f1d3c9a0b7e4d2c8a6f1e3b9c7d5a20";
+
+    check_cookie_uid("abid=5f1d3c9a0b7e4d2c8a6f1e3b9c7d5a20", id, "alone");
+    check_cookie_uid("a=1; abid=5f1d3c9a0b7e4d2c8a6f1e3b9c7d5a20; b=2", id,
+                     "between others");
+    check_cookie_uid("abid=5f1d3c9a0b7e4d2c8a6f1e3b9c7d5a20 ; b=2", id,
+                     "white space before ';'");
+    check_cookie_uid("abid = \"5f1d3c9a0b7e4d2c8a6f1e3b9c7d5a20\"", id,
+                     "spaces and quotes");
+    check_cookie_uid("abid=short; abid=5f1d3c9a0b7e4d2c8a6f1e3b9c7d5a20", id,
+                     "a bad value, then a good one");
+    check_cookie_uid("abid=5f1d3c9a0b7e4d2c8a6f1e3b9c7d5a20!", NULL,
+                     "a stray byte after the id");
+    check_cookie_uid("abid=5f1d3c9a0b7e4d2c8a6f1e3b9c7d5a20, x=1", NULL,
+                     "',' inside a pair is part of the value");
+    check_cookie_uid("xabid=5f1d3c9a0b7e4d2c8a6f1e3b9c7d5a20", NULL,
+                     "another cookie's name");
+    check_cookie_uid("abid=0123456789abcdef0123456789abcdef0123456789abcdef"
+                     "0123456789abcdef", "0123456789abcdef0123456789abcdef"
+                     "0123456789abcdef0123456789abcdef", "64 bytes");
+    check_cookie_uid("abid=0123456789abcdef0123456789abcdef0123456789abcdef"
+                     "0123456789abcdef0", NULL, "65 bytes");
+    check_cookie_uid("abid=0123456789abcde", NULL, "15 bytes");
 }
 
 
@@ -176,6 +269,8 @@ test_cookie_scan(void)
     pos = 0;
     tap_ok(next_value("abid=\"", &pos, v) && strcmp(v, "\"") == 0,
            "a lone quote is kept (and is an invalid id)");
+
+    test_cookie_uid();
 }
 
 
