@@ -261,22 +261,58 @@ ngx_http_ab_find_cookie(ngx_http_request_t *r, ngx_str_t *name,
 }
 
 
+/* ngx_http_ab_find_cookie() for the id, which every request looks for:
+ * no callback per value. */
 static ngx_int_t
-ngx_http_ab_valid_uid(ngx_str_t *value)
+ngx_http_ab_find_uid(ngx_http_request_t *r, ngx_str_t *name, ngx_str_t *uid)
 {
-    return ab_valid_uid((char *) value->data, value->len);
+    size_t             len;
+    const char        *val;
+#if (nginx_version >= 1023000)
+    ngx_table_elt_t   *h;
+
+    for (h = r->headers_in.cookie; h; h = h->next) {
+        if (ab_cookie_uid((char *) h->value.data, h->value.len,
+                          (char *) name->data, name->len, &val, &len))
+        {
+            goto found;
+        }
+    }
+#else
+    ngx_uint_t         i;
+    ngx_table_elt_t  **h;
+
+    h = r->headers_in.cookies.elts;
+
+    for (i = 0; i < r->headers_in.cookies.nelts; i++) {
+        if (ab_cookie_uid((char *) h[i]->value.data, h[i]->value.len,
+                          (char *) name->data, name->len, &val, &len))
+        {
+            goto found;
+        }
+    }
+#endif
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "ab: no valid \"%V\" cookie", name);
+
+    return NGX_DECLINED;
+
+found:
+
+    uid->data = (u_char *) val;
+    uid->len = len;
+
+    return NGX_OK;
 }
 
 
+/* The slow path of ngx_http_ab_resolve_uid(): the first look. */
 ngx_int_t
-ngx_http_ab_resolve_uid(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx)
+ngx_http_ab_read_uid(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx)
 {
     u_char                   bytes[AB_UID_MINTED_LEN / 2];
     ngx_http_ab_loc_conf_t  *lcf;
-
-    if (ctx->uid_state != NGX_HTTP_AB_UID_UNKNOWN) {
-        return ctx->uid_state == NGX_HTTP_AB_UID_NONE ? NGX_DECLINED : NGX_OK;
-    }
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_ab_module);
 
@@ -289,8 +325,7 @@ ngx_http_ab_resolve_uid(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx)
         return NGX_DECLINED;
     }
 
-    if (ngx_http_ab_find_cookie(r->main, &lcf->cookie->name, &ctx->uid,
-                                ngx_http_ab_valid_uid)
+    if (ngx_http_ab_find_uid(r->main, &lcf->cookie->name, &ctx->uid)
         == NGX_OK)
     {
         ctx->uid_state = NGX_HTTP_AB_UID_COOKIE;
@@ -306,11 +341,13 @@ ngx_http_ab_resolve_uid(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx)
         return NGX_DECLINED;
     }
 
-    ab_hex((char *) ctx->uid_buf, bytes, sizeof(bytes));
-    ngx_memzero(bytes, sizeof(bytes));
-
-    ctx->uid.data = ctx->uid_buf;
+    /* minted straight where the hashes want it (ngx_http_ab_key_uid()) */
+    ctx->uid.data = ctx->key;
     ctx->uid.len = AB_UID_MINTED_LEN;
+    ctx->key_uid = 1;
+
+    ab_hex((char *) ctx->uid.data, bytes, sizeof(bytes));
+    ngx_memzero(bytes, sizeof(bytes));
     ctx->uid_state = NGX_HTTP_AB_UID_MINTED;
     ctx->mint_cookie = lcf->cookie;
 

@@ -193,7 +193,20 @@ ngx_http_ab_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_http_ab_main_conf_t  *mcf = conf;
 
+    size_t                     room;
+    ngx_uint_t                 i;
+    ngx_http_ab_experiment_t  *exp;
+
     ngx_conf_init_value(mcf->holdout, 0);
+
+    /* what the hashes write before the id: see ngx_http_ab_key_uid() */
+    mcf->key_room = AB_HOLDOUT_ROOM;
+    exp = mcf->experiments.elts;
+
+    for (i = 0; i < mcf->experiments.nelts; i++) {
+        room = ngx_max(exp[i].salt.len, exp[i].layer.len) + AB_TAG_ROOM;
+        mcf->key_room = ngx_max(mcf->key_room, room);
+    }
 
     return ngx_http_ab_zone_init_conf(cf, mcf);
 }

@@ -76,6 +76,8 @@ typedef struct {
     ngx_int_t                   holdout;    /* 0.01% units; -1 while unset */
     ngx_shm_zone_t             *zone;       /* ab_zone, or NULL */
     ngx_http_ab_counter_t    ***counters;   /* [experiment][variant] */
+    size_t                      key_room;   /* the longest prefix any
+                                               bucket writes before the id */
 } ngx_http_ab_main_conf_t;
 
 
@@ -129,7 +131,6 @@ typedef enum {
 } ngx_http_ab_uid_state_e;
 
 
-#define NGX_HTTP_AB_UNASSIGNED  (-2)
 #define NGX_HTTP_AB_NOT_ENROLLED  (-1)
 
 /* ctx->flags[experiment] */
@@ -137,6 +138,7 @@ typedef enum {
 #define NGX_HTTP_AB_FORCED      0x02    /* pinned by ab_force */
 #define NGX_HTTP_AB_EXPOSED     0x04    /* an exposure point was passed */
 #define NGX_HTTP_AB_FIRST       0x08    /* the visitor's first exposure */
+#define NGX_HTTP_AB_ASSIGNED    0x10    /* ctx->assigned[experiment] is set */
 
 
 /* Lives on the main request and survives internal redirects. */
@@ -145,12 +147,13 @@ typedef struct {
     ngx_uint_t                  uid_state;  /* ngx_http_ab_uid_state_e */
     ngx_http_ab_cookie_conf_t  *mint_cookie; /* flags for the Set-Cookie */
     ngx_uint_t                  nexperiments;
-    int16_t                    *assigned;   /* per experiment: variant
-                                               shown, NOT_ENROLLED (shown
-                                               nothing) or UNASSIGNED */
-    int16_t                    *forced;     /* per experiment: pinned
-                                               variant or -1 */
+    int16_t                    *assigned;   /* per experiment, once flagged
+                                               ASSIGNED: variant shown or
+                                               NOT_ENROLLED (shown nothing) */
     u_char                     *flags;      /* per experiment: NGX_HTTP_AB_* */
+    u_char                     *key;        /* room for the longest id,
+                                               mcf->key_room bytes before
+                                               it for the hashes' prefixes */
     ngx_uint_t                 *exposure_order; /* forced ones included */
     ngx_uint_t                  nexposures;
     ngx_str_t                   marker;     /* the marker cookie's tags */
@@ -165,7 +168,9 @@ typedef struct {
     unsigned                    header_filtered:1; /* our header filter ran:
                                                       a later mint sets the
                                                       cookie itself */
-    u_char                      uid_buf[AB_UID_MINTED_LEN];
+    unsigned                    key_uid:1;  /* the id is in ctx->key */
+    ngx_pool_cleanup_t          cleanup;    /* finds the context again
+                                               after an internal redirect */
 } ngx_http_ab_ctx_t;
 
 
@@ -179,7 +184,7 @@ ngx_http_ab_experiment_t *ngx_http_ab_find_experiment(
 
 char *ngx_http_ab_uid_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 ngx_http_ab_cookie_conf_t *ngx_http_ab_default_cookie(ngx_conf_t *cf);
-ngx_int_t ngx_http_ab_resolve_uid(ngx_http_request_t *r,
+ngx_int_t ngx_http_ab_read_uid(ngx_http_request_t *r,
     ngx_http_ab_ctx_t *ctx);
 ngx_int_t ngx_http_ab_set_cookie(ngx_http_request_t *r,
     ngx_http_ab_cookie_conf_t *ck, char *suffix, ngx_str_t *value);
@@ -223,16 +228,96 @@ ngx_int_t ngx_http_ab_header_filter_init(ngx_conf_t *cf);
 ngx_table_elt_t *ngx_http_ab_add_header(ngx_http_request_t *r, char *key);
 ngx_int_t ngx_http_ab_send_uncached(ngx_http_request_t *r,
     ngx_uint_t status, char *type, ngx_buf_t *b);
-ngx_int_t ngx_http_ab_assignment(ngx_http_request_t *r,
-    ngx_http_ab_ctx_t *ctx, ngx_uint_t i);
+ngx_int_t ngx_http_ab_assign(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx,
+    ngx_uint_t i);
 ngx_int_t ngx_http_ab_cv_true(ngx_http_request_t *r,
     ngx_http_complex_value_t *cv);
 
-void ngx_http_ab_apply_policy(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx);
-ngx_int_t ngx_http_ab_in_holdout(ngx_http_request_t *r,
+void ngx_http_ab_policy(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx);
+ngx_int_t ngx_http_ab_holdout_bucket(ngx_http_request_t *r,
     ngx_http_ab_ctx_t *ctx);
-ngx_int_t ngx_http_ab_in_layer(ngx_http_ab_experiment_t *exp,
-    ngx_http_ab_ctx_t *ctx);
+ngx_int_t ngx_http_ab_layer(ngx_http_request_t *r,
+    ngx_http_ab_experiment_t *exp, ngx_http_ab_ctx_t *ctx);
+
+
+/*
+ * What every variable and the exposure handler ask, on every request, and
+ * mostly answered by a flag of the context: inline, with the work behind
+ * the first call out of line.
+ */
+
+/* The visitor's id in ctx->uid: read, minted, or NGX_DECLINED (none). */
+static ngx_inline ngx_int_t
+ngx_http_ab_resolve_uid(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx)
+{
+    if (ctx->uid_state == NGX_HTTP_AB_UID_UNKNOWN) {
+        return ngx_http_ab_read_uid(r, ctx);
+    }
+
+    return ctx->uid_state == NGX_HTTP_AB_UID_NONE ? NGX_DECLINED : NGX_OK;
+}
+
+
+/*
+ * The id where the hashes want it (ab_assign_before()), with the room for
+ * their prefixes in front: copied there once, whatever the number of
+ * hashes. Needs the id resolved.
+ */
+static ngx_inline u_char *
+ngx_http_ab_key_uid(ngx_http_ab_ctx_t *ctx)
+{
+    if (!ctx->key_uid) {
+        ngx_memcpy(ctx->key, ctx->uid.data, ctx->uid.len);
+        ctx->key_uid = 1;
+    }
+
+    return ctx->key;
+}
+
+
+/*
+ * The variant experiment i shows this visitor, or NOT_ENROLLED: worked
+ * out by ngx_http_ab_assign() the first time, then kept for the request.
+ */
+static ngx_inline ngx_int_t
+ngx_http_ab_assignment(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx,
+    ngx_uint_t i)
+{
+    if (ctx->flags[i] & NGX_HTTP_AB_ASSIGNED) {
+        return ctx->assigned[i];
+    }
+
+    return ngx_http_ab_assign(r, ctx, i);
+}
+
+
+/* QA overrides and exclusion, decided once per request. */
+static ngx_inline void
+ngx_http_ab_apply_policy(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx)
+{
+    if (!ctx->policy_done) {
+        ngx_http_ab_policy(r, ctx);
+    }
+}
+
+
+/* Needs the id resolved. */
+static ngx_inline ngx_int_t
+ngx_http_ab_in_holdout(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx)
+{
+    return ctx->holdout_done ? ctx->holdout
+                             : ngx_http_ab_holdout_bucket(r, ctx);
+}
+
+
+/* Needs the id resolved. */
+static ngx_inline ngx_int_t
+ngx_http_ab_in_layer(ngx_http_request_t *r, ngx_http_ab_experiment_t *exp,
+    ngx_http_ab_ctx_t *ctx)
+{
+    return exp->layer.len == 0 || ngx_http_ab_layer(r, exp, ctx);
+}
+
 
 ngx_int_t ngx_http_ab_capture_events(ngx_http_request_t *r);
 size_t ngx_http_ab_log_safe(u_char *dst, const char *src, size_t len);

@@ -73,7 +73,8 @@ ngx_http_ab_apply_force(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx,
             continue;
         }
 
-        ctx->forced[exp->index] = (int16_t) k;
+        ctx->assigned[exp->index] = (int16_t) k;
+        ctx->flags[exp->index] |= NGX_HTTP_AB_ASSIGNED|NGX_HTTP_AB_FORCED;
     }
 
     if (ignored) {
@@ -86,14 +87,11 @@ ngx_http_ab_apply_force(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx,
 }
 
 
+/* The slow path of ngx_http_ab_apply_policy(): the first time. */
 void
-ngx_http_ab_apply_policy(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx)
+ngx_http_ab_policy(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx)
 {
     ngx_http_ab_loc_conf_t  *lcf;
-
-    if (ctx->policy_done) {
-        return;
-    }
 
     ctx->policy_done = 1;
 
@@ -111,38 +109,34 @@ ngx_http_ab_apply_policy(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx)
 }
 
 
-/* Needs the id resolved. */
+/* The slow path of ngx_http_ab_in_holdout(): the first time. */
 ngx_int_t
-ngx_http_ab_in_holdout(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx)
+ngx_http_ab_holdout_bucket(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx)
 {
     ngx_http_ab_main_conf_t  *mcf;
 
-    if (!ctx->holdout_done) {
-        ctx->holdout_done = 1;
-        mcf = ngx_http_get_module_main_conf(r, ngx_http_ab_module);
+    ctx->holdout_done = 1;
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_ab_module);
 
-        ctx->holdout = mcf->holdout > 0
-                       && ab_holdout_bucket((char *) ctx->uid.data,
-                                            ctx->uid.len)
-                          < (uint32_t) mcf->holdout;
-    }
+    ctx->holdout = mcf->holdout > 0
+                   && ab_holdout_bucket_before(
+                          (char *) ngx_http_ab_key_uid(ctx), ctx->uid.len)
+                      < (uint32_t) mcf->holdout;
 
     return ctx->holdout;
 }
 
 
-/* Needs the id resolved. */
+/* The slow path of ngx_http_ab_in_layer(): an experiment in a layer. */
 ngx_int_t
-ngx_http_ab_in_layer(ngx_http_ab_experiment_t *exp, ngx_http_ab_ctx_t *ctx)
+ngx_http_ab_layer(ngx_http_request_t *r, ngx_http_ab_experiment_t *exp,
+    ngx_http_ab_ctx_t *ctx)
 {
     uint32_t  b;
 
-    if (exp->layer.len == 0) {
-        return 1;
-    }
-
-    b = ab_layer_bucket((char *) exp->layer.data, exp->layer.len,
-                        (char *) ctx->uid.data, ctx->uid.len);
+    b = ab_layer_bucket_before((char *) exp->layer.data, exp->layer.len,
+                               (char *) ngx_http_ab_key_uid(ctx),
+                               ctx->uid.len);
 
     return b >= (uint32_t) exp->layer_from && b < (uint32_t) exp->layer_to;
 }

@@ -92,9 +92,9 @@ ngx_http_ab_cleanup(void *data)
 ngx_http_ab_ctx_t *
 ngx_http_ab_find_ctx(ngx_http_request_t *r, ngx_uint_t create)
 {
-    size_t                    n;
+    size_t                    n, size;
     u_char                   *p;
-    ngx_uint_t                i, filtered = 0;
+    ngx_uint_t                filtered = 0;
     ngx_pool_cleanup_t       *cln;
     ngx_http_ab_ctx_t        *ctx;
     ngx_http_ab_main_conf_t  *mcf;
@@ -130,13 +130,17 @@ ngx_http_ab_find_ctx(ngx_http_request_t *r, ngx_uint_t create)
     mcf = ngx_http_get_module_main_conf(r, ngx_http_ab_module);
     n = mcf->experiments.nelts;
 
-    /* the context and its per-experiment arrays in one allocation */
-    p = ngx_pcalloc(r->pool, sizeof(ngx_http_ab_ctx_t)
-                             + n * (sizeof(ngx_uint_t) + 2 * sizeof(int16_t)
-                                    + 1));
+    /* the context, its per-experiment arrays (all zero: nothing assigned
+     * yet) and the key buffer of the hashes in one allocation */
+    size = sizeof(ngx_http_ab_ctx_t)
+           + n * (sizeof(ngx_uint_t) + sizeof(int16_t) + 1);
+
+    p = ngx_palloc(r->pool, size + mcf->key_room + AB_UID_MAX_LEN);
     if (p == NULL) {
         return NULL;
     }
+
+    ngx_memzero(p, size);
 
     ctx = (ngx_http_ab_ctx_t *) p;
     p += sizeof(ngx_http_ab_ctx_t);
@@ -144,24 +148,21 @@ ngx_http_ab_find_ctx(ngx_http_request_t *r, ngx_uint_t create)
     p += n * sizeof(ngx_uint_t);
     ctx->assigned = (int16_t *) p;
     p += n * sizeof(int16_t);
-    ctx->forced = (int16_t *) p;
-    p += n * sizeof(int16_t);
     ctx->flags = p;
+    p += n;
+    ctx->key = p + mcf->key_room;
     ctx->nexperiments = n;
     ctx->header_filtered = filtered;
 
-    for (i = 0; i < n; i++) {
-        ctx->assigned[i] = NGX_HTTP_AB_UNASSIGNED;
-        ctx->forced[i] = -1;
-    }
+    /* no holdout: nothing to hash for it */
+    ctx->holdout_done = (mcf->holdout <= 0);
 
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL) {
-        return NULL;
-    }
-
-    cln->handler = ngx_http_ab_cleanup;
-    cln->data = ctx;
+    /* the marker kept in the context itself: what ngx_pool_cleanup_add()
+     * does, without an allocation of its own */
+    ctx->cleanup.handler = ngx_http_ab_cleanup;
+    ctx->cleanup.data = ctx;
+    ctx->cleanup.next = r->pool->cleanup;
+    r->pool->cleanup = &ctx->cleanup;
 
     ngx_http_set_ctx(r, ctx, ngx_http_ab_module);
 
@@ -170,30 +171,28 @@ ngx_http_ab_find_ctx(ngx_http_request_t *r, ngx_uint_t create)
 
 
 /*
- * The variant experiment i shows this visitor, or NOT_ENROLLED (nothing to
- * show: no id, outside traffic or outside its layer range). Sets
- * ctx->flags[i]: ENROLLED only for a real assignment, FORCED for a QA pin;
- * excluded and holdout visitors see the baseline without being enrolled.
+ * The slow path of ngx_http_ab_assignment(): the variant experiment i
+ * shows this visitor, or NOT_ENROLLED (nothing to show: no id, outside
+ * traffic or outside its layer range). Sets ctx->flags[i]: ENROLLED only
+ * for a real assignment, FORCED for a QA pin (set with the variant by the
+ * policy); excluded and holdout visitors see the baseline without being
+ * enrolled.
  */
 ngx_int_t
-ngx_http_ab_assignment(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx,
+ngx_http_ab_assign(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx,
     ngx_uint_t i)
 {
     int                        k;
     ngx_http_ab_main_conf_t   *mcf;
     ngx_http_ab_experiment_t  *exp;
 
-    if (ctx->assigned[i] != NGX_HTTP_AB_UNASSIGNED) {
-        return ctx->assigned[i];
-    }
-
     ngx_http_ab_apply_policy(r, ctx);
 
-    if (ctx->forced[i] >= 0) {
-        ctx->flags[i] |= NGX_HTTP_AB_FORCED;
-        ctx->assigned[i] = ctx->forced[i];
+    if (ctx->flags[i] & NGX_HTTP_AB_ASSIGNED) {
         return ctx->assigned[i];
     }
+
+    ctx->flags[i] |= NGX_HTTP_AB_ASSIGNED;
 
     if (ctx->excluded) {
         ctx->assigned[i] = 0;
@@ -213,14 +212,15 @@ ngx_http_ab_assignment(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx,
     mcf = ngx_http_get_module_main_conf(r, ngx_http_ab_module);
     exp = (ngx_http_ab_experiment_t *) mcf->experiments.elts + i;
 
-    if (!ngx_http_ab_in_layer(exp, ctx)) {
+    if (!ngx_http_ab_in_layer(r, exp, ctx)) {
         ctx->assigned[i] = NGX_HTTP_AB_NOT_ENROLLED;
         return NGX_HTTP_AB_NOT_ENROLLED;
     }
 
-    k = ab_assign((char *) exp->salt.data, exp->salt.len,
-                  (uint32_t) exp->traffic, exp->bounds, exp->variants.nelts,
-                  (char *) ctx->uid.data, ctx->uid.len);
+    k = ab_assign_before((char *) exp->salt.data, exp->salt.len,
+                         (uint32_t) exp->traffic, exp->bounds,
+                         exp->variants.nelts,
+                         (char *) ngx_http_ab_key_uid(ctx), ctx->uid.len);
 
     if (k >= 0) {
         ctx->flags[i] |= NGX_HTTP_AB_ENROLLED;
