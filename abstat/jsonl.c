@@ -6,6 +6,7 @@
 
 #include "jsonl.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #if defined(__SSE2__)
@@ -357,71 +358,195 @@ parse_value(jp_t *j, int depth, ab_jv_t *v)
 }
 
 
+/* Lines up to this long take the fast path (its quote map is on the
+ * stack); longer ones are rare and go to the general reader. */
+#define FAST_MAX  4096
+
+/*
+ * The quote map of line: bit i of q[i / 64] is set when line[i] is '"'.
+ * 0 when the line has a backslash or a control character anywhere: then
+ * quotes may be escaped or strings unusual, and the general reader
+ * decides.
+ */
+static int
+quote_map(const char *line, size_t len, uint64_t *q)
+{
+    size_t          i = 0, w;
+    unsigned char   c;
+    int             bad = 0;
+
+    memset(q, 0, (len + 63) / 64 * sizeof(uint64_t));
+
+#if defined(__SSE2__)
+    {
+        const __m128i  quote = _mm_set1_epi8('"');
+        const __m128i  bslash = _mm_set1_epi8('\\');
+        const __m128i  ctl = _mm_set1_epi8(0x1f);
+        __m128i        v, odd = _mm_setzero_si128();
+
+        for ( /* void */ ; i + 16 <= len; i += 16) {
+            v = _mm_loadu_si128((const __m128i *) (const void *) (line + i));
+            q[i / 64] |= (uint64_t) (unsigned) _mm_movemask_epi8(
+                             _mm_cmpeq_epi8(v, quote)) << (i % 64);
+            odd = _mm_or_si128(odd, _mm_or_si128(
+                      _mm_cmpeq_epi8(v, bslash),
+                      _mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl)));
+        }
+        bad = _mm_movemask_epi8(odd) != 0;
+    }
+#endif
+
+    for ( /* void */ ; i < len; i++) {
+        c = (unsigned char) line[i];
+        w = i / 64;
+        q[w] |= (uint64_t) (c == '"') << (i % 64);
+        bad |= c == '\\' || c < 0x20;
+    }
+
+    return !bad;
+}
+
+
+/* The next set bit of the map from bit `from` on, or `len` if none. */
+static size_t
+next_quote(const uint64_t *q, size_t from, size_t len)
+{
+    size_t    w = from / 64, nw = (len + 63) / 64;
+    uint64_t  bits;
+
+    if (from >= len) {
+        return len;
+    }
+    bits = q[w] & (~(uint64_t) 0 << (from % 64));
+    while (bits == 0) {
+        if (++w >= nw) {
+            return len;
+        }
+        bits = q[w];
+    }
+
+    return w * 64 + (size_t) __builtin_ctzll(bits);
+}
+
+
+/*
+ * Keys asked for, found by a hash of length and end bytes: most keys of
+ * a line are not asked for, and a hash answers "not one of ours" without
+ * a branch per key. A slot holds the key's index + 1, 0 for none, or
+ * SLOT_MANY when keys share it (then they are compared in turn).
+ */
+#define KEY_SLOTS  64
+#define SLOT_MANY  0xff
+
+static size_t
+key_hash(const char *k, size_t len)
+{
+    unsigned  first = len ? (unsigned char) k[0] : 0;
+    unsigned  last = len ? (unsigned char) k[len - 1] : 0;
+
+    return (len * 7 + first * 3 + last) & (KEY_SLOTS - 1);
+}
+
+
+static void
+key_slots(const ab_json_key_t *keys, size_t nkeys, uint8_t *slot)
+{
+    size_t  i, h;
+
+    memset(slot, 0, KEY_SLOTS);
+    for (i = 0; i < nkeys; i++) {
+        h = key_hash(keys[i].name, keys[i].len);
+        slot[h] = slot[h] ? SLOT_MANY : (uint8_t) (i + 1);
+    }
+}
+
+
+/* The index of key k among keys, or nkeys. */
+static size_t
+key_index(const ab_json_key_t *keys, size_t nkeys, const uint8_t *slot,
+    const char *k, size_t len)
+{
+    size_t  s = slot[key_hash(k, len)], i;
+
+    if (s == 0) {
+        return nkeys;
+    }
+    if (s != SLOT_MANY) {
+        i = s - 1;
+        return keys[i].len == len && memcmp(keys[i].name, k, len) == 0
+               ? i : nkeys;
+    }
+    for (i = 0; i < nkeys; i++) {
+        if (keys[i].len == len && memcmp(keys[i].name, k, len) == 0) {
+            return i;
+        }
+    }
+
+    return nkeys;
+}
+
+
 /*
  * The shape nginx writes with escape=json: {"key":"value",...} with no
  * white space, every value a string without escapes. Such a line is read
- * here in one pass; 1 when it was (*err: NULL or "duplicate key"), 0 when
- * the line is anything else and the general reader must decide. Whatever
- * this accepts the general reader accepts with the same result
- * (fuzz_json checks it).
+ * here from a map of its quotes; 1 when it was (*err: NULL or "duplicate
+ * key"), 0 when the line is anything else and the general reader must
+ * decide. Whatever this accepts the general reader accepts with the same
+ * result (fuzz_json checks it).
  */
 static int
 fast_object(char *line, size_t len, const ab_json_key_t *keys, size_t nkeys,
     ab_jv_t *out, const char **err)
 {
-    char    *p = line, *end = line + len, *key, *val;
-    char    *term[AB_JSON_MAX_KEYS];
-    size_t   klen, i, n, hint = 0;
+    uint64_t   q[FAST_MAX / 64];
+    char      *term[AB_JSON_MAX_KEYS];
+    size_t     pos = 1, k0, k1, v0, v1, klen, i;
+    uint8_t    slot[KEY_SLOTS];
 
-    if (len < 2 || *p++ != '{' || *p == '}') {
+    if (len < 3 || len > FAST_MAX || line[0] != '{' || line[len - 1] != '}'
+        || !quote_map(line, len, q))
+    {
         return 0;
     }
 
     *err = NULL;
+    key_slots(keys, nkeys, slot);
 
     for ( ;; ) {
-        /* p < end is checked by plain_run(); past it, the bytes read are
-         * the NUL after the line or a delimiter inside it */
-        if (p >= end || *p++ != '"') {
+        /* "key":"value" then ',' or the final '}' */
+        k0 = pos;
+        if (line[k0] != '"') {
             return 0;
         }
-        key = p;
-        p = plain_run(p, end);
-        if (p >= end || *p != '"' || end - p < 3 || p[1] != ':'
-            || p[2] != '"')
-        {
+        k1 = next_quote(q, k0 + 1, len);
+        v0 = k1 + 2;
+        if (k1 + 3 >= len || line[k1 + 1] != ':' || line[v0] != '"') {
             return 0;
         }
-        klen = (size_t) (p - key);
-        val = p += 3;
-        p = plain_run(p, end);
-        if (p >= end || *p != '"') {
+        v1 = next_quote(q, v0 + 1, len);
+        if (v1 + 1 >= len) {
             return 0;
         }
 
-        for (n = 0, i = hint; n < nkeys; n++, i = i + 1 < nkeys ? i + 1 : 0) {
-            if (keys[i].len == klen
-                && memcmp(keys[i].name, key, klen) == 0)
-            {
-                if (out[i].type != AB_JV_ABSENT) {
-                    *err = "duplicate key";
-                    return 1;
-                }
-                out[i].type = AB_JV_STRING;
-                out[i].s = val;
-                out[i].len = (size_t) (p - val);
-                term[i] = p;
-                hint = i + 1 < nkeys ? i + 1 : 0;
-                break;
+        klen = k1 - k0 - 1;
+        i = key_index(keys, nkeys, slot, line + k0 + 1, klen);
+        if (i < nkeys) {
+            if (out[i].type != AB_JV_ABSENT) {
+                *err = "duplicate key";
+                return 1;
             }
+            out[i].type = AB_JV_STRING;
+            out[i].s = line + v0 + 1;
+            out[i].len = v1 - v0 - 1;
+            term[i] = line + v1;
         }
 
-        p++;
-        if (p < end && *p == ',') {
-            p++;
+        if (line[v1 + 1] == ',') {
+            pos = v1 + 2;
             continue;
         }
-        if (p < end && *p == '}' && p + 1 == end) {
+        if (v1 + 2 == len) {
+            /* line[v1 + 1] is the final '}' */
             break;
         }
         return 0;
