@@ -37,6 +37,7 @@ typedef struct {
     char        *line;          /* in the batch */
     size_t       len;
     ab_pline_t   pl;            /* log files, once parsed */
+    uint32_t     vis;           /* a hint: the visitor, if known early */
 } entry_t;
 
 typedef enum { B_FREE = 0, B_FILLING, B_READY } bstate_t;
@@ -88,6 +89,7 @@ fill_batch(src_t *src, batch_t *b)
         e->unterminated = ab_reader_unterminated(src->r);
         e->line = NULL;
         e->len = len;
+        e->vis = AB_TAB_EMPTY;
 
         if (e->rd == AB_READ_EOF || e->rd == AB_READ_ERROR) {
             snprintf(b->err, sizeof(b->err), "%s", ab_reader_error(src->r));
@@ -289,26 +291,67 @@ src_close(src_t *src)
 }
 
 
-/* Log lines look up their visitor in a table far bigger than the caches:
- * ask for the slot of a line a few ahead while this one is applied. */
+/*
+ * Log lines look up their visitor in a table far bigger than the caches,
+ * then its memberships, at random. While a line is applied, the lines
+ * ahead are prepared in stages: the table slot of the line PREFETCH
+ * ahead is fetched; the line half as far ahead looks its visitor up
+ * (a returning one: most) and fetches its head; the next line fetches
+ * its first membership. Only hints: a visitor added meanwhile is simply
+ * not prefetched.
+ */
 static void
-prefetch_ahead(const src_t *src, const ab_state_t *st)
+prefetch_ahead(src_t *src, const ab_state_t *st)
 {
-    const batch_t  *b = src->cur;
-    const entry_t  *e;
+    batch_t   *b = src->cur;
+    entry_t   *e;
+    size_t     cur = src->next - 1;
+    uint32_t   m;
 
-    if (src->events || src->next + PREFETCH - 1 >= b->n) {
+    if (src->events) {
         return;
     }
-    e = &b->ents[src->next + PREFETCH - 1];
-    if (e->rd == AB_READ_LINE && e->pl.what == NULL && e->pl.uid_len > 0) {
-        ab_tab_prefetch(&st->visitors, e->pl.key);
+
+    if (cur + PREFETCH < b->n) {
+        e = &b->ents[cur + PREFETCH];
+        if (e->rd == AB_READ_LINE && e->pl.what == NULL && e->pl.uid_len > 0) {
+            ab_tab_prefetch(&st->visitors, e->pl.key);
+        }
+    }
+
+    if (cur + PREFETCH / 2 < b->n) {
+        e = &b->ents[cur + PREFETCH / 2];
+        e->vis = AB_TAB_EMPTY;
+        if (e->rd == AB_READ_LINE && e->pl.what == NULL && e->pl.uid_len > 0
+            && e->pl.exposures_len > 0)
+        {
+            e->vis = ab_tab_get(&st->visitors, e->pl.key);
+#if defined(__GNUC__)
+            if (e->vis < st->nvis) {
+                __builtin_prefetch(&st->heads[e->vis]);
+            }
+#endif
+        }
+    }
+
+    if (cur + 1 < b->n && PREFETCH / 2 > 1) {
+        e = &b->ents[cur + 1];
+#if defined(__GNUC__)
+        if (e->rd == AB_READ_LINE && e->pl.what == NULL
+            && e->pl.exposures_len > 0 && e->vis < st->nvis
+            && (m = st->heads[e->vis]) != AB_NONE)
+        {
+            __builtin_prefetch(&st->membs[m]);
+        }
+#else
+        (void) m;
+#endif
     }
 }
 
 
 static int
-apply(ab_state_t *st, const src_t *src, entry_t *e, const char *path,
+apply(ab_state_t *st, src_t *src, entry_t *e, const char *path,
     uint64_t lineno)
 {
     st->lines++;
