@@ -63,6 +63,7 @@ typedef struct {
     pthread_mutex_t   mu;       /* batch states, stop */
     pthread_cond_t    cv;
     batch_t           b[NBATCH];
+    size_t            nbatch;   /* in the ring: two more than workers */
     size_t            produced; /* batches claimed */
     size_t            consumed; /* batches handed to the consumer */
     batch_t          *cur;
@@ -136,7 +137,7 @@ work(void *arg)
             pthread_mutex_unlock(&src->rd_mu);
             break;
         }
-        b = &src->b[src->produced % NBATCH];
+        b = &src->b[src->produced % src->nbatch];
 
         pthread_mutex_lock(&src->mu);
         while (b->state != B_FREE && !src->stop) {
@@ -211,7 +212,11 @@ src_open(src_t *src, ab_reader_t *r, int events, int threads)
         src_close(src);
         return -1;
     }
-    /* As many as could be started; none means an inline read. */
+    /* As many as could be started; none means an inline read. Each
+     * worker fills one batch while the consumer applies another and one
+     * more waits: a ring of workers + 2 (pages of unused batches are
+     * never touched). */
+    src->nbatch = (size_t) threads + 2;
     while (src->nworkers < threads
            && pthread_create(&src->tid[src->nworkers], NULL, work, src) == 0)
     {
@@ -247,7 +252,7 @@ src_next(src_t *src)
             b->state = B_FREE;
             pthread_cond_broadcast(&src->cv);
         }
-        b = &src->b[src->consumed % NBATCH];
+        b = &src->b[src->consumed % src->nbatch];
         while (b->state != B_READY) {
             pthread_cond_wait(&src->cv, &src->mu);
         }
