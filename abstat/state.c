@@ -9,7 +9,10 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Records stay in memory up to RBUF_MAX (48 MB: a day of a busy shop
+ * without a temporary file), then go to the spool RBUF_MAX at a time. */
 #define RBUF_RECS  (64 * 1024)
+#define RBUF_MAX   (2 * 1024 * 1024)
 
 
 int
@@ -354,19 +357,27 @@ spool_flush(ab_state_t *st)
 int
 ab_state_record(ab_state_t *st, const ab_rec_t *rec)
 {
-    /* allocated on the first record: a run that only loads or reports a
-     * state (and the state-file fuzz target) never touches 1.5 MB */
-    if (st->rbuf == NULL
-        && (st->rbuf = malloc(RBUF_RECS * sizeof(*st->rbuf))) == NULL)
-    {
-        st->oom = 1;
-        return -1;
-    }
+    ab_rec_t  *grown;
+    size_t     cap;
 
-    if (st->rbuf_n == RBUF_RECS && spool_flush(st) != 0) {
-        st->oom = 1;
-        st->spool_failed = 1;
-        return -1;
+    if (st->rbuf_n == st->rbuf_cap) {
+        if (st->rbuf_cap < RBUF_MAX) {
+            /* grown as needed: a run that only loads or reports a state
+             * (and the state-file fuzz target) allocates none */
+            cap = st->rbuf_cap ? st->rbuf_cap * 2 : RBUF_RECS;
+            grown = realloc(st->rbuf, cap * sizeof(*st->rbuf));
+            if (grown == NULL) {
+                st->oom = 1;
+                return -1;
+            }
+            st->rbuf = grown;
+            st->rbuf_cap = cap;
+
+        } else if (spool_flush(st) != 0) {
+            st->oom = 1;
+            st->spool_failed = 1;
+            return -1;
+        }
     }
 
     if (rec->kind == AB_REC_REQUEST) {
@@ -477,11 +488,7 @@ ab_state_filter_records(ab_state_t *st,
     memset(&f, 0, sizeof(f));
     f.keep = fn;
     f.ctx = ctx;
-    f.out.rbuf = malloc(RBUF_RECS * sizeof(*f.out.rbuf));
-
-    if (f.out.rbuf == NULL || ab_state_each_record(st, filter_one, &f) != 0
-        || f.failed)
-    {
+    if (ab_state_each_record(st, filter_one, &f) != 0 || f.failed) {
         free(f.out.rbuf);
         if (f.out.spool) {
             fclose(f.out.spool);
@@ -498,6 +505,7 @@ ab_state_filter_records(ab_state_t *st,
     st->spool = f.out.spool;
     st->rbuf = f.out.rbuf;
     st->rbuf_n = f.out.rbuf_n;
+    st->rbuf_cap = f.out.rbuf_cap;
     st->nrecs = f.out.nrecs;
 
     return 0;

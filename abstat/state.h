@@ -99,6 +99,7 @@ typedef struct {
     FILE               *spool;
     ab_rec_t           *rbuf;
     size_t              rbuf_n;
+    size_t              rbuf_cap;
     uint64_t            nrecs;
 
     ab_intern_t         exps;

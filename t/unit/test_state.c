@@ -93,7 +93,7 @@ test_spool(void)
 {
     ab_state_t  st;
     ab_rec_t    r;
-    int64_t     i, n = 200000;
+    int64_t     i, n = 5000000;        /* past the 2M kept in memory, twice */
 
     ab_state_init(&st);
     memset(&r, 0, sizeof(r));
