@@ -12,6 +12,22 @@
 #define DIST_TINY     1e-300
 #define DIST_MAXIT    2000000
 
+
+/* lgamma() sets the global signgam: abstat reports experiments in
+ * parallel threads, so the reentrant form where there is one. The sign
+ * is not needed: every argument here is positive. */
+static double
+log_gamma(double x)
+{
+#if defined(__GLIBC__) || defined(__APPLE__) || defined(__FreeBSD__)
+    int  sign;
+
+    return lgamma_r(x, &sign);
+#else
+    return lgamma(x);
+#endif
+}
+
 /*
  * lgamma(z) - lgamma(z + s) for large z. lgamma itself is only accurate
  * to a few ulps of its (large) result, and with df in the millions that
@@ -40,10 +56,10 @@ lbeta(double a, double b)
     double  small = a > b ? b : a;
 
     if (big >= 30) {
-        return lgamma(small) + lgamma_diff(big, small);
+        return log_gamma(small) + lgamma_diff(big, small);
     }
 
-    return lgamma(a) + lgamma(b) - lgamma(a + b);
+    return log_gamma(a) + log_gamma(b) - log_gamma(a + b);
 }
 
 
@@ -220,7 +236,7 @@ gamma_p_series(double a, double x)
         }
     }
 
-    return sum * exp(-x + a * log(x) - lgamma(a));
+    return sum * exp(-x + a * log(x) - log_gamma(a));
 }
 
 
@@ -241,7 +257,7 @@ gamma_q_cf(double a, double x)
         }
     }
 
-    return exp(-x + a * log(x) - lgamma(a)) * h;
+    return exp(-x + a * log(x) - log_gamma(a)) * h;
 }
 
 
