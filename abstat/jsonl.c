@@ -384,6 +384,9 @@ quote_map(const char *line, size_t len, uint64_t *q)
         const __m128i  ctl = _mm_set1_epi8(0x1f);
         __m128i        v, odd = _mm_setzero_si128();
 
+        unsigned       qm;
+        size_t         back;
+
         for ( /* void */ ; i + 16 <= len; i += 16) {
             v = _mm_loadu_si128((const __m128i *) (const void *) (line + i));
             q[i / 64] |= (uint64_t) (unsigned) _mm_movemask_epi8(
@@ -391,6 +394,22 @@ quote_map(const char *line, size_t len, uint64_t *q)
             odd = _mm_or_si128(odd, _mm_or_si128(
                       _mm_cmpeq_epi8(v, bslash),
                       _mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl)));
+        }
+
+        if (i < len && len >= 16) {
+            /* the tail as the last 16 bytes of the line, the ones seen
+             * already shifted out: no byte-by-byte loop */
+            back = 16 - (len - i);
+            v = _mm_loadu_si128((const __m128i *) (const void *)
+                                (line + len - 16));
+            qm = (unsigned) _mm_movemask_epi8(_mm_cmpeq_epi8(v, quote))
+                 >> back;
+            /* i is a multiple of 16, so the < 16 bits stay in a word */
+            q[i / 64] |= (uint64_t) qm << (i % 64);
+            odd = _mm_or_si128(odd, _mm_or_si128(
+                      _mm_cmpeq_epi8(v, bslash),
+                      _mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl)));
+            i = len;
         }
         bad = _mm_movemask_epi8(odd) != 0;
     }
@@ -461,6 +480,15 @@ key_slots(const ab_json_key_t *keys, size_t nkeys, uint8_t *slot)
 }
 
 
+/* The slots of the last key set this thread asked for: callers ask for
+ * the same static set line after line. */
+static _Thread_local struct {
+    ab_json_key_t  keys[AB_JSON_MAX_KEYS];  /* the set the slots are of */
+    size_t         nkeys;
+    uint8_t        slot[KEY_SLOTS];
+} slot_cache;
+
+
 /* The index of key k among keys, or nkeys. */
 static size_t
 key_index(const ab_json_key_t *keys, size_t nkeys, const uint8_t *slot,
@@ -501,7 +529,7 @@ fast_object(char *line, size_t len, const ab_json_key_t *keys, size_t nkeys,
     uint64_t   q[FAST_MAX / 64];
     char      *term[AB_JSON_MAX_KEYS];
     size_t     pos = 1, k0, k1, v0, v1, klen, i;
-    uint8_t    slot[KEY_SLOTS];
+    uint8_t   *slot = slot_cache.slot;
 
     if (len < 3 || len > FAST_MAX || line[0] != '{' || line[len - 1] != '}'
         || !quote_map(line, len, q))
@@ -510,7 +538,15 @@ fast_object(char *line, size_t len, const ab_json_key_t *keys, size_t nkeys,
     }
 
     *err = NULL;
-    key_slots(keys, nkeys, slot);
+    /* (the names' addresses and lengths: the same set, whatever array
+     * holds it) */
+    if (slot_cache.nkeys != nkeys
+        || memcmp(slot_cache.keys, keys, nkeys * sizeof(*keys)) != 0)
+    {
+        key_slots(keys, nkeys, slot);
+        memcpy(slot_cache.keys, keys, nkeys * sizeof(*keys));
+        slot_cache.nkeys = nkeys;
+    }
 
     for ( ;; ) {
         /* "key":"value" then ',' or the final '}' */
