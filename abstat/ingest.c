@@ -26,6 +26,9 @@
 /* room for one whole line after the soft limit */
 #define BATCH_SOFT     (1024 * 1024)
 #define BATCH_BYTES    (BATCH_SOFT + AB_LINE_MAX + 8)
+#if BATCH_BYTES < AB_BLOCK_MAX + 1
+#error "a batch must hold a block"
+#endif
 /* how many lines ahead the visitor table is prefetched */
 #define PREFETCH       8
 
@@ -50,6 +53,12 @@ typedef struct {
     bstate_t     state;
     int          last;          /* ends with EOF or a read error */
     char         err[256];      /* the read error */
+    /* block mode (workers): what ab_reader_block() gave; its lines are
+     * split into ents BATCH_LINES at a time, from pos on */
+    ab_block_t   kind;
+    uint64_t     base;
+    uint64_t     tell;
+    size_t       pos;
 } batch_t;
 
 typedef struct {
@@ -80,6 +89,7 @@ fill_batch(src_t *src, batch_t *b)
 
     b->n = 0;
     b->used = 0;
+    b->pos = 0;
     b->last = 0;
 
     while (b->n < BATCH_LINES && b->used < BATCH_SOFT) {
@@ -124,6 +134,66 @@ parse_batch(const src_t *src, batch_t *b)
 }
 
 
+/*
+ * The next entries of a block from b->pos on, at most BATCH_LINES: a
+ * block of very short lines (a file of newlines) is split over several
+ * rounds rather than into an array of a million entries. The entries
+ * are what ab_reader_next() would have returned, offsets included.
+ */
+static void
+split_block(batch_t *b)
+{
+    entry_t  *e;
+    char     *p, *nl;
+    size_t    len;
+
+    b->n = 0;
+
+    if (b->kind == AB_BLOCK_EOF || b->kind == AB_BLOCK_ERROR
+        || b->kind == AB_BLOCK_TOO_LONG)
+    {
+        e = &b->ents[b->n++];
+        e->rd = b->kind == AB_BLOCK_EOF ? AB_READ_EOF
+                : b->kind == AB_BLOCK_ERROR ? AB_READ_ERROR
+                : AB_READ_TOO_LONG;
+        /* too long: it starts after the last newline read, b->tell */
+        e->before = e->after = b->tell;
+        e->unterminated = 0;
+        e->line = NULL;
+        e->len = 0;
+        e->vis = AB_TAB_EMPTY;
+        b->last = b->kind != AB_BLOCK_TOO_LONG;
+        b->pos = b->used;
+        return;
+    }
+
+    while (b->n < BATCH_LINES && b->pos < b->used) {
+        e = &b->ents[b->n++];
+        p = b->buf + b->pos;
+        nl = memchr(p, '\n', b->used - b->pos);
+        e->before = b->base + b->pos;
+        e->vis = AB_TAB_EMPTY;
+        if (nl != NULL) {
+            len = (size_t) (nl - p);
+            b->pos += len + 1;
+            e->after = b->base + b->pos;
+            e->unterminated = 0;
+        } else {
+            /* AB_BLOCK_LAST: the last line, without a newline; the
+             * offset stays after the newline before it */
+            len = b->used - b->pos;
+            b->pos = b->used;
+            e->after = e->before;
+            e->unterminated = 1;
+        }
+        p[len] = '\0';
+        e->line = p;
+        e->len = len;
+        e->rd = len > AB_LINE_MAX ? AB_READ_TOO_LONG : AB_READ_LINE;
+    }
+}
+
+
 static void *
 work(void *arg)
 {
@@ -153,10 +223,20 @@ work(void *arg)
         }
 
         src->produced++;
-        fill_batch(src, b);
-        src->eof = b->last;
+        /* under the lock only the read itself: the copy from the reader
+         * is gone (reads go straight into the batch) and lines are
+         * split outside */
+        b->kind = ab_reader_block(src->r, b->buf, &b->used, &b->base);
+        b->tell = ab_reader_tell(src->r);
+        if (b->kind == AB_BLOCK_EOF || b->kind == AB_BLOCK_ERROR) {
+            snprintf(b->err, sizeof(b->err), "%s", ab_reader_error(src->r));
+            src->eof = 1;
+        }
         pthread_mutex_unlock(&src->rd_mu);
 
+        b->pos = 0;
+        b->last = 0;
+        split_block(b);
         parse_batch(src, b);
 
         pthread_mutex_lock(&src->mu);
@@ -240,6 +320,14 @@ src_next(src_t *src)
 
     if (b != NULL && src->next < b->n) {
         return &b->ents[src->next++];
+    }
+
+    if (b != NULL && src->nworkers > 0 && b->pos < b->used) {
+        /* the rest of a block of many short lines: split here */
+        split_block(b);
+        parse_batch(src, b);
+        src->next = 1;
+        return &b->ents[0];
     }
 
     if (src->nworkers == 0) {

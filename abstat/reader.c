@@ -17,6 +17,11 @@
 
 #define READ_BLOCK  (256 * 1024)
 
+/* a block's bytes after its last newline are kept in buf: they fit */
+#if AB_BLOCK_MAX > AB_LINE_MAX + READ_BLOCK
+#error "AB_BLOCK_MAX must fit in the reader's buffer"
+#endif
+
 struct ab_reader_s {
     gzFile   gz;
     char    *buf;
@@ -27,6 +32,7 @@ struct ab_reader_s {
     int      eof;
     int      skipping;          /* inside an over-long line */
     int      unterminated;      /* the last line had no newline */
+    int      failed;            /* block mode: a read failed after lines */
     struct stat  st;            /* of the file as opened */
     char     err[256];
 };
@@ -72,12 +78,27 @@ ab_reader_open(const char *path)
 
 
 /* Reads more bytes after the unconsumed ones; 0 at EOF, -1 on error. */
+/* Whether the stream is in error; if so, says why in r->err. */
+static int
+gz_failed(ab_reader_t *r)
+{
+    int          zerr;
+    const char  *msg = gzerror(r->gz, &zerr);
+
+    if (zerr == Z_OK) {
+        return 0;
+    }
+    snprintf(r->err, sizeof(r->err), "%s",
+             zerr == Z_ERRNO ? strerror(errno) : msg);
+
+    return 1;
+}
+
+
 static int
 fill(ab_reader_t *r)
 {
-    int          n;
-    int          zerr;
-    const char  *msg;
+    int  n;
 
     if (r->start > 0) {
         memmove(r->buf, r->buf + r->start, r->end - r->start);
@@ -87,10 +108,8 @@ fill(ab_reader_t *r)
     }
 
     n = gzread(r->gz, r->buf + r->end, READ_BLOCK);
-    if (n < 0 || (n == 0 && (msg = gzerror(r->gz, &zerr)) && zerr != Z_OK)) {
-        msg = gzerror(r->gz, &zerr);
-        snprintf(r->err, sizeof(r->err), "%s",
-                 zerr == Z_ERRNO ? strerror(errno) : msg);
+    if (n < 0 || (n == 0 && gz_failed(r))) {
+        (void) gz_failed(r);
         return -1;
     }
 
@@ -136,7 +155,9 @@ ab_reader_next(ab_reader_t *r, char **line, size_t *len)
 
         scanned = r->end - r->start;
 
-        if (scanned >= AB_LINE_MAX) {
+        /* more than AB_LINE_MAX bytes without a newline: too long
+         * wherever the reads ended (the buffer holds one more block) */
+        if (scanned > AB_LINE_MAX) {
             /* Drop what we have and the rest of this line when found. */
             int  first = !r->skipping;
 
@@ -173,6 +194,90 @@ ab_reader_next(ab_reader_t *r, char **line, size_t *len)
     }
 
     return AB_READ_EOF;
+}
+
+
+ab_block_t
+ab_reader_block(ab_reader_t *r, char *dst, size_t *n, uint64_t *base)
+{
+    size_t   have, keep;
+    char    *nl;
+    int      got;
+
+    if (r->failed) {
+        return AB_BLOCK_ERROR;
+    }
+
+    /* the rest of a line found too long: dropped up to its newline */
+    while (r->skipping) {
+        nl = memchr(r->buf + r->start, '\n', r->end - r->start);
+        if (nl != NULL) {
+            r->start = (size_t) (nl - r->buf) + 1;
+            r->done = r->base + r->start;
+            r->skipping = 0;
+            break;
+        }
+        r->start = r->end;
+        if (r->eof) {
+            *n = 0;
+            return AB_BLOCK_EOF;
+        }
+        if (fill(r) < 0) {
+            return AB_BLOCK_ERROR;
+        }
+    }
+
+    /* what the buffer holds, then reads straight into dst */
+    have = r->end - r->start;
+    memcpy(dst, r->buf + r->start, have);
+    *base = r->base + r->start;
+    r->base += r->end;
+    r->start = r->end = 0;
+
+    /* READ_BLOCK at a time, as ab_reader_next() reads: a failing read
+     * then loses the same bytes in both modes */
+    while (have <= AB_LINE_MAX && !r->eof) {
+        got = gzread(r->gz, dst + have, READ_BLOCK);
+        if (got < 0 || (got == 0 && gz_failed(r))) {
+            (void) gz_failed(r);
+            r->failed = 1;
+            break;
+        }
+        if (got == 0) {
+            r->eof = 1;
+            break;
+        }
+        have += (size_t) got;
+    }
+    r->base = *base + have;
+
+    nl = have > 0 ? memrchr(dst, '\n', have) : NULL;
+
+    if (r->failed && nl == NULL) {
+        return AB_BLOCK_ERROR;
+    }
+
+    if (nl != NULL) {
+        /* whole lines; what follows the last newline waits in buf */
+        keep = (size_t) (nl - dst) + 1;
+        memcpy(r->buf, dst + keep, have - keep);
+        r->end = have - keep;
+        r->base = *base + keep;
+        r->done = *base + keep;
+        *n = keep;
+        return AB_BLOCK_LINES;
+    }
+
+    if (r->eof) {
+        *n = have;
+        return have > 0 ? AB_BLOCK_LAST : AB_BLOCK_EOF;
+    }
+
+    /* more than AB_LINE_MAX bytes and no newline */
+    r->skipping = 1;
+    *n = 0;
+
+    return AB_BLOCK_TOO_LONG;
 }
 
 

@@ -34,6 +34,30 @@ ab_reader_t *ab_reader_open(const char *path);
 ab_read_t ab_reader_next(ab_reader_t *r, char **line, size_t *len);
 
 /*
+ * Block mode, for callers that split lines themselves (abstat's reading
+ * threads): the next run of whole lines, read straight into dst, which
+ * holds AB_BLOCK_MAX bytes; *base is the stream offset of dst[0]. After
+ * a call ab_reader_tell() is the offset after the last newline read.
+ * AB_BLOCK_LAST: the last line has no newline (EOF). AB_BLOCK_TOO_LONG: a
+ * line of more than AB_LINE_MAX bytes starts at *base and has no newline
+ * within AB_BLOCK_MAX bytes: it is skipped up to its newline, and the
+ * next call goes on after it. A line over AB_LINE_MAX that does end
+ * within a block is in it, for the caller to refuse.
+ */
+#define AB_BLOCK_MAX  (AB_LINE_MAX + 256 * 1024)
+
+typedef enum {
+    AB_BLOCK_LINES = 1,
+    AB_BLOCK_LAST,
+    AB_BLOCK_TOO_LONG,
+    AB_BLOCK_EOF = 0,
+    AB_BLOCK_ERROR = -1         /* see ab_reader_error() */
+} ab_block_t;
+
+ab_block_t ab_reader_block(ab_reader_t *r, char *dst, size_t *n,
+    uint64_t *base);
+
+/*
  * For incremental runs (--state). ab_reader_prefix: the first bytes of
  * the (decompressed) stream, up to want, without consuming them; call it
  * before any line. ab_reader_skip: continue at stream offset off (in a

@@ -68,6 +68,31 @@ my $gz = "$dir/mixed.log.gz";
 gzip($log => $gz) or die $GzipError;
 my $noeol = put('noeol.log', join("\n", @mixed[0 .. 20000]));
 
+# what the reading threads split themselves (blocks of whole lines read
+# straight into a batch) and the single thread reads line by line: the
+# edges of those blocks
+my $limit = 1024 * 1024;                        # AB_LINE_MAX
+my $newlines = put('newlines.log', join("\n", @lines[0 .. 999]) . "\n"
+    . ("\n" x 3_000_000) . join("\n", @lines[1000 .. 1999]) . "\n");
+my $pad = '{"time":"1795400005.000","uid":"' . ('ef' x 16) . '","ua":"';
+my $tail = '"}';
+my $exact = $pad . ('e' x ($limit - length($pad) - length($tail))) . $tail;
+my $over = $pad . ('o' x ($limit + 1 - length($pad) - length($tail))) . $tail;
+die unless length($exact) == $limit && length($over) == $limit + 1;
+my @edges;
+for my $shift (0, 1, 262_143, 262_144, 262_145, 700_000) {
+    push @edges, ('{"x":"' . ('s' x $shift) . '"}') x ($shift > 0), $exact,
+        $over, @lines[3000 .. 3010];
+}
+my $limits = put('limits.log', join("\n", @edges) . "\n");
+my $long_eof = put('long-eof.log', join("\n", @lines[0 .. 500]) . "\n"
+    . ('x' x (3 * $limit)));
+my $cut = "$dir/cut.log.gz";
+{
+    my $whole = slurp($gz);
+    put('cut.log.gz', substr($whole, 0, int(length($whole) * 0.6)));
+}
+
 my @gen = map { "t/data/abstat/gen/$_" }
     qw(ab.log ab.log.1 ab.log.2-compressed ab.log.3.gz ab.log.4.gz);
 my @events = ('--events', 't/data/abstat/gen/backoffice.jsonl');
@@ -78,6 +103,11 @@ my %cases = (
     'last line without a newline'    => [$noeol],
     'rotated set with events'        => [@gen, @events],
     'two files and a filter'         => [$log, $gz, '-e', 'checkout_cta'],
+    '3 million empty lines'          => [$newlines],
+    'lines of exactly the limit and one byte over, at read edges'
+                                     => [$limits],
+    'an over-long last line without a newline' => [$long_eof],
+    'a gzip file cut short'          => [$cut, $log],
 );
 
 for my $name (sort keys %cases) {
@@ -142,6 +172,25 @@ my (undef, $whole) = run_abstat_raw('report', '--format', 'json', '-q',
     '--threads', '2', "$dir/growing.log");
 $whole =~ s{\Q$dir/\E}{}g;
 ok($final{2} eq $whole, '--state in three runs: the report of one whole read');
+
+# --state over the edge files, the over-long last line completed later
+for my $t (0, 2) {
+    mkdir "$dir/edge-$t" or die;
+    my $f = "$dir/edge-$t/edge.log";
+    my $state = "$dir/edge-state-$t";
+    my @args = ('report', '--format', 'json', '-q', '--state', $state,
+                '--threads', $t, $f);
+    put("edge-$t/edge.log", slurp($long_eof));
+    my ($rc) = run_abstat_raw(@args);
+    is($rc, 0, "--state, edges, --threads $t: first run");
+    put("edge-$t/edge.log", "\n" . slurp($limits), 1);
+    ($rc, $final{"edge$t"}) = run_abstat_raw(@args);
+    is($rc, 0, "--state, edges, --threads $t: second run");
+    $final{"edge$t"} =~ s{\Q$dir/edge-$t/\E}{}g;
+}
+ok($final{edge0} eq $final{edge2},
+   '--state over over-long and limit-long lines: the same with 0 and 2 '
+   . 'threads');
 
 # usage
 {
