@@ -93,6 +93,21 @@ ab_parse_micro(const char *s, size_t len, int allow_neg, int64_t *out)
 }
 
 
+/* The first c in [p, end), or NULL. The fields are a few dozen bytes:
+ * a loop the compiler inlines beats a call to memchr. */
+static inline const char *
+find_byte(const char *p, const char *end, char c)
+{
+    for ( /* void */ ; p < end; p++) {
+        if (*p == c) {
+            return p;
+        }
+    }
+
+    return NULL;
+}
+
+
 /* The syntax of "exp:var,exp:var": at[i] = start, ':' and end of pair i.
  * Pure, so that a parsing thread can run it. */
 static const char *
@@ -103,9 +118,9 @@ pairs_syntax(const char *s, size_t len, const char *(*at)[3], size_t *n)
     *n = 0;
 
     for (p = s; p < end; p = comma + 1) {
-        comma = memchr(p, ',', (size_t) (end - p));
+        comma = find_byte(p, end, ',');
         comma = comma ? comma : end;
-        colon = memchr(p, ':', (size_t) (comma - p));
+        colon = find_byte(p, comma, ':');
 
         if (colon == NULL
             || !ab_valid_experiment_name(p, (size_t) (colon - p))
@@ -216,7 +231,7 @@ parse_event(const char *p, const char *end, event_t *ev)
     const char  *semi, *eq, *val;
     size_t       klen, vlen;
 
-    semi = memchr(p, ';', (size_t) (end - p));
+    semi = find_byte(p, end, ';');
     semi = semi ? semi : end;
 
     if (!is_name(p, (size_t) (semi - p))) {
@@ -231,9 +246,9 @@ parse_event(const char *p, const char *end, event_t *ev)
 
     for (p = semi; p < end; p = semi) {
         p++;
-        semi = memchr(p, ';', (size_t) (end - p));
+        semi = find_byte(p, end, ';');
         semi = semi ? semi : end;
-        eq = memchr(p, '=', (size_t) (semi - p));
+        eq = find_byte(p, semi, '=');
 
         if (eq == NULL || !is_name(p, (size_t) (eq - p))) {
             return "bad event key";
@@ -270,7 +285,7 @@ parse_events(const char *s, size_t len, event_t *evs, size_t *n)
     *n = 0;
 
     while (p < end) {
-        comma = memchr(p, ',', (size_t) (end - p));
+        comma = find_byte(p, end, ',');
         comma = comma ? comma : end;
 
         if (*n == MAX_EVENTS) {
