@@ -47,47 +47,48 @@ static const ab_json_key_t  event_keys[E_N] = {
 int
 ab_parse_micro(const char *s, size_t len, int allow_neg, int64_t *out)
 {
-    int64_t  v = 0;
-    size_t   i = 0, digits = 0, frac = 0;
-    int      neg = 0;
+    static const uint64_t   pow10[7] = {
+        1, 10, 100, 1000, 10000, 100000, 1000000
+    };
+    const unsigned char    *p = (const unsigned char *) s, *end = p + len;
+    const unsigned char    *start, *dot = NULL;
+    uint64_t                v = 0;
+    unsigned                d;
+    size_t                  nint, nfrac;
+    int                     neg = 0;
 
-    if (allow_neg && len > 0 && s[0] == '-') {
+    if (allow_neg && p < end && *p == '-') {
         neg = 1;
-        i++;
+        p++;
     }
 
-    for ( /* void */ ; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
-        if (++digits > 12) {
-            return -1;
-        }
-        v = v * 10 + (s[i] - '0');
-    }
-
-    if (digits == 0) {
+    /* 12 digits, a dot and 6 digits at most: 19 characters, so that v
+     * cannot overflow below, and one loop with no count in it (this
+     * runs three times a log line) */
+    if (end - p > 19) {
         return -1;
     }
 
-    if (i < len && s[i] == '.') {
-        for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
-            if (++frac > 6) {
-                return -1;
-            }
-            v = v * 10 + (s[i] - '0');
-        }
-        if (frac == 0) {
+    for (start = p; p < end; p++) {
+        d = (unsigned) *p - '0';
+        if (d <= 9) {
+            v = v * 10 + d;
+        } else if (*p == '.' && dot == NULL) {
+            dot = p;
+        } else {
             return -1;
         }
     }
 
-    if (i != len) {
+    nint = (size_t) ((dot ? dot : end) - start);
+    nfrac = dot ? (size_t) (end - dot - 1) : 0;
+
+    if (nint == 0 || nint > 12 || (dot && (nfrac == 0 || nfrac > 6))) {
         return -1;
     }
 
-    for ( /* void */ ; frac < 6; frac++) {
-        v *= 10;
-    }
-
-    *out = neg ? -v : v;
+    v *= pow10[6 - nfrac];
+    *out = neg ? -(int64_t) v : (int64_t) v;
 
     return 0;
 }
