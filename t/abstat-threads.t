@@ -192,6 +192,73 @@ ok($final{edge0} eq $final{edge2},
    '--state over over-long and limit-long lines: the same with 0 and 2 '
    . 'threads');
 
+# random files (fixed seeds): good lines, empty lines, junk, lines around
+# the 1 MiB limit, a tail without a newline; whole, gzip cut short, and
+# appended in three pieces under --state
+sub random_log {
+    my ($seed) = @_;
+    srand($seed);
+    my @good = ('{"time":"1795400000.050","uid":"' . ('7a' x 16)
+        . '","exposures":"checkout_cta:control","status":"200",'
+        . '"request_time":"0.006"}',
+        '{"time":"1795400001.000","uid":"' . ('23' x 16) . '","exposures":"",'
+        . '"events":"purchase;order=o%d;revenue=12.5"}');
+    my $out = '';
+    for (1 .. int(rand(3000))) {
+        my $r = rand();
+        if ($r < 0.8) {
+            (my $l = $good[int(rand(2))]) =~ s/%d/int(rand(100))/e;
+            $out .= "$l\n";
+        } elsif ($r < 0.9) {
+            $out .= "\n" x int(rand(5));
+        } elsif ($r < 0.97) {
+            $out .= ('x' x int(rand(2000))) . "\n";
+        } else {
+            my $len = $limit - 3 + int(rand(6))
+                + (rand() < 0.3 ? int(rand(600_000)) : 0);
+            $out .= '{"a":"' . ('y' x ($len - 8)) . "\"}\n";
+        }
+    }
+    $out .= 'z' x (rand() < 0.5 ? 1_500_000 : 2) if rand() < 0.5;
+    return $out;
+}
+
+for my $seed (3, 5, 8, 13, 21, 34) {
+    my $text = random_log($seed);
+    my $f = put("random-$seed.log", $text);
+    my $cutf = "$dir/random-$seed.gz";
+    gzip(\$text => $cutf) or die $GzipError;
+    my $z = slurp($cutf);
+    put("random-$seed.gz", substr($z, 0, int(length($z) * 2 / 3)));
+    for my $in ($f, $cutf) {
+        my @args = ('report', '--format', 'json', $in);
+        my ($rc0, $out0, $err0) = run_abstat_raw(@args, '--threads', '0');
+        my ($rc2, $out2, $err2) = run_abstat_raw(@args, '--threads', '2');
+        ok($rc0 == $rc2 && $out0 eq $out2 && $err0 eq $err2,
+           "random file $seed (" . ($in =~ /gz$/ ? 'gzip cut short' : 'plain')
+           . "): the same with 0 and 2 threads");
+    }
+    my $len = length $text;
+    my ($a, $b) = sort { $a <=> $b } (($seed * 7919) % ($len + 1),
+                                      ($seed * 104729) % ($len + 1));
+    my %fin;
+    for my $t (0, 2) {
+        mkdir "$dir/rs-$seed-$t" or die;
+        my $g = "rs-$seed-$t/g.log";
+        my @args = ('report', '--format', 'json', '--state',
+            "$dir/rs-$seed-$t/st", '--threads', $t, "$dir/$g");
+        put($g, substr($text, 0, $a));
+        run_abstat_raw(@args, '-q');
+        put($g, substr($text, $a, $b - $a), 1);
+        run_abstat_raw(@args, '-q');
+        put($g, substr($text, $b), 1);
+        my (undef, $out, $err) = run_abstat_raw(@args);
+        ($fin{$t} = $out . $err) =~ s{\Q$dir/rs-$seed-$t/\E}{}g;
+    }
+    ok($fin{0} eq $fin{2}, "random file $seed in three --state runs: the "
+       . 'same with 0 and 2 threads');
+}
+
 # usage
 {
     my ($rc, undef, $err) = run_abstat_raw('report', '--threads', '9', $log);
