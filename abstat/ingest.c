@@ -1,11 +1,14 @@
 /*
  * Worker threads take turns at the reader: under the reader lock a worker
- * claims the next batch of the ring and copies the next lines into it
- * (with what each read returned and the stream offsets around it); then,
- * without the lock, it parses the batch's log lines, which is most of the
- * work. The calling thread applies the batches in file order, so the
- * result is the same as a single-threaded read. With no workers, the
- * calling thread fills and parses each batch itself.
+ * claims the next batch of the ring and reads a block of whole lines
+ * straight into it (ab_reader_block); then, without the lock, it splits
+ * the block into entries (what ab_reader_next() would have returned, with
+ * the stream offsets around each line) and parses the log lines, which is
+ * most of the work. The calling thread applies the batches in file order,
+ * so the result is the same as a single-threaded read. With no workers,
+ * the calling thread reads line by line (ab_reader_next) into a batch and
+ * parses it itself: the reference the threaded path is tested against
+ * (t/abstat-threads.t).
  */
 
 #include "ingest.h"
