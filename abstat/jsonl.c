@@ -93,6 +93,30 @@ put_utf8(char *w, long cp)
 }
 
 
+#if defined(__SSE2__)
+
+/* The bytes of v a plain string cannot hold as they are: backslashes and
+ * control characters (max(v, 0x1f) == 0x1f: an unsigned byte below
+ * 0x20). Quotes are asked for apart: they end strings. */
+static inline __m128i
+escape_or_ctl(__m128i v)
+{
+    const __m128i  ctl = _mm_set1_epi8(0x1f);
+
+    return _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\')),
+                        _mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl));
+}
+
+
+static inline unsigned
+quotes(__m128i v)
+{
+    return (unsigned) _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')));
+}
+
+#endif
+
+
 /* The first byte from p on that ends a run of plain string bytes: a
  * quote, a backslash or a control character (or end). Log lines are
  * mostly long plain strings (user agents, URIs), so 16 bytes are
@@ -101,21 +125,14 @@ static char *
 plain_run(char *p, char *end)
 {
 #if defined(__SSE2__)
-    const __m128i  quote = _mm_set1_epi8('"');
-    const __m128i  bslash = _mm_set1_epi8('\\');
-    const __m128i  ctl = _mm_set1_epi8(0x1f);
-    __m128i        v, m;
-    int            mask;
+    __m128i   v;
+    unsigned  mask;
 
     while (end - p >= 16) {
         v = _mm_loadu_si128((const __m128i *) (const void *) p);
-        /* max(v, 0x1f) == 0x1f: an unsigned byte below 0x20 */
-        m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote),
-                                      _mm_cmpeq_epi8(v, bslash)),
-                         _mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl));
-        mask = _mm_movemask_epi8(m);
+        mask = quotes(v) | (unsigned) _mm_movemask_epi8(escape_or_ctl(v));
         if (mask != 0) {
-            return p + __builtin_ctz((unsigned) mask);
+            return p + __builtin_ctz(mask);
         }
         p += 16;
     }
@@ -379,36 +396,24 @@ quote_map(const char *line, size_t len, uint64_t *q)
 
 #if defined(__SSE2__)
     {
-        const __m128i  quote = _mm_set1_epi8('"');
-        const __m128i  bslash = _mm_set1_epi8('\\');
-        const __m128i  ctl = _mm_set1_epi8(0x1f);
-        __m128i        v, odd = _mm_setzero_si128();
-
-        unsigned       qm;
-        size_t         back;
+        __m128i   v, odd = _mm_setzero_si128();
+        size_t    back;
 
         for ( /* void */ ; i + 16 <= len; i += 16) {
             v = _mm_loadu_si128((const __m128i *) (const void *) (line + i));
-            q[i / 64] |= (uint64_t) (unsigned) _mm_movemask_epi8(
-                             _mm_cmpeq_epi8(v, quote)) << (i % 64);
-            odd = _mm_or_si128(odd, _mm_or_si128(
-                      _mm_cmpeq_epi8(v, bslash),
-                      _mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl)));
+            q[i / 64] |= (uint64_t) quotes(v) << (i % 64);
+            odd = _mm_or_si128(odd, escape_or_ctl(v));
         }
 
         if (i < len && len >= 16) {
             /* the tail as the last 16 bytes of the line, the ones seen
-             * already shifted out: no byte-by-byte loop */
+             * already shifted out: no byte-by-byte loop; i is a multiple
+             * of 16, so the < 16 bits stay in a word */
             back = 16 - (len - i);
             v = _mm_loadu_si128((const __m128i *) (const void *)
                                 (line + len - 16));
-            qm = (unsigned) _mm_movemask_epi8(_mm_cmpeq_epi8(v, quote))
-                 >> back;
-            /* i is a multiple of 16, so the < 16 bits stay in a word */
-            q[i / 64] |= (uint64_t) qm << (i % 64);
-            odd = _mm_or_si128(odd, _mm_or_si128(
-                      _mm_cmpeq_epi8(v, bslash),
-                      _mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl)));
+            q[i / 64] |= (uint64_t) (quotes(v) >> back) << (i % 64);
+            odd = _mm_or_si128(odd, escape_or_ctl(v));
             i = len;
         }
         bad = _mm_movemask_epi8(odd) != 0;
