@@ -396,6 +396,14 @@ src_close(src_t *src)
  * its first membership. Only hints: a visitor added meanwhile is simply
  * not prefetched.
  */
+/* A sound log line with a uid: one that looks its visitor up. */
+static int
+has_visitor(const entry_t *e)
+{
+    return e->rd == AB_READ_LINE && e->pl.what == NULL && e->pl.uid_len > 0;
+}
+
+
 static void
 prefetch_ahead(src_t *src, const ab_state_t *st)
 {
@@ -410,7 +418,7 @@ prefetch_ahead(src_t *src, const ab_state_t *st)
 
     if (cur + PREFETCH < b->n) {
         e = &b->ents[cur + PREFETCH];
-        if (e->rd == AB_READ_LINE && e->pl.what == NULL && e->pl.uid_len > 0) {
+        if (has_visitor(e)) {
             ab_tab_prefetch(&st->visitors, e->pl.key);
         }
     }
@@ -418,9 +426,7 @@ prefetch_ahead(src_t *src, const ab_state_t *st)
     if (cur + PREFETCH / 2 < b->n) {
         e = &b->ents[cur + PREFETCH / 2];
         e->vis = AB_TAB_EMPTY;
-        if (e->rd == AB_READ_LINE && e->pl.what == NULL && e->pl.uid_len > 0
-            && e->pl.exposures_len > 0)
-        {
+        if (has_visitor(e) && e->pl.exposures_len > 0) {
             e->vis = ab_tab_get(&st->visitors, e->pl.key);
 #if defined(__GNUC__)
             if (e->vis < st->nvis) {
@@ -433,9 +439,8 @@ prefetch_ahead(src_t *src, const ab_state_t *st)
     if (cur + 1 < b->n && PREFETCH / 2 > 1) {
         e = &b->ents[cur + 1];
 #if defined(__GNUC__)
-        if (e->rd == AB_READ_LINE && e->pl.what == NULL
-            && e->pl.exposures_len > 0 && e->vis < st->nvis
-            && (m = st->heads[e->vis]) != AB_NONE)
+        /* e->vis was set above, one or more lines ago, for exposures */
+        if (e->vis < st->nvis && (m = st->heads[e->vis]) != AB_NONE)
         {
             __builtin_prefetch(&st->membs[m]);
         }
