@@ -77,15 +77,19 @@ ab_reader_open(const char *path)
 }
 
 
-/* Reads more bytes after the unconsumed ones; 0 at EOF, -1 on error. */
-/* Whether the stream is in error; if so, says why in r->err. */
+/* Whether a read that returned n failed (n < 0, or 0 with the stream in
+ * error rather than at its end); if so, says why in r->err. */
 static int
-gz_failed(ab_reader_t *r)
+gz_failed(ab_reader_t *r, int n)
 {
     int          zerr;
-    const char  *msg = gzerror(r->gz, &zerr);
+    const char  *msg;
 
-    if (zerr == Z_OK) {
+    if (n > 0) {
+        return 0;
+    }
+    msg = gzerror(r->gz, &zerr);
+    if (n == 0 && zerr == Z_OK) {
         return 0;
     }
     snprintf(r->err, sizeof(r->err), "%s",
@@ -95,6 +99,7 @@ gz_failed(ab_reader_t *r)
 }
 
 
+/* Reads more bytes after the unconsumed ones; 0 at EOF, -1 on error. */
 static int
 fill(ab_reader_t *r)
 {
@@ -108,8 +113,7 @@ fill(ab_reader_t *r)
     }
 
     n = gzread(r->gz, r->buf + r->end, READ_BLOCK);
-    if (n < 0 || (n == 0 && gz_failed(r))) {
-        (void) gz_failed(r);
+    if (gz_failed(r, n)) {
         return -1;
     }
 
@@ -238,8 +242,7 @@ ab_reader_block(ab_reader_t *r, char *dst, size_t *n, uint64_t *base)
      * then loses the same bytes in both modes */
     while (have <= AB_LINE_MAX && !r->eof) {
         got = gzread(r->gz, dst + have, READ_BLOCK);
-        if (got < 0 || (got == 0 && gz_failed(r))) {
-            (void) gz_failed(r);
+        if (gz_failed(r, got)) {
             r->failed = 1;
             break;
         }
