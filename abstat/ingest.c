@@ -197,55 +197,80 @@ split_block(batch_t *b)
 }
 
 
-static void *
-work(void *arg)
+/*
+ * One round of a worker: claim the next batch of the ring, read a block
+ * into it under the reader lock, split and parse it outside. Returns 0
+ * when there was nothing to do: the end was read, the consumer stopped,
+ * or, unless `wait` is set, the reader was busy or the ring full. The
+ * consumer calls it without `wait` while the batch it needs is not
+ * ready, so that it parses instead of idling (with as many threads as
+ * CPUs, it would otherwise wait while a worker waits for a CPU).
+ */
+static int
+produce(src_t *src, int wait)
 {
-    src_t    *src = arg;
     batch_t  *b;
     int       stop;
 
-    for ( ;; ) {
+    if (wait) {
         pthread_mutex_lock(&src->rd_mu);
-        if (src->eof) {
-            pthread_mutex_unlock(&src->rd_mu);
-            break;
-        }
-        b = &src->b[src->produced % src->nbatch];
-
-        pthread_mutex_lock(&src->mu);
-        while (b->state != B_FREE && !src->stop) {
-            pthread_cond_wait(&src->cv, &src->mu);
-        }
-        stop = src->stop;
-        b->state = B_FILLING;
-        pthread_mutex_unlock(&src->mu);
-
-        if (stop) {
-            pthread_mutex_unlock(&src->rd_mu);
-            break;
-        }
-
-        src->produced++;
-        /* under the lock only the read itself: the copy from the reader
-         * is gone (reads go straight into the batch) and lines are
-         * split outside */
-        b->kind = ab_reader_block(src->r, b->buf, &b->used, &b->base);
-        b->tell = ab_reader_tell(src->r);
-        if (b->kind == AB_BLOCK_EOF || b->kind == AB_BLOCK_ERROR) {
-            snprintf(b->err, sizeof(b->err), "%s", ab_reader_error(src->r));
-            src->eof = 1;
-        }
+    } else if (pthread_mutex_trylock(&src->rd_mu) != 0) {
+        return 0;
+    }
+    if (src->eof) {
         pthread_mutex_unlock(&src->rd_mu);
+        return 0;
+    }
+    b = &src->b[src->produced % src->nbatch];
 
-        b->pos = 0;
-        b->last = 0;
-        split_block(b);
-        parse_batch(src, b);
+    pthread_mutex_lock(&src->mu);
+    while (wait && b->state != B_FREE && !src->stop) {
+        pthread_cond_wait(&src->cv, &src->mu);
+    }
+    stop = src->stop || b->state != B_FREE;
+    if (!stop) {
+        b->state = B_FILLING;
+    }
+    pthread_mutex_unlock(&src->mu);
 
-        pthread_mutex_lock(&src->mu);
-        b->state = B_READY;
-        pthread_cond_broadcast(&src->cv);
-        pthread_mutex_unlock(&src->mu);
+    if (stop) {
+        pthread_mutex_unlock(&src->rd_mu);
+        return 0;
+    }
+
+    src->produced++;
+    /* under the lock only the read itself: the copy from the reader
+     * is gone (reads go straight into the batch) and lines are
+     * split outside */
+    b->kind = ab_reader_block(src->r, b->buf, &b->used, &b->base);
+    b->tell = ab_reader_tell(src->r);
+    if (b->kind == AB_BLOCK_EOF || b->kind == AB_BLOCK_ERROR) {
+        snprintf(b->err, sizeof(b->err), "%s", ab_reader_error(src->r));
+        src->eof = 1;
+    }
+    pthread_mutex_unlock(&src->rd_mu);
+
+    b->pos = 0;
+    b->last = 0;
+    split_block(b);
+    parse_batch(src, b);
+
+    pthread_mutex_lock(&src->mu);
+    b->state = B_READY;
+    pthread_cond_broadcast(&src->cv);
+    pthread_mutex_unlock(&src->mu);
+
+    return 1;
+}
+
+
+static void *
+work(void *arg)
+{
+    src_t  *src = arg;
+
+    while (produce(src, 1)) {
+        /* until the end or the consumer's stop */
     }
 
     return NULL;
@@ -320,6 +345,7 @@ static entry_t *
 src_next(src_t *src)
 {
     batch_t  *b = src->cur;
+    int       helped;
 
     if (b != NULL && src->next < b->n) {
         return &b->ents[src->next++];
@@ -345,7 +371,12 @@ src_next(src_t *src)
         }
         b = &src->b[src->consumed % src->nbatch];
         while (b->state != B_READY) {
-            pthread_cond_wait(&src->cv, &src->mu);
+            pthread_mutex_unlock(&src->mu);
+            helped = produce(src, 0);
+            pthread_mutex_lock(&src->mu);
+            if (!helped && b->state != B_READY) {
+                pthread_cond_wait(&src->cv, &src->mu);
+            }
         }
         src->consumed++;
         pthread_mutex_unlock(&src->mu);

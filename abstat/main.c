@@ -110,7 +110,7 @@ static const char  usage_text[] =
     "                          line a later line may be (default 3600)\n"
     "      --threads N         threads that read and parse input beside the\n"
     "                          one that counts, 0 to 8; 0 does all in one\n"
-    "                          (default: the number of CPUs, at most 4)\n"
+    "                          (default: one less than the CPUs, 1 to 4)\n"
     "  -q, --quiet             no bad-line samples on stderr\n"
     "  -h, --help              this help\n"
     "  -V, --version           version\n"
@@ -630,7 +630,10 @@ main(int argc, char **argv)
     o.since = INT64_MIN;
     o.until = INT64_MAX;
     ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    o.threads = ncpu < 1 ? 1 : ncpu > 4 ? 4 : (int) ncpu;
+    /* the main thread parses too while it waits for the workers: one
+     * worker fewer than CPUs keeps every CPU busy without a third thread
+     * taking turns with the main one on two CPUs */
+    o.threads = ncpu <= 2 ? 1 : ncpu > 5 ? 4 : (int) ncpu - 1;
     parse_options(argc - 1, argv + 1, &o);
 
     if (o.trend_table && (o.format != FMT_CSV || !o.cfg.bucket)) {
@@ -641,7 +644,9 @@ main(int argc, char **argv)
         o.cfg.bucket = AB_BUCKET_DAY;
     }
     o.cfg.only = o.only;
-    o.cfg.threads = o.threads > 0 ? o.threads : 1;
+    /* experiments are reported side by side by the main thread and
+     * as many more */
+    o.cfg.threads = o.threads + 1;
     o.cfg.nonly = o.nonly;
     o.cfg.conf = o.conf;
     o.cfg.nconf = o.nconf;

@@ -71,7 +71,10 @@ ab_reader_open(const char *path)
         return NULL;
     }
 
-    gzbuffer(r->gz, READ_BLOCK);
+    /* zlib reads (or inflates) straight into the caller's buffer only
+     * when asked for at least twice its own buffer; smaller reads go
+     * through that buffer, a copy of every byte */
+    gzbuffer(r->gz, READ_BLOCK / 2);
 
     return r;
 }
