@@ -231,13 +231,31 @@ revenue_cap(const ab_pass_t *p, int e, double pct)
 }
 
 
+/* Metrics that are reported: the capped ones only with a cap. */
+static size_t
+reported_defs(double cap, size_t *use)
+{
+    size_t  k, n = 0;
+
+    for (k = 0; k < NDEFS; k++) {
+        if (!(defs[k].capped && isnan(cap))) {
+            use[n++] = k;
+        }
+    }
+
+    return n;
+}
+
+
+/* The moments of the reported metrics; of y only for ratios (the others'
+ * y is 1), since estimate() reads nothing else. */
 static void
 accumulate(const ab_pass_t *p, int e, double cap, acc_t *acc, int pass)
 {
     const ab_state_t  *st = p->st;
     acc_t             *a;
     double             x, y, dx, dy;
-    size_t             i, k;
+    size_t             i, j, k, use[NDEFS], nuse = reported_defs(cap, use);
 
     for (i = 0; i < st->nmemb; i++) {
         const ab_memb_t  *mb = &st->membs[i];
@@ -246,7 +264,8 @@ accumulate(const ab_pass_t *p, int e, double cap, acc_t *acc, int pass)
             continue;
         }
 
-        for (k = 0; k < NDEFS; k++) {
+        for (j = 0; j < nuse; j++) {
+            k = use[j];
             a = &acc[(size_t) mb->var * NDEFS + k];
             metric_xy(&defs[k], &p->agg[i], cap, &x, &y);
             if (pass == 0) {
@@ -255,10 +274,12 @@ accumulate(const ab_pass_t *p, int e, double cap, acc_t *acc, int pass)
                 a->sy += y;
             } else {
                 dx = x - a->mx;
-                dy = y - a->my;
                 a->cxx += (long double) dx * dx;
-                a->cyy += (long double) dy * dy;
-                a->cxy += (long double) dx * dy;
+                if (defs[k].ratio) {
+                    dy = y - a->my;
+                    a->cyy += (long double) dy * dy;
+                    a->cxy += (long double) dx * dy;
+                }
             }
         }
     }
