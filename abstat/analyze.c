@@ -5,6 +5,8 @@
 
 #include "analyze.h"
 
+#include "bigmem.h"
+
 #include <pthread.h>
 
 #include <stdlib.h>
@@ -171,6 +173,7 @@ credit_folded(ab_pass_t *p)
         if (p->agg == NULL) {
             return -1;
         }
+        ab_huge_pages(p->agg, (st->nmemb + 1) * sizeof(*p->agg));
     }
 
     for (m = 0; m < st->nfold_memb; m++) {

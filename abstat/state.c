@@ -5,6 +5,8 @@
 
 #include "state.h"
 
+#include "bigmem.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -34,6 +36,7 @@ ab_grow_array(void **arr, size_t *cap, size_t need, size_t size)
     if (p == NULL) {
         return -1;
     }
+    ab_huge_pages(p, ncap * size);
 
     *arr = p;
     *cap = ncap;
@@ -50,6 +53,7 @@ ab_resize_zero(void **arr, size_t n, size_t need, size_t size)
     if (p == NULL) {
         return -1;
     }
+    ab_huge_pages(p, (need ? need : 1) * size);
     if (need > n) {
         memset((char *) p + n * size, 0, (need - n) * size);
     }

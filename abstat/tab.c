@@ -5,6 +5,8 @@
 
 #include "tab.h"
 
+#include "bigmem.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,6 +68,8 @@ grow_to(ab_tab_t *t, size_t ncap)
         return -1;
     }
 
+    ab_huge_pages(keys, ncap * sizeof(*keys));
+    ab_huge_pages(vals, ncap * sizeof(*vals));
     memset(vals, 0xff, ncap * sizeof(*vals));
 
     for (i = 0; i < t->cap; i++) {
