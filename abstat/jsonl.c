@@ -432,7 +432,7 @@ quote_map(const char *line, size_t len, uint64_t *q)
 
 
 /* The next set bit of the map from bit `from` on, or `len` if none. */
-static size_t
+static inline __attribute__((always_inline)) size_t
 next_quote(const uint64_t *q, size_t from, size_t len)
 {
     size_t    w = from / 64, nw = (len + 63) / 64;
@@ -472,45 +472,88 @@ key_hash(const char *k, size_t len)
 }
 
 
-static void
-key_slots(const ab_json_key_t *keys, size_t nkeys, uint8_t *slot)
-{
-    size_t  i, h;
-
-    memset(slot, 0, KEY_SLOTS);
-    for (i = 0; i < nkeys; i++) {
-        h = key_hash(keys[i].name, keys[i].len);
-        slot[h] = slot[h] ? SLOT_MANY : (uint8_t) (i + 1);
-    }
-}
-
-
-/* The slots of the last key set this thread asked for: callers ask for
- * the same static set line after line. */
+/* The slots of the last key set this thread asked for (callers ask for
+ * the same static set line after line), with each key's first 16 bytes
+ * as two words, zero past its end: a key of up to 16 bytes is compared
+ * by two loads and masks instead of a call to memcmp. */
 static _Thread_local struct {
     ab_json_key_t  keys[AB_JSON_MAX_KEYS];  /* the set the slots are of */
     size_t         nkeys;
     uint8_t        slot[KEY_SLOTS];
+    uint64_t       words[AB_JSON_MAX_KEYS][2];
 } slot_cache;
 
+/* [n]: the bytes of two little-endian words that n bytes fill */
+#define LEN_MASK(n)  ((n) >= 8 ? ~(uint64_t) 0 : ((uint64_t) 1 << (8 * (n))) - 1)
+static const uint64_t  len_mask[17][2] = {
+    { LEN_MASK(0), 0 }, { LEN_MASK(1), 0 }, { LEN_MASK(2), 0 },
+    { LEN_MASK(3), 0 }, { LEN_MASK(4), 0 }, { LEN_MASK(5), 0 },
+    { LEN_MASK(6), 0 }, { LEN_MASK(7), 0 }, { LEN_MASK(8), 0 },
+    { LEN_MASK(8), LEN_MASK(1) }, { LEN_MASK(8), LEN_MASK(2) },
+    { LEN_MASK(8), LEN_MASK(3) }, { LEN_MASK(8), LEN_MASK(4) },
+    { LEN_MASK(8), LEN_MASK(5) }, { LEN_MASK(8), LEN_MASK(6) },
+    { LEN_MASK(8), LEN_MASK(7) }, { LEN_MASK(8), LEN_MASK(8) }
+};
 
-/* The index of key k among keys, or nkeys. */
-static size_t
-key_index(const ab_json_key_t *keys, size_t nkeys, const uint8_t *slot,
-    const char *k, size_t len)
+
+static void
+key_slots(const ab_json_key_t *keys, size_t nkeys)
 {
-    size_t  s = slot[key_hash(k, len)], i;
+    size_t  i, h;
+
+    memset(slot_cache.slot, 0, KEY_SLOTS);
+    memset(slot_cache.words, 0, sizeof(slot_cache.words));
+    for (i = 0; i < nkeys; i++) {
+        h = key_hash(keys[i].name, keys[i].len);
+        slot_cache.slot[h] = slot_cache.slot[h] ? SLOT_MANY
+                                                : (uint8_t) (i + 1);
+        memcpy(slot_cache.words[i], keys[i].name,
+               keys[i].len < 16 ? keys[i].len : 16);
+    }
+    memcpy(slot_cache.keys, keys, nkeys * sizeof(*keys));
+    slot_cache.nkeys = nkeys;
+}
+
+
+/* Whether k, of len bytes with room bytes readable from k on, is key i
+ * of the cached set. */
+static inline int
+key_is(size_t i, const char *k, size_t len, size_t room)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t  a, b;
+
+    if (len <= 16 && room >= 16) {
+        memcpy(&a, k, 8);
+        memcpy(&b, k + 8, 8);
+        return slot_cache.keys[i].len == len
+               && (((a ^ slot_cache.words[i][0]) & len_mask[len][0])
+                   | ((b ^ slot_cache.words[i][1]) & len_mask[len][1])) == 0;
+    }
+#else
+    (void) room;
+#endif
+
+    return slot_cache.keys[i].len == len
+           && memcmp(slot_cache.keys[i].name, k, len) == 0;
+}
+
+
+/* The index of key k in the cached set, or the set's size. */
+static inline size_t
+key_index(const char *k, size_t len, size_t room)
+{
+    size_t  nkeys = slot_cache.nkeys;
+    size_t  s = slot_cache.slot[key_hash(k, len)], i;
 
     if (s == 0) {
         return nkeys;
     }
     if (s != SLOT_MANY) {
-        i = s - 1;
-        return keys[i].len == len && memcmp(keys[i].name, k, len) == 0
-               ? i : nkeys;
+        return key_is(s - 1, k, len, room) ? s - 1 : nkeys;
     }
     for (i = 0; i < nkeys; i++) {
-        if (keys[i].len == len && memcmp(keys[i].name, k, len) == 0) {
+        if (key_is(i, k, len, room)) {
             return i;
         }
     }
@@ -534,7 +577,6 @@ fast_object(char *line, size_t len, const ab_json_key_t *keys, size_t nkeys,
     uint64_t   q[FAST_MAX / 64];
     char      *term[AB_JSON_MAX_KEYS];
     size_t     pos = 1, k0, k1, v0, v1, klen, i;
-    uint8_t   *slot = slot_cache.slot;
 
     if (len < 3 || len > FAST_MAX || line[0] != '{' || line[len - 1] != '}'
         || !quote_map(line, len, q))
@@ -548,9 +590,7 @@ fast_object(char *line, size_t len, const ab_json_key_t *keys, size_t nkeys,
     if (slot_cache.nkeys != nkeys
         || memcmp(slot_cache.keys, keys, nkeys * sizeof(*keys)) != 0)
     {
-        key_slots(keys, nkeys, slot);
-        memcpy(slot_cache.keys, keys, nkeys * sizeof(*keys));
-        slot_cache.nkeys = nkeys;
+        key_slots(keys, nkeys);
     }
 
     for ( ;; ) {
@@ -570,7 +610,7 @@ fast_object(char *line, size_t len, const ab_json_key_t *keys, size_t nkeys,
         }
 
         klen = k1 - k0 - 1;
-        i = key_index(keys, nkeys, slot, line + k0 + 1, klen);
+        i = key_index(line + k0 + 1, klen, len - k0 - 1);
         if (i < nkeys) {
             if (out[i].type != AB_JV_ABSENT) {
                 *err = "duplicate key";
