@@ -292,6 +292,23 @@ ab_parse_weight(const char *s, size_t len, ab_weight_kind_t *kind)
 }
 
 
+/* Which names a byte other than a letter or digit may appear in: a
+ * table, as the exposure pairs of log lines are checked byte by byte. */
+#define AB_CH_EXPERIMENT  0x01      /* [A-Za-z0-9_] */
+#define AB_CH_VARIANT     0x02      /* [A-Za-z0-9_.-] */
+#define AB_CH_TOKEN       0x04      /* RFC 6265 token: visible ASCII but
+                                       separators */
+
+static const unsigned char  ab_name_extra[256] = {
+    ['_'] = AB_CH_EXPERIMENT | AB_CH_VARIANT | AB_CH_TOKEN,
+    ['.'] = AB_CH_VARIANT | AB_CH_TOKEN, ['-'] = AB_CH_VARIANT | AB_CH_TOKEN,
+    ['!'] = AB_CH_TOKEN, ['#'] = AB_CH_TOKEN, ['$'] = AB_CH_TOKEN,
+    ['%'] = AB_CH_TOKEN, ['&'] = AB_CH_TOKEN, ['\''] = AB_CH_TOKEN,
+    ['*'] = AB_CH_TOKEN, ['+'] = AB_CH_TOKEN, ['^'] = AB_CH_TOKEN,
+    ['`'] = AB_CH_TOKEN, ['|'] = AB_CH_TOKEN, ['~'] = AB_CH_TOKEN,
+};
+
+
 static int
 ab_is_alnum(unsigned char c)
 {
@@ -302,7 +319,7 @@ ab_is_alnum(unsigned char c)
 
 static int
 ab_all_of(const char *s, size_t len, size_t min, size_t max,
-    const char *extra)
+    unsigned char cls)
 {
     size_t  i;
 
@@ -313,7 +330,7 @@ ab_all_of(const char *s, size_t len, size_t min, size_t max,
     for (i = 0; i < len; i++) {
         unsigned char  c = (unsigned char) s[i];
 
-        if (!ab_is_alnum(c) && (c == '\0' || strchr(extra, c) == NULL)) {
+        if (!ab_is_alnum(c) && !(ab_name_extra[c] & cls)) {
             return 0;
         }
     }
@@ -325,14 +342,14 @@ ab_all_of(const char *s, size_t len, size_t min, size_t max,
 int
 ab_valid_experiment_name(const char *s, size_t len)
 {
-    return ab_all_of(s, len, 1, AB_EXPERIMENT_NAME_MAX_LEN, "_");
+    return ab_all_of(s, len, 1, AB_EXPERIMENT_NAME_MAX_LEN, AB_CH_EXPERIMENT);
 }
 
 
 int
 ab_valid_variant_name(const char *s, size_t len)
 {
-    return ab_all_of(s, len, 1, AB_NAME_MAX_LEN, "_.-");
+    return ab_all_of(s, len, 1, AB_NAME_MAX_LEN, AB_CH_VARIANT);
 }
 
 
@@ -435,7 +452,7 @@ int
 ab_valid_cookie_name(const char *s, size_t len)
 {
     /* RFC 6265 token: visible ASCII except separators. */
-    return ab_all_of(s, len, 1, 64, "!#$%&'*+-.^_`|~");
+    return ab_all_of(s, len, 1, 64, AB_CH_TOKEN);
 }
 
 
