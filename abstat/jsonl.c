@@ -476,11 +476,22 @@ key_hash(const char *k, size_t len)
  * the same static set line after line), with each key's first 16 bytes
  * as two words, zero past its end: a key of up to 16 bytes is compared
  * by two loads and masks instead of a call to memcmp. */
+#define SHAPE_MAX  32            /* keys of the last line remembered */
+
 static _Thread_local struct {
     ab_json_key_t  keys[AB_JSON_MAX_KEYS];  /* the set the slots are of */
     size_t         nkeys;
     uint8_t        slot[KEY_SLOTS];
     uint64_t       words[AB_JSON_MAX_KEYS][2];
+    /* The keys of the last line, in order, as far as they were short:
+     * nginx writes the same keys in the same order on every line, so
+     * the key at a position is first compared with the one there last
+     * time (length, words, closing quote), which spares the search for
+     * its end and the hash. */
+    size_t         nshape;
+    uint8_t        shape_len[SHAPE_MAX];
+    uint8_t        shape_index[SHAPE_MAX];  /* in keys, or nkeys */
+    uint64_t       shape_words[SHAPE_MAX][2];
 } slot_cache;
 
 /* [n]: the bytes of two little-endian words that n bytes fill */
@@ -512,6 +523,7 @@ key_slots(const ab_json_key_t *keys, size_t nkeys)
     }
     memcpy(slot_cache.keys, keys, nkeys * sizeof(*keys));
     slot_cache.nkeys = nkeys;
+    slot_cache.nshape = 0;
 }
 
 
@@ -562,6 +574,50 @@ key_index(const char *k, size_t len, size_t room)
 }
 
 
+/* Whether the key at k (room bytes readable from k on) is key j of the
+ * last line's, closing quote included; then its length is the
+ * remembered one. */
+static inline int
+shape_is(size_t j, const char *k, size_t room)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    size_t    len = slot_cache.shape_len[j];
+    uint64_t  a, b;
+
+    if (room < 17) {
+        return 0;
+    }
+    memcpy(&a, k, 8);
+    memcpy(&b, k + 8, 8);
+
+    return (((a ^ slot_cache.shape_words[j][0]) & len_mask[len][0])
+            | ((b ^ slot_cache.shape_words[j][1]) & len_mask[len][1])) == 0
+           && k[len] == '"';
+#else
+    (void) j; (void) k; (void) room;
+    return 0;
+#endif
+}
+
+
+/* Key j of this line, k of len bytes, found to be keys[i] (or none):
+ * remembered for the next line when it is short; the ones after it are
+ * forgotten. */
+static inline void
+shape_learn(size_t j, const char *k, size_t len, size_t i)
+{
+    if (j >= SHAPE_MAX || len > 16) {
+        slot_cache.nshape = j < slot_cache.nshape ? j : slot_cache.nshape;
+        return;
+    }
+    slot_cache.shape_len[j] = (uint8_t) len;
+    slot_cache.shape_index[j] = (uint8_t) i;
+    slot_cache.shape_words[j][0] = slot_cache.shape_words[j][1] = 0;
+    memcpy(slot_cache.shape_words[j], k, len);
+    slot_cache.nshape = j + 1;
+}
+
+
 /*
  * The shape nginx writes with escape=json: {"key":"value",...} with no
  * white space, every value a string without escapes. Such a line is read
@@ -576,7 +632,8 @@ fast_object(char *line, size_t len, const ab_json_key_t *keys, size_t nkeys,
 {
     uint64_t   q[FAST_MAX / 64];
     char      *term[AB_JSON_MAX_KEYS];
-    size_t     pos = 1, k0, k1, v0, v1, klen, i;
+    size_t     pos = 1, k0, k1, v0, v1, klen, i, j;
+    int        known;
 
     if (len < 3 || len > FAST_MAX || line[0] != '{' || line[len - 1] != '}'
         || !quote_map(line, len, q))
@@ -593,13 +650,16 @@ fast_object(char *line, size_t len, const ab_json_key_t *keys, size_t nkeys,
         key_slots(keys, nkeys);
     }
 
-    for ( ;; ) {
+    for (j = 0; ; j++) {
         /* "key":"value" then ',' or the final '}' */
         k0 = pos;
         if (line[k0] != '"') {
             return 0;
         }
-        k1 = next_quote(q, k0 + 1, len);
+        known = j < slot_cache.nshape && shape_is(j, line + k0 + 1,
+                                                  len - k0 - 1);
+        k1 = known ? k0 + 1 + slot_cache.shape_len[j]
+                   : next_quote(q, k0 + 1, len);
         v0 = k1 + 2;
         if (k1 + 3 >= len || line[k1 + 1] != ':' || line[v0] != '"') {
             return 0;
@@ -610,7 +670,12 @@ fast_object(char *line, size_t len, const ab_json_key_t *keys, size_t nkeys,
         }
 
         klen = k1 - k0 - 1;
-        i = key_index(line + k0 + 1, klen, len - k0 - 1);
+        if (known) {
+            i = slot_cache.shape_index[j];
+        } else {
+            i = key_index(line + k0 + 1, klen, len - k0 - 1);
+            shape_learn(j, line + k0 + 1, klen, i);
+        }
         if (i < nkeys) {
             if (out[i].type != AB_JV_ABSENT) {
                 *err = "duplicate key";

@@ -93,6 +93,84 @@ test_json(void)
 }
 
 
+/*
+ * The fast path remembers the keys of the last line in order: lines that
+ * share most of it but differ in one key (another name of the same
+ * length, a prefix, a longer one, a key moved) must still be read by
+ * what they say, as the general reader reads them. (Each line ends with
+ * a long value, so that every key has the bytes after it that the
+ * comparison with the remembered one loads.)
+ */
+static void
+test_json_shape(void)
+{
+    static const ab_json_key_t  lk[] = {
+        AB_JSON_KEY("time"), AB_JSON_KEY("uid"), AB_JSON_KEY("status"),
+        AB_JSON_KEY("request_time")
+    };
+    const char  *lines[] = {
+        "{\"time\":\"1.5\",\"uid\":\"u1\",\"ua\":\"x\",\"status\":\"200\",\"pad\":\"pppppppppppppppppppppppp\"}",
+        /* the same keys: read from the remembered shape */
+        "{\"time\":\"2.5\",\"uid\":\"u2\",\"ua\":\"y\",\"status\":\"404\",\"pad\":\"pppppppppppppppppppppppp\"}",
+        /* "statut": as long as "status", one byte off */
+        "{\"time\":\"3.5\",\"uid\":\"u3\",\"ua\":\"z\",\"statut\":\"500\",\"pad\":\"pppppppppppppppppppppppp\"}",
+        /* "stat": a prefix of "status" */
+        "{\"time\":\"4.5\",\"uid\":\"u4\",\"ua\":\"z\",\"stat\":\"501\",\"pad\":\"pppppppppppppppppppppppp\"}",
+        /* the remembered "stat", then a byte where its quote was: not
+         * JSON at all */
+        "{\"time\":\"4.7\",\"uid\":\"u4\",\"ua\":\"z\",\"statX:\"503\",\"pad\":\"pppppppppppppppppppppppp\"}",
+        "{\"time\":\"4.5\",\"uid\":\"u4\",\"ua\":\"z\",\"stat\":\"501\",\"pad\":\"pppppppppppppppppppppppp\"}",
+        /* "status" again, where "stat" was remembered: not a prefix */
+        "{\"time\":\"4.6\",\"uid\":\"u4\",\"ua\":\"z\",\"status\":\"502\",\"pad\":\"pppppppppppppppppppppppp\"}",
+        /* "ua" where "uid" was, "uid" where "ua" was */
+        "{\"time\":\"5.5\",\"ua\":\"w\",\"uid\":\"u5\",\"status\":\"201\",\"pad\":\"pppppppppppppppppppppppp\"}",
+        /* a key longer than any remembered, then the usual ones */
+        "{\"request_time_of_the_upstream\":\"9\",\"time\":\"6.5\",\"uid\":\"u6\",\"pad\":\"pppppppppppppppppppppppp\"}",
+        "{\"time\":\"7.5\",\"uid\":\"u7\",\"ua\":\"x\",\"status\":\"200\",\"pad\":\"pppppppppppppppppppppppp\"}",
+        /* the remembered key twice: the second is a duplicate */
+        "{\"time\":\"8.5\",\"time\":\"8.6\",\"uid\":\"u8\",\"pad\":\"pppppppppppppppppppppppp\"}",
+    };
+    char         a[256], b[256];
+    ab_jv_t      fast[4], gen[4];
+    const char  *ef, *eg;
+    size_t       i, k;
+    int          same;
+
+    for (i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+        snprintf(a, sizeof(a), "%s", lines[i]);
+        snprintf(b, sizeof(b), "%s", lines[i]);
+        ef = ab_json_object(a, strlen(a), lk, 4, fast);
+        eg = ab_json_object_general(b, strlen(b), lk, 4, gen);
+        same = (ef == NULL) == (eg == NULL);
+        for (k = 0; same && ef == NULL && k < 4; k++) {
+            same = fast[k].type == gen[k].type
+                   && (fast[k].type == AB_JV_ABSENT
+                       || (fast[k].len == gen[k].len
+                           && memcmp(fast[k].s, gen[k].s, gen[k].len) == 0));
+        }
+        tap_ok(same, "remembered key order, line %zu: as the general reader",
+               i + 1);
+    }
+
+    snprintf(a, sizeof(a), "%s", lines[2]);
+    ab_json_object(a, strlen(a), lk, 4, fast);
+    tap_ok(fast[2].type == AB_JV_ABSENT, "a key one byte off is not taken");
+    snprintf(a, sizeof(a), "%s", lines[3]);
+    ab_json_object(a, strlen(a), lk, 4, fast);
+    snprintf(a, sizeof(a), "%s", lines[6]);
+    ab_json_object(a, strlen(a), lk, 4, fast);
+    tap_ok(fast[2].type == AB_JV_STRING && strcmp(fast[2].s, "502") == 0,
+           "a key the remembered one is a prefix of is read whole");
+    snprintf(a, sizeof(a), "%s", lines[7]);
+    ab_json_object(a, strlen(a), lk, 4, fast);
+    tap_ok(fast[1].type == AB_JV_STRING && strcmp(fast[1].s, "u5") == 0,
+           "a key moved is found where it is");
+    snprintf(a, sizeof(a), "%s", lines[10]);
+    tap_ok(ab_json_object(a, strlen(a), lk, 4, fast) != NULL,
+           "a remembered key twice is a duplicate");
+}
+
+
 static void
 test_micro(void)
 {
@@ -159,6 +237,7 @@ int
 main(void)
 {
     test_json();
+    test_json_shape();
     test_micro();
     test_tab();
 
