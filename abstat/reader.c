@@ -22,8 +22,11 @@
 #error "AB_BLOCK_MAX must fit in the reader's buffer"
 #endif
 
+static int is_plain(int fd, const struct stat *st);
+
 struct ab_reader_s {
-    gzFile   gz;
+    gzFile   gz;                /* NULL for a plain regular file */
+    int      fd;                /* a plain file's */
     char    *buf;
     size_t   start;             /* first byte not yet handed out */
     size_t   end;               /* bytes in buf */
@@ -60,6 +63,11 @@ ab_reader_open(const char *path)
         r = NULL;
     }
 
+    if (r != NULL && r->buf != NULL && is_plain(fd, &r->st)) {
+        r->fd = fd;
+        return r;
+    }
+
     if (r == NULL || r->buf == NULL || (r->gz = gzdopen(fd, "rb")) == NULL) {
         saved = errno ? errno : ENOMEM;
         if (r) {
@@ -71,12 +79,60 @@ ab_reader_open(const char *path)
         return NULL;
     }
 
-    /* zlib reads (or inflates) straight into the caller's buffer only
-     * when asked for at least twice its own buffer; smaller reads go
-     * through that buffer, a copy of every byte */
+    /* zlib inflates straight into the caller's buffer only when asked
+     * for at least twice its own buffer */
     gzbuffer(r->gz, READ_BLOCK / 2);
 
     return r;
+}
+
+
+/*
+ * A regular file that does not start with the gzip magic is read with
+ * read(2), straight into the caller's buffer: zlib's transparent mode
+ * would copy every byte through a buffer of its own. Pipes (stdin) go
+ * through zlib, which can look at their first bytes and keep them.
+ */
+static int
+is_plain(int fd, const struct stat *st)
+{
+    unsigned char  magic[2];
+    ssize_t        n;
+
+    if (!S_ISREG(st->st_mode)) {
+        return 0;
+    }
+    n = pread(fd, magic, sizeof(magic), 0);
+
+    return n >= 0 && !(n == 2 && magic[0] == 0x1f && magic[1] == 0x8b);
+}
+
+
+static int gz_failed(ab_reader_t *r, int n);
+
+
+/* Up to n bytes into buf: their count, 0 at the end, -1 on an error
+ * (said in r->err). */
+static int
+read_some(ab_reader_t *r, char *buf, size_t n)
+{
+    ssize_t  got;
+
+    if (r->gz != NULL) {
+        got = gzread(r->gz, buf, (unsigned) n);
+        return gz_failed(r, (int) got) ? -1 : (int) got;
+    }
+
+    do {
+        got = read(r->fd, buf, n);
+    } while (got < 0 && errno == EINTR);
+
+    if (got < 0) {
+        snprintf(r->err, sizeof(r->err), "%s", strerror(errno));
+        return -1;
+    }
+
+    return (int) got;
 }
 
 
@@ -115,8 +171,8 @@ fill(ab_reader_t *r)
         r->start = 0;
     }
 
-    n = gzread(r->gz, r->buf + r->end, READ_BLOCK);
-    if (gz_failed(r, n)) {
+    n = read_some(r, r->buf + r->end, READ_BLOCK);
+    if (n < 0) {
         return -1;
     }
 
@@ -244,8 +300,8 @@ ab_reader_block(ab_reader_t *r, char *dst, size_t *n, uint64_t *base)
     /* READ_BLOCK at a time, as ab_reader_next() reads: a failing read
      * then loses the same bytes in both modes */
     while (have <= AB_LINE_MAX && !r->eof) {
-        got = gzread(r->gz, dst + have, READ_BLOCK);
-        if (gz_failed(r, got)) {
+        got = read_some(r, dst + have, READ_BLOCK);
+        if (got < 0) {
             r->failed = 1;
             break;
         }
@@ -317,7 +373,9 @@ ab_reader_skip(ab_reader_t *r, uint64_t off)
     } else {
         /* gzseek decompresses and discards up to off in a gzip stream,
          * and seeks in a plain one. */
-        if (gzseek(r->gz, (z_off_t) off, SEEK_SET) < 0) {
+        if (r->gz != NULL ? gzseek(r->gz, (z_off_t) off, SEEK_SET) < 0
+                          : lseek(r->fd, (off_t) off, SEEK_SET) < 0)
+        {
             snprintf(r->err, sizeof(r->err), "cannot seek to %llu",
                      (unsigned long long) off);
             return -1;
@@ -350,7 +408,7 @@ ab_reader_unterminated(const ab_reader_t *r)
 int
 ab_reader_compressed(ab_reader_t *r)
 {
-    return !gzdirect(r->gz);
+    return r->gz != NULL && !gzdirect(r->gz);
 }
 
 
@@ -375,7 +433,11 @@ ab_reader_close(ab_reader_t *r)
         return;
     }
 
-    gzclose_r(r->gz);
+    if (r->gz != NULL) {
+        gzclose_r(r->gz);
+    } else {
+        close(r->fd);
+    }
     free(r->buf);
     free(r);
 }
