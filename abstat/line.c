@@ -51,7 +51,7 @@ ab_parse_micro(const char *s, size_t len, int allow_neg, int64_t *out)
         1, 10, 100, 1000, 10000, 100000, 1000000
     };
     const unsigned char    *p = (const unsigned char *) s, *end = p + len;
-    const unsigned char    *start, *dot = NULL;
+    const unsigned char    *start;
     uint64_t                v = 0;
     unsigned                d;
     size_t                  nint, nfrac;
@@ -63,27 +63,32 @@ ab_parse_micro(const char *s, size_t len, int allow_neg, int64_t *out)
     }
 
     /* 12 digits, a dot and 6 digits at most: 19 characters, so that v
-     * cannot overflow below, and one loop with no count in it (this
-     * runs three times a log line) */
+     * cannot overflow below (this runs three times a log line: the
+     * integer digits and the fraction's in loops of their own) */
     if (end - p > 19) {
         return -1;
     }
 
-    for (start = p; p < end; p++) {
-        d = (unsigned) *p - '0';
-        if (d <= 9) {
+    for (start = p; p < end && (d = (unsigned) *p - '0') <= 9; p++) {
+        v = v * 10 + d;
+    }
+    nint = (size_t) (p - start);
+    nfrac = 0;
+
+    if (p < end) {
+        if (*p != '.') {
+            return -1;
+        }
+        for (start = ++p; p < end && (d = (unsigned) *p - '0') <= 9; p++) {
             v = v * 10 + d;
-        } else if (*p == '.' && dot == NULL) {
-            dot = p;
-        } else {
+        }
+        nfrac = (size_t) (p - start);
+        if (p < end || nfrac == 0 || nfrac > 6) {
             return -1;
         }
     }
 
-    nint = (size_t) ((dot ? dot : end) - start);
-    nfrac = dot ? (size_t) (end - dot - 1) : 0;
-
-    if (nint == 0 || nint > 12 || (dot && (nfrac == 0 || nfrac > 6))) {
+    if (nint == 0 || nint > 12) {
         return -1;
     }
 
