@@ -392,12 +392,30 @@ quote_map(const char *line, size_t len, uint64_t *q)
     unsigned char   c;
     int             bad = 0;
 
-    memset(q, 0, (len + 63) / 64 * sizeof(uint64_t));
-
 #if defined(__SSE2__)
     {
-        __m128i   v, odd = _mm_setzero_si128();
+        __m128i   v, v1, v2, v3, odd = _mm_setzero_si128();
         size_t    back;
+
+        /* whole words first, 64 bytes each: written, not or-ed in */
+        for ( /* void */ ; i + 64 <= len; i += 64) {
+            v = _mm_loadu_si128((const __m128i *) (const void *) (line + i));
+            v1 = _mm_loadu_si128((const __m128i *) (const void *)
+                                 (line + i + 16));
+            v2 = _mm_loadu_si128((const __m128i *) (const void *)
+                                 (line + i + 32));
+            v3 = _mm_loadu_si128((const __m128i *) (const void *)
+                                 (line + i + 48));
+            q[i / 64] = (uint64_t) quotes(v) | (uint64_t) quotes(v1) << 16
+                        | (uint64_t) quotes(v2) << 32
+                        | (uint64_t) quotes(v3) << 48;
+            odd = _mm_or_si128(odd, _mm_or_si128(
+                      _mm_or_si128(escape_or_ctl(v), escape_or_ctl(v1)),
+                      _mm_or_si128(escape_or_ctl(v2), escape_or_ctl(v3))));
+        }
+        if (i < len) {
+            q[i / 64] = 0;
+        }
 
         for ( /* void */ ; i + 16 <= len; i += 16) {
             v = _mm_loadu_si128((const __m128i *) (const void *) (line + i));
@@ -418,6 +436,8 @@ quote_map(const char *line, size_t len, uint64_t *q)
         }
         bad = _mm_movemask_epi8(odd) != 0;
     }
+#else
+    memset(q, 0, (len + 63) / 64 * sizeof(uint64_t));
 #endif
 
     for ( /* void */ ; i < len; i++) {
