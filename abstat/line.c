@@ -150,6 +150,36 @@ pairs_syntax(const char *s, size_t len, const char *(*at)[3], size_t *n)
 }
 
 
+/* pairs_syntax() of an exposures field, remembered for the last few
+ * sound ones this thread saw: most lines repeat one of a few values. */
+static const char *
+pairs_checked(const char *s, size_t len)
+{
+    static _Thread_local struct {
+        size_t  len;
+        char    text[AB_MEMO_TEXT];
+    }                      seen[AB_MEMO_N];
+    static _Thread_local size_t  next;
+    const char            *err, *at[MAX_PAIRS][3];
+    size_t                 k, n;
+
+    for (k = 0; len <= AB_MEMO_TEXT && k < AB_MEMO_N; k++) {
+        if (seen[k].len == len && memcmp(seen[k].text, s, len) == 0) {
+            return NULL;
+        }
+    }
+    if ((err = pairs_syntax(s, len, at, &n)) == NULL
+        && len > 0 && len <= AB_MEMO_TEXT)
+    {
+        k = next++ % AB_MEMO_N;
+        seen[k].len = len;
+        memcpy(seen[k].text, s, len);
+    }
+
+    return err;
+}
+
+
 /* Pairs of a field that passed pairs_syntax() into interned ids. Done
  * only once the whole line is known sound, so that a bad line adds no
  * experiment or variant. */
@@ -158,7 +188,22 @@ pairs_intern(ab_state_t *st, const char *s, size_t len, pair_t *pairs,
     size_t *n)
 {
     const char  *at[MAX_PAIRS][3];
-    size_t       i;
+    size_t       i, k;
+    ab_memo_t   *m;
+
+    /* the same text gives the same ids: names keep theirs, and the
+     * --experiment selection does not change */
+    for (k = 0; len <= AB_MEMO_TEXT && k < AB_MEMO_N; k++) {
+        m = &st->memo[k];
+        if (m->len == len && memcmp(m->text, s, len) == 0) {
+            for (i = 0; i < m->n; i++) {
+                pairs[i].exp = m->exp[i];
+                pairs[i].var = m->var[i];
+            }
+            *n = m->n;
+            return NULL;
+        }
+    }
 
     if (pairs_syntax(s, len, at, n) != NULL) {
         return "bad pair";
@@ -181,6 +226,17 @@ pairs_intern(ab_state_t *st, const char *s, size_t len, pair_t *pairs,
         pairs[i].var = ab_intern(&st->vars[pairs[i].exp], at[i][1] + 1, vlen);
         if (pairs[i].var < 0) {
             return "too many variants";
+        }
+    }
+
+    if (len > 0 && len <= AB_MEMO_TEXT && *n <= AB_MEMO_PAIRS) {
+        m = &st->memo[st->memo_next++ % AB_MEMO_N];
+        m->len = len;
+        m->n = *n;
+        memcpy(m->text, s, len);
+        for (i = 0; i < *n; i++) {
+            m->exp[i] = pairs[i].exp;
+            m->var[i] = pairs[i].var;
         }
     }
 
@@ -489,7 +545,7 @@ ab_line_log_parse(char *line, size_t len, ab_pline_t *pl)
         pl->detail = err;
         return pl->what = "bad events";
     }
-    if ((err = pairs_syntax(s[F_EXPOSURES], l[F_EXPOSURES], at, &n)) != NULL) {
+    if ((err = pairs_checked(s[F_EXPOSURES], l[F_EXPOSURES])) != NULL) {
         pl->detail = err;
         return pl->what = "bad exposures";
     }
