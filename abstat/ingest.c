@@ -5,7 +5,8 @@
  * the block into entries (what ab_reader_next() would have returned, with
  * the stream offsets around each line) and parses the log lines, which is
  * most of the work. The calling thread applies the batches in file order,
- * so the result is the same as a single-threaded read. With no workers,
+ * so the result is the same as a single-threaded read; while the batch
+ * it needs next is not ready, it takes a worker's turn itself. With no workers,
  * the calling thread reads line by line (ab_reader_next) into a batch and
  * parses it itself: the reference the threaded path is tested against
  * (t/abstat-threads.t).

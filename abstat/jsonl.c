@@ -547,27 +547,42 @@ key_slots(const ab_json_key_t *keys, size_t nkeys)
 }
 
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define AB_WORDS_LE  1
+
+/* Whether the len (<= 16) bytes at k, 16 of them readable, are those of
+ * w (two words, zero past the end). */
+static inline int
+words_eq(const char *k, const uint64_t *w, size_t len)
+{
+    uint64_t  a, b;
+
+    memcpy(&a, k, 8);
+    memcpy(&b, k + 8, 8);
+
+    return (((a ^ w[0]) & len_mask[len][0])
+            | ((b ^ w[1]) & len_mask[len][1])) == 0;
+}
+#endif
+
+
 /* Whether k, of len bytes with room bytes readable from k on, is key i
  * of the cached set. */
 static inline int
 key_is(size_t i, const char *k, size_t len, size_t room)
 {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    uint64_t  a, b;
-
+    if (slot_cache.keys[i].len != len) {
+        return 0;
+    }
+#if defined(AB_WORDS_LE)
     if (len <= 16 && room >= 16) {
-        memcpy(&a, k, 8);
-        memcpy(&b, k + 8, 8);
-        return slot_cache.keys[i].len == len
-               && (((a ^ slot_cache.words[i][0]) & len_mask[len][0])
-                   | ((b ^ slot_cache.words[i][1]) & len_mask[len][1])) == 0;
+        return words_eq(k, slot_cache.words[i], len);
     }
 #else
     (void) room;
 #endif
 
-    return slot_cache.keys[i].len == len
-           && memcmp(slot_cache.keys[i].name, k, len) == 0;
+    return memcmp(slot_cache.keys[i].name, k, len) == 0;
 }
 
 
@@ -600,18 +615,10 @@ key_index(const char *k, size_t len, size_t room)
 static inline int
 shape_is(size_t j, const char *k, size_t room)
 {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    size_t    len = slot_cache.shape_len[j];
-    uint64_t  a, b;
+#if defined(AB_WORDS_LE)
+    size_t  len = slot_cache.shape_len[j];
 
-    if (room < 17) {
-        return 0;
-    }
-    memcpy(&a, k, 8);
-    memcpy(&b, k + 8, 8);
-
-    return (((a ^ slot_cache.shape_words[j][0]) & len_mask[len][0])
-            | ((b ^ slot_cache.shape_words[j][1]) & len_mask[len][1])) == 0
+    return room >= 17 && words_eq(k, slot_cache.shape_words[j], len)
            && k[len] == '"';
 #else
     (void) j; (void) k; (void) room;

@@ -150,30 +150,56 @@ pairs_syntax(const char *s, size_t len, const char *(*at)[3], size_t *n)
 }
 
 
+/* The remembered entry of text s among memo[0..AB_MEMO_N), or NULL. */
+static ab_memo_t *
+memo_find(ab_memo_t *memo, const char *s, size_t len)
+{
+    size_t  k;
+
+    for (k = 0; len > 0 && len <= AB_MEMO_TEXT && k < AB_MEMO_N; k++) {
+        if (memo[k].len == len && memcmp(memo[k].text, s, len) == 0) {
+            return &memo[k];
+        }
+    }
+
+    return NULL;
+}
+
+
+/* The entry to remember s in (the oldest), or NULL when s is too long to
+ * be remembered. */
+static ab_memo_t *
+memo_put(ab_memo_t *memo, size_t *next, const char *s, size_t len)
+{
+    ab_memo_t  *m;
+
+    if (len == 0 || len > AB_MEMO_TEXT) {
+        return NULL;
+    }
+    m = &memo[(*next)++ % AB_MEMO_N];
+    m->len = len;
+    m->n = 0;
+    memcpy(m->text, s, len);
+
+    return m;
+}
+
+
 /* pairs_syntax() of an exposures field, remembered for the last few
  * sound ones this thread saw: most lines repeat one of a few values. */
 static const char *
 pairs_checked(const char *s, size_t len)
 {
-    static _Thread_local struct {
-        size_t  len;
-        char    text[AB_MEMO_TEXT];
-    }                      seen[AB_MEMO_N];
-    static _Thread_local size_t  next;
-    const char            *err, *at[MAX_PAIRS][3];
-    size_t                 k, n;
+    static _Thread_local ab_memo_t  sound[AB_MEMO_N];
+    static _Thread_local size_t     next;
+    const char                     *err, *at[MAX_PAIRS][3];
+    size_t                          n;
 
-    for (k = 0; len <= AB_MEMO_TEXT && k < AB_MEMO_N; k++) {
-        if (seen[k].len == len && memcmp(seen[k].text, s, len) == 0) {
-            return NULL;
-        }
+    if (memo_find(sound, s, len) != NULL) {
+        return NULL;
     }
-    if ((err = pairs_syntax(s, len, at, &n)) == NULL
-        && len > 0 && len <= AB_MEMO_TEXT)
-    {
-        k = next++ % AB_MEMO_N;
-        seen[k].len = len;
-        memcpy(seen[k].text, s, len);
+    if ((err = pairs_syntax(s, len, at, &n)) == NULL) {
+        (void) memo_put(sound, &next, s, len);
     }
 
     return err;
@@ -188,21 +214,18 @@ pairs_intern(ab_state_t *st, const char *s, size_t len, pair_t *pairs,
     size_t *n)
 {
     const char  *at[MAX_PAIRS][3];
-    size_t       i, k;
+    size_t       i;
     ab_memo_t   *m;
 
     /* the same text gives the same ids: names keep theirs, and the
      * --experiment selection does not change */
-    for (k = 0; len <= AB_MEMO_TEXT && k < AB_MEMO_N; k++) {
-        m = &st->memo[k];
-        if (m->len == len && memcmp(m->text, s, len) == 0) {
-            for (i = 0; i < m->n; i++) {
-                pairs[i].exp = m->exp[i];
-                pairs[i].var = m->var[i];
-            }
-            *n = m->n;
-            return NULL;
+    if ((m = memo_find(st->memo, s, len)) != NULL) {
+        for (i = 0; i < m->n; i++) {
+            pairs[i].exp = m->exp[i];
+            pairs[i].var = m->var[i];
         }
+        *n = m->n;
+        return NULL;
     }
 
     if (pairs_syntax(s, len, at, n) != NULL) {
@@ -229,11 +252,10 @@ pairs_intern(ab_state_t *st, const char *s, size_t len, pair_t *pairs,
         }
     }
 
-    if (len > 0 && len <= AB_MEMO_TEXT && *n <= AB_MEMO_PAIRS) {
-        m = &st->memo[st->memo_next++ % AB_MEMO_N];
-        m->len = len;
+    if (*n <= AB_MEMO_PAIRS
+        && (m = memo_put(st->memo, &st->memo_next, s, len)) != NULL)
+    {
         m->n = *n;
-        memcpy(m->text, s, len);
         for (i = 0; i < *n; i++) {
             m->exp[i] = pairs[i].exp;
             m->var[i] = pairs[i].var;

@@ -22,8 +22,6 @@
 #error "AB_BLOCK_MAX must fit in the reader's buffer"
 #endif
 
-static int is_plain(int fd, const struct stat *st);
-
 struct ab_reader_s {
     gzFile   gz;                /* NULL for a plain regular file */
     int      fd;                /* a plain file's */
@@ -39,6 +37,74 @@ struct ab_reader_s {
     struct stat  st;            /* of the file as opened */
     char     err[256];
 };
+
+
+/*
+ * A regular file that does not start with the gzip magic is read with
+ * read(2), straight into the caller's buffer: zlib's transparent mode
+ * would copy every byte through a buffer of its own. Pipes (stdin) go
+ * through zlib, which can look at their first bytes and keep them.
+ */
+static int
+is_plain(int fd, const struct stat *st)
+{
+    unsigned char  magic[2];
+    ssize_t        n;
+
+    if (!S_ISREG(st->st_mode)) {
+        return 0;
+    }
+    n = pread(fd, magic, sizeof(magic), 0);
+
+    return n >= 0 && !(n == 2 && magic[0] == 0x1f && magic[1] == 0x8b);
+}
+
+
+/* Whether a read that returned n failed (n < 0, or 0 with the stream in
+ * error rather than at its end); if so, says why in r->err. */
+static int
+gz_failed(ab_reader_t *r, int n)
+{
+    int          zerr;
+    const char  *msg;
+
+    if (n > 0) {
+        return 0;
+    }
+    msg = gzerror(r->gz, &zerr);
+    if (n == 0 && zerr == Z_OK) {
+        return 0;
+    }
+    snprintf(r->err, sizeof(r->err), "%s",
+             zerr == Z_ERRNO ? strerror(errno) : msg);
+
+    return 1;
+}
+
+
+/* Up to n bytes into buf: their count, 0 at the end, -1 on an error
+ * (said in r->err). */
+static int
+read_some(ab_reader_t *r, char *buf, size_t n)
+{
+    ssize_t  got;
+
+    if (r->gz != NULL) {
+        got = gzread(r->gz, buf, (unsigned) n);
+        return gz_failed(r, (int) got) ? -1 : (int) got;
+    }
+
+    do {
+        got = read(r->fd, buf, n);
+    } while (got < 0 && errno == EINTR);
+
+    if (got < 0) {
+        snprintf(r->err, sizeof(r->err), "%s", strerror(errno));
+        return -1;
+    }
+
+    return (int) got;
+}
 
 
 ab_reader_t *
@@ -84,77 +150,6 @@ ab_reader_open(const char *path)
     gzbuffer(r->gz, READ_BLOCK / 2);
 
     return r;
-}
-
-
-/*
- * A regular file that does not start with the gzip magic is read with
- * read(2), straight into the caller's buffer: zlib's transparent mode
- * would copy every byte through a buffer of its own. Pipes (stdin) go
- * through zlib, which can look at their first bytes and keep them.
- */
-static int
-is_plain(int fd, const struct stat *st)
-{
-    unsigned char  magic[2];
-    ssize_t        n;
-
-    if (!S_ISREG(st->st_mode)) {
-        return 0;
-    }
-    n = pread(fd, magic, sizeof(magic), 0);
-
-    return n >= 0 && !(n == 2 && magic[0] == 0x1f && magic[1] == 0x8b);
-}
-
-
-static int gz_failed(ab_reader_t *r, int n);
-
-
-/* Up to n bytes into buf: their count, 0 at the end, -1 on an error
- * (said in r->err). */
-static int
-read_some(ab_reader_t *r, char *buf, size_t n)
-{
-    ssize_t  got;
-
-    if (r->gz != NULL) {
-        got = gzread(r->gz, buf, (unsigned) n);
-        return gz_failed(r, (int) got) ? -1 : (int) got;
-    }
-
-    do {
-        got = read(r->fd, buf, n);
-    } while (got < 0 && errno == EINTR);
-
-    if (got < 0) {
-        snprintf(r->err, sizeof(r->err), "%s", strerror(errno));
-        return -1;
-    }
-
-    return (int) got;
-}
-
-
-/* Whether a read that returned n failed (n < 0, or 0 with the stream in
- * error rather than at its end); if so, says why in r->err. */
-static int
-gz_failed(ab_reader_t *r, int n)
-{
-    int          zerr;
-    const char  *msg;
-
-    if (n > 0) {
-        return 0;
-    }
-    msg = gzerror(r->gz, &zerr);
-    if (n == 0 && zerr == Z_OK) {
-        return 0;
-    }
-    snprintf(r->err, sizeof(r->err), "%s",
-             zerr == Z_ERRNO ? strerror(errno) : msg);
-
-    return 1;
 }
 
 

@@ -79,7 +79,8 @@ typedef struct {
 } ab_bad_t;
 
 /* An exposures field seen lately and the (experiment, variant) ids it
- * came to (line.c): a few distinct values make up most log lines. */
+ * came to (line.c; the parsing threads keep the texts they found sound
+ * the same way): a few distinct values make up most log lines. */
 #define AB_MEMO_N      4
 #define AB_MEMO_TEXT   64
 #define AB_MEMO_PAIRS  4
