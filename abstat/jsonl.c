@@ -492,12 +492,12 @@ key_hash(const char *k, size_t len)
 }
 
 
+#define SHAPE_MAX  32            /* keys of the last line remembered */
+
 /* The slots of the last key set this thread asked for (callers ask for
  * the same static set line after line), with each key's first 16 bytes
  * as two words, zero past its end: a key of up to 16 bytes is compared
  * by two loads and masks instead of a call to memcmp. */
-#define SHAPE_MAX  32            /* keys of the last line remembered */
-
 static _Thread_local struct {
     ab_json_key_t  keys[AB_JSON_MAX_KEYS];  /* the set the slots are of */
     size_t         nkeys;
@@ -634,7 +634,9 @@ static inline void
 shape_learn(size_t j, const char *k, size_t len, size_t i)
 {
     if (j >= SHAPE_MAX || len > 16) {
-        slot_cache.nshape = j < slot_cache.nshape ? j : slot_cache.nshape;
+        if (j < slot_cache.nshape) {
+            slot_cache.nshape = j;
+        }
         return;
     }
     slot_cache.shape_len[j] = (uint8_t) len;
