@@ -29,7 +29,7 @@ package ABNginx;
 #   ->start, ->stop, ->reload($http)   reload waits for the new workers
 #   ->get($uri, @headers)         one request on the keep-alive connection
 #   ->pipeline(\@raw, port => P, conn => NAME)   many requests, pipelined
-#   ->raw($bytes)                 one request on a fresh connection
+#   ->raw($bytes, from => ADDR)   one request on a fresh connection
 #   http_request($uri, @headers)  raw request text ("POST /x" for methods)
 #   responses: {status, headers => [[n, v]], h => {lc name => [v]}, body, raw}
 #   header_values($r, $name), set_cookies($r, $cookie), parse_set_cookie
@@ -564,9 +564,10 @@ sub http_request {
 }
 
 sub _connect {
-    my ($self, $port) = @_;
+    my ($self, $port, $from) = @_;
     $port //= $self->port(0);
     my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
+        $from ? (LocalAddr => $from) : (),
         Proto => 'tcp', Timeout => 5 * $SLOW) or croak "connect to $port: $!";
     setsockopt($s, IPPROTO_TCP, TCP_NODELAY, 1);
     binmode $s;
@@ -715,10 +716,12 @@ sub get {
 
 # One raw request on a fresh connection that is closed afterwards; for
 # requests the server may reject. Returns the response, or undef when the
-# server closed the connection without one.
+# server closed the connection without one. Options: port, from (the
+# source address, another loopback address such as 127.0.0.2), keep_open,
+# timeout.
 sub raw {
     my ($self, $data, %o) = @_;
-    my $sock = $self->_connect($o{port});
+    my $sock = $self->_connect($o{port}, $o{from});
     {
         local $SIG{PIPE} = 'IGNORE';
         print {$sock} $data;
