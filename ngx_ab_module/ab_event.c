@@ -421,3 +421,21 @@ ab_events_next_name(const char *list, size_t len, size_t *pos,
 
     return 1;
 }
+
+
+int
+ab_event_valid_name(const char *name, size_t len)
+{
+    ab_span_t  s = { name, len };
+
+    return ab_valid_token(s);
+}
+
+
+int
+ab_event_is_order(const char *name, size_t len)
+{
+    ab_span_t  s = { name, len };
+
+    return ab_span_is(s, "purchase") || ab_span_is(s, "refund");
+}

@@ -51,4 +51,13 @@ void ab_events_parse(ab_events_t *ev, const char *in, size_t len,
 int ab_events_next_name(const char *list, size_t len, size_t *pos,
     const char **name, size_t *name_len);
 
+/* 1 when `name` is a valid event name ([a-z0-9_]{1,32}). */
+int ab_event_valid_name(const char *name, size_t len);
+
+/*
+ * 1 for the names abstat counts as orders or refunds ("purchase",
+ * "refund"): only the storefront may send them, never the beacon.
+ */
+int ab_event_is_order(const char *name, size_t len);
+
 #endif /* AB_EVENT_H */

@@ -49,8 +49,10 @@ ngx_http_ab_event_header(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+/* `claim`: new names may take live event slots (ngx_http_ab_count_events) */
 static ngx_int_t
-ngx_http_ab_store_events(ngx_http_request_t *r, ab_events_t *ev)
+ngx_http_ab_store_events(ngx_http_request_t *r, ab_events_t *ev,
+    ngx_uint_t claim)
 {
     u_char             *p;
     ngx_str_t           batch;
@@ -90,7 +92,7 @@ ngx_http_ab_store_events(ngx_http_request_t *r, ab_events_t *ev)
 
     batch.data = (u_char *) ev->out;
     batch.len = ev->len;
-    ngx_http_ab_count_events(r, ctx, &batch);
+    ngx_http_ab_count_events(r, ctx, &batch, claim);
 
     return NGX_OK;
 }
@@ -197,9 +199,13 @@ ngx_http_ab_capture_events(ngx_http_request_t *r)
      * visitor who gets the page from the cache; a response nginx made
      * instead of the upstream's (a 502 for an invalid header, an
      * intercepted error) did not reach the visitor as the storefront sent
-     * it, and neither do its events.
+     * it, and neither do its events. The upstream's own response is sent
+     * while the upstream is still active; once nginx finalized it (an
+     * intercepted error, whatever status the error_page keeps), its
+     * cleanup handler is gone.
      */
     if (r->cached
+        || r->upstream->cleanup == NULL
         || r->headers_out.status != r->upstream->headers_in.status_n)
     {
         ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
@@ -244,7 +250,7 @@ ngx_http_ab_capture_events(ngx_http_request_t *r)
                       ev.reason);
     }
 
-    return ngx_http_ab_store_events(r, &ev);
+    return ngx_http_ab_store_events(r, &ev, 1);
 }
 
 
@@ -269,6 +275,44 @@ ngx_http_ab_beacon_reject(ngx_http_request_t *r, ngx_uint_t status,
 
 
 /*
+ * Why the beacon refuses a valid event's name, or NULL. Orders and refunds
+ * come from the storefront only: a client could otherwise buy for any id
+ * it likes. With events= only the listed names are accepted.
+ */
+static const char *
+ngx_http_ab_beacon_refuses(ngx_http_ab_loc_conf_t *lcf, ab_events_t *ev)
+{
+    size_t       pos = 0, len;
+    ngx_str_t   *allowed;
+    ngx_uint_t   i;
+    const char  *name;
+
+    (void) ab_events_next_name(ev->out, ev->len, &pos, &name, &len);
+
+    if (ab_event_is_order(name, len)) {
+        return "purchase and refund are accepted only from the storefront's "
+               "response header, not from clients";
+    }
+
+    if (lcf->beacon_events == NULL) {
+        return NULL;
+    }
+
+    allowed = lcf->beacon_events->elts;
+
+    for (i = 0; i < lcf->beacon_events->nelts; i++) {
+        if (allowed[i].len == len
+            && ngx_memcmp(allowed[i].data, name, len) == 0)
+        {
+            return NULL;
+        }
+    }
+
+    return "event name not allowed by this beacon's events=";
+}
+
+
+/*
  * GET or POST /ab/event?e=NAME[&key=value...]: the query becomes the event
  * "NAME;key=value...;src=client". Arguments are URL-decoded before the
  * grammar is applied, so an encoded ',' or ';' is rejected, not split.
@@ -283,6 +327,11 @@ ngx_http_ab_beacon_handler(ngx_http_request_t *r)
     ngx_uint_t    nparams = 0;
     ab_events_t   ev;
     char         *buf;
+    const char   *why;
+
+    ngx_http_ab_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_ab_module);
 
     /* not HEAD: link prefetchers probe with it, and it is no event */
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_POST))) {
@@ -396,7 +445,14 @@ ngx_http_ab_beacon_handler(ngx_http_request_t *r)
                                                    : "invalid event");
     }
 
-    if (ngx_http_ab_store_events(r, &ev) != NGX_OK) {
+    why = ngx_http_ab_beacon_refuses(lcf, &ev);
+    if (why) {
+        return ngx_http_ab_beacon_reject(r, NGX_HTTP_BAD_REQUEST, why);
+    }
+
+    if (ngx_http_ab_store_events(r, &ev, lcf->beacon_events != NULL)
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -404,13 +460,76 @@ ngx_http_ab_beacon_handler(ngx_http_request_t *r)
 }
 
 
+/* ab_beacon [events=NAME[,NAME...]]; */
 char *
 ngx_http_ab_beacon(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
+    ngx_http_ab_loc_conf_t  *lcf = conf;
+
+    u_char                    *p, *end, *comma;
+    ngx_str_t                 *value, *name;
     ngx_http_core_loc_conf_t  *clcf;
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_ab_beacon_handler;
 
-    return NGX_CONF_OK;
+    if (cf->args->nelts == 1) {
+        return NGX_CONF_OK;
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strncmp(value[1].data, "events=", 7) != 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\" in \"ab_beacon\" "
+                           "directive, it must be \"events=NAME[,NAME...]\"",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    lcf->beacon_events = ngx_array_create(cf->pool, 4, sizeof(ngx_str_t));
+    if (lcf->beacon_events == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    p = value[1].data + 7;
+    end = value[1].data + value[1].len;
+
+    for ( ;; ) {
+        comma = ngx_strlchr(p, end, ',');
+        if (comma == NULL) {
+            comma = end;
+        }
+
+        if (!ab_event_valid_name((char *) p, comma - p)) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid event name \"%*s\" in \"ab_beacon\" "
+                               "directive \"%V\", it must be [a-z0-9_]{1,32}",
+                               comma - p, p, &value[1]);
+            return NGX_CONF_ERROR;
+        }
+
+        if (ab_event_is_order((char *) p, comma - p)) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "event \"%*s\" in \"ab_beacon\" directive "
+                               "\"%V\": purchase and refund are accepted only "
+                               "from the storefront's response header",
+                               comma - p, p, &value[1]);
+            return NGX_CONF_ERROR;
+        }
+
+        name = ngx_array_push(lcf->beacon_events);
+        if (name == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        name->data = p;
+        name->len = comma - p;
+
+        if (comma == end) {
+            return NGX_CONF_OK;
+        }
+
+        p = comma + 1;
+    }
 }

@@ -50,7 +50,7 @@ static ngx_command_t  ngx_http_ab_commands[] = {
       NULL },
 
     { ngx_string("ab_beacon"),
-      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE1,
       ngx_http_ab_beacon,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,

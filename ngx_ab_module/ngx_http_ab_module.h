@@ -120,6 +120,9 @@ typedef struct {
     ngx_http_complex_value_t   *force;      /* NGX_CONF_UNSET_PTR: inherit */
     ngx_http_complex_value_t   *force_allow;
     ngx_http_complex_value_t   *exclude;
+    ngx_array_t                *beacon_events; /* of ngx_str_t: the names
+                                                  ab_beacon events= allows;
+                                                  NULL: any but orders */
 } ngx_http_ab_loc_conf_t;
 
 
@@ -333,7 +336,7 @@ void ngx_http_ab_count_exposure(ngx_http_request_t *r,
 ngx_int_t ngx_http_ab_set_marker(ngx_http_request_t *r,
     ngx_http_ab_ctx_t *ctx);
 void ngx_http_ab_count_events(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx,
-    ngx_str_t *events);
+    ngx_str_t *events, ngx_uint_t claim);
 char *ngx_http_ab_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
 #endif /* NGX_HTTP_AB_MODULE_H */

@@ -377,16 +377,21 @@ ngx_http_ab_find_slot(ngx_http_ab_counter_t *c, const char *name, size_t len)
 }
 
 
+/*
+ * `claim`: the name may take a free slot. Only names the configuration
+ * chose may: a client that could name events freely would otherwise fill
+ * the slots with junk and push real events into events_other.
+ */
 static void
 ngx_http_ab_count_event(ngx_slab_pool_t *shpool, ngx_http_ab_counter_t *c,
-    const char *name, size_t len)
+    const char *name, size_t len, ngx_uint_t claim)
 {
     ngx_uint_t                 i;
     ngx_http_ab_event_slot_t  *s;
 
     s = ngx_http_ab_find_slot(c, name, len);
 
-    if (s == NULL) {
+    if (s == NULL && claim) {
         /* a name not seen yet: claim a slot under the zone's lock (rare;
          * every later event of that name is lock-free) */
         ngx_shmtx_lock(&shpool->mutex);
@@ -412,7 +417,7 @@ ngx_http_ab_count_event(ngx_slab_pool_t *shpool, ngx_http_ab_counter_t *c,
 
 void
 ngx_http_ab_count_events(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx,
-    ngx_str_t *events)
+    ngx_str_t *events, ngx_uint_t claim)
 {
     size_t                    pos, len;
     ngx_int_t                 k;
@@ -444,7 +449,8 @@ ngx_http_ab_count_events(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx,
         while (ab_events_next_name((char *) events->data, events->len, &pos,
                                    &name, &len))
         {
-            ngx_http_ab_count_event(shpool, mcf->counters[e][k], name, len);
+            ngx_http_ab_count_event(shpool, mcf->counters[e][k], name, len,
+                                    claim);
         }
     }
 }

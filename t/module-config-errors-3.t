@@ -68,6 +68,27 @@ my @errors = (
     ['duplicate ab_force in a location', "$E\n"
         . server('ab_force $arg_a;', 'ab_force $arg_b; #HERE'),
         '"ab_force" directive is duplicate'],
+    # issue 12: the beacon never takes order events
+    ['beacon allowing purchase', server('ab_beacon events=view,purchase; #HERE'),
+        'event "purchase" in "ab_beacon" directive "events=view,purchase": '
+        . "purchase and refund are accepted only from the storefront's "
+        . 'response header'],
+    ['beacon allowing refund', server('ab_beacon events=refund; #HERE'),
+        'event "refund" in "ab_beacon" directive "events=refund": '
+        . "purchase and refund are accepted only from the storefront's "
+        . 'response header'],
+    ['beacon event name in capitals', server('ab_beacon events=View; #HERE'),
+        'invalid event name "View" in "ab_beacon" directive "events=View", '
+        . 'it must be [a-z0-9_]{1,32}'],
+    ['beacon empty event name', server('ab_beacon events=a,,b; #HERE'),
+        'invalid event name "" in "ab_beacon" directive "events=a,,b", '
+        . 'it must be [a-z0-9_]{1,32}'],
+    ['beacon empty list', server('ab_beacon events=; #HERE'),
+        'invalid event name "" in "ab_beacon" directive "events=", '
+        . 'it must be [a-z0-9_]{1,32}'],
+    ['beacon unknown parameter', server('ab_beacon names=a; #HERE'),
+        'invalid parameter "names=a" in "ab_beacon" directive, it must be '
+        . '"events=NAME[,NAME...]"'],
 );
 
 for my $case (@errors) {
@@ -111,6 +132,7 @@ my @valid = (
     ['ab_status with ab_zone', "ab_zone z 64k;\n"
         . "server {\n    listen 127.0.0.1:%%PORT%%;\n"
         . "    location = /s { ab_status; }\n    location = /e { ab_beacon; }\n}"],
+    ['ab_beacon events=', server('ab_beacon events=add_to_cart,view_item,a_1;')],
 );
 
 for (@valid) {

@@ -80,7 +80,9 @@ server {
 
     location /p    { ab $points; return 200 "\$ab_holdout"; }
     location /buy  { ab s1; proxy_pass http://127.0.0.1:%%PORT_1%%; }
-    location = /ab/event { ab_beacon; }
+    # the names that may take live event slots (issue 12): all 21 of them,
+    # so that past 16 names per variant the rest counts as _other
+    location = /ab/event { ab_beacon events=add_to_cart,n01,n02,n03,n04,n05,n06,n07,n08,n09,n10,n11,n12,n13,n14,n15,n16,n17,n18,n19,n20; }
     location = /ab/status {
         ab_status;
         allow 127.0.0.1;
