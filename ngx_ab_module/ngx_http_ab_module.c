@@ -56,6 +56,13 @@ static ngx_command_t  ngx_http_ab_commands[] = {
       0,
       NULL },
 
+    { ngx_string("ab_strip_request_headers"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_1MORE,
+      ngx_http_ab_strip_request_headers,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("ab_force"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_set_complex_value_slot,
@@ -161,6 +168,13 @@ ngx_http_ab_postconfiguration(ngx_conf_t *cf)
 
     *h = ngx_http_ab_exposure_handler;
 
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_POST_READ_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_ab_strip_handler;
+
     return ngx_http_ab_header_filter_init(cf);
 }
 
@@ -259,6 +273,7 @@ ngx_http_ab_create_loc_conf(ngx_conf_t *cf)
     lcf->force = NGX_CONF_UNSET_PTR;
     lcf->force_allow = NGX_CONF_UNSET_PTR;
     lcf->exclude = NGX_CONF_UNSET_PTR;
+    lcf->strip = NGX_CONF_UNSET_PTR;
 
     return lcf;
 }
@@ -323,6 +338,10 @@ ngx_http_ab_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->force, prev->force, NULL);
     ngx_conf_merge_ptr_value(conf->force_allow, prev->force_allow, NULL);
     ngx_conf_merge_ptr_value(conf->exclude, prev->exclude, NULL);
+
+    if (ngx_http_ab_merge_strip(cf, prev, conf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
 
     if (conf->points == NGX_CONF_UNSET_PTR) {
         conf->points = prev->points;

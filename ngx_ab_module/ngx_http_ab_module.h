@@ -123,6 +123,8 @@ typedef struct {
     ngx_array_t                *beacon_events; /* of ngx_str_t: the names
                                                   ab_beacon events= allows;
                                                   NULL: any but orders */
+    ngx_array_t                *strip;      /* of ngx_str_t, lower-case
+                                               prefixes; NULL: off */
 } ngx_http_ab_loc_conf_t;
 
 
@@ -325,6 +327,13 @@ ngx_http_ab_in_layer(ngx_http_request_t *r, ngx_http_ab_experiment_t *exp,
 ngx_int_t ngx_http_ab_capture_events(ngx_http_request_t *r);
 size_t ngx_http_ab_log_safe(u_char *dst, const char *src, size_t len);
 char *ngx_http_ab_beacon(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+
+/* ngx_http_ab_strip.c */
+char *ngx_http_ab_strip_request_headers(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_ab_merge_strip(ngx_conf_t *cf, ngx_http_ab_loc_conf_t *prev,
+    ngx_http_ab_loc_conf_t *conf);
+ngx_int_t ngx_http_ab_strip_handler(ngx_http_request_t *r);
 char *ngx_http_ab_event_header(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 

@@ -49,9 +49,11 @@ server {
     }
 }
 
+# the storefront trusts the edge's X-AB-* headers (ab_strip_request_headers)
 server {
     listen 127.0.0.1:%%PORT_1%%;
     access_log off;
+    ab_strip_request_headers off;
     location / {
         add_header X-Rendered-For "$http_x_ab_product_page";
         return 200 "page $uri for $http_x_ab_product_page";

@@ -35,7 +35,7 @@ geo \$elsewhere { default 0; 10.0.0.0/8 1; }
 
 server {
     listen 127.0.0.1:%%PORT%%;
-    ab_force \$http_x_ab_force;
+    ab_force \$http_x_qa_force;
     ab_force_allow \$qa_ok;
     location / { ab e1 e2; return 200 $B; }
 }
@@ -102,24 +102,24 @@ my $natural = [$n1, $n2, "e1:$n1,e2:$n2", ''];
 
 # allowed by the map: every variant can be pinned
 for my $v (@E1) {
-    check("map: force e1:$v", 0, '/', $u, [$ok, "X-AB-Force: e1:$v"],
+    check("map: force e1:$v", 0, '/', $u, [$ok, "X-QA-Force: e1:$v"],
         [$v, $n2, "e2:$n2", "e1:$v"]);
 }
 for my $v (@E2) {
-    check("map: force e2:$v", 0, '/', $u, [$ok, "X-AB-Force: e2:$v"],
+    check("map: force e2:$v", 0, '/', $u, [$ok, "X-QA-Force: e2:$v"],
         [$n1, $v, "e1:$n1", "e2:$v"]);
 }
-check('map: force both', 0, '/', $u, [$ok, 'X-AB-Force: e2:z,e1:b'],
+check('map: force both', 0, '/', $u, [$ok, 'X-QA-Force: e2:z,e1:b'],
     ['b', 'z', '', 'e1:b,e2:z']);
 
 # not allowed: ignored silently, even when malformed
-check('map: no token', 0, '/', $u, ['X-AB-Force: e1:b,e2:z'], $natural);
+check('map: no token', 0, '/', $u, ['X-QA-Force: e1:b,e2:z'], $natural);
 check('map: wrong token', 0, '/', $u,
-    ['X-QA-Token: guess', 'X-AB-Force: e1:b,e2:z'], $natural);
+    ['X-QA-Token: guess', 'X-QA-Force: e1:b,e2:z'], $natural);
 check('map: allow value "0"', 0, '/', $u,
-    ['X-QA-Token: zero', 'X-AB-Force: e1:b,e2:z'], $natural);
+    ['X-QA-Token: zero', 'X-QA-Force: e1:b,e2:z'], $natural);
 check('map: not allowed, unknown experiment', 0, '/', $u,
-    ['X-AB-Force: nope:a,e1:zz,:::'], $natural);
+    ['X-QA-Force: nope:a,e1:zz,:::'], $natural);
 
 # unknown or malformed items: ignored with a warning, the rest honoured
 my $other1 = $n1 eq 'a' ? 'b' : 'a';
@@ -142,18 +142,18 @@ my @bad = (
 );
 for my $c (@bad) {
     my ($what, $list) = @$c;
-    check("map: $what", 0, '/', $u, [$ok, "X-AB-Force: $list"], $natural,
+    check("map: $what", 0, '/', $u, [$ok, "X-QA-Force: $list"], $natural,
         warn => 1);
     check("map: $what next to a valid item", 0, '/', $u,
-        [$ok, "X-AB-Force: $list,e1:$other1"],
+        [$ok, "X-QA-Force: $list,e1:$other1"],
         [$other1, $n2, "e2:$n2", "e1:$other1"], warn => 1);
 }
 # Empty items are not mistakes (a list built by a script may end in a
 # comma): a list of only commas is an empty list, ignored without a word.
-check('map: commas only', 0, '/', $u, [$ok, 'X-AB-Force: ,,,,'],
+check('map: commas only', 0, '/', $u, [$ok, 'X-QA-Force: ,,,,'],
     $natural);
 check('map: empty items around a valid one', 0, '/', $u,
-    [$ok, "X-AB-Force: ,,e1:$other1,,"],
+    [$ok, "X-QA-Force: ,,e1:$other1,,"],
     [$other1, $n2, "e2:$n2", "e1:$other1"]);
 
 # geo on 127.0.0.1: allowed; a geo of other networks and "": not

@@ -149,7 +149,7 @@ server {
     proxy_busy_buffers_size 128k;
 
     # forcing is configured but never allowed here
-    ab_force \$http_x_ab_force;
+    ab_force \$http_x_qa_force;
 
     location / { ab e1 e2; return 200 $B; }
     location /p/ { ab e1; proxy_pass http://127.0.0.1:%%PORT_3%%/raw/; }
@@ -165,7 +165,7 @@ server {
 server {
     listen 127.0.0.1:%%PORT_1%%;
     large_client_header_buffers 8 64k;
-    ab_force \$http_x_ab_force;
+    ab_force \$http_x_qa_force;
     ab_force_allow 1;
     location / { ab e1 e2; return 200 $B; }
 }
@@ -378,7 +378,7 @@ for my $f (@force) {
 
     # not allowed: ignored silently, the visitor's own variants
     error_mark($t);
-    my $r = $t->raw(http_request('/', "Cookie: abid=$V", "X-AB-Force: $list"));
+    my $r = $t->raw(http_request('/', "Cookie: abid=$V", "X-QA-Force: $list"));
     ok($r && $r->{status} == 200, "force not allowed, $name: 200") or next;
     $n_log++;
     $n_e1++;
@@ -392,7 +392,7 @@ for my $f (@force) {
 
     # allowed: never a 5xx, at most one short printable warning
     error_mark($t);
-    $r = $t->raw(http_request('/', "Cookie: abid=$V", "X-AB-Force: $list"),
+    $r = $t->raw(http_request('/', "Cookie: abid=$V", "X-QA-Force: $list"),
         port => $t->port(1));
     ok($r && $r->{status} == 200, "force allowed, $name: 200") or next;
     $n_log++;
@@ -407,7 +407,7 @@ for my $f (@force) {
 }
 {
     my $r = $t->raw(http_request('/', "Cookie: abid=$V",
-        "X-AB-Force: $force25k"), port => $t->port(1));
+        "X-QA-Force: $force25k"), port => $t->port(1));
     is(join('|', (fields($r))[2, 4, 5]), 'b|e2:' . (split /\|/, $natural{$V})[1]
         . '|e1:b', 'force allowed, 25 KB of valid items: e1 forced to b');
     $n_log++;

@@ -74,7 +74,7 @@ $s3
 
 server {
     listen 127.0.0.1:%%PORT%% reuseport;
-    ab_force \$http_x_ab_force;
+    ab_force \$http_x_qa_force;
     ab_force_allow \$http_x_qa;
     ab_exclude \$http_x_bot;
 
@@ -143,7 +143,7 @@ spread([map { http_request("/ab/event?e=add_to_cart&sku=$_", $cookie[$_]) }
 spread([map { http_request("/buy?n=$_", $cookie[$_]) } 250 .. 349]);
 # forced: s1 pinned, counted nowhere; s2 and s3 still counted
 spread([map { http_request("/p?forced", $cookie[$_], 'X-QA: 1',
-    'X-AB-Force: s1:' . ($_ % 2 ? 'a' : 'b')) } 400 .. 449]);
+    'X-QA-Force: s1:' . ($_ % 2 ? 'a' : 'b')) } 400 .. 449]);
 
 # one visitor sends 20 more event names: past 16 names per variant, the
 # rest counts as _other
