@@ -846,6 +846,7 @@ ab_state_load(const char *path, ab_state_t *st, ab_incr_t *inc,
     io_t       io;
     char       magic[8];
     uint32_t   hdr[6];
+    struct stat  sb;
 
     if (f == NULL) {
         if (errno == ENOENT) {
@@ -854,6 +855,13 @@ ab_state_load(const char *path, ab_state_t *st, ab_incr_t *inc,
         }
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
+    }
+
+    /* fopen opens a directory for reading; its read fails later as if
+     * the file were foreign */
+    if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        fclose(f);
+        return fail(err, errlen, path, "is a directory, not a state file");
     }
 
     memset(&io, 0, sizeof(io));
