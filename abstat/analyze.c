@@ -86,6 +86,22 @@ credit_record(void *ctx, const ab_rec_t *rec)
 }
 
 
+/* An order cannot give back more than it took: refunds beyond its
+ * revenue are a sender's error, counted, and the net stays at 0. */
+static int64_t
+refund_capped(ab_pass_t *p, const ab_order_t *o)
+{
+    int64_t  cap = o->revenue > 0 ? o->revenue : 0;
+
+    if (o->refund > cap) {
+        p->refunds_over_order++;
+        return cap;
+    }
+
+    return o->refund;
+}
+
+
 /* Orders with an id: each counts once, at its earliest occurrence, with
  * its refunds; refunds of an order never purchased are orphans. */
 static uint64_t
@@ -97,6 +113,7 @@ credit_orders(ab_pass_t *p)
     uint64_t           orphans = 0;
     uint32_t           m;
     size_t             i;
+    int64_t            net;
 
     for (i = 0; i < st->norders; i++) {
         o = &st->orders[i];
@@ -105,6 +122,8 @@ credit_orders(ab_pass_t *p)
             orphans += o->refunds;
             continue;
         }
+
+        net = o->revenue - refund_capped(p, o);
 
         for (m = st->heads[o->vis]; m != AB_NONE; m = mb->next) {
             mb = &st->membs[m];
@@ -117,8 +136,8 @@ credit_orders(ab_pass_t *p)
                 continue;
             }
             p->agg[m].orders++;
-            p->agg[m].revenue += o->revenue - o->refund;
-            add_buy(p, o->time, o->revenue - o->refund, m);
+            p->agg[m].revenue += net;
+            add_buy(p, o->time, net, m);
         }
     }
 
@@ -151,7 +170,7 @@ count_seen(ab_pass_t *p)
  * What folded records (fold.c) gave each membership, as if read now. The
  * folded totals become the pass's totals (taken over, not copied: the
  * state file is written already, and a second array per membership would
- * cost 32 bytes a visitor). Multi-variant memberships are skipped by every
+ * cost 40 bytes a visitor). Multi-variant memberships are skipped by every
  * reader of the totals.
  */
 static int
@@ -397,6 +416,7 @@ ab_analyze(ab_state_t *st, const ab_config_t *cfg, ab_report_t *rep)
     }
     count_multi(&p);
     rep->events_before_exposure = p.events_before_exposure;
+    rep->refunds_over_order = p.refunds_over_order;
 
     if (report_all(&p, rep) != 0) {
         goto done;

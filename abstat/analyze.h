@@ -29,6 +29,7 @@ typedef struct {
     uint64_t          **event_count;    /* [exp][var * nevents + event] */
     uint64_t          **multi;          /* [exp][var] */
     uint64_t            events_before_exposure;
+    uint64_t            refunds_over_order;     /* orders, capped */
     ab_buy_t           *buys;           /* with --bucket only */
     size_t              nbuys, capbuys;
     int                 failed;

@@ -26,6 +26,7 @@ typedef struct {
     const char  *order;
     size_t       order_len;
     int64_t      revenue;
+    int          client;        /* src=client: sent by the visitor */
 } event_t;
 
 enum { F_TIME, F_UID, F_EXPOSURES, F_FORCED, F_EVENTS, F_STATUS, F_RT, F_N };
@@ -327,6 +328,7 @@ parse_event(const char *p, const char *end, event_t *ev)
     ev->order = NULL;
     ev->order_len = 0;
     ev->revenue = 0;
+    ev->client = 0;
 
     for (p = semi; p < end; p = semi) {
         p++;
@@ -354,6 +356,8 @@ parse_event(const char *p, const char *end, event_t *ev)
             }
         } else if (vlen == 0) {
             return "empty event value";
+        } else if (klen == 3 && memcmp(p, "src", 3) == 0) {
+            ev->client = vlen == 6 && memcmp(val, "client", 6) == 0;
         }
     }
 
@@ -413,6 +417,15 @@ apply_events(ab_state_t *st, uint32_t vis, int64_t t, const event_t *evs,
     for (i = 0; i < n; i++) {
         const event_t  *ev = &evs[i];
 
+        /* Anyone can make the beacon log any name for any id: what a
+         * visitor sends about itself is never money. */
+        if (ev->client
+            && (is_event(ev, "purchase") || is_event(ev, "refund")))
+        {
+            st->client_order_events++;
+            continue;
+        }
+
         if (is_event(ev, "refund")) {
             /* The refunded amount, however the sender signed it. */
             amount = ev->revenue < 0 ? -ev->revenue : ev->revenue;
@@ -440,6 +453,8 @@ apply_events(ab_state_t *st, uint32_t vis, int64_t t, const event_t *evs,
         rec.vis = vis;
 
         if (is_event(ev, "purchase")) {
+            /* Cannot be deduplicated: a resent one counts twice. */
+            st->orders_no_id++;
             rec.kind = AB_REC_PURCHASE;
             rec.value = ev->revenue;
         } else {

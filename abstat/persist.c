@@ -96,6 +96,15 @@ wzig(io_t *io, int64_t v)
     wvar(io, ((uint64_t) v << 1) ^ (uint64_t) (v >> 63));
 }
 
+/* A 128-bit sum as its high and low halves, each zigzagged: a sum that
+ * fits 64 bits takes 2 bytes more than before. */
+static void
+wmoney(io_t *io, ab_money_t v)
+{
+    wzig(io, (int64_t) (v >> 64));
+    wzig(io, (int64_t) (uint64_t) v);
+}
+
 /* AB_NONE as 0, any other index i as i + 1. */
 static void
 windex(io_t *io, uint32_t i)
@@ -193,6 +202,8 @@ write_all(io_t *io, const ab_state_t *st, const ab_incr_t *inc)
     w64(io, st->bad_lines);
     w64(io, st->duplicate_orders);
     w64(io, st->orphan_refunds);
+    w64(io, st->client_order_events);
+    w64(io, st->orders_no_id);
     w64(io, st->nbad);
     for (i = 0; i < st->nbad; i++) {
         wstr(io, st->bad[i].file);
@@ -234,7 +245,7 @@ write_all(io_t *io, const ab_state_t *st, const ab_incr_t *inc)
     for (i = 0; i < st->nfold_memb; i++) {
         const ab_vagg_t  *a = &st->fold_agg[i];
 
-        wzig(io, a->revenue);
+        wmoney(io, a->revenue);
         wzig(io, a->request_time);
         wvar(io, a->orders);
         wvar(io, a->requests);
@@ -482,6 +493,16 @@ rzig(io_t *io)
     return (int64_t) (v >> 1) ^ -(int64_t) (v & 1);
 }
 
+static ab_money_t
+rmoney(io_t *io)
+{
+    int64_t  hi = rzig(io);
+    int64_t  lo = rzig(io);
+
+    return (ab_money_t) ((unsigned __int128) (uint64_t) hi << 64
+                         | (uint64_t) lo);
+}
+
 /* The next of a delta-coded series: prev plus a delta, refused (io->err)
  * when a damaged file would overflow it. */
 static int64_t
@@ -716,6 +737,8 @@ read_all(io_t *io, ab_state_t *st, ab_incr_t *inc)
     st->bad_lines = r64(io);
     st->duplicate_orders = r64(io);
     st->orphan_refunds = r64(io);
+    st->client_order_events = r64(io);
+    st->orders_no_id = r64(io);
     st->nbad = rcount(io, 1, AB_BAD_SAMPLES);
     for (i = 0; !io->err && i < st->nbad; i++) {
         st->bad_files[i] = rstr(io);
@@ -771,7 +794,7 @@ read_all(io_t *io, ab_state_t *st, ab_incr_t *inc)
     for (i = 0; !io->err && i < st->nfold_memb; i++) {
         ab_vagg_t  *a = &st->fold_agg[i];
 
-        a->revenue = rzig(io);
+        a->revenue = rmoney(io);
         a->request_time = rzig(io);
         a->orders = (uint32_t) rsmall(io, UINT32_MAX);
         a->requests = (uint32_t) rsmall(io, UINT32_MAX);
@@ -823,6 +846,7 @@ ab_state_load(const char *path, ab_state_t *st, ab_incr_t *inc,
     io_t       io;
     char       magic[8];
     uint32_t   hdr[6];
+    struct stat  sb;
 
     if (f == NULL) {
         if (errno == ENOENT) {
@@ -831,6 +855,13 @@ ab_state_load(const char *path, ab_state_t *st, ab_incr_t *inc,
         }
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
+    }
+
+    /* fopen opens a directory for reading; its read fails later as if
+     * the file were foreign */
+    if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        fclose(f);
+        return fail(err, errlen, path, "is a directory, not a state file");
     }
 
     memset(&io, 0, sizeof(io));

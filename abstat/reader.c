@@ -22,9 +22,30 @@
 #error "AB_BLOCK_MAX must fit in the reader's buffer"
 #endif
 
+/*
+ * A gzip stream is inflated here rather than through gzread(): gzread
+ * drops what it had inflated into the caller's buffer when a later member
+ * turns out corrupt (699 lines in issue 12's test) and ignores bytes after
+ * the last member. Here every byte inflate gives is handed out before the
+ * error is, and the error names the offset of the compressed byte.
+ */
+typedef enum {
+    SRC_PLAIN = 0,              /* read(2), whatever the file */
+    SRC_UNKNOWN,                /* a pipe, not looked at yet */
+    SRC_GZIP
+} src_kind_t;
+
 struct ab_reader_s {
-    gzFile   gz;                /* NULL for a plain regular file */
-    int      fd;                /* a plain file's */
+    int      fd;
+    src_kind_t  kind;
+    z_stream zs;                /* SRC_GZIP */
+    unsigned char  *in;         /* compressed bytes, or a pipe's first */
+    size_t   in_len;            /* bytes in in (next_in..in + in_len left) */
+    uint64_t in_off;            /* file offset of in[0] */
+    int      in_eof;
+    int      member_end;        /* inflate ended a member */
+    int      pending;           /* an error to report at the next read */
+    uint64_t pos;               /* stream bytes handed out by read_some */
     char    *buf;
     size_t   start;             /* first byte not yet handed out */
     size_t   end;               /* bytes in buf */
@@ -37,6 +58,8 @@ struct ab_reader_s {
     struct stat  st;            /* of the file as opened */
     char     err[256];
 };
+
+#define IN_BLOCK  (READ_BLOCK / 2)
 
 
 /*
@@ -60,25 +83,172 @@ is_plain(int fd, const struct stat *st)
 }
 
 
-/* Whether a read that returned n failed (n < 0, or 0 with the stream in
- * error rather than at its end); if so, says why in r->err. */
-static int
-gz_failed(ab_reader_t *r, int n)
+static ssize_t
+read_fd(ab_reader_t *r, void *buf, size_t n)
 {
-    int          zerr;
-    const char  *msg;
+    ssize_t  got;
 
-    if (n > 0) {
+    do {
+        got = read(r->fd, buf, n);
+    } while (got < 0 && errno == EINTR);
+
+    if (got < 0) {
+        snprintf(r->err, sizeof(r->err), "%s", strerror(errno));
+    }
+
+    return got;
+}
+
+
+/* More compressed bytes after those not yet inflated: 0 at EOF. */
+static int
+refill(ab_reader_t *r)
+{
+    size_t   left = r->kind == SRC_GZIP ? r->zs.avail_in : 0;
+    ssize_t  got;
+
+    if (left > 0) {
+        memmove(r->in, r->zs.next_in, left);
+    }
+    r->in_off += r->in_len - left;
+    r->in_len = left;
+
+    got = read_fd(r, r->in + left, IN_BLOCK - left);
+    if (got < 0) {
+        return -1;
+    }
+    r->in_len += (size_t) got;
+    r->in_eof = got == 0;
+    r->zs.next_in = r->in;
+    r->zs.avail_in = (uInt) r->in_len;
+
+    return got > 0;
+}
+
+
+/* The file offset of the next compressed byte. */
+static uint64_t
+in_at(const ab_reader_t *r)
+{
+    return r->in_off + (uint64_t) (r->zs.next_in - r->in);
+}
+
+
+static void
+gz_error(ab_reader_t *r, const char *what)
+{
+    snprintf(r->err, sizeof(r->err), "%s at compressed byte %llu "
+             "(%llu bytes inflated before it were read)", what,
+             (unsigned long long) in_at(r), (unsigned long long) r->pos);
+    r->pending = 1;
+}
+
+
+/* Whether another gzip member follows the one just ended; bytes that are
+ * not one are an error, not silently dropped as gzread drops them. */
+static int
+next_member(ab_reader_t *r)
+{
+    while (r->zs.avail_in < 2 && !r->in_eof) {
+        if (refill(r) < 0) {
+            return -1;
+        }
+    }
+    if (r->zs.avail_in == 0) {
         return 0;
     }
-    msg = gzerror(r->gz, &zerr);
-    if (n == 0 && zerr == Z_OK) {
-        return 0;
+    if (r->zs.avail_in < 2 || r->zs.next_in[0] != 0x1f
+        || r->zs.next_in[1] != 0x8b)
+    {
+        gz_error(r, "bytes after the last gzip member that are not gzip");
+        return -1;
     }
-    snprintf(r->err, sizeof(r->err), "%s",
-             zerr == Z_ERRNO ? strerror(errno) : msg);
+    if (inflateReset(&r->zs) != Z_OK) {
+        gz_error(r, "inflateReset failed");
+        return -1;
+    }
+    r->member_end = 0;
 
     return 1;
+}
+
+
+static int
+inflate_some(ab_reader_t *r, char *buf, size_t n)
+{
+    int  rc;
+
+    if (r->pending) {
+        return -1;
+    }
+
+    r->zs.next_out = (Bytef *) buf;
+    r->zs.avail_out = (uInt) n;
+
+    while (r->zs.avail_out == n) {
+        if (r->member_end) {
+            rc = next_member(r);
+            if (rc <= 0) {
+                return rc;
+            }
+        }
+        if (r->zs.avail_in == 0 && !r->in_eof && refill(r) < 0) {
+            return -1;
+        }
+
+        rc = inflate(&r->zs, Z_NO_FLUSH);
+
+        if (rc == Z_STREAM_END) {
+            r->member_end = 1;
+        } else if (rc == Z_BUF_ERROR && r->zs.avail_in == 0 && r->in_eof) {
+            gz_error(r, "unexpected end of file");
+            break;
+        } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
+            gz_error(r, r->zs.msg ? r->zs.msg : "corrupt gzip data");
+            break;
+        }
+    }
+
+    /* what was inflated before an error is handed out first */
+    n -= r->zs.avail_out;
+    if (n == 0 && r->pending) {
+        return -1;
+    }
+
+    return (int) n;
+}
+
+
+/* A pipe's first bytes tell gzip from plain text; kept in r->in. */
+static int
+sniff(ab_reader_t *r)
+{
+    ssize_t  got;
+
+    while (r->in_len < 2) {
+        got = read_fd(r, r->in + r->in_len, IN_BLOCK - r->in_len);
+        if (got < 0) {
+            return -1;
+        }
+        if (got == 0) {
+            break;
+        }
+        r->in_len += (size_t) got;
+    }
+    r->zs.next_in = r->in;
+    r->zs.avail_in = (uInt) r->in_len;
+
+    if (r->in_len >= 2 && r->in[0] == 0x1f && r->in[1] == 0x8b) {
+        if (inflateInit2(&r->zs, 15 + 16) != Z_OK) {
+            snprintf(r->err, sizeof(r->err), "cannot start inflating");
+            return -1;
+        }
+        r->kind = SRC_GZIP;
+    } else {
+        r->kind = SRC_PLAIN;
+    }
+
+    return 0;
 }
 
 
@@ -88,19 +258,27 @@ static int
 read_some(ab_reader_t *r, char *buf, size_t n)
 {
     ssize_t  got;
+    size_t   k;
 
-    if (r->gz != NULL) {
-        got = gzread(r->gz, buf, (unsigned) n);
-        return gz_failed(r, (int) got) ? -1 : (int) got;
+    if (r->kind == SRC_UNKNOWN && sniff(r) != 0) {
+        return -1;
     }
 
-    do {
-        got = read(r->fd, buf, n);
-    } while (got < 0 && errno == EINTR);
+    if (r->kind == SRC_GZIP) {
+        got = inflate_some(r, buf, n);
+    } else if (r->zs.avail_in > 0) {
+        /* a plain pipe's first bytes, read to look at them */
+        k = r->zs.avail_in < n ? r->zs.avail_in : n;
+        memcpy(buf, r->zs.next_in, k);
+        r->zs.next_in += k;
+        r->zs.avail_in -= (uInt) k;
+        got = (ssize_t) k;
+    } else {
+        got = read_fd(r, buf, n);
+    }
 
-    if (got < 0) {
-        snprintf(r->err, sizeof(r->err), "%s", strerror(errno));
-        return -1;
+    if (got > 0) {
+        r->pos += (uint64_t) got;
     }
 
     return (int) got;
@@ -120,24 +298,18 @@ ab_reader_open(const char *path)
 
     r = calloc(1, sizeof(*r));
     if (r != NULL) {
-        r->buf = malloc(AB_LINE_MAX + READ_BLOCK + 1);
-    }
-
-    if (r != NULL && fstat(fd, &r->st) != 0) {
-        free(r->buf);
-        free(r);
-        r = NULL;
-    }
-
-    if (r != NULL && r->buf != NULL && is_plain(fd, &r->st)) {
         r->fd = fd;
-        return r;
+        r->buf = malloc(AB_LINE_MAX + READ_BLOCK + 1);
+        r->in = malloc(IN_BLOCK);
     }
 
-    if (r == NULL || r->buf == NULL || (r->gz = gzdopen(fd, "rb")) == NULL) {
+    if (r == NULL || r->buf == NULL || r->in == NULL
+        || fstat(fd, &r->st) != 0)
+    {
         saved = errno ? errno : ENOMEM;
         if (r) {
             free(r->buf);
+            free(r->in);
         }
         free(r);
         close(fd);
@@ -145,9 +317,7 @@ ab_reader_open(const char *path)
         return NULL;
     }
 
-    /* zlib inflates straight into the caller's buffer only when asked
-     * for at least twice its own buffer */
-    gzbuffer(r->gz, READ_BLOCK / 2);
+    r->kind = is_plain(fd, &r->st) ? SRC_PLAIN : SRC_UNKNOWN;
 
     return r;
 }
@@ -358,6 +528,48 @@ ab_reader_prefix(ab_reader_t *r, size_t want, const char **p, size_t *got)
 }
 
 
+/* Stream offset off, forwards only: a plain file seeks, a gzip stream or
+ * a pipe is read and dropped up to it (through buf, empty by then). */
+static int
+discard_to(ab_reader_t *r, uint64_t off)
+{
+    int  got;
+
+    if (r->kind == SRC_PLAIN && S_ISREG(r->st.st_mode)
+        && r->zs.avail_in == 0)
+    {
+        if (lseek(r->fd, (off_t) off, SEEK_SET) < 0) {
+            snprintf(r->err, sizeof(r->err), "cannot seek to %llu",
+                     (unsigned long long) off);
+            return -1;
+        }
+        r->pos = off;
+        return 0;
+    }
+
+    if (off < r->pos) {
+        snprintf(r->err, sizeof(r->err), "cannot seek back to %llu",
+                 (unsigned long long) off);
+        return -1;
+    }
+
+    while (r->pos < off) {
+        got = read_some(r, r->buf, off - r->pos < READ_BLOCK
+                                   ? (size_t) (off - r->pos) : READ_BLOCK);
+        if (got <= 0) {
+            if (got == 0) {
+                snprintf(r->err, sizeof(r->err), "cannot seek to %llu: "
+                         "the stream ends at %llu", (unsigned long long) off,
+                         (unsigned long long) r->pos);
+            }
+            return -1;
+        }
+    }
+
+    return 0;
+}
+
+
 int
 ab_reader_skip(ab_reader_t *r, uint64_t off)
 {
@@ -366,13 +578,7 @@ ab_reader_skip(ab_reader_t *r, uint64_t off)
     if (off >= pos && off - pos <= r->end - r->start) {
         r->start += (size_t) (off - pos);
     } else {
-        /* gzseek decompresses and discards up to off in a gzip stream,
-         * and seeks in a plain one. */
-        if (r->gz != NULL ? gzseek(r->gz, (z_off_t) off, SEEK_SET) < 0
-                          : lseek(r->fd, (off_t) off, SEEK_SET) < 0)
-        {
-            snprintf(r->err, sizeof(r->err), "cannot seek to %llu",
-                     (unsigned long long) off);
+        if (discard_to(r, off) != 0) {
             return -1;
         }
         r->base = off;
@@ -403,7 +609,11 @@ ab_reader_unterminated(const ab_reader_t *r)
 int
 ab_reader_compressed(ab_reader_t *r)
 {
-    return r->gz != NULL && !gzdirect(r->gz);
+    if (r->kind == SRC_UNKNOWN) {
+        (void) sniff(r);
+    }
+
+    return r->kind == SRC_GZIP;
 }
 
 
@@ -428,11 +638,11 @@ ab_reader_close(ab_reader_t *r)
         return;
     }
 
-    if (r->gz != NULL) {
-        gzclose_r(r->gz);
-    } else {
-        close(r->fd);
+    if (r->kind == SRC_GZIP) {
+        inflateEnd(&r->zs);
     }
+    close(r->fd);
+    free(r->in);
     free(r->buf);
     free(r);
 }

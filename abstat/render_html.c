@@ -612,12 +612,19 @@ input_summary(FILE *out, const ab_report_t *rep)
             "<tr><td>duplicate orders (ignored)</td><td>%llu</td></tr>"
             "<tr><td>orphan refunds</td><td>%llu</td></tr>"
             "<tr><td>events before exposure (ignored)</td><td>%llu</td></tr>"
+            "<tr><td>orders with refunds over their revenue (capped)</td>"
+            "<td>%llu</td></tr>"
+            "<tr><td>client order events (ignored)</td><td>%llu</td></tr>"
+            "<tr><td>orders without order id</td><td>%llu</td></tr>"
             "</table></div>",
             (unsigned long long) st->files, (unsigned long long) st->lines,
             (unsigned long long) st->bad_lines, (unsigned long long) st->nvis,
             (unsigned long long) st->duplicate_orders,
             (unsigned long long) rep->orphan_refunds,
-            (unsigned long long) rep->events_before_exposure);
+            (unsigned long long) rep->events_before_exposure,
+            (unsigned long long) rep->refunds_over_order,
+            (unsigned long long) st->client_order_events,
+            (unsigned long long) st->orders_no_id);
 
     if (st->nbad > 0) {
         fputs("<h3>First bad lines</h3><div class=\"scroll\"><table>", out);

@@ -79,6 +79,9 @@ input_json(const ab_report_t *rep)
     add_count(in, "events_before_exposure", rep->events_before_exposure);
     add_count(in, "duplicate_orders", st->duplicate_orders);
     add_count(in, "orphan_refunds", rep->orphan_refunds);
+    add_count(in, "refunds_over_order", rep->refunds_over_order);
+    add_count(in, "client_order_events_ignored", st->client_order_events);
+    add_count(in, "orders_without_order_id", st->orders_no_id);
 
     return in;
 }

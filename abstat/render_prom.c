@@ -179,6 +179,15 @@ family(FILE *out, family_t f, const ab_report_t *rep)
 }
 
 
+static void
+input_gauge(FILE *out, const char *name, const char *help, uint64_t v)
+{
+    fprintf(out, "# HELP abstat_input_%s %s\n# TYPE abstat_input_%s gauge\n"
+            "abstat_input_%s %llu\n", name, help, name, name,
+            (unsigned long long) v);
+}
+
+
 int
 ab_render_prom(FILE *out, const ab_report_t *rep)
 {
@@ -192,6 +201,13 @@ ab_render_prom(FILE *out, const ab_report_t *rep)
           "# TYPE abstat_input_bad_lines gauge\n", out);
     fprintf(out, "abstat_input_bad_lines %llu\n",
             (unsigned long long) rep->st->bad_lines);
+    input_gauge(out, "client_order_events_ignored", "Purchases and refunds "
+                "sent by visitors (src=client), never counted.",
+                rep->st->client_order_events);
+    input_gauge(out, "orders_without_order_id", "Purchases without an "
+                "order id (cannot be deduplicated).", rep->st->orders_no_id);
+    input_gauge(out, "refunds_over_order", "Orders whose refunds exceeded "
+                "their revenue (capped at it).", rep->refunds_over_order);
 
     for (f = 0; f < F_N; f++) {
         family(out, (family_t) f, rep);

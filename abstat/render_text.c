@@ -227,6 +227,11 @@ ab_render_text(FILE *out, const ab_report_t *rep)
             (unsigned long long) rep->events_before_exposure,
             (unsigned long long) st->duplicate_orders,
             (unsigned long long) rep->orphan_refunds);
+    fprintf(out, "  %llu refund(s) over their order capped, %llu client "
+            "order event(s) ignored, %llu order(s) without order id\n",
+            (unsigned long long) rep->refunds_over_order,
+            (unsigned long long) st->client_order_events,
+            (unsigned long long) st->orders_no_id);
 
     for (i = 0; i < st->nbad; i++) {
         fprintf(out, "  bad line %s:%llu: %s\n", st->bad[i].file,

@@ -104,6 +104,7 @@ typedef struct {
     const ab_state_t  *st;      /* input counters and bad-line samples */
     uint64_t           events_before_exposure;
     uint64_t           orphan_refunds;
+    uint64_t           refunds_over_order;
     double             alpha;
     double             cap_pct;
     int                bucket;

@@ -591,7 +591,11 @@ ab_state_refund(ab_state_t *st, const char *order, size_t len,
         return -1;
     }
 
-    o->refund += amount;
+    /* Saturating: any excess over the order's revenue is capped anyway
+     * (analyze.c), and INT64_MAX is above any one revenue. */
+    if (__builtin_add_overflow(o->refund, amount, &o->refund)) {
+        o->refund = INT64_MAX;
+    }
     o->refunds++;
 
     return 0;

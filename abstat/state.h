@@ -33,6 +33,12 @@
 #define AB_BAD_SAMPLES      10
 #define AB_REASON_MAX       96
 
+/* Revenue sums: one event is at most 999999999999.999999 (about 2^60
+ * micro-units, line.c), so a sum of any number of them could wrap an
+ * int64; 128 bits hold 2^67 such events. Aligned as an int64 so that
+ * the totals take 40 bytes, not 48. */
+__extension__ typedef __int128  ab_money_t __attribute__((aligned(8)));
+
 typedef struct {
     uint32_t  next;             /* the visitor's next membership */
     uint16_t  exp;
@@ -57,7 +63,9 @@ typedef struct {
 typedef struct {
     int64_t   time;             /* of the earliest occurrence */
     int64_t   revenue;          /* micro-units */
-    int64_t   refund;           /* micro-units, summed over refunds */
+    int64_t   refund;           /* micro-units, summed over refunds;
+                                   saturated: only its excess over the
+                                   revenue matters, and that is capped */
     uint32_t  vis;
     uint32_t  refunds;          /* refund events, for orphan counting */
     uint32_t  purchased;
@@ -65,7 +73,7 @@ typedef struct {
 
 /* One visitor's totals in one experiment, from entry on. */
 typedef struct {
-    int64_t   revenue;          /* micro-units, refunds subtracted */
+    ab_money_t  revenue;        /* micro-units, refunds subtracted */
     int64_t   request_time;     /* microseconds */
     uint32_t  orders;
     uint32_t  requests;
@@ -127,6 +135,9 @@ typedef struct {
     uint64_t            bad_lines;
     uint64_t            duplicate_orders;
     uint64_t            orphan_refunds; /* refunds without an order id */
+    uint64_t            client_order_events; /* src=client purchase/refund:
+                                                never orders */
+    uint64_t            orders_no_id;   /* purchases without an order id */
     ab_bad_t            bad[AB_BAD_SAMPLES];
     size_t              nbad;
 

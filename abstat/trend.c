@@ -28,7 +28,7 @@ typedef struct {
 /* Per variant, cumulative. */
 typedef struct {
     uint64_t     n, orders, converters, new_visitors, new_orders;
-    int64_t      sum, new_revenue;  /* micro-units */
+    ab_money_t   sum, new_revenue;  /* micro-units */
     long double  sumsq;             /* micro-units squared */
 } run_t;
 
@@ -104,7 +104,7 @@ emit(ab_rexp_t *x, int64_t start, const run_t *run, double alpha)
         t->converters = run[v].converters;
         t->cum_revenue = (double) run[v].sum / 1e6;
 
-        rt = estimate(run[v].n, run[v].sum, run[v].sumsq, 1e6);
+        rt = estimate(run[v].n, (long double) run[v].sum, run[v].sumsq, 1e6);
         ct = estimate(run[v].n, run[v].converters, run[v].converters, 1);
         t->rpv = rt.value;
         t->conversion = ct.value;
@@ -149,7 +149,8 @@ ab_trend(const ab_pass_t *p, int e, const int *order, ab_rexp_t *x)
     entry_t           *ent;
     ab_buy_t          *buys;
     run_t             *run;
-    int64_t           *rev, b, old, now;
+    ab_money_t        *rev, old, now;
+    int64_t            b;
     uint32_t          *orders, m;
     run_t             *r;
     int                rc = -1;
@@ -228,7 +229,8 @@ ab_trend(const ab_pass_t *p, int e, const int *order, ab_rexp_t *x)
             old = rev[m];
             now = old + buys[j].revenue;
             rev[m] = now;
-            r->sumsq += (long double) now * now - (long double) old * old;
+            r->sumsq += (long double) now * (long double) now
+                        - (long double) old * (long double) old;
             r->sum += buys[j].revenue;
             r->new_revenue += buys[j].revenue;
             r->orders++;

@@ -79,4 +79,16 @@ is(scalar(grep { (() = /,/g) != $ncol } @lines), 0, 'csv: same column count ever
 ok(scalar(grep { /^cta,control,conversion_rate,upsell,0,0\.[0-9]+,/ } @lines),
    'csv: full-precision numbers');
 
+# issue 12: a directory given as --state is named as one, not taken for
+# a foreign file, and is left alone
+{
+    my $sdir = "$dir/state.d";
+    mkdir $sdir or die "$sdir: $!";
+    ($rc, $out, $err) = run_abstat_raw('report', '-q', '--state', $sdir, $log);
+    isnt($rc, 0, '--state DIR: fails');
+    like($err, qr/\Q$sdir\E: is a directory/, '--state DIR: "is a directory"');
+    unlike($err, qr/not an abstat state file/, '--state DIR: not "foreign"');
+    ok(-d $sdir, '--state DIR: still a directory');
+}
+
 done_testing();

@@ -7,51 +7,17 @@ use Test::More;
 use File::Temp qw(tempdir);
 use IO::Compress::Gzip qw(gzip $GzipError);
 use JSON::PP ();
-use AbstatTest qw(run_abstat);
+use AbstatTest qw(run_abstat log_line log_file report_ok exp_of variant_of
+                  metric_of);
 
 my $dir = tempdir(CLEANUP => 1);
-my $n = 0;
 
-# A log line; every value a string, as nginx writes them.
-sub L {
-    my ($time, $uid, %f) = @_;
-    my %rec = (time => $time, uid => $uid, status => '200',
-               request_time => '0.010', %f);
-    return JSON::PP->new->canonical->encode(\%rec);
-}
-
-sub logfile {
-    my $path = "$dir/log" . $n++;
-    open my $fh, '>', $path or die;
-    print $fh "$_\n" for @_;
-    close $fh;
-    return $path;
-}
-
-sub report {
-    my ($rc, $json, $err) = run_abstat(@_);
-    is($rc, 0, "exit 0") or diag $err;
-    return $json;
-}
-
-sub exp_of {
-    my ($r, $name) = @_;
-    my ($x) = grep { $_->{name} eq $name } @{ $r->{experiments} };
-    return $x;
-}
-
-sub variant {
-    my ($x, $name) = @_;
-    my ($v) = grep { $_->{name} eq $name } @{ $x->{variants} };
-    return $v;
-}
-
-sub metric {
-    my ($x, $metric, $variant) = @_;
-    my ($m) = grep { $_->{metric} eq $metric && $_->{variant} eq $variant }
-              @{ $x->{metrics} };
-    return $m;
-}
+# Helpers of AbstatTest under the short names the rules read best with.
+*L = \&log_line;
+*logfile = \&log_file;
+*report = \&report_ok;
+*variant = \&variant_of;
+*metric = \&metric_of;
 
 my $U1 = 'u1aaaaaaaaaaaaaa';
 my $U2 = 'u2bbbbbbbbbbbbbb';

@@ -86,12 +86,15 @@ for my $t (sort glob("$root/t/abstat-*.t")) {
 my $g = 't/data/abstat/gen';
 my @logs = map { "$g/$_" } qw(ab.log ab.log.1 ab.log.2-compressed ab.log.3.gz
     ab.log.4.gz mutated.log);
+# sums that wrapped an int64 before issue 12 (analyze.c, state.c, trend.c)
+push @logs, 't/data/abstat/overflow.log';
 for my $fmt (qw(json text csv)) {
     for my $opts ([], ['--cap-revenue', '95', '--alpha', '0.01'],
         ['--events', "$g/backoffice.jsonl", '--nginx-conf',
             't/data/abstat/nginx/nginx.conf', '--baseline', 'control'],
         ['--experiment', 'checkout_cta', '--weights',
-            'checkout_cta=control:50%,upsell:50%'])
+            'checkout_cta=control:50%,upsell:50%'],
+        ['--bucket', 'hour', '--cap-revenue', '50'])
     {
         my @cmd = ($ENV{ABSTAT}, 'report', '-q', '--format', $fmt, @$opts,
             @logs);

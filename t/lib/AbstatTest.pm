@@ -7,7 +7,8 @@ use Exporter 'import';
 use File::Temp qw(tempfile);
 use JSON::PP ();
 
-our @EXPORT_OK = qw(run_abstat run_abstat_raw compare_json read_json);
+our @EXPORT_OK = qw(run_abstat run_abstat_raw compare_json read_json
+                    log_line log_file report_ok exp_of variant_of metric_of);
 
 # Paths in the tests (build/abstat, t/data/abstat) are from the repository
 # root, wherever prove was started.
@@ -120,6 +121,54 @@ sub compare_json {
                : (sprintf "%s: got %.17g, want %.17g", $path, $got, $want);
     }
     return ref $got || $got ne $want ? ("$path: got '$got', want '$want'") : ();
+}
+
+# A log line as nginx writes it (every value a string).
+sub log_line {
+    my ($time, $uid, %f) = @_;
+    my %rec = (time => $time, uid => $uid, status => '200',
+               request_time => '0.010', %f);
+    return JSON::PP->new->canonical->encode(\%rec);
+}
+
+# Parts of a JSON report by name.
+sub exp_of {
+    my ($r, $name) = @_;
+    my ($x) = grep { $_->{name} eq $name } @{ $r->{experiments} };
+    return $x;
+}
+
+sub variant_of {
+    my ($x, $name) = @_;
+    my ($v) = grep { $_->{name} eq $name } @{ $x->{variants} };
+    return $v;
+}
+
+sub metric_of {
+    my ($x, $metric, $variant) = @_;
+    my ($m) = grep { $_->{metric} eq $metric && $_->{variant} eq $variant }
+              @{ $x->{metrics} };
+    return $m;
+}
+
+# A file of log lines in a directory removed at exit.
+my ($log_dir, $log_n);
+sub log_file {
+    require File::Temp;
+    $log_dir //= File::Temp::tempdir(CLEANUP => 1);
+    my $path = "$log_dir/log" . $log_n++;
+    open my $fh, '>', $path or die "$path: $!";
+    print $fh "$_\n" for @_;
+    close $fh or die "$path: $!";
+    return $path;
+}
+
+# The JSON report of ARGS, one test that abstat exited 0.
+sub report_ok {
+    require Test::More;
+    my ($rc, $json, $err) = run_abstat(@_);
+    Test::More::is($rc, 0, "exit 0") or Test::More::diag($err);
+    return $json;
 }
 
 1;
