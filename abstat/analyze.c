@@ -105,6 +105,10 @@ credit_orders(ab_pass_t *p)
             orphans += o->refunds;
             continue;
         }
+        if (o->vis == AB_NONE) {
+            /* its visitor was forgotten (retain.h): never exposed */
+            continue;
+        }
 
         for (m = st->heads[o->vis]; m != AB_NONE; m = mb->next) {
             mb = &st->membs[m];

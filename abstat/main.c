@@ -21,6 +21,7 @@
 #include "nginx_conf.h"
 #include "persist.h"
 #include "reader.h"
+#include "retain.h"
 #include "render.h"
 #include "report.h"
 #include "state.h"
@@ -44,7 +45,7 @@ enum { FAIL_SRM = 1, FAIL_GUARDRAIL = 2 };
 
 enum { OPT_CAP = 256, OPT_EVENTS, OPT_STATE, OPT_NO_WAIT, OPT_LATE,
        OPT_SINCE, OPT_UNTIL, OPT_FAIL_ON, OPT_BUCKET, OPT_TABLE,
-       OPT_THREADS };
+       OPT_THREADS, OPT_RETAIN };
 
 typedef struct {
     int             format;
@@ -61,6 +62,7 @@ typedef struct {
     const char     *state;      /* --state */
     int             no_wait;
     double          late;       /* --late, seconds */
+    double          retain;     /* --retain, seconds */
     int64_t         since, until;
     const char     *since_arg, *until_arg;
     const char     *output;     /* --output */
@@ -108,6 +110,9 @@ static const char  usage_text[] =
     "      --no-wait           with --state: exit 4 if another run holds it\n"
     "      --late SECONDS      with --state: how much older than the newest\n"
     "                          line a later line may be (default 3600)\n"
+    "      --retain DURATION   with --state: forget visitors never exposed\n"
+    "                          and idle this long (seconds, or with s, m,\n"
+    "                          h, d or w; default 28d)\n"
     "      --threads N         threads that read and parse input beside the\n"
     "                          one that counts, 0 to 8; 0 does all in one\n"
     "                          (default: one less than the CPUs, 1 to 4)\n"
@@ -141,6 +146,37 @@ parse_double(const char *s, const char *what)
     v = strtod(s, &end);
     if (errno || end == s || *end != '\0') {
         usage_error(what, s);
+    }
+
+    return v;
+}
+
+
+/* --retain: seconds, or a number with s, m, h, d or w. */
+static double
+parse_duration(const char *s)
+{
+    static const char    units[] = "smhdw";
+    static const double  mult[] = { 1, 60, 3600, 86400, 7 * 86400 };
+    char                *end;
+    const char          *u;
+    double               v;
+
+    errno = 0;
+    v = strtod(s, &end);
+    if (errno || end == s || !(v >= 0)) {
+        usage_error("bad --retain '%s' (seconds, or a number with s, m, h, "
+                    "d or w)", s);
+    }
+    if (*end != '\0') {
+        if (end[1] != '\0' || (u = strchr(units, *end)) == NULL) {
+            usage_error("bad --retain '%s' (seconds, or a number with s, m, "
+                        "h, d or w)", s);
+        }
+        v *= mult[u - units];
+    }
+    if (v > 1e10) {
+        usage_error("--retain '%s' is beyond 300 years", s);
     }
 
     return v;
@@ -209,6 +245,7 @@ parse_options(int argc, char **argv, opts_t *o)
         { "since",       required_argument, NULL, OPT_SINCE },
         { "until",       required_argument, NULL, OPT_UNTIL },
         { "threads",     required_argument, NULL, OPT_THREADS },
+        { "retain",      required_argument, NULL, OPT_RETAIN },
         { "quiet",       no_argument,       NULL, 'q' },
         { "help",        no_argument,       NULL, 'h' },
         { "version",     no_argument,       NULL, 'V' },
@@ -320,6 +357,9 @@ parse_options(int argc, char **argv, opts_t *o)
                 usage_error("--late must be 0 to 10000000 seconds, not '%s'",
                             optarg);
             }
+            break;
+        case OPT_RETAIN:
+            o->retain = parse_duration(optarg);
             break;
         case OPT_SINCE:
             if (ab_time_parse(optarg, &o->since) != 0) {
@@ -578,7 +618,9 @@ state_close(const opts_t *o, ab_state_t *st, ab_incr_t *inc,
                 o->late);
     }
 
-    if (ab_fold(st, st->max_time - late_us) != 0) {
+    if (ab_fold(st, st->max_time - late_us) != 0
+        || ab_forget(st, st->fold_wm - (int64_t) (o->retain * 1e6)) < 0)
+    {
         fprintf(stderr, "abstat: out of memory or spool failure\n");
         return EXIT_INTERNAL;
     }
@@ -627,6 +669,7 @@ main(int argc, char **argv)
     memset(&inc, 0, sizeof(inc));
     o.cfg.alpha = 0.05;
     o.late = 3600;
+    o.retain = AB_RETAIN_DEFAULT;
     o.since = INT64_MIN;
     o.until = INT64_MAX;
     ncpu = sysconf(_SC_NPROCESSORS_ONLN);
