@@ -122,6 +122,10 @@ credit_orders(ab_pass_t *p)
             orphans += o->refunds;
             continue;
         }
+        if (o->vis == AB_NONE) {
+            /* its visitor was forgotten (retain.h): never exposed */
+            continue;
+        }
 
         net = o->revenue - refund_capped(p, o);
 

@@ -64,9 +64,13 @@ fold_record(fold_t *f, const ab_rec_t *rec)
 
 /* Keeps a record when it is too recent to fold. */
 static int
-keep_or_fold(void *ctx, const ab_rec_t *rec)
+keep_or_fold(void *ctx, ab_rec_t *rec)
 {
     fold_t  *f = ctx;
+
+    if (rec->time > f->st->vis_last[rec->vis]) {
+        f->st->vis_last[rec->vis] = rec->time;
+    }
 
     if (rec->time >= f->wm || rec->kind == AB_REC_PURCHASE) {
         return 1;
@@ -105,7 +109,9 @@ ab_fold(ab_state_t *st, int64_t wm)
     }
 
     if (ab_resize_zero((void **) &st->vis_fold_events, st->nfold_vis,
-                       st->nvis, sizeof(*st->vis_fold_events)) != 0)
+                       st->nvis, sizeof(*st->vis_fold_events)) != 0
+        || ab_resize_zero((void **) &st->vis_last, st->nfold_vis, st->nvis,
+                          sizeof(*st->vis_last)) != 0)
     {
         return -1;
     }

@@ -20,7 +20,9 @@
 #include "line.h"
 #include "nginx_conf.h"
 #include "persist.h"
+#include "prune.h"
 #include "reader.h"
+#include "retain.h"
 #include "render.h"
 #include "report.h"
 #include "state.h"
@@ -44,7 +46,7 @@ enum { FAIL_SRM = 1, FAIL_GUARDRAIL = 2 };
 
 enum { OPT_CAP = 256, OPT_EVENTS, OPT_STATE, OPT_NO_WAIT, OPT_LATE,
        OPT_SINCE, OPT_UNTIL, OPT_FAIL_ON, OPT_BUCKET, OPT_TABLE,
-       OPT_THREADS };
+       OPT_THREADS, OPT_RETAIN };
 
 typedef struct {
     int             format;
@@ -61,6 +63,7 @@ typedef struct {
     const char     *state;      /* --state */
     int             no_wait;
     double          late;       /* --late, seconds */
+    double          retain;     /* --retain, seconds */
     int64_t         since, until;
     const char     *since_arg, *until_arg;
     const char     *output;     /* --output */
@@ -71,6 +74,7 @@ typedef struct {
 
 static const char  usage_text[] =
     "Usage: abstat report [OPTIONS] [FILE...]\n"
+    "       abstat state prune --state FILE --experiment NAME [OPTIONS]\n"
     "\n"
     "Reads A/B module access logs (JSON lines, plain or gzip, '-' or no\n"
     "FILE for stdin) and reports every experiment against its baseline.\n"
@@ -108,6 +112,9 @@ static const char  usage_text[] =
     "      --no-wait           with --state: exit 4 if another run holds it\n"
     "      --late SECONDS      with --state: how much older than the newest\n"
     "                          line a later line may be (default 3600)\n"
+    "      --retain DURATION   with --state: forget visitors never exposed\n"
+    "                          and idle this long (seconds, or with s, m,\n"
+    "                          h, d or w; default 28d)\n"
     "      --threads N         threads that read and parse input beside the\n"
     "                          one that counts, 0 to 8; 0 does all in one\n"
     "                          (default: one less than the CPUs, 1 to 4)\n"
@@ -119,6 +126,18 @@ static const char  usage_text[] =
     "others), 2 usage error, 3 out of memory or output error, 4 --state\n"
     "locked (--no-wait), 5 --state file unusable or not written, 10/11/12\n"
     "--fail-on: SRM alert / guardrail regression / both.\n";
+
+
+static const char  usage_state_text[] =
+    "Usage: abstat state prune --state FILE --experiment NAME [OPTIONS]\n"
+    "\n"
+    "Writes the final report of experiment NAME from the --state FILE (to\n"
+    "stdout or --output, in --format; the report options apply), then\n"
+    "removes NAME's records from FILE, atomically, under FILE's lock.\n"
+    "\n"
+    "Options: --state FILE, -e/--experiment NAME (once), --no-wait, -f,\n"
+    "-o, -a, -w, -c, -b, --cap-revenue, --bucket, --table, -q; see\n"
+    "'abstat report --help'.\n";
 
 
 static void
@@ -141,6 +160,37 @@ parse_double(const char *s, const char *what)
     v = strtod(s, &end);
     if (errno || end == s || *end != '\0') {
         usage_error(what, s);
+    }
+
+    return v;
+}
+
+
+/* --retain: seconds, or a number with s, m, h, d or w. */
+static double
+parse_duration(const char *s)
+{
+    static const char    units[] = "smhdw";
+    static const double  mult[] = { 1, 60, 3600, 86400, 7 * 86400 };
+    char                *end;
+    const char          *u;
+    double               v;
+
+    errno = 0;
+    v = strtod(s, &end);
+    if (errno || end == s || !(v >= 0)) {
+        usage_error("bad --retain '%s' (seconds, or a number with s, m, h, "
+                    "d or w)", s);
+    }
+    if (*end != '\0') {
+        if (end[1] != '\0' || (u = strchr(units, *end)) == NULL) {
+            usage_error("bad --retain '%s' (seconds, or a number with s, m, "
+                        "h, d or w)", s);
+        }
+        v *= mult[u - units];
+    }
+    if (v > 1e10) {
+        usage_error("--retain '%s' is beyond 300 years", s);
     }
 
     return v;
@@ -209,6 +259,7 @@ parse_options(int argc, char **argv, opts_t *o)
         { "since",       required_argument, NULL, OPT_SINCE },
         { "until",       required_argument, NULL, OPT_UNTIL },
         { "threads",     required_argument, NULL, OPT_THREADS },
+        { "retain",      required_argument, NULL, OPT_RETAIN },
         { "quiet",       no_argument,       NULL, 'q' },
         { "help",        no_argument,       NULL, 'h' },
         { "version",     no_argument,       NULL, 'V' },
@@ -320,6 +371,9 @@ parse_options(int argc, char **argv, opts_t *o)
                 usage_error("--late must be 0 to 10000000 seconds, not '%s'",
                             optarg);
             }
+            break;
+        case OPT_RETAIN:
+            o->retain = parse_duration(optarg);
             break;
         case OPT_SINCE:
             if (ab_time_parse(optarg, &o->since) != 0) {
@@ -497,16 +551,11 @@ alerts(int fail_on, const ab_report_t *rep)
 }
 
 
-/* --state: the lock, then the saved state, which must have been made
- * with the same options that decide what is read (--experiment, --since,
- * --until). Returns 0 or an exit code. */
+/* The lock of --state, held to the end of the run, and the temporary
+ * files of killed runs removed. 0 or an exit code. */
 static int
-state_open(const opts_t *o, ab_state_t *st, ab_incr_t *inc)
+state_lock(const opts_t *o)
 {
-    char    err[1024];
-    size_t  i, j;
-    int     same;
-
     if (ab_state_lock(o->state, o->no_wait) < 0) {
         if (errno == EWOULDBLOCK) {
             fprintf(stderr, "abstat: %s is in use by another abstat run "
@@ -518,6 +567,24 @@ state_open(const opts_t *o, ab_state_t *st, ab_incr_t *inc)
     }
 
     ab_state_clean(o->state);
+
+    return 0;
+}
+
+
+/* --state: the lock, then the saved state, which must have been made
+ * with the same options that decide what is read (--experiment, --since,
+ * --until). Returns 0 or an exit code. */
+static int
+state_open(const opts_t *o, ab_state_t *st, ab_incr_t *inc)
+{
+    char    err[1024];
+    size_t  i, j;
+    int     same, rc;
+
+    if ((rc = state_lock(o)) != 0) {
+        return rc;
+    }
 
     if (ab_state_load(o->state, st, inc, err, sizeof(err)) != 0) {
         fprintf(stderr, "abstat: %s\n", err);
@@ -578,7 +645,9 @@ state_close(const opts_t *o, ab_state_t *st, ab_incr_t *inc,
                 o->late);
     }
 
-    if (ab_fold(st, st->max_time - late_us) != 0) {
+    if (ab_fold(st, st->max_time - late_us) != 0
+        || ab_forget(st, st->fold_wm - (int64_t) (o->retain * 1e6)) < 0)
+    {
         fprintf(stderr, "abstat: out of memory or spool failure\n");
         return EXIT_INTERNAL;
     }
@@ -592,11 +661,221 @@ state_close(const opts_t *o, ab_state_t *st, ab_incr_t *inc,
 }
 
 
+/* The analysis of st, written as o says; the caller frees rep. 0, or
+ * EXIT_INTERNAL said on stderr. */
+static int
+report(const opts_t *o, ab_state_t *st, ab_report_t *rep)
+{
+    if (ab_analyze(st, &o->cfg, rep) != 0) {
+        fprintf(stderr, "abstat: out of memory or spool read failed\n");
+        return EXIT_INTERNAL;
+    }
+
+    return render(o, rep) != 0 ? EXIT_INTERNAL : 0;
+}
+
+
+static void
+opts_free(opts_t *o)
+{
+    ab_expdef_free(o->conf, o->nconf);
+    ab_expdef_free(o->weights, o->nweights);
+    free(o->conf);
+    free(o->weights);
+    free(o->only);
+    free(o->events);
+}
+
+
+/* The options of the analysis, once the command line is read. */
+static void
+cfg_from_opts(opts_t *o)
+{
+    o->cfg.only = o->only;
+    /* experiments are reported side by side by the main thread and
+     * as many more */
+    o->cfg.threads = o->threads + 1;
+    o->cfg.nonly = o->nonly;
+    o->cfg.conf = o->conf;
+    o->cfg.nconf = o->nconf;
+    o->cfg.weights = o->weights;
+    o->cfg.nweights = o->nweights;
+}
+
+
+static void
+opts_default(opts_t *o)
+{
+    long  ncpu;
+
+    memset(o, 0, sizeof(*o));
+    o->cfg.alpha = 0.05;
+    o->late = 3600;
+    o->retain = AB_RETAIN_DEFAULT;
+    o->since = INT64_MIN;
+    o->until = INT64_MAX;
+    ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    /* the main thread parses too while it waits for the workers: one
+     * worker fewer than CPUs keeps every CPU busy without a third thread
+     * taking turns with the main one on two CPUs */
+    o->threads = ncpu <= 2 ? 1 : ncpu > 5 ? 4 : (int) ncpu - 1;
+}
+
+
+static void
+state_usage(const char *msg, const char *arg)
+{
+    fprintf(stderr, "abstat: ");
+    fprintf(stderr, msg, arg);
+    fprintf(stderr, "\n%s", usage_state_text);
+    exit(EXIT_USAGE);
+}
+
+
+/* Loads --state under its lock (taken by the caller). 0 or an exit code. */
+static int
+prune_load(const opts_t *o, ab_state_t *st, ab_incr_t *inc)
+{
+    char  err[1024];
+
+    memset(inc, 0, sizeof(*inc));
+    ab_state_init(st);
+    if (ab_state_load(o->state, st, inc, err, sizeof(err)) != 0) {
+        fprintf(stderr, "abstat: %s\n", err);
+        return EXIT_STATE;
+    }
+    if (inc->run == 0) {
+        fprintf(stderr, "abstat: %s: no such state file\n", o->state);
+        return EXIT_STATE;
+    }
+
+    return 0;
+}
+
+
+/*
+ * abstat state prune: the experiment's report from the state as it is,
+ * then the state without it. The lock is held from before the report to
+ * after the rename, so no run adds lines in between; the report is
+ * computed on a loaded copy (the analysis consumes the folded totals),
+ * the state pruned from a second load.
+ */
+static int
+state_main(int argc, char **argv)
+{
+    opts_t       o;
+    ab_state_t   st;
+    ab_incr_t    inc;
+    ab_report_t  rep;
+    char         err[1024];
+    size_t       i, j;
+    long         removed;
+    int          rc, exp;
+
+    if (argc > 1 && (strcmp(argv[1], "--help") == 0
+                     || strcmp(argv[1], "-h") == 0))
+    {
+        fputs(usage_state_text, stdout);
+        return 0;
+    }
+    if (argc < 2 || strcmp(argv[1], "prune") != 0) {
+        state_usage("unknown state command '%s' (prune)",
+                    argc < 2 ? "" : argv[1]);
+    }
+    opts_default(&o);
+    parse_options(argc - 1, argv + 1, &o);
+    if (optind < argc - 1) {
+        state_usage("state prune reads no log files ('%s')",
+                    argv[1 + optind]);
+    }
+    if (o.state == NULL) {
+        state_usage("state prune needs --state FILE%s", "");
+    }
+    if (o.nonly != 1) {
+        state_usage("state prune needs one --experiment NAME%s", "");
+    }
+    if (o.trend_table && (o.format != FMT_CSV || !o.cfg.bucket)) {
+        state_usage("--table trend needs --format csv and --bucket%s", "");
+    }
+    if (o.format == FMT_HTML && o.cfg.bucket == AB_BUCKET_NONE) {
+        o.cfg.bucket = AB_BUCKET_DAY;
+    }
+    cfg_from_opts(&o);
+
+    if ((rc = state_lock(&o)) != 0) {
+        return rc;
+    }
+
+    if ((rc = prune_load(&o, &st, &inc)) != 0) {
+        goto done;
+    }
+    exp = ab_intern_find(&st.exps, o.only[0], strlen(o.only[0]));
+    if (exp < 0) {
+        fprintf(stderr, "abstat: %s has no experiment '%s'\n", o.state,
+                o.only[0]);
+        rc = EXIT_USAGE;
+        goto done;
+    }
+
+    /* the report of the state as if it held NAME alone: the others
+     * leave this copy, so that only NAME is reported */
+    for (i = st.exps.n; i-- > 0; ) {
+        if ((int) i != exp && ab_state_prune(&st, (int) i) < 0) {
+            fprintf(stderr, "abstat: out of memory\n");
+            rc = EXIT_INTERNAL;
+            goto done;
+        }
+    }
+    rc = report(&o, &st, &rep);
+    ab_report_free(&rep);
+    if (rc != 0) {
+        /* no report written, nothing removed */
+        goto done;
+    }
+
+    ab_state_free(&st);
+    ab_incr_free(&inc);
+    if ((rc = prune_load(&o, &st, &inc)) != 0) {
+        goto done;
+    }
+    if ((removed = ab_state_prune(&st, exp)) < 0) {
+        fprintf(stderr, "abstat: out of memory\n");
+        rc = EXIT_INTERNAL;
+        goto done;
+    }
+    /* a state made with --experiment NAME ... no longer holds NAME */
+    for (i = 0, j = 0; i < inc.nonly; i++) {
+        if (strcmp(inc.only[i], o.only[0]) == 0) {
+            free(inc.only[i]);
+        } else {
+            inc.only[j++] = inc.only[i];
+        }
+    }
+    inc.nonly = j;
+
+    if (ab_state_save(o.state, &st, &inc, err, sizeof(err)) != 0) {
+        fprintf(stderr, "abstat: %s\n", err);
+        rc = EXIT_STATE;
+        goto done;
+    }
+    if (!o.quiet) {
+        fprintf(stderr, "abstat: %s: experiment %s pruned (%ld "
+                "membership(s))\n", o.state, o.only[0], removed);
+    }
+
+done:
+    ab_state_free(&st);
+    ab_incr_free(&inc);
+    opts_free(&o);
+
+    return rc;
+}
+
+
 int
 main(int argc, char **argv)
 {
     opts_t       o;
-    long         ncpu;
     ab_state_t   st;
     ab_report_t  rep;
     ab_incr_t    inc;
@@ -618,22 +897,16 @@ main(int argc, char **argv)
         printf("abstat %s\n", ABSTAT_VERSION);
         return 0;
     }
+    if (argc > 1 && strcmp(argv[1], "state") == 0) {
+        return state_main(argc - 1, argv + 1);
+    }
     if (argc < 2 || strcmp(argv[1], "report") != 0) {
         fprintf(stderr, "%s", usage_text);
         return EXIT_USAGE;
     }
 
-    memset(&o, 0, sizeof(o));
     memset(&inc, 0, sizeof(inc));
-    o.cfg.alpha = 0.05;
-    o.late = 3600;
-    o.since = INT64_MIN;
-    o.until = INT64_MAX;
-    ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    /* the main thread parses too while it waits for the workers: one
-     * worker fewer than CPUs keeps every CPU busy without a third thread
-     * taking turns with the main one on two CPUs */
-    o.threads = ncpu <= 2 ? 1 : ncpu > 5 ? 4 : (int) ncpu - 1;
+    opts_default(&o);
     parse_options(argc - 1, argv + 1, &o);
 
     if (o.trend_table && (o.format != FMT_CSV || !o.cfg.bucket)) {
@@ -643,15 +916,7 @@ main(int argc, char **argv)
         /* The page's charts are over time. */
         o.cfg.bucket = AB_BUCKET_DAY;
     }
-    o.cfg.only = o.only;
-    /* experiments are reported side by side by the main thread and
-     * as many more */
-    o.cfg.threads = o.threads + 1;
-    o.cfg.nonly = o.nonly;
-    o.cfg.conf = o.conf;
-    o.cfg.nconf = o.nconf;
-    o.cfg.weights = o.weights;
-    o.cfg.nweights = o.nweights;
+    cfg_from_opts(&o);
 
     if (ab_state_init(&st) != 0) {
         fprintf(stderr, "abstat: out of memory\n");
@@ -719,15 +984,8 @@ main(int argc, char **argv)
         goto done;
     }
 
-    if (ab_analyze(&st, &o.cfg, &rep) != 0) {
-        fprintf(stderr, "abstat: out of memory or spool read failed\n");
-        ab_report_free(&rep);
-        status = EXIT_INTERNAL;
-        goto done;
-    }
-
-    if (render(&o, &rep) != 0) {
-        status = EXIT_INTERNAL;
+    if ((rc = report(&o, &st, &rep)) != 0) {
+        status = rc;
     } else if ((rc = alerts(o.fail_on, &rep)) != 0) {
         /* An alert matters more than an unreadable file (exit 1). */
         status = rc;
@@ -737,12 +995,7 @@ main(int argc, char **argv)
 
 done:
     ab_state_free(&st);
-    ab_expdef_free(o.conf, o.nconf);
-    ab_expdef_free(o.weights, o.nweights);
-    free(o.conf);
-    free(o.weights);
-    free(o.only);
-    free(o.events);
+    opts_free(&o);
     ab_incr_free(&inc);
 
     return status;

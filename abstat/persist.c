@@ -214,6 +214,7 @@ write_all(io_t *io, const ab_state_t *st, const ab_incr_t *inc)
     w64(io, (uint64_t) st->fold_wm);
     w64(io, (uint64_t) st->folded);
     w64(io, st->late_exposures);
+    w64(io, st->forgotten);
 
     wintern(io, &st->exps);
     for (i = 0; i < st->exps.n; i++) {
@@ -230,6 +231,10 @@ write_all(io_t *io, const ab_state_t *st, const ab_incr_t *inc)
     w64(io, st->nfold_vis);
     for (i = 0; i < st->nfold_vis; i++) {
         wvar(io, st->vis_fold_events[i]);
+    }
+    for (i = 0, prev = 0; i < st->nfold_vis; i++) {
+        wzig(io, st->vis_last[i] - prev);
+        prev = st->vis_last[i];
     }
 
     for (i = 0, prev = 0; i < st->nmemb; i++) {
@@ -676,7 +681,9 @@ indices_ok(const ab_state_t *st)
         }
     }
     for (i = 0; i < st->norders; i++) {
-        if (st->orders[i].purchased && st->orders[i].vis >= st->nvis) {
+        if (st->orders[i].purchased && st->orders[i].vis >= st->nvis
+            && st->orders[i].vis != AB_NONE)
+        {
             return 0;
         }
     }
@@ -753,6 +760,7 @@ read_all(io_t *io, ab_state_t *st, ab_incr_t *inc)
     st->fold_wm = (int64_t) r64(io);
     st->folded = r64(io) != 0;
     st->late_exposures = r64(io);
+    st->forgotten = r64(io);
 
     rintern(io, &st->exps, AB_MAX_EXPERIMENTS);
     for (i = 0; !io->err && i < st->exps.n; i++) {
@@ -777,6 +785,10 @@ read_all(io_t *io, ab_state_t *st, ab_incr_t *inc)
     st->vis_fold_events = ralloc(io, st->nfold_vis, sizeof(uint32_t));
     for (i = 0; !io->err && i < st->nfold_vis; i++) {
         st->vis_fold_events[i] = (uint32_t) rsmall(io, UINT32_MAX);
+    }
+    st->vis_last = ralloc(io, st->nfold_vis, sizeof(*st->vis_last));
+    for (i = 0, prev = 0; !io->err && i < st->nfold_vis; i++) {
+        st->vis_last[i] = rdelta(io, &prev);
     }
 
     st->membs = ralloc(io, st->nmemb, sizeof(*st->membs));

@@ -618,7 +618,7 @@ input_summary(FILE *out, const ab_report_t *rep)
             "<tr><td>orders without order id</td><td>%llu</td></tr>"
             "</table></div>",
             (unsigned long long) st->files, (unsigned long long) st->lines,
-            (unsigned long long) st->bad_lines, (unsigned long long) st->nvis,
+            (unsigned long long) st->bad_lines, (unsigned long long) (st->nvis + st->forgotten),
             (unsigned long long) st->duplicate_orders,
             (unsigned long long) rep->orphan_refunds,
             (unsigned long long) rep->events_before_exposure,

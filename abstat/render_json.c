@@ -75,7 +75,9 @@ input_json(const ab_report_t *rep)
         cJSON_AddItemToArray(samples, s);
     }
 
-    add_count(in, "visitors", st->nvis);
+    /* a visitor forgotten (--retain) and seen again counts twice */
+    add_count(in, "visitors", st->nvis + st->forgotten);
+    add_count(in, "visitors_forgotten", st->forgotten);
     add_count(in, "events_before_exposure", rep->events_before_exposure);
     add_count(in, "duplicate_orders", st->duplicate_orders);
     add_count(in, "orphan_refunds", rep->orphan_refunds);

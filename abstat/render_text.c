@@ -223,7 +223,7 @@ ab_render_text(FILE *out, const ab_report_t *rep)
             "%llu duplicate order(s), %llu orphan refund(s)\n",
             (unsigned long long) st->files, (unsigned long long) st->lines,
             (unsigned long long) st->bad_lines,
-            (unsigned long long) st->nvis,
+            (unsigned long long) (st->nvis + st->forgotten),
             (unsigned long long) rep->events_before_exposure,
             (unsigned long long) st->duplicate_orders,
             (unsigned long long) rep->orphan_refunds);

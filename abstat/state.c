@@ -130,6 +130,7 @@ ab_state_free(ab_state_t *st)
     free(st->fold_agg);
     free(st->fold_ebe);
     free(st->vis_fold_events);
+    free(st->vis_last);
     ab_tab_free(&st->fold_seen);
     for (i = 0; i < AB_BAD_SAMPLES; i++) {
         free(st->bad_files[i]);
@@ -463,7 +464,7 @@ ab_state_each_record(ab_state_t *st,
 /* Where filtered records are written: a spool of their own, swapped in
  * when the whole set has been read. */
 typedef struct {
-    int        (*keep)(void *ctx, const ab_rec_t *rec);
+    int        (*keep)(void *ctx, ab_rec_t *rec);
     void        *ctx;
     ab_state_t   out;           /* only spool, rbuf and nrecs are used */
     int          failed;
@@ -474,9 +475,10 @@ static void
 filter_one(void *ctx, const ab_rec_t *rec)
 {
     filter_t  *f = ctx;
+    ab_rec_t   copy = *rec;
 
-    if (!f->failed && f->keep(f->ctx, rec)
-        && ab_state_record(&f->out, rec) != 0)
+    if (!f->failed && f->keep(f->ctx, &copy)
+        && ab_state_record(&f->out, &copy) != 0)
     {
         f->failed = 1;
     }
@@ -485,7 +487,7 @@ filter_one(void *ctx, const ab_rec_t *rec)
 
 int
 ab_state_filter_records(ab_state_t *st,
-    int (*fn)(void *ctx, const ab_rec_t *rec), void *ctx)
+    int (*fn)(void *ctx, ab_rec_t *rec), void *ctx)
 {
     filter_t  f;
 

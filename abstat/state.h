@@ -160,8 +160,13 @@ typedef struct {
     size_t              nfold_memb;
     uint32_t           *vis_fold_events;
     size_t              nfold_vis;
+    /* per visitor below nfold_vis: its latest record or order, us; a
+     * visitor never exposed and idle for --retain is forgotten
+     * (retain.h) */
+    int64_t            *vis_last;
     ab_tab_t            fold_seen;      /* (membership, event) pairs */
     uint64_t            late_exposures;
+    uint64_t            forgotten;      /* visitors, by --retain */
     char               *bad_files[AB_BAD_SAMPLES];  /* owned names */
 
     int                 oom;
@@ -203,9 +208,10 @@ int ab_state_purchase(ab_state_t *st, uint32_t vis, const char *order,
 int ab_state_refund(ab_state_t *st, const char *order, size_t len,
     int64_t amount);
 
-/* Replaces the records by those fn keeps (returns 1 for), in order. */
+/* Replaces the records by those fn keeps (returns 1 for), in order; fn
+ * may change the record it keeps (a copy). */
 int ab_state_filter_records(ab_state_t *st,
-    int (*fn)(void *ctx, const ab_rec_t *rec), void *ctx);
+    int (*fn)(void *ctx, ab_rec_t *rec), void *ctx);
 
 /* Grows array *arr of *cap elements of size bytes to hold need. */
 int ab_grow_array(void **arr, size_t *cap, size_t need, size_t size);

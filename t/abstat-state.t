@@ -427,4 +427,178 @@ SKIP: {
     like($o, qr/"lines":\s*3,/, 'copytruncate with the same first line: read again');
 }
 
+# abstat state prune --experiment NAME: the final report of NAME first
+# (the same as a full run with --experiment NAME), then NAME leaves the
+# state and every later run reports the rest exactly as before.
+{
+    use JSON::PP;
+    my $js = JSON::PP->new->canonical;
+    my $p = "$dir/prune.state";
+    copy($state, $p) or die;
+    full_report();
+    my @ff = (sort(glob "$dir/full/gen*"), '--events', "$dir/full/events");
+    my (undef, $fl) = run_abstat_raw(@common, '-e', 'layout', @ff);
+    my (undef, $fc) = run_abstat_raw(@common, '-e', 'cta', @ff);
+    # bad-line samples name the files read, which differ
+    my $nosamples = sub {
+        my $j = $js->decode($_[0]);
+        delete $j->{input}{bad_samples};
+        return $js->encode($j);
+    };
+    my ($rc, $out, $err) = run_abstat_raw('state', 'prune', '--state', $p,
+        '--experiment', 'layout', '--format', 'json', '--bucket', 'hour');
+    is($rc, 0, 'state prune: exit 0') or diag($err);
+    is($nosamples->($out), $nosamples->($fl),
+       '... its report is the full run with --experiment layout');
+    like($err, qr/experiment layout pruned \(\d+ membership/, '... said on stderr');
+    ok(-s $p < -s $state, sprintf '... the state shrinks (%d to %d bytes)',
+       -s $state, -s $p);
+    ($rc, $out) = run_abstat_raw(@common, '--state', $p, inputs());
+    is($rc, 0, 'a run on the pruned state: exit 0');
+    my $got = $js->decode($out);
+    is(scalar(grep { $_->{name} eq 'layout' } @{$got->{experiments}}), 0,
+       '... layout is gone');
+    # events before exposure now count for cta's entries only
+    is($nosamples->($out), $nosamples->($fc),
+       '... the rest is the full run with --experiment cta');
+
+    my $p2 = "$dir/prune2.state";
+    copy($state, $p2) or die;
+    ($rc, $out) = run_abstat_raw('state', 'prune', '--state', $p2, '-e', 'cta',
+                                 '-o', "$dir/cta-final.txt");
+    is($rc, 0, 'state prune --output: exit 0');
+    is($out, '', '... nothing on stdout');
+    like(do { local (@ARGV, $/) = "$dir/cta-final.txt"; <> }, qr/cta/,
+         '... the text report in the file');
+
+    for my $case (
+        [[], qr/needs --state/, 'no --state'],
+        [['--state', $p2], qr/needs one --experiment/, 'no --experiment'],
+        [['--state', $p2, '-e', 'a', '-e', 'b'], qr/needs one --experiment/,
+         'two --experiment'],
+        [['--state', $p2, '-e', 'cta', $log], qr/reads no log files/,
+         'a log file'],
+        [['--state', $p2, '-e', 'nope'], qr/has no experiment 'nope'/,
+         'an experiment not in the state'],
+    ) {
+        my ($args, $re, $what) = @$case;
+        my ($rc, $o, $e) = run_abstat_raw('state', 'prune', @$args);
+        is($rc, 2, "state prune, $what: exit 2");
+        like($e, $re, '... with the reason');
+    }
+    my ($rc2, $o2, $e2) = run_abstat_raw('state', 'prune', '--state', $p2);
+    like($e2, qr/^Usage: abstat state prune/m, 'usage on stderr');
+    ($rc2, $o2, $e2) = run_abstat_raw('state', 'shrink');
+    is($rc2, 2, 'unknown state command: exit 2');
+
+    use Fcntl qw(:flock);
+    my $before = -s $p2;
+    open my $lk, '>>', "$p2.lock" or die;
+    flock($lk, LOCK_EX) or die;
+    ($rc2, $o2, $e2) = run_abstat_raw('state', 'prune', '--state', $p2,
+                                      '-e', 'layout', '--no-wait');
+    is($rc2, 4, 'state prune --no-wait on a held lock: exit 4');
+    is($o2, '', '... no report');
+    is(-s $p2, $before, '... the state untouched');
+    close $lk;
+}
+
+# --retain: visitors never exposed and idle longer than the retention are
+# forgotten. Drive-by visitors (a few lines, some with events and orders,
+# never exposed) far outnumber the exposed ones, the clock jumps by hours
+# now and then, and some drive-by ids come back exposed after a gap longer
+# than the retention. Every metric must still equal one full run; only
+# the counters of pre-entry history (visitors, events_before_exposure)
+# may differ, as documented, and the state must shrink.
+{
+    my $rdir = "$dir/retain";
+    mkdir $rdir or die;
+    my ($rlog, $short, $long) = ("$rdir/access.log", "$rdir/short.state",
+                                 "$rdir/long.state");
+    my $t = 1764000000;
+    my ($n, $ord, $all) = (0, 0, '');
+    my @gone;           # drive-by ids, to come back exposed later
+    my $rline = sub {
+        my ($u, $exp, $events) = @_;
+        my $ts = sprintf '%.3f', $t - rand(20);
+        return qq({"time":"$ts","uid":"$u","exposures":"$exp",)
+             . qq("events":"$events","status":"200","request_time":"0.010"}\n);
+    };
+    my $chunk = sub {
+        my $out = '';
+        for (1 .. 150) {
+            $t += rand(6);
+            $t += 7200 if rand() < 0.003;         # a quiet night
+            my $r = rand;
+            if ($r < 0.6) {
+                my $u = sprintf 'd%05d', $n++;
+                push @gone, [$u, $t];
+                for (0 .. int rand 3) {
+                    my $e = rand() < 0.3 ? 'view_item'
+                          : rand() < 0.1 ? 'purchase;order=R' . ++$ord . ';revenue=7'
+                          : rand() < 0.05 ? 'purchase;revenue=2' : '';
+                    $out .= $rline->($u, '', $e);
+                }
+            } elsif ($r < 0.7 && @gone && $gone[0][1] < $t - 4000) {
+                # back after more than the retention, now exposed
+                my $u = (shift @gone)->[0];
+                $out .= $rline->($u, 'cta:' . (rand() < 0.5 ? 'a' : 'b'), '');
+                $out .= $rline->($u, '', 'add_to_cart,purchase;order=R'
+                                 . ++$ord . ';revenue=' . int(5 + rand 50));
+            } else {
+                my $u = sprintf 'x%03d', int rand 300;
+                my $v = (ord(substr($u, -1)) % 2) ? 'a' : 'b';
+                my $e = rand() < 0.2 ? 'purchase;order=R' . ++$ord
+                        . ';revenue=' . int(5 + rand 50) : '';
+                $out .= $rline->($u, "cta:$v", $e);
+            }
+        }
+        return $out;
+    };
+    my @ropts = (@common, '--late', '60');
+    my $strip = sub {
+        my ($j) = @_;
+        $j =~ s/"(?:visitors|visitors_forgotten|events_before_exposure)":\s*\d+,?//g;
+        return $j;
+    };
+    my ($mism, $compared, $out) = (0, 0, '');
+    for my $step (1 .. 30) {
+        my $c = $chunk->();
+        append($rlog, $c);
+        $all .= $c;
+        my ($rc, $err);
+        ($rc, $out, $err) = run_abstat_raw(@ropts, '--retain', '30m',
+                                           '--state', $short, $rlog);
+        is($rc, 0, "retain step $step: exit 0") or diag($err), last;
+        my (undef, $lout) = run_abstat_raw(@ropts, '--state', $long, $rlog);
+        my (undef, $full) = run_abstat_raw(@ropts, $rlog);
+        $compared++;
+        if ($strip->($out) ne $strip->($full)) {
+            $mism++;
+            diag("step $step differs from the full run");
+            last;
+        }
+        is($lout, $full, "retain step $step: default retention, same report "
+                         . 'as a full run, counters included') or last;
+    }
+    is($mism, 0, "--retain 30m: all $compared reports equal the full run's "
+                 . 'metrics');
+    my ($forgot) = $out =~ /"visitors_forgotten":\s*(\d+)/;
+    ok(($forgot // 0) > 1000, 'idle visitors never exposed were forgotten: '
+                              . ($forgot // 'none'));
+    ok(-s $short < 0.75 * -s $long, sprintf '--retain 30m state (%d bytes) '
+       . 'under 75%% of the 28-day one (orders stay) (%d bytes)', -s $short, -s $long);
+    my ($seen) = $out =~ /"visitors":\s*(\d+)/;
+    ok($seen - $forgot < $seen / 2, sprintf 'under half the visitors kept '
+       . '(%d of %d)', $seen - $forgot, $seen);
+    my (undef, $again) = run_abstat_raw(@ropts, '--retain', '30m',
+                                        '--state', $short, $rlog);
+    is($again, $out, 'a run with no new lines after forgetting: same report');
+
+    my ($rc, undef, $err) = run_abstat_raw(@ropts, '--retain', '3x',
+                                           '--state', $short, $rlog);
+    is($rc, 2, 'bad --retain: usage error');
+    like($err, qr/bad --retain '3x'/, '... naming the value');
+}
+
 done_testing();
