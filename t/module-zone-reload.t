@@ -123,6 +123,33 @@ kill 'HUP', $t->{pid};
 $s = wait_generation($s->{config_generation});
 is(names($s), 'r201x1,r201x2', 'a fitting reload applies after it');
 is($s->{slab}{pages_free}, $free[-1], 'free pages as before the refusal');
+
+# a reload that fails after the zone (here: a port that is taken) leaves
+# nothing behind either: its sets are swept and it is counted as
+# rejected at the next reload
+{
+    use IO::Socket::INET;
+    my $busy = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1:0',
+        ReuseAddr => 0) or die "listen: $!";
+    my $port = $busy->sockport;
+    my $c = conf('32k', 'r202x', 2, 2);
+    $c .= "server { listen 127.0.0.1:$port; return 204; }\n";
+    $t->write_config($c);
+    my $gen0 = status()->{config_generation};
+    kill 'HUP', $t->{pid};
+    my $deadline = time + 15;
+    sleep 0.2 until $t->error_log =~ /bind\(\) to 127\.0\.0\.1:$port failed/
+        && $t->error_log =~ /still could not bind/ || time > $deadline;
+    $t->close_connection;
+    $s = status();
+    is(names($s), 'r201x1,r201x2', 'a reload failing on listen keeps the old configuration');
+    $t->write_config(conf('32k', 'r203x', 2, 2));
+    kill 'HUP', $t->{pid};
+    $s = wait_generation($gen0 + 1);
+    is(names($s), 'r203x1,r203x2', 'the next reload applies');
+    is($s->{config_generation_rejected}, 2, '... and counts the failed one');
+    is($s->{slab}{pages_free}, $free[-1], '... whose sets are gone');
+}
 $t->stop;
 
 # capacity per megabyte: the most variants (counter sets) nginx -t accepts
