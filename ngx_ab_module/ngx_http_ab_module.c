@@ -130,7 +130,7 @@ ngx_module_t  ngx_http_ab_module = {
     ngx_http_ab_commands,                  /* module directives */
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
-    NULL,                                  /* init module */
+    ngx_http_ab_zone_commit,               /* init module */
     ngx_http_ab_init_process,              /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */

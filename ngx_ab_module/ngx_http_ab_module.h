@@ -63,10 +63,11 @@ struct ngx_http_ab_counter_s {
     ngx_atomic_t                exposures;
     ngx_atomic_t                new_visitors;
     ngx_atomic_t                events_other; /* names past the slots */
-    u_char                      experiment_len;
-    u_char                      variant_len;
-    u_char                      experiment[AB_NAME_MAX_LEN];
-    u_char                      variant[AB_NAME_MAX_LEN];
+    u_char                     *names;      /* experiment_len, variant_len,
+                                               then both names: kept out of
+                                               the set so it fits 1 KB */
+    ngx_uint_t                  generation; /* the newest cycle using it */
+    ngx_uint_t                  committed;  /* the newest committed one */
     ngx_http_ab_event_slot_t    events[NGX_HTTP_AB_EVENT_SLOTS];
 };
 
@@ -76,6 +77,7 @@ typedef struct {
     ngx_int_t                   holdout;    /* 0.01% units; -1 while unset */
     ngx_shm_zone_t             *zone;       /* ab_zone, or NULL */
     ngx_http_ab_counter_t    ***counters;   /* [experiment][variant] */
+    ngx_uint_t                  generation; /* of this cycle in ab_zone */
     size_t                      key_room;   /* the longest prefix any
                                                bucket writes before the id */
 } ngx_http_ab_main_conf_t;
@@ -338,6 +340,9 @@ char *ngx_http_ab_event_header(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
 char *ngx_http_ab_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+ngx_int_t ngx_http_ab_zone_commit(ngx_cycle_t *cycle);
+u_char *ngx_http_ab_zone_status(ngx_http_ab_main_conf_t *mcf, u_char *p,
+    ngx_uint_t prometheus);
 char *ngx_http_ab_zone_init_conf(ngx_conf_t *cf,
     ngx_http_ab_main_conf_t *mcf);
 void ngx_http_ab_count_exposure(ngx_http_request_t *r,

@@ -105,8 +105,9 @@ ngx_http_ab_status_json(ngx_http_ab_main_conf_t *mcf, u_char *p)
 
     exp = mcf->experiments.elts;
 
-    p = ngx_sprintf(p, "{\"zone\":\"%V\",\"experiments\":[",
-                    &mcf->zone->shm.name);
+    p = ngx_sprintf(p, "{\"zone\":\"%V\",", &mcf->zone->shm.name);
+    p = ngx_http_ab_zone_status(mcf, p, 0);
+    p = ngx_cpymem(p, "\"experiments\":[", sizeof("\"experiments\":[") - 1);
 
     for (e = 0; e < mcf->experiments.nelts; e++) {
         ngx_http_ab_srm(mcf, e, &srm);
@@ -270,7 +271,7 @@ ngx_http_ab_status_prometheus(ngx_http_ab_main_conf_t *mcf, u_char *p)
         *p++ = '\n';
     }
 
-    return p;
+    return ngx_http_ab_zone_status(mcf, p, 1);
 }
 
 
@@ -281,7 +282,7 @@ ngx_http_ab_status_handler(ngx_http_request_t *r)
     ngx_int_t                  rc, prometheus;
     ngx_str_t                  format;
     ngx_buf_t                 *b;
-    ngx_uint_t                 e, lines = 8;
+    ngx_uint_t                 e, lines = 16;
     ngx_http_ab_main_conf_t   *mcf;
     ngx_http_ab_experiment_t  *exp;
 

@@ -64,9 +64,22 @@ $r = $t->get('/e/m1', $cookie);
 is(scalar(set_cookies($r, 'vid_x')), 0, 'no marker re-sent');
 is_deeply([@{status()}{qw(m1 m2)}], [1, 1], 'still one new visitor each');
 
-# returning without it (cookie lost): counted again, marker re-issued
-$r = $t->get('/e/m1', "Cookie: vid=$id->{value}");
-is_deeply([@{status()}{qw(m1 m2)}], [2, 2], 'without the marker: new');
+# returning without it (cookie lost, or dropped on purpose): the marker is
+# re-issued, but the zone's filter of counted (id, experiment) pairs keeps
+# the visitor from counting again, however often it drops the marker
+for (1 .. 200) {
+    $r = $t->get('/e/m1', "Cookie: vid=$id->{value}");
+}
+my ($again) = set_cookies($r, 'vid_x');
+is($again && $again->{value}, "$tag{m1}.$tag{m2}", 'without the marker: re-issued');
+is_deeply([@{status()}{qw(m1 m2)}], [1, 1],
+    '200 requests without the marker: still one new visitor each');
+
+# a fresh id for each case below
+sub fresh_id {
+    my ($c) = set_cookies($t->get('/none'), 'vid');
+    return $c->{value};
+}
 
 # a request without exposure never sets the marker
 $r = $t->get('/none', "Cookie: vid=$id->{value}");
@@ -77,8 +90,11 @@ for my $bad ('zzzzzz', "$tag{m1}.", "$tag{m1}..$tag{m2}", 'A1B2C3',
     join('.', ($tag{m3}) x 17), "$tag{m1}\x01")
 {
     my $before = status()->{m1};
-    $r = $t->get('/e/m1', "Cookie: vid=$id->{value}; vid_x=$bad");
+    my $fresh = fresh_id();
+    $r = $t->get('/e/m1', "Cookie: vid=$fresh; vid_x=$bad");
     is(status()->{m1}, $before + 1, "invalid marker \"$bad\": a new visitor");
+    $r = $t->get('/e/m1', "Cookie: vid=$fresh; vid_x=$bad");
+    is(status()->{m1}, $before + 1, "... once");
     my ($m) = set_cookies($r, 'vid_x');
     is($m && $m->{value}, "$tag{m1}.$tag{m2}", "... and a fresh marker");
 }
@@ -90,5 +106,24 @@ my @got = split /\./, $mk->{value};
 is(scalar @got, 16, '16 tags at most');
 is_deeply([sort @got], [sort map { $tag{$_} } @exps[2 .. 17]],
     'the 16 newest tags are kept');
+
+# an ordinary load test: 300 visitors, and one client (a load generator)
+# that keeps its id cookie and never sends the marker back, 600 requests.
+# It must move the live counts by one visitor, so SRM stays quiet (before
+# the filter: p = 3e-19 and the alert on).
+{
+    my $j0 = decode_json($t->get('/ab/status')->{body});
+    my $lt = fresh_id();
+    $t->get('/e/m1', "Cookie: vid=$lt") for 1 .. 600;
+    $t->get('/e/m1') for 1 .. 300;
+    my $j = decode_json($t->get('/ab/status')->{body});
+    my ($m1) = grep { $_->{name} eq 'm1' } @{$j->{experiments}};
+    my ($m1a) = grep { $_->{name} eq 'm1' } @{$j0->{experiments}};
+    my $nv = 0;
+    $nv += $_->{new_visitors} for @{$m1->{variants}};
+    $nv -= $_->{new_visitors} for @{$m1a->{variants}};
+    is($nv, 301, 'load test: 300 visitors and the load generator, once');
+    ok(!$m1->{srm}{alert}, "load test: SRM quiet (p = $m1->{srm}{p_value})");
+}
 
 $t->finish;
