@@ -144,4 +144,22 @@ subtest 'the same through --state, split in two runs' => sub {
     check_huge(report('--state', $state, $first, $second), 'incremental');
 };
 
+subtest 'a state of the int64 layout (version 1) is refused clearly' => sub {
+    my $state = "$dir/state";
+    open my $fh, '<:raw', $state or die "$state: $!";
+    local $/;
+    my $bytes = <$fh>;
+    close $fh;
+    is(unpack('L', substr($bytes, 8, 4)), 2, 'states are written as version 2');
+    substr($bytes, 8, 4) = pack 'L', 1;
+    my $old = "$dir/state.v1";
+    open $fh, '>:raw', $old or die;
+    print $fh $bytes;
+    close $fh;
+    my ($rc, $r, $err) = run_abstat('--state', $old, logfile(@huge));
+    is($rc, 5, 'exit 5');
+    like($err, qr/\Q$old\E: state file version 1 is not supported .*remove it/,
+         'names the file, the version and what to do');
+};
+
 done_testing();
