@@ -803,6 +803,7 @@ state_main(int argc, char **argv)
     cfg_from_opts(&o);
 
     if ((rc = state_lock(&o)) != 0) {
+        opts_free(&o);
         return rc;
     }
 
