@@ -652,6 +652,11 @@ state_close(const opts_t *o, ab_state_t *st, ab_incr_t *inc,
         return EXIT_INTERNAL;
     }
 
+    /* the hourly run that finds nothing new leaves the file as it is:
+     * rewriting and syncing it would be most of that run's time */
+    if (ab_state_unchanged(st, inc)) {
+        return 0;
+    }
     if (ab_state_save(o->state, st, inc, err, sizeof(err)) != 0) {
         fprintf(stderr, "abstat: %s\n", err);
         return EXIT_STATE;

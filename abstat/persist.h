@@ -48,6 +48,10 @@ typedef struct {
     char        **only;         /* --experiment the state was made with */
     size_t        nonly;
     int64_t       since, until;
+
+    /* what the loaded file held, to tell whether a run changed it */
+    int           touched;      /* a file entry added or moved on */
+    uint64_t      loaded[10];
 } ab_incr_t;
 
 /*
@@ -67,6 +71,11 @@ void ab_state_clean(const char *path);
  */
 int ab_state_load(const char *path, ab_state_t *st, ab_incr_t *inc,
     char *err, size_t errlen);
+
+/* Whether st and inc are what ab_state_load() read (nothing read,
+ * folded or forgotten since): writing them again would change only the
+ * run counter, so a run with nothing new need not rewrite a large file. */
+int ab_state_unchanged(const ab_state_t *st, const ab_incr_t *inc);
 
 /* Writes st and inc to path atomically. Returns 0, or -1 with err. */
 int ab_state_save(const char *path, const ab_state_t *st,

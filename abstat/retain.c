@@ -27,37 +27,6 @@ renumber_record(void *ctx, ab_rec_t *rec)
 }
 
 
-static int
-rebuild_visitors(ab_state_t *st, const uint32_t *map, size_t keep)
-{
-    ab_tab_t   t;
-    uint32_t  *slot;
-    size_t     i;
-    int        created;
-
-    memset(&t, 0, sizeof(t));
-    if (ab_tab_reserve(&t, keep) != 0) {
-        return -1;
-    }
-    for (i = 0; i < st->visitors.cap; i++) {
-        uint32_t  v = st->visitors.vals[i];
-
-        if (v == AB_TAB_EMPTY || map[v] == AB_NONE) {
-            continue;
-        }
-        if ((slot = ab_tab_put(&t, st->visitors.keys[i], &created)) == NULL) {
-            ab_tab_free(&t);
-            return -1;
-        }
-        *slot = map[v];
-    }
-    ab_tab_free(&st->visitors);
-    st->visitors = t;
-
-    return 0;
-}
-
-
 int64_t
 ab_forget(ab_state_t *st, int64_t before)
 {
@@ -93,14 +62,13 @@ ab_forget(ab_state_t *st, int64_t before)
     }
 
     r.map = map;
-    if (rebuild_visitors(st, map, keep) != 0
-        || ab_state_filter_records(st, renumber_record, &r) != 0)
-    {
+    if (ab_state_filter_records(st, renumber_record, &r) != 0) {
         /* a half-renumbered state must not be saved: the caller fails */
         free(map);
         st->oom = 1;
         return -1;
     }
+    ab_tab_renumber(&st->visitors, map);
 
     for (v = 0; v < st->nvis; v++) {
         if (map[v] != AB_NONE) {

@@ -108,6 +108,92 @@ ab_tab_reserve(ab_tab_t *t, size_t n)
 }
 
 
+/* Slots are put in order of their top bits, so a bucket spans at most
+ * a few kilobytes of the table: close enough to sequential. */
+#define LOAD_BUCKET_BITS  16
+
+/* The i-th key of an array that need not be aligned (a file's map). */
+static ab_key_t
+key_at(const void *keys, size_t i)
+{
+    ab_key_t  k;
+
+    memcpy(&k, (const char *) keys + i * sizeof(k), sizeof(k));
+
+    return k;
+}
+
+
+int
+ab_tab_load(ab_tab_t *t, const void *keys, size_t n)
+{
+    size_t     nb, i, s, shift = 0, sum, c, mask;
+    uint32_t  *order, *count;
+    ab_key_t  *sorted;
+    int        rc = 0;
+
+    if (ab_tab_reserve(t, n) != 0) {
+        return -1;
+    }
+    mask = t->cap - 1;
+    while ((t->cap >> shift) > ((size_t) 1 << LOAD_BUCKET_BITS)) {
+        shift++;
+    }
+    nb = t->cap >> shift;
+
+    order = malloc((n + 1) * sizeof(*order));
+    sorted = malloc((n + 1) * sizeof(*sorted));
+    count = calloc(nb + 1, sizeof(*count));
+    if (order == NULL || sorted == NULL || count == NULL) {
+        rc = -1;
+        goto done;
+    }
+
+    /* a counting sort of the keys and their indices by bucket:
+     * count[b + 1] counts bucket b, then count[b] is where bucket b
+     * starts; the keys are moved with their indices so that the last
+     * pass reads them in order too */
+    for (i = 0; i < n; i++) {
+        count[(slot_of(key_at(keys, i), mask) >> shift) + 1]++;
+    }
+    for (i = 1, sum = 0; i <= nb; i++) {
+        c = count[i];
+        count[i] = (uint32_t) sum;
+        sum += c;
+    }
+    for (i = 0; i < n; i++) {
+        ab_key_t  k = key_at(keys, i);
+
+        c = count[(slot_of(k, mask) >> shift) + 1]++;
+        order[c] = (uint32_t) i;
+        sorted[c] = k;
+    }
+
+    for (i = 0; i < n; i++) {
+        ab_key_t  k = sorted[i];
+
+        for (s = slot_of(k, mask); t->vals[s] != AB_TAB_EMPTY;
+             s = (s + 1) & mask)
+        {
+            if (key_eq(t->keys[s], k)) {
+                rc = 1;
+                goto done;
+            }
+        }
+        t->keys[s] = k;
+        t->vals[s] = order[i];
+        t->n++;
+    }
+
+done:
+    free(order);
+    free(sorted);
+    free(count);
+
+    return rc;
+}
+
+
 uint32_t *
 ab_tab_put(ab_tab_t *t, ab_key_t k, int *created)
 {
@@ -133,6 +219,49 @@ ab_tab_put(ab_tab_t *t, ab_key_t k, int *created)
     *created = 1;
 
     return &t->vals[s];
+}
+
+
+void
+ab_tab_renumber(ab_tab_t *t, const uint32_t *map)
+{
+    size_t  mask = t->cap - 1, start, i, s, e;
+
+    if (t->n == 0) {
+        return;
+    }
+    /* From an empty slot on, no run of full slots wraps past the start:
+     * every key's home is then at or after the start in scan order. */
+    for (start = 0; t->vals[start] != AB_TAB_EMPTY; start++) {
+        /* void: the load is at most 3/4 */
+    }
+
+    for (i = 0; i < t->cap; i++) {
+        s = (start + i) & mask;
+        if (t->vals[s] != AB_TAB_EMPTY) {
+            t->vals[s] = map[t->vals[s]];
+            t->n -= t->vals[s] == AB_TAB_EMPTY;
+        }
+    }
+
+    /* Each key moves back to the first hole between its home and its
+     * slot: what inserting the keys again in scan order would do. */
+    for (i = 0; i < t->cap; i++) {
+        s = (start + i) & mask;
+        if (t->vals[s] == AB_TAB_EMPTY) {
+            continue;
+        }
+        for (e = slot_of(t->keys[s], mask); e != s && t->vals[e] != AB_TAB_EMPTY;
+             e = (e + 1) & mask)
+        {
+            /* void */
+        }
+        if (e != s) {
+            t->keys[e] = t->keys[s];
+            t->vals[e] = t->vals[s];
+            t->vals[s] = AB_TAB_EMPTY;
+        }
+    }
 }
 
 

@@ -44,6 +44,22 @@ uint32_t *ab_tab_put(ab_tab_t *t, ab_key_t k, int *created);
  * allocation instead of a chain of rehashes). 0, or -1 out of memory. */
 int ab_tab_reserve(ab_tab_t *t, size_t n);
 
+/*
+ * Fills empty table t with keys[i] -> i for i < n, keys an array of
+ * ab_key_t that need not be aligned (loading a saved table). The keys go in in the order of their slots, so that the table
+ * is written front to back instead of at random: on a table larger than
+ * the caches, most of the cost of inserting is the miss. Returns 0, 1
+ * when a key is there twice (a damaged file), -1 out of memory.
+ */
+int ab_tab_load(ab_tab_t *t, const void *keys, size_t n);
+
+/*
+ * Gives every value v the value map[v], and removes the keys whose map[v]
+ * is AB_TAB_EMPTY, in place (renumbering dense indices after some were
+ * dropped: no second table, and the slots are visited in order).
+ */
+void ab_tab_renumber(ab_tab_t *t, const uint32_t *map);
+
 /* Asks the CPU to fetch the slot where k would be, for a lookup soon. */
 void ab_tab_prefetch(const ab_tab_t *t, ab_key_t k);
 

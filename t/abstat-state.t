@@ -601,4 +601,82 @@ SKIP: {
     like($err, qr/bad --retain '3x'/, '... naming the value');
 }
 
+# A run that finds nothing new leaves the state file as it is (the same
+# inode: not even rewritten), with the same report; a run that reads new
+# lines, forgets with a shorter --retain, or sees a log renamed writes it.
+{
+    my $ndir = "$dir/nothing-new";
+    mkdir $ndir or die;
+    my ($nlog, $nst) = ("$ndir/access.log", "$ndir/abstat.state");
+    my $t0 = 1764100000;
+    my $lines = sub {
+        my ($from, $n) = @_;
+        my $out = '';
+        for my $i ($from .. $from + $n - 1) {
+            my $u = sprintf 'n%04d', $i % 700;
+            my $exp = $i % 3 ? '' : 'cta:' . ($i % 2 ? 'a' : 'b');
+            my $e = $i % 11 ? '' : "purchase;order=N$i;revenue=12.5";
+            $out .= sprintf qq({"time":"%.3f","uid":"%s","exposures":"%s",)
+                  . qq("events":"%s","status":"200","request_time":"0.010"}\n),
+                    $t0 + $i * 30, $u, $exp, $e;
+        }
+        return $out;
+    };
+    my @nopts = (@common, '--late', '60');
+    append($nlog, $lines->(0, 2000));
+    my ($rc, $first, $err) = run_abstat_raw(@nopts, '--state', $nst, $nlog);
+    is($rc, 0, 'nothing new: the first run writes the state') or diag($err);
+    my @was = stat $nst;
+    my $bytes = do { local $/; open my $fh, '<:raw', $nst or die; <$fh> };
+    my $again;
+    ($rc, $again, $err) = run_abstat_raw(@nopts, '--state', $nst, $nlog);
+    is($rc, 0, 'nothing new: exit 0');
+    is($again, $first, '... the same report');
+    my @now = stat $nst;
+    is("$now[1] $now[7]", "$was[1] $was[7]",
+       '... the state file not rewritten (same inode and size)');
+    my $after = do { local $/; open my $fh, '<:raw', $nst or die; <$fh> };
+    ok($after eq $bytes, '... nor changed');
+
+    (undef, my $short) = run_abstat_raw(@nopts, '--retain', '1h',
+                                        '--state', $nst, $nlog);
+    @now = stat $nst;
+    isnt($now[1], $was[1], 'a shorter --retain with nothing new: rewritten');
+    my ($forgot) = $short =~ /"visitors_forgotten":\s*(\d+)/;
+    ok(($forgot // 0) > 0, "... having forgotten visitors ($forgot)");
+    @was = @now;
+
+    append($nlog, $lines->(2000, 300));
+    my ($full) = (run_abstat_raw(@nopts, '--retain', '1h', $nlog))[1];
+    ($rc, $again) = run_abstat_raw(@nopts, '--retain', '1h', '--state',
+                                   $nst, $nlog);
+    @now = stat $nst;
+    isnt($now[1], $was[1], 'new lines: the state rewritten');
+    my $strip = sub {
+        my ($j) = @_;
+        $j =~ s/"(?:visitors|visitors_forgotten|events_before_exposure)":\s*\d+,?//g;
+        return $j;
+    };
+    is($strip->($again), $strip->($full), '... and the report that of a full run');
+    @was = @now;
+
+    # renamed, it is the same inode: nothing to write
+    move($nlog, "$nlog.1") or die;
+    run_abstat_raw(@nopts, '--retain', '1h', '--state', $nst, "$nlog.1");
+    @now = stat $nst;
+    is($now[1], $was[1], 'a log renamed: the state not rewritten');
+    gzip("$nlog.1" => "$nlog.1.gz") or die $GzipError;
+    unlink "$nlog.1";
+    ($rc, $again) = run_abstat_raw(@nopts, '--retain', '1h', '--state',
+                                   $nst, "$nlog.1.gz");
+    @now = stat $nst;
+    isnt($now[1], $was[1], 'the log compressed by logrotate: the state '
+                           . 'rewritten (the file entry moved)');
+    is($strip->($again), $strip->($full), '... the same report');
+    @was = @now;
+    run_abstat_raw(@nopts, '--retain', '1h', '--state', $nst, "$nlog.1.gz");
+    @now = stat $nst;
+    is($now[1], $was[1], '... and not again on the next run');
+}
+
 done_testing();

@@ -220,6 +220,61 @@ test_tab(void)
     tap_ok(t.n * 4 <= t.cap * 3, "load at most 3/4");
     ab_tab_free(&t);
 
+    /* a saved table loads from keys that are not aligned (a file's map) */
+    {
+        size_t         n = 50000, j;
+        unsigned char *buf = malloc(n * sizeof(ab_key_t) + 1);
+        ab_key_t       k;
+
+        for (j = 0; j < n; j++) {
+            k = ab_key_of((const char *) &j, sizeof(j));
+            memcpy(buf + 1 + j * sizeof(k), &k, sizeof(k));
+        }
+        memset(&t, 0, sizeof(t));
+        tap_ok(ab_tab_load(&t, buf + 1, n) == 0, "table loads 50000 keys");
+        for (j = 0, ok = t.n == n; j < n; j++) {
+            k = ab_key_of((const char *) &j, sizeof(j));
+            ok &= ab_tab_get(&t, k) == j;
+        }
+        tap_ok(ok, "each loaded key maps to its index");
+        slot = ab_tab_put(&t, ab_key_pair(1, 2), &created);
+        tap_ok(slot != NULL && created && t.n == n + 1,
+               "a loaded table takes new keys");
+        ab_tab_free(&t);
+
+        memcpy(buf + 1 + 777 * sizeof(k), buf + 1 + 12345 * sizeof(k),
+               sizeof(k));
+        tap_ok(ab_tab_load(&t, buf + 1, n) == 1, "a key twice is refused");
+        ab_tab_free(&t);
+        tap_ok(ab_tab_load(&t, buf, 0) == 0 && t.n == 0,
+               "an empty table loads");
+        ab_tab_free(&t);
+        free(buf);
+    }
+
+    /* renumbering in place: every third key dropped, the rest moved down;
+     * 24000 keys in 32768 slots make long runs for the holes to break */
+    {
+        uint32_t  n = 24000, keep = 0, *map = malloc(n * sizeof(*map));
+
+        memset(&t, 0, sizeof(t));
+        for (i = 0; i < n; i++) {
+            *ab_tab_put(&t, ab_key_pair(i, 3), &created) = i;
+            map[i] = i % 3 == 1 ? AB_TAB_EMPTY : keep++;
+        }
+        ab_tab_renumber(&t, map);
+        for (i = 0, ok = t.n == keep; i < n; i++) {
+            ok &= ab_tab_get(&t, ab_key_pair(i, 3)) == map[i];
+        }
+        tap_ok(ok, "renumbered table: kept keys have their new value, "
+               "dropped ones are gone");
+        slot = ab_tab_put(&t, ab_key_pair(1, 3), &created);
+        tap_ok(slot != NULL && created && t.n == keep + 1,
+               "... and a dropped key is new again");
+        ab_tab_free(&t);
+        free(map);
+    }
+
     ab_intern_init(&in, 1000);
     for (i = 0, ok = 1; i < 1000; i++) {
         snprintf(name, sizeof(name), "n%u", i);
