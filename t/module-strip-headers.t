@@ -7,7 +7,8 @@
 # X-AB-Uid is never cached for other visitors; names match whatever their
 # case; the edge's own X-AB-* headers still arrive; SCGI (a peer that
 # echoes its HTTP_* parameters) loses them as proxy does, and so does
-# every variable of the configuration; a custom prefix list and "off";
+# every variable of the configuration, and gRPC (nginx as an HTTP/2 peer)
+# likewise; a custom prefix list and "off";
 # configuration errors name the directive and the value.
 
 use strict;
@@ -74,7 +75,20 @@ server {
         scgi_param HTTP_X_AB_UID \$ab_uid;
         scgi_pass 127.0.0.1:$scgi_port;
     }
+    location /grpc/ {
+        grpc_set_header X-AB-Uid \$ab_uid;
+        grpc_pass grpc://127.0.0.1:%%PORT_3%%;
+    }
     location /var/ {
+        return 200 "uid=\$http_x_ab_uid debug=\$http_x_ab_debug other=\$http_x_other\n";
+    }
+}
+
+# a gRPC peer: nginx itself over cleartext HTTP/2, echoing the headers
+server {
+    listen 127.0.0.1:%%PORT_3%% http2;
+    ab_strip_request_headers off;
+    location / {
         return 200 "uid=\$http_x_ab_uid debug=\$http_x_ab_debug other=\$http_x_other\n";
     }
 }
@@ -147,6 +161,15 @@ unlike($r->{body}, qr/HTTP_X_AB_DEBUG/, 'scgi: the client X-AB-Debug is gone');
 unlike($r->{body}, qr/HTTP_X_AB_ROLE/, 'scgi: X_AB_Role (underscores) is gone');
 unlike($r->{body}, qr/FORGED/, 'scgi: the forged id is gone');
 like($r->{body}, qr/^HTTP_X_OTHER=kept$/m, 'scgi: other headers arrive');
+
+# gRPC: the client's headers are not sent over HTTP/2, the edge's are
+$r = $t->get('/grpc/1', "Cookie: abid=$forger", 'X-AB-Debug: 1',
+    'X-AB-Uid: FORGED', 'X-Other: kept');
+is($r->{status}, 200, 'grpc: 200');
+$e = echo_of($r->{body});
+is("$e->{uid}|$e->{debug}|$e->{other}", "$forger||kept",
+    "grpc: the forged id and X-AB-Debug are gone, the edge's X-AB-Uid and "
+    . 'other headers arrive');
 
 # variables of the configuration never see them either
 $r = $t->get('/var/', 'X-AB-Uid: FORGED', 'X-AB-Debug: 1', 'X-Other: o');
