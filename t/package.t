@@ -134,10 +134,19 @@ my $unit = slurp('/lib/systemd/system/abstat.service');
 like($unit, qr/^StateDirectory=abstat$/m, 'the service has StateDirectory=abstat');
 like($unit, qr{exec /usr/bin/abstat report}, 'and runs /usr/bin/abstat');
 
-# 3. nginx -t: the stock configuration loads the module, and takes a server
-# that uses it (conf.d/*.conf is included inside http {}).
+# 3. nginx -t: the stock configuration loads the module, and takes
+# README's Example and a server of this test (conf.d/*.conf is included
+# inside http {}).
 ($rc, $out) = run('/usr/sbin/nginx -t');
 is($rc, 0, 'nginx -t: the stock nginx.conf with the module enabled') or diag($out);
+
+# README's Example, as it says: a file in conf.d.
+my ($example) = slurp("$repo/README.md") =~ /^## Example\n.*?^```nginx\n(.*?)^```$/ms;
+ok($example && $example =~ /proxy_pass http:\/\/store;/, "README's Example read");
+spew($dropin, $example // '');
+($rc, $out) = run('/usr/sbin/nginx -t');
+is($rc, 0, "nginx -t: the stock nginx.conf plus README's Example") or diag($out);
+unlike($out, qr/\[(warn|emerg)\]/, 'without a warning');
 
 spew($dropin, <<"EOF");
 # t/package.t: a server of the A/B module in Debian's nginx
