@@ -5,6 +5,10 @@
 #   make demo     install dependencies, build, run the demo end to end
 #   make reference  regenerate abstat's expected reports (needs scipy)
 #   make asan     build/asan/abstat and build/asan/unit/* with ASan+UBSan
+#   make install  abstat, its man page and examples, the module and its
+#                 log format (PREFIX, DESTDIR, NGINX_MODULES_DIR, ...)
+#   make uninstall  removes exactly what make install installed
+#   make deb      build/deb/*.deb: libnginx-mod-http-ab and abstat
 
 BUILD      := build
 CC         ?= cc
@@ -29,7 +33,7 @@ ifneq ($(ABSTAT_MAIN),)
 PROGRAMS   += $(BUILD)/abstat
 endif
 
-.PHONY: all module unit test demo reference clean deps asan
+.PHONY: all module unit test demo reference clean deps asan install uninstall deb
 
 all: $(PROGRAMS) unit
 
@@ -42,7 +46,8 @@ $(BUILD)/ngx_http_ab_module.so: $(MODULE_DEP) scripts/build-module
 
 $(BUILD)/abstat: $(ABSTAT_MAIN) $(ABSTAT_LIB) $(ABSTAT_HDR) $(CORE_SRC) $(CORE_HDR)
 	@mkdir -p $(BUILD)
-	$(CC) $(AB_CFLAGS) $(CFLAGS) -o $@ $(ABSTAT_MAIN) $(ABSTAT_LIB) $(CORE_SRC) $(LDLIBS)
+	$(CC) $(AB_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(ABSTAT_MAIN) $(ABSTAT_LIB) \
+	    $(CORE_SRC) $(LDLIBS)
 
 $(BUILD)/unit/%: t/unit/%.c t/unit/tap.h $(ABSTAT_LIB) $(ABSTAT_HDR) $(CORE_SRC) $(CORE_HDR)
 	@mkdir -p $(BUILD)/unit
@@ -84,3 +89,49 @@ reference:
 
 clean:
 	rm -rf $(BUILD)
+
+# Outside the tree: dpkg-buildpackage runs on a copy (scripts/build-deb).
+deb:
+	scripts/build-deb $(BUILD)/deb
+
+# GNU conventions for abstat; the module and its log format go where
+# Debian's nginx looks, whatever PREFIX is: nginx's --modules-path, and
+# the directory the README's `include /etc/nginx/ab/log-format.conf` names.
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+MANDIR     ?= $(PREFIX)/share/man
+DOCDIR     ?= $(PREFIX)/share/doc/abstat
+NGINX_MODULES_DIR ?= /usr/lib/nginx/modules
+NGINX_CONFDIR     ?= /etc/nginx
+INSTALL    ?= install
+
+# The examples run abstat as /usr/local/bin/abstat; the installed copies
+# name the BINDIR it was installed to.
+EXAMPLES   := abstat.cron abstat.service abstat.timer abstat.logrotate \
+              prometheus-alerts.yml grafana-dashboard.json
+EXAMPLE_OUT := $(addprefix $(BUILD)/examples/,$(EXAMPLES))
+
+$(BUILD)/examples/%: conf-examples/% Makefile
+	@mkdir -p $(BUILD)/examples
+	sed 's|/usr/local/bin/abstat|$(BINDIR)/abstat|g' $< >$@
+
+install: $(PROGRAMS) $(EXAMPLE_OUT)
+	$(INSTALL) -D -m 755 $(BUILD)/abstat $(DESTDIR)$(BINDIR)/abstat
+	$(INSTALL) -D -m 644 abstat/abstat.1 $(DESTDIR)$(MANDIR)/man1/abstat.1
+	$(INSTALL) -D -m 644 $(BUILD)/ngx_http_ab_module.so \
+	    $(DESTDIR)$(NGINX_MODULES_DIR)/ngx_http_ab_module.so
+	$(INSTALL) -D -m 644 conf-examples/log-format.conf \
+	    $(DESTDIR)$(NGINX_CONFDIR)/ab/log-format.conf
+	$(INSTALL) -d $(DESTDIR)$(DOCDIR)/examples
+	$(INSTALL) -m 644 $(EXAMPLE_OUT) $(DESTDIR)$(DOCDIR)/examples/
+
+# Directories are removed only when they are ours and empty: a file an
+# administrator added beside log-format.conf stays.
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/abstat $(DESTDIR)$(MANDIR)/man1/abstat.1 \
+	    $(DESTDIR)$(NGINX_MODULES_DIR)/ngx_http_ab_module.so \
+	    $(DESTDIR)$(NGINX_CONFDIR)/ab/log-format.conf \
+	    $(addprefix $(DESTDIR)$(DOCDIR)/examples/,$(EXAMPLES))
+	for d in $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) \
+	         $(DESTDIR)$(NGINX_CONFDIR)/ab; do \
+	    [ ! -d "$$d" ] || rmdir --ignore-fail-on-non-empty "$$d"; done
