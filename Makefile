@@ -2,7 +2,7 @@
 #
 #   make          build build/ngx_http_ab_module.so, build/abstat, unit tests
 #   make test     install dependencies, build, run every test under prove
-#   make demo     install the demo's dependencies, build, run the demo end to end
+#   make demo     install its packages only, build, run the demo end to end
 #   make reference  regenerate abstat's expected reports (needs scipy)
 #   make asan     build/asan/abstat and build/asan/unit/* with ASan+UBSan
 
