@@ -2,7 +2,7 @@
 #
 #   make          build build/ngx_http_ab_module.so, build/abstat, unit tests
 #   make test     install dependencies, build, run every test under prove
-#   make demo     install dependencies, build, run the demo end to end
+#   make demo     install its packages only, build, run the demo end to end
 #   make reference  regenerate abstat's expected reports (needs scipy)
 #   make asan     build/asan/abstat and build/asan/unit/* with ASan+UBSan
 #   make install  abstat, its man page and examples, the module and its
@@ -73,14 +73,16 @@ $(BUILD)/asan/unit/%: t/unit/%.c t/unit/tap.h $(ABSTAT_LIB) $(ABSTAT_HDR) $(CORE
 	@mkdir -p $(BUILD)/asan/unit
 	$(CC) $(AB_CFLAGS) $(ASAN_CFLAGS) -It/unit -o $@ $< $(ABSTAT_LIB) $(CORE_SRC) $(LDLIBS)
 
+# make deps FOR=demo|test|bench: only what that needs (default: everything)
 deps:
-	scripts/install-deps
+	scripts/install-deps --for $(or $(FOR),all)
 
 test: deps
 	$(MAKE) all
 	prove -r t/
 
-demo: deps
+demo:
+	scripts/install-deps --for demo
 	$(MAKE) all
 	scripts/demo
 
