@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ab_core.h"
@@ -49,7 +50,7 @@ enum { FAIL_SRM = 1, FAIL_GUARDRAIL = 2 };
 
 enum { OPT_CAP = 256, OPT_EVENTS, OPT_STATE, OPT_NO_WAIT, OPT_LATE,
        OPT_SINCE, OPT_UNTIL, OPT_FAIL_ON, OPT_BUCKET, OPT_TABLE,
-       OPT_THREADS, OPT_RETAIN, OPT_MAX_BAD };
+       OPT_THREADS, OPT_RETAIN, OPT_MAX_BAD, OPT_WIDTH };
 
 typedef struct {
     int             format;
@@ -68,6 +69,7 @@ typedef struct {
     double          late;       /* --late, seconds */
     double          retain;     /* --retain, seconds */
     double          max_bad;    /* --max-bad, percent of lines */
+    size_t          width;      /* --width: text columns, 0 no limit */
     int64_t         since, until;
     const char     *since_arg, *until_arg;
     const char     *output;     /* --output */
@@ -88,6 +90,7 @@ static const char  usage_text[] =
     "                          self-contained page with charts) or prom\n"
     "                          (Prometheus text format, for node_exporter's\n"
     "                          textfile collector)\n"
+    "      --width N           text: fit N columns (default 80; 0: no limit)\n"
     "  -o, --output FILE       write the report to FILE atomically (a\n"
     "                          temporary file renamed over it), not stdout\n"
     "      --bucket day|hour   trend series per experiment and variant\n"
@@ -285,6 +288,7 @@ parse_options(int argc, char **argv, opts_t *o)
         { "threads",     required_argument, NULL, OPT_THREADS },
         { "retain",      required_argument, NULL, OPT_RETAIN },
         { "max-bad",     required_argument, NULL, OPT_MAX_BAD },
+        { "width",       required_argument, NULL, OPT_WIDTH },
         { "quiet",       no_argument,       NULL, 'q' },
         { "help",        no_argument,       NULL, 'h' },
         { "version",     no_argument,       NULL, 'V' },
@@ -292,6 +296,7 @@ parse_options(int argc, char **argv, opts_t *o)
     };
     const char  *err;
     char         msg[512];
+    double       d;
     int          c;
 
     /* getopt's own messages would name argv[0], the command word */
@@ -407,6 +412,15 @@ parse_options(int argc, char **argv, opts_t *o)
         case OPT_RETAIN:
             o->retain = parse_duration(optarg);
             break;
+        case OPT_WIDTH:
+            d = parse_double(optarg, "bad --width '%s' (columns, 0 for no "
+                             "limit)");
+            if (!(d == 0 || (d >= 20 && d <= 10000)) || d != (size_t) d) {
+                usage_error("--width must be 0 or 20 to 10000 columns, not "
+                            "'%s'", optarg);
+            }
+            o->width = (size_t) d;
+            break;
         case OPT_MAX_BAD:
             o->max_bad = parse_double(optarg, "bad --max-bad '%s' (a percent "
                                       "of lines, 0 to 100)");
@@ -456,18 +470,19 @@ parse_options(int argc, char **argv, opts_t *o)
 
 /* 0, or the errno of the failed write */
 static int
-render_to(FILE *out, int format, int trend, const ab_report_t *rep)
+render_to(FILE *out, const opts_t *o, const ab_report_t *rep)
 {
     int  rc;
 
     errno = 0;
 
-    switch (format) {
+    switch (o->format) {
     case FMT_JSON:
         rc = ab_render_json(out, rep);
         break;
     case FMT_CSV:
-        rc = trend ? ab_render_csv_trend(out, rep) : ab_render_csv(out, rep);
+        rc = o->trend_table ? ab_render_csv_trend(out, rep)
+             : ab_render_csv(out, rep);
         break;
     case FMT_PROM:
         rc = ab_render_prom(out, rep);
@@ -476,7 +491,7 @@ render_to(FILE *out, int format, int trend, const ab_report_t *rep)
         rc = ab_render_html(out, rep);
         break;
     default:
-        rc = ab_render_text(out, rep);
+        rc = ab_render_text(out, rep, o->width);
         break;
     }
 
@@ -503,7 +518,7 @@ render(const opts_t *o, const ab_report_t *rep)
     FILE    *f;
 
     if (o->output == NULL) {
-        if ((err = render_to(stdout, o->format, o->trend_table, rep)) != 0) {
+        if ((err = render_to(stdout, o, rep)) != 0) {
             fprintf(stderr, "abstat: cannot write the report to standard "
                     "output: %s\n", strerror(err));
             return -1;
@@ -532,7 +547,7 @@ render(const opts_t *o, const ab_report_t *rep)
         err = errno;
         close(fd);
     } else {
-        err = render_to(f, o->format, o->trend_table, rep);
+        err = render_to(f, o, rep);
         if (err == 0 && fsync(fileno(f)) != 0) {
             err = errno;
         }
@@ -702,15 +717,48 @@ state_close(const opts_t *o, ab_state_t *st, ab_incr_t *inc,
 }
 
 
-/* The analysis of st, written as o says; the caller frees rep. 0, or
- * EXIT_INTERNAL said on stderr. */
-static int
-report(const opts_t *o, ab_state_t *st, ab_report_t *rep)
+/* When the report is made, us: $SOURCE_DATE_EPOCH when set (a report
+ * that can be made again byte for byte, as for reproducible builds),
+ * else now, to the second. */
+static int64_t
+generated_at(void)
 {
+    const char  *sde = getenv("SOURCE_DATE_EPOCH");
+    char        *end;
+    long long    s;
+
+    if (sde != NULL && *sde != '\0') {
+        errno = 0;
+        s = strtoll(sde, &end, 10);
+        if (errno == 0 && *end == '\0' && s >= 0 && s < 253402300800LL) {
+            return (int64_t) s * 1000000;
+        }
+        fprintf(stderr, "abstat: warning: SOURCE_DATE_EPOCH '%s' is not "
+                "epoch seconds; using the clock\n", sde);
+    }
+
+    return (int64_t) time(NULL) * 1000000;
+}
+
+
+/* The analysis of st, written as o says; the caller frees rep. The
+ * first line time is of st unless first_lost (a --state file that did
+ * not keep it). 0, or EXIT_INTERNAL said on stderr. */
+static int
+report(const opts_t *o, ab_state_t *st, ab_report_t *rep, int first_lost)
+{
+    int  any;
+
     if (ab_analyze(st, &o->cfg, rep) != 0) {
         fprintf(stderr, "abstat: out of memory or spool read failed\n");
         return EXIT_INTERNAL;
     }
+
+    any = st->has_min_time || st->max_time > 0;
+    rep->first_time = st->has_min_time && !first_lost ? st->min_time
+                      : AB_TIME_UNKNOWN;
+    rep->last_time = any ? st->max_time : AB_TIME_UNKNOWN;
+    rep->generated = generated_at();
 
     return render(o, rep) != 0 ? EXIT_INTERNAL : 0;
 }
@@ -754,6 +802,7 @@ opts_default(opts_t *o)
     o->late = 3600;
     o->retain = AB_RETAIN_DEFAULT;
     o->max_bad = 1;
+    o->width = 80;
     o->since = INT64_MIN;
     o->until = INT64_MAX;
     ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -873,7 +922,7 @@ state_main(int argc, char **argv)
             goto done;
         }
     }
-    rc = report(&o, &st, &rep);
+    rc = report(&o, &st, &rep, 0);
     ab_report_free(&rep);
     if (rc != 0) {
         /* no report written, nothing removed */
@@ -1029,7 +1078,7 @@ main(int argc, char **argv)
     ab_report_t  rep;
     ab_incr_t    inc;
     uint64_t     late_before, lines0, bad0, flines, fbad;
-    int          i, status = 0, rc, bad_input = 0;
+    int          i, status = 0, rc, bad_input = 0, first_lost = 0;
     const char  *stdin_only[] = { "-" };
     char *const *files;
     int          nfiles;
@@ -1096,6 +1145,8 @@ main(int argc, char **argv)
             status = rc;
             goto done;
         }
+        /* lines of earlier runs, but not their first time */
+        first_lost = st.max_time > 0 && !st.has_min_time;
     }
     late_before = st.late_exposures;
     lines0 = st.lines;
@@ -1154,7 +1205,7 @@ main(int argc, char **argv)
         goto done;
     }
 
-    if ((rc = report(&o, &st, &rep)) != 0) {
+    if ((rc = report(&o, &st, &rep, first_lost)) != 0) {
         status = rc;
     } else if ((rc = alerts(o.fail_on, &rep)) != 0) {
         /* An alert matters more than an unreadable file (exit 1). */

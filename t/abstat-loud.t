@@ -8,6 +8,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
 use File::Temp qw(tempdir);
+use JSON::PP ();
 use AbstatTest qw(run_abstat_raw log_line);
 
 my $dir = tempdir(CLEANUP => 1);
@@ -183,6 +184,100 @@ for my $case (['--no-such-option', "unknown option '--no-such-option'"],
     is($rc, 2, "$opt: exit 2");
     like($err, qr/^abstat: \Q$msg\E$/m, "$opt: program name and the option as typed");
     unlike($err, qr/^report:/m, "$opt: not the command word as the program");
+}
+
+# --- what every format states ------------------------------------------
+# $AbstatTest sets SOURCE_DATE_EPOCH to 1764547200: 2025-12-01T00:00:00Z.
+my %fmt;
+for my $f (qw(json csv prom html text)) {
+    ($rc, $fmt{$f}, $err) = run_abstat_raw('report', '-q', '--format', $f, $ab);
+    is($rc, 0, "$f: exit 0") or diag $err;
+}
+my $j = JSON::PP->new->decode($fmt{json});
+is($j->{generated}, '2025-12-01T00:00:00Z', 'json: when it was generated');
+is($j->{input}{first_time}, '2025-12-01T00:00:01Z', 'json: first line time');
+is($j->{input}{last_time}, '2025-12-01T00:01:40Z', 'json: last line time');
+like($fmt{csv}, qr/^experiment,.*,unit,first_time,last_time,generated$/m,
+     'csv: the header names the time columns');
+like($fmt{csv}, qr/^cta,control,conversion_rate,upsell,.*,,2025-12-01T00:00:01Z,2025-12-01T00:01:40Z,2025-12-01T00:00:00Z$/m,
+     'csv: every row carries them');
+like($fmt{prom}, qr/^abstat_report_generated_timestamp_seconds 1764547200$/m,
+     'prom: when it was generated');
+like($fmt{prom}, qr/^abstat_input_first_line_timestamp_seconds 1764547201$/m,
+     'prom: first line time');
+like($fmt{prom}, qr/^abstat_input_last_line_timestamp_seconds 1764547300\.5$/m,
+     'prom: last line time, to the millisecond');
+like($fmt{html}, qr/Log lines from 2025-12-01T00:00:01Z to 2025-12-01T00:01:40Z; generated 2025-12-01T00:00:00Z/,
+     'html: the range and when it was generated');
+like($fmt{text}, qr/^Data: log lines from 2025-12-01T00:00:01Z to 2025-12-01T00:01:40Z; report\s+generated 2025-12-01T00:00:00Z$/m,
+     'text: the range and when it was generated');
+
+# the clock when SOURCE_DATE_EPOCH is not set
+{
+    local $ENV{SOURCE_DATE_EPOCH};
+    delete $ENV{SOURCE_DATE_EPOCH};
+    my $t0 = time;
+    (undef, $out) = run_abstat_raw('report', '-q', '--format', 'prom', $ab);
+    my ($g) = $out =~ /^abstat_report_generated_timestamp_seconds (\d+)$/m;
+    ok(defined $g && $g >= $t0 - 1 && $g <= time + 1,
+       'without SOURCE_DATE_EPOCH: generated now') or diag $g;
+    local $ENV{SOURCE_DATE_EPOCH} = 'soon';
+    ($rc, $out, $err) = run_abstat_raw('report', '-q', $ab);
+    like($err, qr/SOURCE_DATE_EPOCH 'soon' is not epoch seconds/, 'a bad SOURCE_DATE_EPOCH is said');
+}
+
+# no line: the range is unknown, not 1970
+($rc, $out) = run_abstat_raw('report', '-q', '--format', 'json', $empty);
+$j = JSON::PP->new->decode($out);
+ok(!defined $j->{input}{first_time} && !defined $j->{input}{last_time},
+   'no lines: no time range');
+
+# --state: the first time is the full run's, or unknown until the state
+# file keeps it; never a later line's
+my $st2 = "$dir/range.state";
+my $part = put('part.log', @good[0 .. 99]);
+run_abstat_raw('report', '-q', '--state', $st2, $part);
+put('part.log', @good);
+(undef, $out) = run_abstat_raw('report', '-q', '--format', 'json', '--state',
+                               $st2, $part);
+$j = JSON::PP->new->decode($out);
+ok(!defined $j->{input}{first_time}
+   || $j->{input}{first_time} eq '2025-12-01T00:00:01Z',
+   '--state: the first time is the first run\'s or unknown')
+    or diag $j->{input}{first_time};
+is($j->{input}{last_time}, '2025-12-01T00:01:40Z', '--state: the last time');
+
+# numbers in the shortest form that reads back, latency with its unit
+like($fmt{json}, qr/"alpha":\s*0\.05,/, 'json: 0.05, not 0.050000000000000003');
+my @long_nums = grep {
+    my $n = $_;
+    my ($short) = grep { sprintf('%.*g', $_, $n) == $n } 1 .. 17;
+    length(sprintf '%.*g', $short, $n) < length($n) && $n !~ /e/i;
+} $fmt{json} =~ /(?<=[:\[,\s])(-?\d+\.\d+(?:[eE][-+]?\d+)?)(?=[,\]\s])/g;
+is_deeply(\@long_nums, [], 'json: every number in its shortest form');
+like($fmt{prom}, qr/^abstat_visitors\{experiment="cta",variant="control"\} 50$/m,
+     'prom: 50 visitors, not 5e+01');
+my ($lat) = grep { $_->{metric} eq 'mean_latency' } @{ $j = JSON::PP->new->decode($fmt{json}), $j->{experiments}[0]{metrics} };
+is($lat->{unit}, 's', 'json: mean_latency in seconds');
+my ($conv) = grep { $_->{metric} eq 'conversion_rate' } @{ $j->{experiments}[0]{metrics} };
+ok(exists $conv->{unit} && !defined $conv->{unit}, 'json: a rate has no unit');
+like($fmt{csv}, qr/^cta,control,mean_latency,upsell,1,.*,s,2025/m, 'csv: the unit column');
+like($fmt{prom}, qr/^# HELP abstat_metric_value .*mean_latency in seconds/m, 'prom: the unit in the help');
+like($fmt{html}, qr/mean_latency \(s\)/, 'html: the unit beside the metric');
+
+# --- the text report in 80 columns --------------------------------------
+# the reference logs: three experiments, three variants, long metric names
+my $gen = 't/data/abstat/gen';
+my @gen = map { "$gen/$_" } qw(ab.log.1 ab.log.3.gz ab.log.2-compressed ab.log.4.gz ab.log);
+for my $w (80, 100, 60) {
+    ($rc, $out, $err) = run_abstat_raw('report', '-q', '--cap-revenue', '95',
+        '--events', "$gen/backoffice.jsonl",
+        $w == 80 ? () : ('--width', $w), @gen);
+    is($rc, 0, "text, width $w: exit 0") or diag $err;
+    my @over = grep { length > $w } split /\n/, $out;
+    is_deeply(\@over, [], "text: no line over $w columns");
+    is(scalar(() = $out =~ / +$/mg), 0, "text, width $w: no trailing spaces");
+    like($out, qr/^  revenue_per_visitor_capped$/m, "text, width $w: every metric");
 }
 
 done_testing();
