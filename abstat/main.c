@@ -146,8 +146,8 @@ static const char  usage_state_text[] =
     "removes NAME's records from FILE, atomically, under FILE's lock.\n"
     "\n"
     "Options: --state FILE, -e/--experiment NAME (once), --no-wait, -f,\n"
-    "-o, -a, -w, -c, -b, --cap-revenue, --bucket, --table, -q; see\n"
-    "'abstat report --help'.\n";
+    "-o, -a, -w, -c, -b, --cap-revenue, --bucket, --table, --width, -q;\n"
+    "see 'abstat report --help'.\n";
 
 
 static void

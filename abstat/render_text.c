@@ -234,7 +234,8 @@ metrics_table(FILE *out, const ab_rexp_t *x, double alpha, size_t width)
         snprintf(note, sizeof(note), "  rel CI at %g%%; p: Holm-adjusted "
                  "over the non-guardrail metrics, unadjusted for "
                  "guardrails; * p < %g. Absolute effects, their CIs and "
-                 "every p: --width 0, --format json or csv.", 100 * (1 - alpha), alpha);
+                 "every p: --width 0, --format json or csv.",
+                 100 * (1 - alpha), alpha);
     }
     fputc('\n', out);
     ab_ttab_wrap(out, width, note);
