@@ -652,6 +652,13 @@ ab_line_log_apply(ab_state_t *st, const ab_pline_t *pl, const char *file,
         }
     }
 
+    /* the data's first line time, which every report states
+     * (ab_state_record() keeps the latest) */
+    if (!st->has_min_time || pl->time < st->min_time) {
+        st->min_time = pl->time;
+        st->has_min_time = 1;
+    }
+
     memset(&rec, 0, sizeof(rec));
     rec.kind = AB_REC_REQUEST;
     rec.time = pl->time;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ab_core.h"
@@ -18,6 +19,7 @@
 #include "fold.h"
 #include "ingest.h"
 #include "line.h"
+#include "names.h"
 #include "nginx_conf.h"
 #include "persist.h"
 #include "prune.h"
@@ -36,6 +38,8 @@
 #define EXIT_INTERNAL   3       /* out of memory, output or spool failure */
 #define EXIT_LOCKED     4       /* --no-wait and another run holds --state */
 #define EXIT_STATE      5       /* --state file unusable or not written */
+#define EXIT_BAD_INPUT  6       /* a file without one valid line, or bad
+                                   lines over --max-bad; report written */
 #define EXIT_SRM        10      /* --fail-on srm: an SRM alert */
 #define EXIT_GUARDRAIL  11      /* --fail-on guardrail: a guardrail regressed */
 #define EXIT_BOTH       12      /* both of the above */
@@ -46,7 +50,7 @@ enum { FAIL_SRM = 1, FAIL_GUARDRAIL = 2 };
 
 enum { OPT_CAP = 256, OPT_EVENTS, OPT_STATE, OPT_NO_WAIT, OPT_LATE,
        OPT_SINCE, OPT_UNTIL, OPT_FAIL_ON, OPT_BUCKET, OPT_TABLE,
-       OPT_THREADS, OPT_RETAIN };
+       OPT_THREADS, OPT_RETAIN, OPT_MAX_BAD, OPT_WIDTH };
 
 typedef struct {
     int             format;
@@ -64,6 +68,8 @@ typedef struct {
     int             no_wait;
     double          late;       /* --late, seconds */
     double          retain;     /* --retain, seconds */
+    double          max_bad;    /* --max-bad, percent of lines */
+    size_t          width;      /* --width: text columns, 0 no limit */
     int64_t         since, until;
     const char     *since_arg, *until_arg;
     const char     *output;     /* --output */
@@ -84,6 +90,7 @@ static const char  usage_text[] =
     "                          self-contained page with charts) or prom\n"
     "                          (Prometheus text format, for node_exporter's\n"
     "                          textfile collector)\n"
+    "      --width N           text: fit N columns (default 80; 0: no limit)\n"
     "  -o, --output FILE       write the report to FILE atomically (a\n"
     "                          temporary file renamed over it), not stdout\n"
     "      --bucket day|hour   trend series per experiment and variant\n"
@@ -118,14 +125,17 @@ static const char  usage_text[] =
     "      --threads N         threads that read and parse input beside the\n"
     "                          one that counts, 0 to 8; 0 does all in one\n"
     "                          (default: one less than the CPUs, 1 to 4)\n"
+    "      --max-bad PCT       exit 6 when more than PCT% of the lines read\n"
+    "                          are bad (default 1)\n"
     "  -q, --quiet             no bad-line samples on stderr\n"
     "  -h, --help              this help\n"
     "  -V, --version           version\n"
     "\n"
     "Exit status: 0 ok, 1 a file could not be read (the report covers the\n"
     "others), 2 usage error, 3 out of memory or output error, 4 --state\n"
-    "locked (--no-wait), 5 --state file unusable or not written, 10/11/12\n"
-    "--fail-on: SRM alert / guardrail regression / both.\n";
+    "locked (--no-wait), 5 --state file unusable or not written, 6 a file\n"
+    "without one valid line or bad lines over --max-bad (report written),\n"
+    "10/11/12 --fail-on: SRM alert / guardrail regression / both.\n";
 
 
 static const char  usage_state_text[] =
@@ -136,8 +146,8 @@ static const char  usage_state_text[] =
     "removes NAME's records from FILE, atomically, under FILE's lock.\n"
     "\n"
     "Options: --state FILE, -e/--experiment NAME (once), --no-wait, -f,\n"
-    "-o, -a, -w, -c, -b, --cap-revenue, --bucket, --table, -q; see\n"
-    "'abstat report --help'.\n";
+    "-o, -a, -w, -c, -b, --cap-revenue, --bucket, --table, --width, -q;\n"
+    "see 'abstat report --help'.\n";
 
 
 static void
@@ -223,6 +233,23 @@ parse_fail_on(const char *arg)
 }
 
 
+/* The option getopt_long() just refused, as the user typed it. */
+static const char *
+typed_option(char **argv)
+{
+    static char  shortopt[3];
+    const char  *arg = argv[optind - 1];
+
+    if (optopt == 0 || strncmp(arg, "--", 2) == 0) {
+        return arg;
+    }
+    shortopt[0] = '-';
+    shortopt[1] = (char) optopt;
+
+    return shortopt;
+}
+
+
 static const char **
 push(const char **arr, size_t *n, const char *s)
 {
@@ -260,6 +287,8 @@ parse_options(int argc, char **argv, opts_t *o)
         { "until",       required_argument, NULL, OPT_UNTIL },
         { "threads",     required_argument, NULL, OPT_THREADS },
         { "retain",      required_argument, NULL, OPT_RETAIN },
+        { "max-bad",     required_argument, NULL, OPT_MAX_BAD },
+        { "width",       required_argument, NULL, OPT_WIDTH },
         { "quiet",       no_argument,       NULL, 'q' },
         { "help",        no_argument,       NULL, 'h' },
         { "version",     no_argument,       NULL, 'V' },
@@ -267,10 +296,14 @@ parse_options(int argc, char **argv, opts_t *o)
     };
     const char  *err;
     char         msg[512];
+    double       d;
     int          c;
 
-    while ((c = getopt_long(argc, argv, "f:e:a:w:c:b:o:qhV", longopts, NULL))
-           != -1)
+    /* getopt's own messages would name argv[0], the command word */
+    opterr = 0;
+
+    while ((c = getopt_long(argc, argv, ":f:e:a:w:c:b:o:qhV", longopts,
+                            NULL)) != -1)
     {
         switch (c) {
         case 'f':
@@ -342,6 +375,10 @@ parse_options(int argc, char **argv, opts_t *o)
                 exit(EXIT_USAGE);
             }
             if (o->conf == NULL) {
+                /* a configuration without the module's blocks: perhaps
+                 * the wrong file, or a missing include */
+                fprintf(stderr, "abstat: warning: --nginx-conf %s: no "
+                        "ab_experiment block (includes followed)\n", optarg);
                 /* Remember that it was given, even without experiments. */
                 o->conf = calloc(1, sizeof(*o->conf));
             }
@@ -375,6 +412,22 @@ parse_options(int argc, char **argv, opts_t *o)
         case OPT_RETAIN:
             o->retain = parse_duration(optarg);
             break;
+        case OPT_WIDTH:
+            d = parse_double(optarg, "bad --width '%s' (columns, 0 for no "
+                             "limit)");
+            if (!(d == 0 || (d >= 20 && d <= 10000)) || d != (size_t) d) {
+                usage_error("--width must be 0 or 20 to 10000 columns, not "
+                            "'%s'", optarg);
+            }
+            o->width = (size_t) d;
+            break;
+        case OPT_MAX_BAD:
+            o->max_bad = parse_double(optarg, "bad --max-bad '%s' (a percent "
+                                      "of lines, 0 to 100)");
+            if (!(o->max_bad >= 0 && o->max_bad <= 100)) {
+                usage_error("--max-bad must be 0 to 100, not '%s'", optarg);
+            }
+            break;
         case OPT_SINCE:
             if (ab_time_parse(optarg, &o->since) != 0) {
                 usage_error("bad --since '%s' (ISO 8601 or epoch seconds)",
@@ -405,9 +458,11 @@ parse_options(int argc, char **argv, opts_t *o)
         case 'V':
             printf("abstat %s\n", ABSTAT_VERSION);
             exit(0);
+        case ':':
+            usage_error("option '%s' needs a value", typed_option(argv));
+            break;
         default:
-            fprintf(stderr, "Try 'abstat report --help'.\n");
-            exit(EXIT_USAGE);
+            usage_error("unknown option '%s'", typed_option(argv));
         }
     }
 }
@@ -415,18 +470,19 @@ parse_options(int argc, char **argv, opts_t *o)
 
 /* 0, or the errno of the failed write */
 static int
-render_to(FILE *out, int format, int trend, const ab_report_t *rep)
+render_to(FILE *out, const opts_t *o, const ab_report_t *rep)
 {
     int  rc;
 
     errno = 0;
 
-    switch (format) {
+    switch (o->format) {
     case FMT_JSON:
         rc = ab_render_json(out, rep);
         break;
     case FMT_CSV:
-        rc = trend ? ab_render_csv_trend(out, rep) : ab_render_csv(out, rep);
+        rc = o->trend_table ? ab_render_csv_trend(out, rep)
+             : ab_render_csv(out, rep);
         break;
     case FMT_PROM:
         rc = ab_render_prom(out, rep);
@@ -435,7 +491,7 @@ render_to(FILE *out, int format, int trend, const ab_report_t *rep)
         rc = ab_render_html(out, rep);
         break;
     default:
-        rc = ab_render_text(out, rep);
+        rc = ab_render_text(out, rep, o->width);
         break;
     }
 
@@ -462,7 +518,7 @@ render(const opts_t *o, const ab_report_t *rep)
     FILE    *f;
 
     if (o->output == NULL) {
-        if ((err = render_to(stdout, o->format, o->trend_table, rep)) != 0) {
+        if ((err = render_to(stdout, o, rep)) != 0) {
             fprintf(stderr, "abstat: cannot write the report to standard "
                     "output: %s\n", strerror(err));
             return -1;
@@ -491,7 +547,7 @@ render(const opts_t *o, const ab_report_t *rep)
         err = errno;
         close(fd);
     } else {
-        err = render_to(f, o->format, o->trend_table, rep);
+        err = render_to(f, o, rep);
         if (err == 0 && fsync(fileno(f)) != 0) {
             err = errno;
         }
@@ -666,15 +722,48 @@ state_close(const opts_t *o, ab_state_t *st, ab_incr_t *inc,
 }
 
 
-/* The analysis of st, written as o says; the caller frees rep. 0, or
- * EXIT_INTERNAL said on stderr. */
-static int
-report(const opts_t *o, ab_state_t *st, ab_report_t *rep)
+/* When the report is made, us: $SOURCE_DATE_EPOCH when set (a report
+ * that can be made again byte for byte, as for reproducible builds),
+ * else now, to the second. */
+static int64_t
+generated_at(void)
 {
+    const char  *sde = getenv("SOURCE_DATE_EPOCH");
+    char        *end;
+    long long    s;
+
+    if (sde != NULL && *sde != '\0') {
+        errno = 0;
+        s = strtoll(sde, &end, 10);
+        if (errno == 0 && *end == '\0' && s >= 0 && s < 253402300800LL) {
+            return (int64_t) s * 1000000;
+        }
+        fprintf(stderr, "abstat: warning: SOURCE_DATE_EPOCH '%s' is not "
+                "epoch seconds; using the clock\n", sde);
+    }
+
+    return (int64_t) time(NULL) * 1000000;
+}
+
+
+/* The analysis of st, written as o says; the caller frees rep. The
+ * first line time is of st unless first_lost (a --state file that did
+ * not keep it). 0, or EXIT_INTERNAL said on stderr. */
+static int
+report(const opts_t *o, ab_state_t *st, ab_report_t *rep, int first_lost)
+{
+    int  any;
+
     if (ab_analyze(st, &o->cfg, rep) != 0) {
         fprintf(stderr, "abstat: out of memory or spool read failed\n");
         return EXIT_INTERNAL;
     }
+
+    any = st->has_min_time || st->max_time > 0;
+    rep->first_time = st->has_min_time && !first_lost ? st->min_time
+                      : AB_TIME_UNKNOWN;
+    rep->last_time = any ? st->max_time : AB_TIME_UNKNOWN;
+    rep->generated = generated_at();
 
     return render(o, rep) != 0 ? EXIT_INTERNAL : 0;
 }
@@ -717,6 +806,8 @@ opts_default(opts_t *o)
     o->cfg.alpha = 0.05;
     o->late = 3600;
     o->retain = AB_RETAIN_DEFAULT;
+    o->max_bad = 1;
+    o->width = 80;
     o->since = INT64_MIN;
     o->until = INT64_MAX;
     ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -815,6 +906,10 @@ state_main(int argc, char **argv)
     if ((rc = prune_load(&o, &st, &inc)) != 0) {
         goto done;
     }
+    if (ab_names_check_baseline(&st, &o.cfg) != 0) {
+        rc = EXIT_USAGE;
+        goto done;
+    }
     exp = ab_intern_find(&st.exps, o.only[0], strlen(o.only[0]));
     if (exp < 0) {
         fprintf(stderr, "abstat: %s has no experiment '%s'\n", o.state,
@@ -832,7 +927,7 @@ state_main(int argc, char **argv)
             goto done;
         }
     }
-    rc = report(&o, &st, &rep);
+    rc = report(&o, &st, &rep, 0);
     ab_report_free(&rep);
     if (rc != 0) {
         /* no report written, nothing removed */
@@ -878,6 +973,108 @@ done:
 }
 
 
+/* The command word is missing or unknown: what was meant, if it can be
+ * guessed (a log file or an option where the command should be). */
+static int
+no_command(int argc, char **argv)
+{
+    int  i;
+
+    if (argc < 2) {
+        fprintf(stderr, "abstat: missing command (report or state); try "
+                "'abstat --help'\n");
+    } else if (argv[1][0] == '-' || strpbrk(argv[1], "./") != NULL
+               || access(argv[1], F_OK) == 0)
+    {
+        fprintf(stderr, "abstat: missing command (did you mean 'abstat "
+                "report");
+        for (i = 1; i < argc; i++) {
+            fprintf(stderr, " %s", argv[i]);
+        }
+        fprintf(stderr, "'?)\n");
+    } else {
+        fprintf(stderr, "abstat: unknown command '%s' (report or state); "
+                "try 'abstat --help'\n", argv[1]);
+    }
+
+    return EXIT_USAGE;
+}
+
+
+/*
+ * After a file is read: a file none of whose lines was sound is not the
+ * module's log (a combined log, the wrong access_log): said even with
+ * -q, since the report would only look empty. 0 or EXIT_BAD_INPUT.
+ */
+static int
+check_file(const char *path, int events, uint64_t lines, uint64_t bad)
+{
+    if (lines == 0 || bad < lines) {
+        return 0;
+    }
+
+    if (events) {
+        fprintf(stderr, "abstat: %s: none of its %llu line(s) is a "
+                "back-office event (JSON objects with time, event, order, "
+                "revenue)\n", path, (unsigned long long) lines);
+    } else {
+        fprintf(stderr, "abstat: %s: none of its %llu line(s) is an ab_json "
+                "log line (JSON objects with time, uid, exposures: the A/B "
+                "module's log_format ab_json)\n", path,
+                (unsigned long long) lines);
+    }
+
+    return EXIT_BAD_INPUT;
+}
+
+
+/* --max-bad, over the lines this run read. 0 or EXIT_BAD_INPUT. */
+static int
+check_bad(const opts_t *o, uint64_t lines, uint64_t bad)
+{
+    if (lines == 0 || (double) bad * 100 <= o->max_bad * (double) lines) {
+        return 0;
+    }
+
+    fprintf(stderr, "abstat: %llu of %llu line(s) read are bad (%.2f%%), "
+            "over --max-bad %g%%\n", (unsigned long long) bad,
+            (unsigned long long) lines, 100.0 * (double) bad / (double) lines,
+            o->max_bad);
+
+    return EXIT_BAD_INPUT;
+}
+
+
+/*
+ * --experiment names that exist, --baseline a variant that does: a typo
+ * gives exit 2 and the names there are. The experiments --experiment
+ * did not select were not kept: they are found by reading the logs
+ * again, on this error path only. 0 or EXIT_USAGE.
+ */
+static int
+check_names(const opts_t *o, const ab_state_t *st, char *const *files,
+    int nfiles)
+{
+    const char  *missing = ab_names_missing_experiment(st, &o->cfg);
+    ab_state_t   all;
+    int          i, ok = 1;
+
+    if (missing != NULL) {
+        ab_state_init(&all);
+        all.quiet = 1;
+        for (i = 0; i < nfiles && ok; i++) {
+            ok = strcmp(files[i], "-") != 0
+                 && ab_ingest_file(&all, NULL, files[i], 0, o->threads) >= 0;
+        }
+        ab_names_say_experiments(missing, ok ? &all : NULL, &o->cfg);
+        ab_state_free(&all);
+        return EXIT_USAGE;
+    }
+
+    return ab_names_check_baseline(st, &o->cfg) != 0 ? EXIT_USAGE : 0;
+}
+
+
 int
 main(int argc, char **argv)
 {
@@ -885,8 +1082,8 @@ main(int argc, char **argv)
     ab_state_t   st;
     ab_report_t  rep;
     ab_incr_t    inc;
-    uint64_t     late_before;
-    int          i, status = 0, rc;
+    uint64_t     late_before, lines0, bad0, flines, fbad;
+    int          i, status = 0, rc, bad_input = 0, first_lost = 0;
     const char  *stdin_only[] = { "-" };
     char *const *files;
     int          nfiles;
@@ -907,8 +1104,7 @@ main(int argc, char **argv)
         return state_main(argc - 1, argv + 1);
     }
     if (argc < 2 || strcmp(argv[1], "report") != 0) {
-        fprintf(stderr, "%s", usage_text);
-        return EXIT_USAGE;
+        return no_command(argc, argv);
     }
 
     memset(&inc, 0, sizeof(inc));
@@ -954,10 +1150,16 @@ main(int argc, char **argv)
             status = rc;
             goto done;
         }
+        /* lines of earlier runs, but not their first time */
+        first_lost = st.max_time > 0 && !st.has_min_time;
     }
     late_before = st.late_exposures;
+    lines0 = st.lines;
+    bad0 = st.bad_lines;
 
     for (i = 0; i < nfiles + (int) o.nevents; i++) {
+        flines = st.lines;
+        fbad = st.bad_lines;
         rc = i < nfiles
              ? ab_ingest_file(&st, o.state ? &inc : NULL, files[i], 0,
                               o.threads)
@@ -976,11 +1178,29 @@ main(int argc, char **argv)
         if (rc > 0) {
             status = EXIT_INPUT;
         }
+        if (check_file(i < nfiles ? files[i] : o.events[i - nfiles],
+                       i >= nfiles, st.lines - flines, st.bad_lines - fbad))
+        {
+            bad_input = 1;
+        }
     }
 
     if (st.bad_lines > 0 && !o.quiet) {
         fprintf(stderr, "abstat: %llu bad line(s) skipped\n",
                 (unsigned long long) st.bad_lines);
+    }
+    if (check_bad(&o, st.lines - lines0, st.bad_lines - bad0)) {
+        bad_input = 1;
+    }
+    if (bad_input) {
+        /* above an unreadable file (1): the report may look sound */
+        status = EXIT_BAD_INPUT;
+    }
+
+    /* nothing is saved or written for a name that does not exist */
+    if ((rc = check_names(&o, &st, files, nfiles)) != 0) {
+        status = rc;
+        goto done;
     }
 
     /* The state is saved before the report is written: a run killed in
@@ -990,7 +1210,7 @@ main(int argc, char **argv)
         goto done;
     }
 
-    if ((rc = report(&o, &st, &rep)) != 0) {
+    if ((rc = report(&o, &st, &rep, first_lost)) != 0) {
         status = rc;
     } else if ((rc = alerts(o.fail_on, &rep)) != 0) {
         /* An alert matters more than an unreadable file (exit 1). */

@@ -168,7 +168,7 @@ next_stmt(src_t *s, stmt_t *st)
 static int
 do_include(ctx_t *c, const src_t *s, const stmt_t *st, int depth)
 {
-    char     pattern[8192];
+    char     pattern[8192], what[8300];
     glob_t   g;
     size_t   i;
     int      rc;
@@ -187,7 +187,8 @@ do_include(ctx_t *c, const src_t *s, const stmt_t *st, int depth)
         if (strpbrk(st->w[1], "*?[") != NULL) {
             return 0;
         }
-        return fail(c, s, st->line, "include: no such file");
+        snprintf(what, sizeof(what), "include %s: no such file", pattern);
+        return fail(c, s, st->line, what);
     }
     if (rc != 0) {
         globfree(&g);

@@ -12,7 +12,8 @@
 
 /* Each returns 0, or -1 when out of memory or the write failed. */
 int ab_render_json(FILE *out, const ab_report_t *rep);
-int ab_render_text(FILE *out, const ab_report_t *rep);
+/* Within width columns (0: no limit). */
+int ab_render_text(FILE *out, const ab_report_t *rep, size_t width);
 int ab_render_csv(FILE *out, const ab_report_t *rep);
 /* --table trend: one row per trend point (--bucket). */
 int ab_render_csv_trend(FILE *out, const ab_report_t *rep);

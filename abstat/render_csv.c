@@ -1,36 +1,56 @@
 /*
- * One CSV row per comparison, full precision, empty for undefined. Every
- * name in a report is restricted to [A-Za-z0-9_.:-], so no quoting is
- * ever needed.
+ * One CSV row per comparison, in the shortest form that reads back
+ * exactly, empty for undefined. Every name in a report is restricted to
+ * [A-Za-z0-9_.:-], so no quoting is ever needed. A table has no place
+ * for a header line, so each row ends with the data's time range and
+ * when the report was made.
  */
 
 #include "render.h"
 
 #include <math.h>
 
+#include "repfmt.h"
 #include "timefmt.h"
 
 
 static void
 put(FILE *out, double v)
 {
+    char  buf[32];
+
     if (isfinite(v)) {
-        fprintf(out, ",%.17g", v);
+        ab_fmt_double(buf, sizeof(buf), v);
+        fprintf(out, ",%s", buf);
     } else {
         fputc(',', out);
     }
 }
 
 
+/* The columns every row ends with: first_time, last_time, generated. */
+static void
+put_times(FILE *out, const ab_report_t *rep)
+{
+    char  a[32], b[32], c[32];
+
+    fprintf(out, ",%s,%s,%s\n",
+            ab_fmt_time(rep->first_time, a, sizeof(a), ""),
+            ab_fmt_time(rep->last_time, b, sizeof(b), ""),
+            ab_fmt_time(rep->generated, c, sizeof(c), ""));
+}
+
+
 int
 ab_render_csv(FILE *out, const ab_report_t *rep)
 {
-    size_t  i, j;
+    const char  *unit;
+    size_t       i, j;
 
     fputs("experiment,baseline,metric,variant,guardrail,value,baseline_value,"
           "abs_effect,abs_ci_low,abs_ci_high,rel_effect,rel_ci_low,"
           "rel_ci_high,p_value,rel_p_value,p_value_adjusted,df,srm_p_value,"
-          "srm_alert\n", out);
+          "srm_alert,unit,first_time,last_time,generated\n", out);
 
     for (i = 0; i < rep->nexps; i++) {
         const ab_rexp_t  *x = &rep->exps[i];
@@ -54,7 +74,9 @@ ab_render_csv(FILE *out, const ab_report_t *rep)
             put(out, m->p_adjusted);
             put(out, m->e.df);
             put(out, x->srm_p);
-            fprintf(out, ",%d\n", x->srm_alert);
+            unit = ab_metric_unit(m->metric);
+            fprintf(out, ",%d,%s", x->srm_alert, unit ? unit : "");
+            put_times(out, rep);
         }
     }
 
@@ -73,7 +95,8 @@ ab_render_csv_trend(FILE *out, const ab_report_t *rep)
           "revenue_per_visitor,conversion_rate,revenue_per_visitor_lift,"
           "revenue_per_visitor_lift_ci_low,revenue_per_visitor_lift_ci_high,"
           "conversion_rate_lift,conversion_rate_lift_ci_low,"
-          "conversion_rate_lift_ci_high\n", out);
+          "conversion_rate_lift_ci_high,first_time,last_time,generated\n",
+          out);
 
     for (i = 0; i < rep->nexps; i++) {
         const ab_rexp_t  *x = &rep->exps[i];
@@ -99,7 +122,7 @@ ab_render_csv_trend(FILE *out, const ab_report_t *rep)
             put(out, t->conv_lift.rel_effect);
             put(out, t->conv_lift.rel_lo);
             put(out, t->conv_lift.rel_hi);
-            fputc('\n', out);
+            put_times(out, rep);
         }
     }
 

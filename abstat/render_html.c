@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "repfmt.h"
 #include "timefmt.h"
 
 #define W        480            /* chart viewBox */
@@ -80,6 +81,18 @@ esc(FILE *out, const char *s)
         case '"':  fputs("&quot;", out); break;
         default:   fputc(*s, out); break;
         }
+    }
+}
+
+
+/* " (s)" after a metric that has a unit. */
+static void
+unit(FILE *out, const char *metric)
+{
+    const char  *u = ab_metric_unit(metric);
+
+    if (u != NULL) {
+        fprintf(out, " (%s)", u);
     }
 }
 
@@ -505,6 +518,7 @@ verdict(FILE *out, const ab_rexp_t *x, double alpha)
         fputs(regressed(m, alpha) ? "<li><strong>Guardrail regressed"
               "</strong>: " : "<li>Moved: ", out);
         esc(out, m->metric);
+        unit(out, m->metric);
         fputs(" ", out);
         esc(out, x->variants[m->variant].name);
         /* Green is good: for a guardrail, higher is worse. */
@@ -571,6 +585,7 @@ metrics_table(FILE *out, const ab_rexp_t *x, double alpha)
 
         fprintf(out, "<tr%s><td>", sig ? " class=\"sig\"" : "");
         esc(out, m->metric);
+        unit(out, m->metric);
         if (m->guardrail) {
             fputs(" <small>(guardrail)</small>", out);
         }
@@ -645,6 +660,7 @@ input_summary(FILE *out, const ab_report_t *rep)
 int
 ab_render_html(FILE *out, const ab_report_t *rep)
 {
+    char    t1[32], t2[32], t3[32];
     size_t  i;
 
     fprintf(out, "<!DOCTYPE html>\n<html lang=\"en\"><head>"
@@ -655,6 +671,11 @@ ab_render_html(FILE *out, const ab_report_t *rep)
             "<p class=\"muted\">%zu experiment(s); confidence %.0f%%; "
             "stars mark significant rows.</p>", style, rep->nexps,
             (1 - rep->alpha) * 100);
+    fprintf(out, "<p class=\"muted\" id=\"range\">Log lines from %s to %s; "
+            "generated %s.</p>",
+            ab_fmt_time(rep->first_time, t1, sizeof(t1), "(unknown)"),
+            ab_fmt_time(rep->last_time, t2, sizeof(t2), "(none)"),
+            ab_fmt_time(rep->generated, t3, sizeof(t3), "(unknown)"));
 
     for (i = 0; i < rep->nexps; i++) {
         const ab_rexp_t  *x = &rep->exps[i];

@@ -1,7 +1,8 @@
 /*
- * JSON through cJSON. Numbers are written by us with %.17g (cJSON's own
- * printer shortens them), and anything not finite becomes null, since
- * NaN and Infinity are not JSON.
+ * JSON through cJSON. Numbers are written by us in the shortest form
+ * that reads back exactly (cJSON's own printer rounds to 15 digits),
+ * and anything not finite becomes null, since NaN and Infinity are not
+ * JSON.
  */
 
 #include "render.h"
@@ -11,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "repfmt.h"
 #include "timefmt.h"
 
 
@@ -23,7 +25,7 @@ num(double v)
         return cJSON_CreateNull();
     }
 
-    snprintf(buf, sizeof(buf), "%.17g", v);
+    ab_fmt_double(buf, sizeof(buf), v);
 
     return cJSON_CreateRaw(buf);
 }
@@ -55,6 +57,21 @@ pair(double lo, double hi)
 }
 
 
+/* A time of the report, null when unknown. */
+static void
+add_time(cJSON *o, const char *key, int64_t us)
+{
+    char  buf[32];
+
+    if (us == AB_TIME_UNKNOWN) {
+        cJSON_AddNullToObject(o, key);
+    } else {
+        ab_time_format(us, buf, sizeof(buf));
+        cJSON_AddStringToObject(o, key, buf);
+    }
+}
+
+
 static cJSON *
 input_json(const ab_report_t *rep)
 {
@@ -63,6 +80,8 @@ input_json(const ab_report_t *rep)
     size_t             i;
 
     add_count(in, "files", st->files);
+    add_time(in, "first_time", rep->first_time);
+    add_time(in, "last_time", rep->last_time);
     add_count(in, "lines", st->lines);
     add_count(in, "bad_lines", st->bad_lines);
 
@@ -92,9 +111,15 @@ input_json(const ab_report_t *rep)
 static cJSON *
 metric_json(const ab_rexp_t *x, const ab_rmetric_t *m)
 {
-    cJSON  *o = cJSON_CreateObject();
+    cJSON       *o = cJSON_CreateObject();
+    const char  *unit = ab_metric_unit(m->metric);
 
     cJSON_AddStringToObject(o, "metric", m->metric);
+    if (unit != NULL) {
+        cJSON_AddStringToObject(o, "unit", unit);
+    } else {
+        cJSON_AddNullToObject(o, "unit");
+    }
     cJSON_AddStringToObject(o, "variant", x->variants[m->variant].name);
     cJSON_AddBoolToObject(o, "guardrail", m->guardrail);
     add_num(o, "value", m->e.value);
@@ -211,6 +236,7 @@ ab_render_json(FILE *out, const ab_report_t *rep)
         return -1;
     }
 
+    add_time(root, "generated", rep->generated);
     cJSON_AddItemToObject(root, "input", input_json(rep));
     add_num(root, "alpha", rep->alpha);
     if (rep->cap_pct > 0) {

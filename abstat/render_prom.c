@@ -11,6 +11,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "repfmt.h"
+
 typedef enum {
     F_VISITORS, F_ORDERS, F_REVENUE, F_CONVERTERS, F_MULTI,
     F_VALUE, F_ABS, F_ABS_LO, F_ABS_HI, F_REL, F_REL_LO, F_REL_HI, F_P,
@@ -29,7 +31,8 @@ static const struct {
                            "order." },
     { "abstat_multi_variant", "Visitors excluded for seeing this and "
                               "another variant." },
-    { "abstat_metric_value", "The variant's estimate of the metric." },
+    { "abstat_metric_value", "The variant's estimate of the metric "
+                             "(mean_latency in seconds)." },
     { "abstat_metric_effect", "Absolute effect against the baseline." },
     { "abstat_metric_effect_ci_low", "Lower CI bound of the absolute "
                                      "effect." },
@@ -73,12 +76,15 @@ label(FILE *out, const char *key, const char *v, int first)
 static void
 value(FILE *out, double v)
 {
+    char  buf[32];
+
     if (isnan(v)) {
         fputs(" NaN\n", out);
     } else if (isinf(v)) {
         fputs(v > 0 ? " +Inf\n" : " -Inf\n", out);
     } else {
-        fprintf(out, " %.17g\n", v);
+        ab_fmt_double(buf, sizeof(buf), v);
+        fprintf(out, " %s\n", buf);
     }
 }
 
@@ -188,10 +194,27 @@ input_gauge(FILE *out, const char *name, const char *help, uint64_t v)
 }
 
 
+/* A time of the report as a Unix timestamp, NaN when unknown. */
+static void
+time_gauge(FILE *out, const char *name, const char *help, int64_t us)
+{
+    fprintf(out, "# HELP %s %s\n# TYPE %s gauge\n%s", name, help, name,
+            name);
+    value(out, us == AB_TIME_UNKNOWN ? NAN : (double) us / 1e6);
+}
+
+
 int
 ab_render_prom(FILE *out, const ab_report_t *rep)
 {
     int  f;
+
+    time_gauge(out, "abstat_report_generated_timestamp_seconds",
+               "When the report was made.", rep->generated);
+    time_gauge(out, "abstat_input_first_line_timestamp_seconds",
+               "Time of the earliest log line read.", rep->first_time);
+    time_gauge(out, "abstat_input_last_line_timestamp_seconds",
+               "Time of the latest log line read.", rep->last_time);
 
     fputs("# HELP abstat_input_lines Lines read, all files.\n"
           "# TYPE abstat_input_lines gauge\n", out);

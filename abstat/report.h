@@ -100,8 +100,18 @@ typedef struct {
     size_t          ntrend;
 } ab_rexp_t;
 
+/* A time of the report that is not known (no line, or a --state file
+ * that did not keep it). */
+#define AB_TIME_UNKNOWN  INT64_MIN
+
 typedef struct {
     const ab_state_t  *st;      /* input counters and bad-line samples */
+    /* what every format states, us: the first and last log line times
+     * (request lines, not --events) and when the report was made; set by
+     * the caller of ab_analyze() */
+    int64_t            first_time;
+    int64_t            last_time;
+    int64_t            generated;
     uint64_t           events_before_exposure;
     uint64_t           orphan_refunds;
     uint64_t           refunds_over_order;

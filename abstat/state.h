@@ -142,6 +142,8 @@ typedef struct {
     size_t              nbad;
 
     int64_t             max_time;       /* latest request time, us */
+    int64_t             min_time;       /* earliest, when has_min_time */
+    int                 has_min_time;
     int64_t             file_max_time;  /* the same in the current file */
     int64_t             since;  /* exposure window [since, until), us */
     int64_t             until;

@@ -177,7 +177,8 @@ ngx_http_ab_status_prometheus(ngx_http_ab_main_conf_t *mcf, u_char *p)
         { "ab_exposures_total",
           "Exposures recorded at the edge (enrolled, not forced)." },
         { "ab_new_visitors_total",
-          "Exposures on requests that minted the visitor id." },
+          "Visitors exposed to the experiment for the first time "
+          "(each visitor's first exposure)." },
     };
 
     exp = mcf->experiments.elts;

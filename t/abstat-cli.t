@@ -55,22 +55,53 @@ for my $args (@usage) {
     isnt($err, '', "'@$args': a message on stderr");
 }
 
-($rc, $out, $err) = run_abstat_raw('report', $log);
+# one bad line in 54 is over the default --max-bad of 1%
+($rc, $out, $err) = run_abstat_raw('report', '--max-bad', '2', $log);
 is($rc, 0, 'text: exit 0');
 like($out, qr/^Input: 1 file\(s\), \d+ line\(s\), 1 bad/m, 'text: input summary');
 like($out, qr/^Experiment cta: baseline control \(control\)$/m, 'text: experiment');
 like($out, qr/^SRM: expected split from equal \(no --weights or --nginx-conf/m,
      'text: says the split is assumed equal');
-like($out, qr/^\s+revenue_per_visitor\s+upsell\s/m, 'text: metric rows');
-like($out, qr/^\s+error_rate \(guardrail\)/m, 'text: guardrails marked');
+# 80 columns: a heading per metric, a row per variant
+like($out, qr/^  revenue_per_visitor\n    control +[0-9.]+\n    upsell +[0-9.]+ +[-+][0-9.]+% +\[/m,
+     'text: metric rows under their metric');
+like($out, qr/^  error_rate \(guardrail\)$/m, 'text: guardrails marked');
+like($out, qr/^  mean_latency in s \(guardrail\)$/m, 'text: latency has its unit');
+like($out, qr/^Data: log lines from 1970-01-01T00:00:01Z to 1970-01-01T00:00:40Z; report\s+generated \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/m,
+     'text: the data\'s time range and when it was generated');
 like($err, qr/ab\.log:\d+: bad line/, 'bad line sampled on stderr');
+my @long = grep { length > 80 } split /\n/, $out;
+is_deeply(\@long, [], 'text: no line over 80 columns');
+is(scalar(() = $out =~ / +$/mg), 0, 'text: no trailing spaces');
 
-# Columns line up: every row of the metrics table has the same width.
+# --width 0: every comparison on one row, the columns aligned
+($rc, $out, $err) = run_abstat_raw('report', '--max-bad', '2', '--width', '0',
+                                   $log);
+is($rc, 0, 'text --width 0: exit 0');
+like($out, qr/^\s+revenue_per_visitor\s+upsell\s/m, 'text --width 0: metric rows');
+like($out, qr/^\s+error_rate \(guardrail\)\s+upsell/m, 'text --width 0: guardrails marked');
 my @rows = grep { /^\s+(metric|\S+_\S+|event:\S+)\s/ } split /\n/, $out;
+# trailing spaces trimmed: the star column makes a second width
 my %widths = map { length($_) => 1 } grep { !/^\s+(visitors|variant)/ } @rows;
-cmp_ok(scalar keys %widths, '<=', 2, 'text: aligned table rows');
+cmp_ok(scalar keys %widths, '<=', 2, 'text --width 0: aligned table rows');
+cmp_ok((sort { $b <=> $a } map { length } @rows)[0], '>', 120,
+       'text --width 0: wider than 80 columns');
+is(scalar(() = $out =~ / +$/mg), 0, 'text --width 0: no trailing spaces');
 
-($rc, $out) = run_abstat_raw('report', '--format', 'csv', '-q', $log);
+# a narrow --width splits the variants table into panels, keys repeated
+($rc, $out) = run_abstat_raw('report', '-q', '--max-bad', '2', '--width', '40',
+                             $log);
+my @heads = $out =~ /^  variant\b/mg;
+cmp_ok(scalar @heads, '>=', 3, 'text --width 40: the variants table in panels');
+like($out, qr/^  variant +(\S+ +)*revenue\b.*\n  control \(baseline\) +(\d+ +)*\d+\.\d\d\b/m,
+     'text --width 40: revenue in a later panel, keyed by variant');
+for my $w ('x', '10', '1.5') {
+    ($rc) = run_abstat_raw('report', '--width', $w, $log);
+    is($rc, 2, "--width $w: usage error");
+}
+
+($rc, $out) = run_abstat_raw('report', '--format', 'csv', '-q', '--max-bad', '2',
+                             $log);
 is($rc, 0, 'csv: exit 0');
 my @lines = split /\n/, $out;
 like($lines[0], qr/^experiment,baseline,metric,variant,guardrail,value,/, 'csv: header');

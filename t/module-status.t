@@ -229,6 +229,9 @@ sub check_status {
     for my $f (qw(ab_exposures_total ab_new_visitors_total ab_events_total)) {
         is($prom->{$f}{type}, 'counter', "$what: $f is a counter");
     }
+    # it counts first exposures, not ids minted (issue 13)
+    like($prom->{ab_new_visitors_total}{help}, qr/first exposure/,
+         "$what: ab_new_visitors_total says what it counts");
     for my $f (qw(ab_variant_weight ab_srm_chi2 ab_srm_p_value)) {
         is($prom->{$f}{type}, 'gauge', "$what: $f is a gauge");
     }
