@@ -746,11 +746,10 @@ generated_at(void)
 }
 
 
-/* The analysis of st, written as o says; the caller frees rep. The
- * first line time is of st unless first_lost (a --state file that did
- * not keep it). 0, or EXIT_INTERNAL said on stderr. */
+/* The analysis of st, written as o says; the caller frees rep. 0, or
+ * EXIT_INTERNAL said on stderr. */
 static int
-report(const opts_t *o, ab_state_t *st, ab_report_t *rep, int first_lost)
+report(const opts_t *o, ab_state_t *st, ab_report_t *rep)
 {
     int  any;
 
@@ -760,8 +759,7 @@ report(const opts_t *o, ab_state_t *st, ab_report_t *rep, int first_lost)
     }
 
     any = st->has_min_time || st->max_time > 0;
-    rep->first_time = st->has_min_time && !first_lost ? st->min_time
-                      : AB_TIME_UNKNOWN;
+    rep->first_time = st->has_min_time ? st->min_time : AB_TIME_UNKNOWN;
     rep->last_time = any ? st->max_time : AB_TIME_UNKNOWN;
     rep->generated = generated_at();
 
@@ -927,7 +925,7 @@ state_main(int argc, char **argv)
             goto done;
         }
     }
-    rc = report(&o, &st, &rep, 0);
+    rc = report(&o, &st, &rep);
     ab_report_free(&rep);
     if (rc != 0) {
         /* no report written, nothing removed */
@@ -1083,7 +1081,7 @@ main(int argc, char **argv)
     ab_report_t  rep;
     ab_incr_t    inc;
     uint64_t     late_before, lines0, bad0, flines, fbad;
-    int          i, status = 0, rc, bad_input = 0, first_lost = 0;
+    int          i, status = 0, rc, bad_input = 0;
     const char  *stdin_only[] = { "-" };
     char *const *files;
     int          nfiles;
@@ -1150,8 +1148,6 @@ main(int argc, char **argv)
             status = rc;
             goto done;
         }
-        /* lines of earlier runs, but not their first time */
-        first_lost = st.max_time > 0 && !st.has_min_time;
     }
     late_before = st.late_exposures;
     lines0 = st.lines;
@@ -1210,7 +1206,7 @@ main(int argc, char **argv)
         goto done;
     }
 
-    if ((rc = report(&o, &st, &rep, first_lost)) != 0) {
+    if ((rc = report(&o, &st, &rep)) != 0) {
         status = rc;
     } else if ((rc = alerts(o.fail_on, &rep)) != 0) {
         /* An alert matters more than an unreadable file (exit 1). */

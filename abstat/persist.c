@@ -253,6 +253,8 @@ write_all(io_t *io, const ab_state_t *st, const ab_incr_t *inc)
         wstr(io, st->bad[i].reason);
     }
     w64(io, (uint64_t) st->max_time);
+    w64(io, (uint64_t) st->min_time);
+    w64(io, (uint64_t) st->has_min_time);
     w64(io, (uint64_t) st->fold_wm);
     w64(io, (uint64_t) st->folded);
     w64(io, st->late_exposures);
@@ -758,6 +760,8 @@ read_all(io_t *io, ab_state_t *st, ab_incr_t *inc)
         free(s);
     }
     st->max_time = (int64_t) r64(io);
+    st->min_time = (int64_t) r64(io);
+    st->has_min_time = r64(io) != 0;
     st->fold_wm = (int64_t) r64(io);
     st->folded = r64(io) != 0;
     st->late_exposures = r64(io);

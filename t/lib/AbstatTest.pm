@@ -8,8 +8,7 @@ use File::Temp qw(tempfile);
 use JSON::PP ();
 
 our @EXPORT_OK = qw(run_abstat run_abstat_raw compare_json read_json
-                    log_line log_file report_ok exp_of variant_of metric_of
-                    first_time_as_in);
+                    log_line log_file report_ok exp_of variant_of metric_of);
 
 # Paths in the tests (build/abstat, t/data/abstat) are from the repository
 # root, wherever prove was started.
@@ -129,20 +128,6 @@ sub compare_json {
                : (sprintf "%s: got %.17g, want %.17g", $path, $got, $want);
     }
     return ref $got || $got ne $want ? ("$path: got '$got', want '$want'") : ();
-}
-
-# A --state file does not keep the first line time yet (persist.c, state
-# version 2): a report from one says it is unknown where a full run has
-# it. Returns the full run's report (JSON or prom text) with its first
-# time unknown where $got has it so, and unchanged otherwise: a wrong
-# time still differs.
-sub first_time_as_in {
-    my ($got, $want) = @_;
-    $want =~ s/("first_time":\s*)"[^"]*"/${1}null/
-        if $got =~ /"first_time":\s*null/;
-    $want =~ s/^(abstat_input_first_line_timestamp_seconds) \S+$/$1 NaN/m
-        if $got =~ /^abstat_input_first_line_timestamp_seconds NaN$/m;
-    return $want;
 }
 
 # A log line as nginx writes it (every value a string).
