@@ -5,6 +5,7 @@
  */
 
 #include "render.h"
+#include "roles.h"
 
 #include <math.h>
 
@@ -30,7 +31,7 @@ ab_render_csv(FILE *out, const ab_report_t *rep)
     fputs("experiment,baseline,metric,variant,guardrail,value,baseline_value,"
           "abs_effect,abs_ci_low,abs_ci_high,rel_effect,rel_ci_low,"
           "rel_ci_high,p_value,rel_p_value,p_value_adjusted,df,srm_p_value,"
-          "srm_alert\n", out);
+          "srm_alert,role,test,mde,visitors_needed,days_needed\n", out);
 
     for (i = 0; i < rep->nexps; i++) {
         const ab_rexp_t  *x = &rep->exps[i];
@@ -54,7 +55,12 @@ ab_render_csv(FILE *out, const ab_report_t *rep)
             put(out, m->p_adjusted);
             put(out, m->e.df);
             put(out, x->srm_p);
-            fprintf(out, ",%d\n", x->srm_alert);
+            fprintf(out, ",%d,%s,%s", x->srm_alert, ab_role_name(m->role),
+                    m->rel_test ? "relative" : "absolute");
+            put(out, m->power.defined ? m->power.mde : NAN);
+            put(out, m->power.defined ? m->power.visitors_needed : NAN);
+            put(out, m->power.defined ? m->power.days_needed : NAN);
+            fputc('\n', out);
         }
     }
 

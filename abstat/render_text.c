@@ -4,6 +4,7 @@
  */
 
 #include "render.h"
+#include "roles.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -170,8 +171,9 @@ variants_table(FILE *out, const ab_rexp_t *x)
 }
 
 
+/* The rows of one role. */
 static int
-metrics_table(FILE *out, const ab_rexp_t *x, double alpha)
+metrics_table(FILE *out, const ab_rexp_t *x, double alpha, int role)
 {
     static const char *const  head[] = { "metric", "variant", "baseline",
         "value", "abs effect", "abs CI", "rel effect", "rel CI", "p", "p adj",
@@ -189,8 +191,12 @@ metrics_table(FILE *out, const ab_rexp_t *x, double alpha)
 
     for (i = 0; i < x->nmetrics; i++) {
         const ab_rmetric_t  *m = &x->metrics[i];
-        double               p = m->guardrail ? m->e.p_value : m->p_adjusted;
+        int                  sig = ab_metric_moved(m, alpha)
+                                   || ab_metric_regressed(m, alpha);
 
+        if (m->role != role) {
+            continue;
+        }
         if ((r = add_row(&t)) == (size_t) -1) {
             return -1;
         }
@@ -203,12 +209,113 @@ metrics_table(FILE *out, const ab_rexp_t *x, double alpha)
         fmt_ci(cell(&t, r, 5), m->e.abs_lo, m->e.abs_hi, 0);
         fmt_pct(cell(&t, r, 6), m->e.rel_effect);
         fmt_ci(cell(&t, r, 7), m->e.rel_lo, m->e.rel_hi, 1);
-        fmt_p(cell(&t, r, 8), m->e.p_value);
+        fmt_p(cell(&t, r, 8), m->p_test);
         fmt_p(cell(&t, r, 9), m->p_adjusted);
-        snprintf(cell(&t, r, 10), CELL_MAX, "%s", p < alpha ? "*" : "");
+        snprintf(cell(&t, r, 10), CELL_MAX, "%s", sig ? "*" : "");
     }
 
     return print_table(out, &t);
+}
+
+
+/* The power of each primary row (roles.c, power.c). */
+static int
+power_table(FILE *out, const ab_rexp_t *x)
+{
+    static const char *const  head[] = { "metric", "variant", "adjusted CI",
+        "level", "MDE", "alpha", "visitors", "days" };
+    table_t  t = { NULL, 8, 0, 0, { 1, 1 } };
+    size_t   i, c, r;
+
+    if ((r = add_row(&t)) == (size_t) -1) {
+        return -1;
+    }
+    for (c = 0; c < t.ncols; c++) {
+        snprintf(cell(&t, r, c), CELL_MAX, "%s", head[c]);
+    }
+
+    for (i = 0; i < x->nmetrics; i++) {
+        const ab_rmetric_t  *m = &x->metrics[i];
+        const ab_power_t    *pw = &m->power;
+
+        if (m->role != AB_ROLE_PRIMARY) {
+            continue;
+        }
+        if ((r = add_row(&t)) == (size_t) -1) {
+            return -1;
+        }
+        snprintf(cell(&t, r, 0), CELL_MAX, "%s", m->metric);
+        snprintf(cell(&t, r, 1), CELL_MAX, "%s", x->variants[m->variant].name);
+        fmt_ci(cell(&t, r, 2), m->adj_lo, m->adj_hi, m->rel_test);
+        fmt_num(cell(&t, r, 3), m->adj_level);
+        /* where the relative MDE is undefined (baseline 0), the absolute */
+        if (isnan(pw->mde)) {
+            fmt_num(cell(&t, r, 4), pw->mde_abs);
+        } else {
+            fmt_pct(cell(&t, r, 4), pw->mde);
+        }
+        fmt_num(cell(&t, r, 5), pw->alpha);
+        fmt_num(cell(&t, r, 6), pw->visitors_needed);
+        fmt_num(cell(&t, r, 7), pw->days_needed);
+        if (!isnan(pw->visitors_needed)) {
+            snprintf(cell(&t, r, 6), CELL_MAX, "%.0f", pw->visitors_needed);
+        }
+        if (!isnan(pw->days_needed)) {
+            snprintf(cell(&t, r, 7), CELL_MAX, "%.1f", pw->days_needed);
+        }
+    }
+
+    return print_table(out, &t);
+}
+
+
+/* The metrics by role: the primary family with its power, the
+ * exploratory rest, the guardrails. */
+static int
+roles_tables(FILE *out, const ab_rexp_t *x, const ab_report_t *rep)
+{
+    static const int          order[] = { AB_ROLE_PRIMARY, AB_ROLE_SECONDARY,
+                                          AB_ROLE_GUARDRAIL };
+    static const char *const  title[] = {
+        "Primary metrics (the verdict)", "Secondary metrics (exploratory: "
+        "p not adjusted, no verdict)", "Guardrails" };
+    size_t                    k, i, n;
+    double                    a = rep->alpha;
+
+    for (k = 0; k < 3; k++) {
+        for (i = 0, n = 0; i < x->nmetrics; i++) {
+            n += x->metrics[i].role == order[k];
+        }
+        if (n == 0) {
+            continue;
+        }
+        fprintf(out, "\n%s\n", title[k]);
+        if (metrics_table(out, x, a, order[k]) != 0) {
+            return -1;
+        }
+        if (order[k] == AB_ROLE_PRIMARY) {
+            fputc('\n', out);
+            if (power_table(out, x) != 0) {
+                return -1;
+            }
+        }
+    }
+
+    fprintf(out, "\n  CIs at %g%%. p: of the relative effect (of the absolute "
+            "one where the\n  baseline is 0). p adj: Holm over the %zu "
+            "primary test(s); adjusted CI at the\n  level of its Holm step. "
+            "MDE: 80%% power, two-sided z-test at alpha (alpha\n  over the "
+            "primary tests). ", 100 * (1 - a), x->nprimary_tests);
+    if (rep->cfg != NULL && rep->cfg->mde > 0) {
+        fprintf(out, "visitors, days: still needed for --mde %g%%.\n  ",
+                rep->cfg->mde * 100);
+    } else {
+        fputs("visitors, days: still needed, with --mde PCT.\n  ", out);
+    }
+    fprintf(out, "* primary: p adj < %g; guardrail: p < %g and higher.\n", a,
+            a);
+
+    return 0;
 }
 
 
@@ -265,14 +372,8 @@ ab_render_text(FILE *out, const ab_report_t *rep)
             return -1;
         }
 
-        if (x->nmetrics > 0) {
-            fputc('\n', out);
-            if (metrics_table(out, x, rep->alpha) != 0) {
-                return -1;
-            }
-            fprintf(out, "\n  CIs at %g%%; p adj: Holm over the non-guardrail "
-                    "metrics; * p adj (guardrails: p) < %g\n",
-                    100 * (1 - rep->alpha), rep->alpha);
+        if (x->nmetrics > 0 && roles_tables(out, x, rep) != 0) {
+            return -1;
         }
     }
 
