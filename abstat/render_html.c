@@ -736,8 +736,10 @@ ab_render_html(FILE *out, const ab_report_t *rep)
         variants_table(out, x);
         fputs("<h3>Metrics</h3>", out);
         metrics_table(out, x, rep->alpha);
-        fputs("<h3>Power of the primary metrics</h3>", out);
-        power_table(out, x, rep->cfg ? rep->cfg->mde : 0);
+        if (x->nmetrics > 0) {
+            fputs("<h3>Power of the primary metrics</h3>", out);
+            power_table(out, x, rep->cfg ? rep->cfg->mde : 0);
+        }
         fputs("</section>", out);
     }
 
