@@ -383,6 +383,7 @@ ab_analyze(ab_state_t *st, const ab_config_t *cfg, ab_report_t *rep)
     rep->alpha = cfg->alpha;
     rep->cap_pct = cfg->cap_pct;
     rep->bucket = cfg->bucket;
+    rep->cfg = cfg;
 
     if (intern_named(st, cfg) != 0) {
         return -1;

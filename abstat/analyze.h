@@ -43,4 +43,13 @@ int ab_experiment_report(const ab_pass_t *p, int e, ab_rexp_t *out);
 
 void ab_experiment_free(ab_rexp_t *x);
 
+/* Days from the first to the last entry into experiment e, NaN when all
+ * entered at once: the enrollment rate of power.c. */
+double ab_entry_span_days(const ab_pass_t *p, int e);
+
+/* What a metric named name is: AB_METRIC_* (0 for none). */
+enum { AB_METRIC_NONE, AB_METRIC_BUSINESS, AB_METRIC_CAPPED,
+       AB_METRIC_GUARDRAIL };
+int ab_metric_kind(const char *name);
+
 #endif /* ABSTAT_ANALYZE_H */

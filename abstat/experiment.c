@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "roles.h"
 #include "stats.h"
 
 /* What a metric takes of a visitor's totals: x, or x / y for ratios. */
@@ -85,6 +86,22 @@ static const metric_def_t  defs[] = {
 
 #define NDEFS      (sizeof(defs) / sizeof(defs[0]))
 #define FUNNEL_AT  7
+
+
+int
+ab_metric_kind(const char *name)
+{
+    size_t  k;
+
+    for (k = 0; k < NDEFS; k++) {
+        if (strcmp(defs[k].name, name) == 0) {
+            return defs[k].guardrail ? AB_METRIC_GUARDRAIL
+                   : defs[k].capped ? AB_METRIC_CAPPED : AB_METRIC_BUSINESS;
+        }
+    }
+
+    return AB_METRIC_NONE;
+}
 
 
 static const ab_expdef_t *
@@ -343,6 +360,8 @@ add_metric(ab_rexp_t *x, const char *name, size_t var, int guardrail,
     m->guardrail = guardrail;
     m->e = ab_compare(t, c, alpha);
     m->p_adjusted = NAN;
+    m->t = *t;
+    m->c = *c;
 }
 
 
@@ -431,7 +450,7 @@ ab_experiment_report(const ab_pass_t *p, int e, ab_rexp_t *x)
     size_t              maxm;
     int                *order, *evorder;
     acc_t              *acc;
-    double             *praw, *padj, cap = NAN;
+    double              cap = NAN;
     const uint64_t     *ec = p->event_count[e];
 
     memset(x, 0, sizeof(*x));
@@ -448,12 +467,8 @@ ab_experiment_report(const ab_pass_t *p, int e, ab_rexp_t *x)
     acc = calloc(nv * NDEFS + 1, sizeof(acc_t));
     x->variants = calloc(nv + 1, sizeof(ab_rvariant_t));
     x->metrics = calloc(maxm, sizeof(ab_rmetric_t));
-    praw = calloc(maxm, sizeof(double));
-    padj = calloc(maxm, sizeof(double));
 
-    if (!order || !evorder || !acc || !x->variants || !x->metrics || !praw
-        || !padj)
-    {
+    if (!order || !evorder || !acc || !x->variants || !x->metrics) {
         goto fail;
     }
 
@@ -523,13 +538,9 @@ ab_experiment_report(const ab_pass_t *p, int e, ab_rexp_t *x)
         }
     }
 
-    /* Holm over the business metrics of this experiment, all variants. */
-    for (i = 0, k = 0; i < x->nmetrics; i++) {
-        praw[i] = x->metrics[i].guardrail ? NAN : x->metrics[i].e.p_value;
-    }
-    ab_holm(praw, padj, x->nmetrics);
-    for (i = 0; i < x->nmetrics; i++) {
-        x->metrics[i].p_adjusted = padj[i];
+    /* roles, Holm over the primary family, power (roles.c) */
+    if (ab_roles_apply(x, cfg, ab_entry_span_days(p, e)) != 0) {
+        goto fail;
     }
 
     if (cfg->bucket && ab_trend(p, e, order, x) != 0) {
@@ -539,8 +550,6 @@ ab_experiment_report(const ab_pass_t *p, int e, ab_rexp_t *x)
     free(order);
     free(evorder);
     free(acc);
-    free(praw);
-    free(padj);
 
     return 0;
 
@@ -548,8 +557,6 @@ fail:
     free(order);
     free(evorder);
     free(acc);
-    free(praw);
-    free(padj);
     ab_experiment_free(x);
 
     return -1;

@@ -27,6 +27,7 @@
 #include "retain.h"
 #include "render.h"
 #include "report.h"
+#include "roles.h"
 #include "state.h"
 #include "timefmt.h"
 
@@ -50,7 +51,8 @@ enum { FAIL_SRM = 1, FAIL_GUARDRAIL = 2 };
 
 enum { OPT_CAP = 256, OPT_EVENTS, OPT_STATE, OPT_NO_WAIT, OPT_LATE,
        OPT_SINCE, OPT_UNTIL, OPT_FAIL_ON, OPT_BUCKET, OPT_TABLE,
-       OPT_THREADS, OPT_RETAIN, OPT_MAX_BAD, OPT_WIDTH };
+       OPT_THREADS, OPT_RETAIN, OPT_MAX_BAD, OPT_WIDTH, OPT_PRIMARY,
+       OPT_MDE };
 
 typedef struct {
     int             format;
@@ -76,6 +78,8 @@ typedef struct {
     int             fail_on;    /* FAIL_* */
     int             trend_table;        /* --table trend */
     int             threads;    /* --threads */
+    char          **primary;    /* --primary */
+    size_t          nprimary;
 } opts_t;
 
 static const char  usage_text[] =
@@ -107,6 +111,14 @@ static const char  usage_text[] =
     "  -c, --nginx-conf FILE   read ab_experiment blocks (following include)\n"
     "                          for expected weights and baselines\n"
     "  -b, --baseline VAR      baseline variant (or EXP=VAR)\n"
+    "      --primary METRIC[,...]\n"
+    "                          the metrics the verdict is on, Holm-adjusted\n"
+    "                          over them and the variants (repeatable;\n"
+    "                          default revenue_per_visitor); the other\n"
+    "                          metrics are exploratory\n"
+    "      --mde PCT           relative effect to detect: visitors and days\n"
+    "                          still needed for 80% power on each primary\n"
+    "                          metric\n"
     "      --cap-revenue PCT   also report revenue winsorized at the PCT-th\n"
     "                          percentile of non-zero visitor revenues\n"
     "      --events FILE       back-office events (refunds), JSON lines\n"
@@ -146,8 +158,8 @@ static const char  usage_state_text[] =
     "removes NAME's records from FILE, atomically, under FILE's lock.\n"
     "\n"
     "Options: --state FILE, -e/--experiment NAME (once), --no-wait, -f,\n"
-    "-o, -a, -w, -c, -b, --cap-revenue, --bucket, --table, --width, -q;\n"
-    "see 'abstat report --help'.\n";
+    "-o, -a, -w, -c, -b, --cap-revenue, --primary, --mde, --bucket,\n"
+    "--table, --width, -q; see 'abstat report --help'.\n";
 
 
 static void
@@ -289,6 +301,8 @@ parse_options(int argc, char **argv, opts_t *o)
         { "retain",      required_argument, NULL, OPT_RETAIN },
         { "max-bad",     required_argument, NULL, OPT_MAX_BAD },
         { "width",       required_argument, NULL, OPT_WIDTH },
+        { "primary",     required_argument, NULL, OPT_PRIMARY },
+        { "mde",         required_argument, NULL, OPT_MDE },
         { "quiet",       no_argument,       NULL, 'q' },
         { "help",        no_argument,       NULL, 'h' },
         { "version",     no_argument,       NULL, 'V' },
@@ -395,6 +409,19 @@ parse_options(int argc, char **argv, opts_t *o)
             break;
         case OPT_EVENTS:
             o->events = push(o->events, &o->nevents, optarg);
+            break;
+        case OPT_PRIMARY:
+            if ((err = ab_primary_add(&o->primary, &o->nprimary, optarg))) {
+                snprintf(msg, sizeof(msg), "--primary '%%s': %s", err);
+                usage_error(msg, optarg);
+            }
+            break;
+        case OPT_MDE:
+            o->cfg.mde = parse_double(optarg, "bad --mde '%s'") / 100;
+            if (!(o->cfg.mde > 0 && o->cfg.mde <= 10)) {
+                usage_error("--mde must be a percent in (0, 1000], not '%s'",
+                            optarg);
+            }
             break;
         case OPT_STATE:
             o->state = optarg;
@@ -590,14 +617,14 @@ alerts(int fail_on, const ab_report_t *rep)
         for (j = 0; j < x->nmetrics; j++) {
             const ab_rmetric_t  *m = &x->metrics[j];
 
-            if ((fail_on & FAIL_GUARDRAIL) && m->guardrail
-                && m->e.p_value < rep->alpha && m->e.abs_effect > 0)
+            if ((fail_on & FAIL_GUARDRAIL)
+                && ab_metric_regressed(m, rep->alpha))
             {
                 guard = 1;
                 fprintf(stderr, "abstat: guardrail regressed: %s: %s of %s "
                         "is %.4g against %.4g (p = %.3g)\n", x->name,
                         m->metric, x->variants[m->variant].name, m->e.value,
-                        m->e.baseline_value, m->e.p_value);
+                        m->e.baseline_value, m->p_test);
             }
         }
     }
@@ -776,6 +803,10 @@ opts_free(opts_t *o)
     free(o->weights);
     free(o->only);
     free(o->events);
+    while (o->nprimary > 0) {
+        free(o->primary[--o->nprimary]);
+    }
+    free(o->primary);
 }
 
 
@@ -783,6 +814,18 @@ opts_free(opts_t *o)
 static void
 cfg_from_opts(opts_t *o)
 {
+    const char  *why;
+    char         msg[512];
+    size_t       i;
+
+    for (i = 0; i < o->nprimary; i++) {
+        if ((why = ab_primary_check(o->primary[i], o->cfg.cap_pct > 0))) {
+            snprintf(msg, sizeof(msg), "--primary '%%s': %s", why);
+            usage_error(msg, o->primary[i]);
+        }
+    }
+    o->cfg.primary = (const char *const *) o->primary;
+    o->cfg.nprimary = o->nprimary;
     o->cfg.only = o->only;
     /* experiments are reported side by side by the main thread and
      * as many more */

@@ -7,6 +7,7 @@
  */
 
 #include "render.h"
+#include "roles.h"
 
 #include <math.h>
 
@@ -50,7 +51,8 @@ ab_render_csv(FILE *out, const ab_report_t *rep)
     fputs("experiment,baseline,metric,variant,guardrail,value,baseline_value,"
           "abs_effect,abs_ci_low,abs_ci_high,rel_effect,rel_ci_low,"
           "rel_ci_high,p_value,rel_p_value,p_value_adjusted,df,srm_p_value,"
-          "srm_alert,unit,first_time,last_time,generated\n", out);
+          "srm_alert,role,test,mde,visitors_needed,days_needed,unit,"
+          "first_time,last_time,generated\n", out);
 
     for (i = 0; i < rep->nexps; i++) {
         const ab_rexp_t  *x = &rep->exps[i];
@@ -75,7 +77,12 @@ ab_render_csv(FILE *out, const ab_report_t *rep)
             put(out, m->e.df);
             put(out, x->srm_p);
             unit = ab_metric_unit(m->metric);
-            fprintf(out, ",%d,%s", x->srm_alert, unit ? unit : "");
+            fprintf(out, ",%d,%s,%s", x->srm_alert, ab_role_name(m->role),
+                    m->rel_test ? "relative" : "absolute");
+            put(out, m->power.defined ? m->power.mde : NAN);
+            put(out, m->power.defined ? m->power.visitors_needed : NAN);
+            put(out, m->power.defined ? m->power.days_needed : NAN);
+            fprintf(out, ",%s", unit ? unit : "");
             put_times(out, rep);
         }
     }

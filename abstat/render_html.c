@@ -6,12 +6,14 @@
  * of each chart in a data attribute (data-svg-sizes on <body>), which is
  * how the browser test checks that the charts were drawn.
  *
- * Verdicts follow the report's own tests: a business metric "moved" when
- * its Holm-adjusted p-value is below alpha, a guardrail "regressed" when
- * it is significantly higher (error rate and latency: higher is worse).
+ * Verdicts follow the report's own tests (roles.c): a primary metric
+ * "moved" when its Holm-adjusted p-value is below alpha, a guardrail
+ * "regressed" when it is significantly higher (error rate and latency:
+ * higher is worse); secondary metrics are exploratory, no verdict.
  */
 
 #include "render.h"
+#include "roles.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -472,14 +474,14 @@ done:
 static int
 regressed(const ab_rmetric_t *m, double alpha)
 {
-    return m->guardrail && m->e.p_value < alpha && m->e.abs_effect > 0;
+    return ab_metric_regressed(m, alpha);
 }
 
 
 static int
 moved(const ab_rmetric_t *m, double alpha)
 {
-    return !m->guardrail && m->p_adjusted < alpha;
+    return ab_metric_moved(m, alpha);
 }
 
 
@@ -530,12 +532,12 @@ verdict(FILE *out, const ab_rexp_t *x, double alpha)
             num(out, m->e.abs_effect, "%+.4g");
         }
         fputs("</span> (p = ", out);
-        num(out, regressed(m, alpha) ? m->e.p_value : m->p_adjusted, "%.2g");
+        num(out, regressed(m, alpha) ? m->p_test : m->p_adjusted, "%.2g");
         fputs(")</li>", out);
     }
 
     if (nmoved == 0 && nreg == 0) {
-        fputs("<li>No metric moved significantly (yet).</li>", out);
+        fputs("<li>No primary metric moved significantly (yet).</li>", out);
     }
     fputs("</ul></div>", out);
 }
@@ -586,9 +588,8 @@ metrics_table(FILE *out, const ab_rexp_t *x, double alpha)
         fprintf(out, "<tr%s><td>", sig ? " class=\"sig\"" : "");
         esc(out, m->metric);
         unit(out, m->metric);
-        if (m->guardrail) {
-            fputs(" <small>(guardrail)</small>", out);
-        }
+        fprintf(out, " <small>(%s)</small>", m->role == AB_ROLE_SECONDARY
+                ? "exploratory" : ab_role_name(m->role));
         fputs("</td><td class=\"l\">", out);
         esc(out, x->variants[m->variant].name);
         fputs("</td><td>", out);
@@ -604,12 +605,73 @@ metrics_table(FILE *out, const ab_rexp_t *x, double alpha)
         fputs(" &hellip; ", out);
         pct(out, m->e.rel_hi);
         fputs("</td><td>", out);
-        num(out, m->e.p_value, "%.3g");
+        num(out, m->p_test, "%.3g");
         fputs("</td><td>", out);
         num(out, m->p_adjusted, "%.3g");
         fprintf(out, "%s</td></tr>", sig ? " &#9733;" : "");
     }
     fputs("</table></div>", out);
+}
+
+
+/* The primary rows: adjusted CIs and power (roles.c, power.c). */
+static void
+power_table(FILE *out, const ab_rexp_t *x, double mde)
+{
+    size_t  i;
+
+    fputs("<div class=\"scroll\"><table><tr><th>primary metric</th>"
+          "<th class=\"l\">variant</th><th>adjusted CI</th><th>level</th>"
+          "<th>detectable effect (80% power)</th><th>at alpha</th>"
+          "<th>visitors still needed</th><th>days</th></tr>", out);
+    for (i = 0; i < x->nmetrics; i++) {
+        const ab_rmetric_t  *m = &x->metrics[i];
+        const ab_power_t    *pw = &m->power;
+
+        if (m->role != AB_ROLE_PRIMARY) {
+            continue;
+        }
+        fputs("<tr><td>", out);
+        esc(out, m->metric);
+        fputs("</td><td class=\"l\">", out);
+        esc(out, x->variants[m->variant].name);
+        fputs("</td><td>", out);
+        if (m->rel_test) {
+            pct(out, m->adj_lo);
+            fputs(" &hellip; ", out);
+            pct(out, m->adj_hi);
+        } else {
+            num(out, m->adj_lo, "%+.4g");
+            fputs(" &hellip; ", out);
+            num(out, m->adj_hi, "%+.4g");
+        }
+        fputs("</td><td>", out);
+        num(out, m->adj_level * 100, "%.4g%%");
+        fputs("</td><td>", out);
+        if (isfinite(pw->mde)) {
+            num(out, pw->mde * 100, "&plusmn;%.1f%%");
+        } else {
+            num(out, pw->mde_abs, "&plusmn;%.4g");
+        }
+        fputs("</td><td>", out);
+        num(out, pw->alpha, "%.3g");
+        fputs("</td><td>", out);
+        num(out, pw->visitors_needed, "%.0f");
+        fputs("</td><td>", out);
+        num(out, pw->days_needed, "%.1f");
+        fputs("</td></tr>", out);
+    }
+    fputs("</table></div>", out);
+    if (mde > 0) {
+        fprintf(out, "<p class=\"muted\">Visitors and days: still needed "
+                "in the variant and the baseline together for an effect of "
+                "%g%% to have 80%% power, at the enrollment rate so far.</p>",
+                mde * 100);
+    } else {
+        fputs("<p class=\"muted\">Give <code>--mde PCT</code> for the "
+              "visitors and days an effect of PCT percent still needs.</p>",
+              out);
+    }
 }
 
 
@@ -695,6 +757,10 @@ ab_render_html(FILE *out, const ab_report_t *rep)
         variants_table(out, x);
         fputs("<h3>Metrics</h3>", out);
         metrics_table(out, x, rep->alpha);
+        if (x->nmetrics > 0) {
+            fputs("<h3>Power of the primary metrics</h3>", out);
+            power_table(out, x, rep->cfg ? rep->cfg->mde : 0);
+        }
         fputs("</section>", out);
     }
 

@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 
 #include "repfmt.h"
+#include "roles.h"
 #include "timefmt.h"
 
 
@@ -109,6 +110,22 @@ input_json(const ab_report_t *rep)
 
 
 static cJSON *
+power_json(const ab_power_t *pw)
+{
+    cJSON  *o = cJSON_CreateObject();
+
+    add_num(o, "alpha", pw->alpha);
+    add_num(o, "power", pw->power);
+    add_num(o, "mde", pw->mde);
+    add_num(o, "mde_abs", pw->mde_abs);
+    add_num(o, "visitors_needed", pw->visitors_needed);
+    add_num(o, "days_needed", pw->days_needed);
+
+    return o;
+}
+
+
+static cJSON *
 metric_json(const ab_rexp_t *x, const ab_rmetric_t *m)
 {
     cJSON       *o = cJSON_CreateObject();
@@ -132,6 +149,18 @@ metric_json(const ab_rexp_t *x, const ab_rmetric_t *m)
     add_num(o, "rel_p_value", m->e.rel_p_value);
     add_num(o, "p_value_adjusted", m->p_adjusted);
     add_num(o, "df", m->e.df);
+    cJSON_AddStringToObject(o, "role", ab_role_name(m->role));
+    cJSON_AddStringToObject(o, "test", m->rel_test ? "relative" : "absolute");
+    add_num(o, "p_value_test", m->p_test);
+    if (m->role == AB_ROLE_PRIMARY) {
+        cJSON_AddItemToObject(o, "ci_adjusted", pair(m->adj_lo, m->adj_hi));
+        add_num(o, "ci_adjusted_level", m->adj_level);
+        cJSON_AddItemToObject(o, "power", power_json(&m->power));
+    } else {
+        cJSON_AddNullToObject(o, "ci_adjusted");
+        cJSON_AddNullToObject(o, "ci_adjusted_level");
+        cJSON_AddNullToObject(o, "power");
+    }
 
     return o;
 }
@@ -189,6 +218,7 @@ experiment_json(const ab_rexp_t *x, int bucket)
     add_num(srm, "chi2", x->chi2);
     add_num(srm, "p_value", x->srm_p);
     cJSON_AddBoolToObject(srm, "alert", x->srm_alert);
+    add_count(o, "primary_tests", x->nprimary_tests);
 
     vars = cJSON_AddArrayToObject(o, "variants");
     for (i = 0; i < x->nvariants; i++) {
@@ -224,6 +254,27 @@ experiment_json(const ab_rexp_t *x, int bucket)
 }
 
 
+/* The primary metrics as asked for, and --mde. */
+static void
+primary_json(cJSON *root, const ab_config_t *cfg)
+{
+    cJSON   *a = cJSON_AddArrayToObject(root, "primary");
+    size_t   i;
+
+    if (cfg == NULL || cfg->nprimary == 0) {
+        cJSON_AddItemToArray(a, cJSON_CreateString(AB_PRIMARY_DEFAULT));
+    }
+    for (i = 0; cfg != NULL && i < cfg->nprimary; i++) {
+        cJSON_AddItemToArray(a, cJSON_CreateString(cfg->primary[i]));
+    }
+    if (cfg != NULL && cfg->mde > 0) {
+        add_num(root, "mde", cfg->mde);
+    } else {
+        cJSON_AddNullToObject(root, "mde");
+    }
+}
+
+
 int
 ab_render_json(FILE *out, const ab_report_t *rep)
 {
@@ -239,6 +290,7 @@ ab_render_json(FILE *out, const ab_report_t *rep)
     add_time(root, "generated", rep->generated);
     cJSON_AddItemToObject(root, "input", input_json(rep));
     add_num(root, "alpha", rep->alpha);
+    primary_json(root, rep->cfg);
     if (rep->cap_pct > 0) {
         add_num(root, "cap_revenue_percentile", rep->cap_pct);
     }

@@ -7,6 +7,7 @@
  */
 
 #include "render.h"
+#include "roles.h"
 
 #include <math.h>
 #include <string.h>
@@ -46,8 +47,8 @@ static const struct {
                                                "relative effect." },
     { "abstat_metric_p_value", "Two-sided p-value of the absolute "
                                "effect (Welch)." },
-    { "abstat_metric_p_value_adjusted", "Holm-adjusted p-value "
-                                        "(non-guardrail metrics)." },
+    { "abstat_metric_p_value_adjusted", "Holm-adjusted p-value of the "
+                                        "verdict's test (primary metrics)." },
     { "abstat_srm_p_value", "p-value of the sample ratio mismatch "
                             "chi-square test." },
     { "abstat_srm_alert", "1 when the SRM p-value is below 0.001." },
@@ -165,7 +166,7 @@ family(FILE *out, family_t f, const ab_report_t *rep)
                 const ab_rmetric_t  *m = &x->metrics[j];
 
                 if (f != F_VALUE) {
-                    if (f != F_P_ADJ || !m->guardrail) {
+                    if (f != F_P_ADJ || m->role == AB_ROLE_PRIMARY) {
                         metric_sample(out, f, x, x->variants[m->variant].name,
                                       m->metric, effect_field(f, m));
                     }

@@ -7,6 +7,7 @@
  */
 
 #include "render.h"
+#include "roles.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -134,10 +135,11 @@ variants_table(FILE *out, const ab_rexp_t *x, size_t width)
 }
 
 
-/* Every comparison on one row: what a wide terminal (or --width 0)
- * shows. */
+/* Every comparison of one role on one row: what a wide terminal (or
+ * --width 0) shows. The star is the verdict (roles.h): a primary row that
+ * moved, a guardrail that regressed. */
 static void
-metrics_wide(ab_ttab_t *t, const ab_rexp_t *x, double alpha)
+metrics_wide(ab_ttab_t *t, const ab_rexp_t *x, double alpha, int role)
 {
     static const char *const  head[] = { "metric", "variant", "baseline",
         "value", "abs effect", "abs CI", "rel effect", "rel CI", "p", "p adj",
@@ -150,8 +152,12 @@ metrics_wide(ab_ttab_t *t, const ab_rexp_t *x, double alpha)
 
     for (i = 0; i < x->nmetrics; i++) {
         const ab_rmetric_t  *m = &x->metrics[i];
-        double               p = m->guardrail ? m->e.p_value : m->p_adjusted;
+        int                  sig = ab_metric_moved(m, alpha)
+                                   || ab_metric_regressed(m, alpha);
 
+        if (m->role != role) {
+            continue;
+        }
         if ((r = ab_ttab_row(t)) == (size_t) -1) {
             return;
         }
@@ -164,22 +170,24 @@ metrics_wide(ab_ttab_t *t, const ab_rexp_t *x, double alpha)
         fmt_ci(ab_ttab_cell(t, r, 5), m->e.abs_lo, m->e.abs_hi, 0);
         fmt_pct(ab_ttab_cell(t, r, 6), m->e.rel_effect);
         fmt_ci(ab_ttab_cell(t, r, 7), m->e.rel_lo, m->e.rel_hi, 1);
-        fmt_p(ab_ttab_cell(t, r, 8), m->e.p_value);
+        fmt_p(ab_ttab_cell(t, r, 8), m->p_test);
         fmt_p(ab_ttab_cell(t, r, 9), m->p_adjusted);
-        snprintf(ab_ttab_cell(t, r, 10), CELL_MAX, "%s", p < alpha ? "*" : "");
+        snprintf(ab_ttab_cell(t, r, 10), CELL_MAX, "%s", sig ? "*" : "");
     }
 }
 
 
 /* Grouped by metric: a heading, the baseline's value, then a row per
  * other variant with its relative effect, the CI and the p that the star
- * judges; the absolute effect is the difference of the values. */
+ * judges (adjusted for primary rows); the absolute effect is the
+ * difference of the values. */
 static void
-metrics_narrow(ab_ttab_t *t, const ab_rexp_t *x, double alpha)
+metrics_narrow(ab_ttab_t *t, const ab_rexp_t *x, double alpha, int role)
 {
     static const char *const  head[] = { "variant", "value", "rel effect",
         "rel CI", "p", "" };
-    size_t  i, r;
+    const ab_rmetric_t  *prev = NULL;
+    size_t               i, r;
 
     ab_ttab_init(t, 6, 1);
     t->left[0] = t->left[5] = 1;
@@ -187,9 +195,15 @@ metrics_narrow(ab_ttab_t *t, const ab_rexp_t *x, double alpha)
 
     for (i = 0; i < x->nmetrics; i++) {
         const ab_rmetric_t  *m = &x->metrics[i];
-        double               p = m->guardrail ? m->e.p_value : m->p_adjusted;
+        double               p = m->role == AB_ROLE_PRIMARY ? m->p_adjusted
+                                                             : m->p_test;
+        int                  sig = ab_metric_moved(m, alpha)
+                                   || ab_metric_regressed(m, alpha);
 
-        if (i == 0 || strcmp(m->metric, x->metrics[i - 1].metric) != 0) {
+        if (m->role != role) {
+            continue;
+        }
+        if (prev == NULL || strcmp(m->metric, prev->metric) != 0) {
             if ((r = ab_ttab_span(t)) == (size_t) -1
                 || (metric_label(ab_ttab_cell(t, r, 0), m),
                     (r = ab_ttab_row(t)) == (size_t) -1))
@@ -200,6 +214,7 @@ metrics_narrow(ab_ttab_t *t, const ab_rexp_t *x, double alpha)
                      x->variants[x->baseline].name);
             fmt_num(ab_ttab_cell(t, r, 1), m->e.baseline_value);
         }
+        prev = m;
         if ((r = ab_ttab_row(t)) == (size_t) -1) {
             return;
         }
@@ -209,38 +224,143 @@ metrics_narrow(ab_ttab_t *t, const ab_rexp_t *x, double alpha)
         fmt_pct(ab_ttab_cell(t, r, 2), m->e.rel_effect);
         fmt_ci(ab_ttab_cell(t, r, 3), m->e.rel_lo, m->e.rel_hi, 1);
         fmt_p(ab_ttab_cell(t, r, 4), p);
-        snprintf(ab_ttab_cell(t, r, 5), CELL_MAX, "%s", p < alpha ? "*" : "");
+        snprintf(ab_ttab_cell(t, r, 5), CELL_MAX, "%s", sig ? "*" : "");
     }
 }
 
 
+/* The rows of one role, wide when they fit, else grouped; *narrow says
+ * which was printed. */
 static int
-metrics_table(FILE *out, const ab_rexp_t *x, double alpha, size_t width)
+metrics_table(FILE *out, const ab_rexp_t *x, double alpha, int role,
+    size_t width, int *narrow)
 {
     ab_ttab_t  t;
-    char       note[512];
-    int        rc;
 
-    metrics_wide(&t, x, alpha);
+    metrics_wide(&t, x, alpha, role);
     if (width == 0 || ab_ttab_width(&t) <= width) {
-        rc = ab_ttab_print(out, &t, width);
-        snprintf(note, sizeof(note), "  CIs at %g%%; p adj: Holm over the "
-                 "non-guardrail metrics; * p adj (guardrails: p) < %g",
-                 100 * (1 - alpha), alpha);
+        return ab_ttab_print(out, &t, width);
+    }
+    ab_ttab_free(&t);
+    *narrow = 1;
+    metrics_narrow(&t, x, alpha, role);
+
+    return ab_ttab_print(out, &t, width);
+}
+
+
+/* The power of each primary row (roles.c, power.c). */
+static int
+power_table(FILE *out, const ab_rexp_t *x, size_t width)
+{
+    static const char *const  head[] = { "metric", "variant", "adjusted CI",
+        "level", "MDE", "alpha", "visitors", "days" };
+    ab_ttab_t  t;
+    size_t     i, r;
+
+    ab_ttab_init(&t, 8, 2);
+    t.left[0] = t.left[1] = 1;
+    header(&t, head);
+
+    for (i = 0; i < x->nmetrics; i++) {
+        const ab_rmetric_t  *m = &x->metrics[i];
+        const ab_power_t    *pw = &m->power;
+
+        if (m->role != AB_ROLE_PRIMARY) {
+            continue;
+        }
+        if ((r = ab_ttab_row(&t)) == (size_t) -1) {
+            break;
+        }
+        snprintf(ab_ttab_cell(&t, r, 0), CELL_MAX, "%s", m->metric);
+        snprintf(ab_ttab_cell(&t, r, 1), CELL_MAX, "%s",
+                 x->variants[m->variant].name);
+        fmt_ci(ab_ttab_cell(&t, r, 2), m->adj_lo, m->adj_hi, m->rel_test);
+        fmt_num(ab_ttab_cell(&t, r, 3), m->adj_level);
+        /* where the relative MDE is undefined (baseline 0), the absolute */
+        if (isnan(pw->mde)) {
+            fmt_num(ab_ttab_cell(&t, r, 4), pw->mde_abs);
+        } else {
+            fmt_pct(ab_ttab_cell(&t, r, 4), pw->mde);
+        }
+        fmt_num(ab_ttab_cell(&t, r, 5), pw->alpha);
+        fmt_num(ab_ttab_cell(&t, r, 6), pw->visitors_needed);
+        fmt_num(ab_ttab_cell(&t, r, 7), pw->days_needed);
+        if (!isnan(pw->visitors_needed)) {
+            snprintf(ab_ttab_cell(&t, r, 6), CELL_MAX, "%.0f",
+                     pw->visitors_needed);
+        }
+        if (!isnan(pw->days_needed)) {
+            snprintf(ab_ttab_cell(&t, r, 7), CELL_MAX, "%.1f",
+                     pw->days_needed);
+        }
+    }
+
+    return ab_ttab_print(out, &t, width);
+}
+
+
+/* The metrics by role: the primary family with its power, the
+ * exploratory rest, the guardrails. */
+static int
+roles_tables(FILE *out, const ab_rexp_t *x, const ab_report_t *rep,
+    size_t width)
+{
+    static const int          order[] = { AB_ROLE_PRIMARY, AB_ROLE_SECONDARY,
+                                          AB_ROLE_GUARDRAIL };
+    static const char *const  title[] = {
+        "Primary metrics (the verdict)", "Secondary metrics (exploratory: "
+        "p not adjusted, no verdict)", "Guardrails" };
+    char                      note[1024];
+    size_t                    k, i, n, len;
+    double                    a = rep->alpha;
+    int                       narrow = 0;
+
+    for (k = 0; k < 3; k++) {
+        for (i = 0, n = 0; i < x->nmetrics; i++) {
+            n += x->metrics[i].role == order[k];
+        }
+        if (n == 0) {
+            continue;
+        }
+        fputc('\n', out);
+        ab_ttab_wrap(out, width, title[k]);
+        if (metrics_table(out, x, a, order[k], width, &narrow) != 0) {
+            return -1;
+        }
+        if (order[k] == AB_ROLE_PRIMARY) {
+            fputc('\n', out);
+            if (power_table(out, x, width) != 0) {
+                return -1;
+            }
+        }
+    }
+
+    len = (size_t) snprintf(note, sizeof(note), "  CIs at %g%%. p: of the "
+             "relative effect (of the absolute one where the baseline is "
+             "0). p adj: Holm over the %zu primary test(s); adjusted CI at "
+             "the level of its Holm step. MDE: 80%% power, two-sided z-test "
+             "at alpha (alpha over the primary tests). ", 100 * (1 - a),
+             x->nprimary_tests);
+    if (rep->cfg != NULL && rep->cfg->mde > 0) {
+        len += (size_t) snprintf(note + len, sizeof(note) - len, "visitors, "
+                                 "days: still needed for --mde %g%%. ",
+                                 rep->cfg->mde * 100);
     } else {
-        ab_ttab_free(&t);
-        metrics_narrow(&t, x, alpha);
-        rc = ab_ttab_print(out, &t, width);
-        snprintf(note, sizeof(note), "  rel CI at %g%%; p: Holm-adjusted "
-                 "over the non-guardrail metrics, unadjusted for "
-                 "guardrails; * p < %g. Absolute effects, their CIs and "
-                 "every p: --width 0, --format json or csv.",
-                 100 * (1 - alpha), alpha);
+        len += (size_t) snprintf(note + len, sizeof(note) - len, "visitors, "
+                                 "days: still needed, with --mde PCT. ");
+    }
+    len += (size_t) snprintf(note + len, sizeof(note) - len, "* primary: p "
+                             "adj < %g; guardrail: p < %g and higher.", a, a);
+    if (narrow && len < sizeof(note)) {
+        snprintf(note + len, sizeof(note) - len, " Grouped tables show the "
+                 "p the star judges; absolute effects, their CIs and every "
+                 "p: --width 0, --format json or csv.");
     }
     fputc('\n', out);
     ab_ttab_wrap(out, width, note);
 
-    return rc;
+    return 0;
 }
 
 
@@ -317,11 +437,8 @@ ab_render_text(FILE *out, const ab_report_t *rep, size_t width)
             return -1;
         }
 
-        if (x->nmetrics > 0) {
-            fputc('\n', out);
-            if (metrics_table(out, x, rep->alpha, width) != 0) {
-                return -1;
-            }
+        if (x->nmetrics > 0 && roles_tables(out, x, rep, width) != 0) {
+            return -1;
         }
     }
 

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "power.h"
 #include "state.h"
 #include "stats.h"
 
@@ -36,6 +37,9 @@ typedef struct {
     size_t              nonly;
     int                 bucket;         /* AB_BUCKET_*: trend series */
     int                 threads;        /* experiments reported at once */
+    const char *const  *primary;        /* --primary; none: roles.c's default */
+    size_t              nprimary;
+    double              mde;            /* --mde as a fraction; 0: none */
 } ab_config_t;
 
 enum { AB_BUCKET_NONE, AB_BUCKET_DAY, AB_BUCKET_HOUR };
@@ -80,7 +84,14 @@ typedef struct {
     size_t       variant;       /* index into the experiment's variants */
     int          guardrail;
     ab_effect_t  e;
-    double       p_adjusted;
+    double       p_adjusted;    /* Holm over the primary family, else NaN */
+    int          role;          /* AB_ROLE_* (roles.h) */
+    int          rel_test;      /* the verdict's test: relative, else absolute */
+    double       p_test;        /* the p-value of that test */
+    double       adj_lo, adj_hi;        /* primary: CI of that test at */
+    double       adj_level;             /* the family-adjusted level */
+    ab_estimate_t  t, c;        /* what e compares: treatment, baseline */
+    ab_power_t   power;         /* primary rows */
 } ab_rmetric_t;
 
 typedef struct {
@@ -98,6 +109,7 @@ typedef struct {
     size_t          nmetrics;
     ab_rtrend_t    *trend;              /* buckets x variants, by time */
     size_t          ntrend;
+    size_t          nprimary_tests;     /* the Holm family's size */
 } ab_rexp_t;
 
 /* A time of the report that is not known (no line, or a --state file
@@ -118,6 +130,7 @@ typedef struct {
     double             alpha;
     double             cap_pct;
     int                bucket;
+    const ab_config_t *cfg;
     ab_rexp_t         *exps;
     size_t             nexps;
 } ab_report_t;

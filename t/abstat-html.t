@@ -43,7 +43,7 @@ like($page, qr/Sample ratio mismatch/, 'the SRM alert of search_rank');
 like($page, qr/Guardrail regressed<\/strong>: error_rate upsell/,
      'the regressed guardrail of checkout_cta');
 like($page, qr/Split as expected/, 'a split that is fine says so');
-like($page, qr/<td>revenue_per_visitor<\/td><td class="l">upsell<\/td>/,
+like($page, qr/<td>revenue_per_visitor <small>\(primary\)<\/small><\/td><td class="l">upsell<\/td>/,
      'the metrics table');
 is(scalar(() = $page =~ /<svg /g), 6, 'three charts per experiment');
 like($page, qr/aria-label="relative lift with confidence band".*<polygon/s,

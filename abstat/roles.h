@@ -1,0 +1,45 @@
+/*
+ * Metric roles. The primary metrics (--primary) are the experiment's
+ * decision: one family of tests, primary metrics x variants, adjusted by
+ * Holm, with confidence intervals at the family's levels. Secondary
+ * metrics (every other business metric, the funnel events) are shown
+ * unadjusted as exploratory; guardrails are tested on their own. Every
+ * row is decided on one test, the one behind its headline interval: the
+ * relative effect, or the absolute one where the baseline is zero.
+ */
+
+#ifndef ABSTAT_ROLES_H
+#define ABSTAT_ROLES_H
+
+#include "report.h"
+
+enum { AB_ROLE_SECONDARY, AB_ROLE_PRIMARY, AB_ROLE_GUARDRAIL };
+
+#define AB_PRIMARY_DEFAULT  "revenue_per_visitor"
+
+/* "primary", "secondary" or "guardrail". */
+const char *ab_role_name(int role);
+
+/* Adds the comma-separated names of one --primary to *list (each once;
+ * the strings are the caller's to free). NULL, or what is wrong. */
+const char *ab_primary_add(char ***list, size_t *n, const char *arg);
+
+/* NULL when name can be a --primary metric (cap: --cap-revenue given),
+ * else why not. */
+const char *ab_primary_check(const char *name, int cap);
+
+/*
+ * Roles, the verdict's test and its p of every row of x; Holm over the
+ * primary rows, their adjusted CIs and their power (span_days: from the
+ * first to the last entry into the experiment, for the enrollment rate;
+ * 0 or NaN if unknown). -1 when out of memory.
+ */
+int ab_roles_apply(ab_rexp_t *x, const ab_config_t *cfg, double span_days);
+
+/* A primary row whose Holm-adjusted p is below alpha. */
+int ab_metric_moved(const ab_rmetric_t *m, double alpha);
+
+/* A guardrail that is significantly higher (error rate, latency: worse). */
+int ab_metric_regressed(const ab_rmetric_t *m, double alpha);
+
+#endif /* ABSTAT_ROLES_H */
