@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "guardrail.h"
 #include "timefmt.h"
 
 #define W        480            /* chart viewBox */
@@ -459,7 +460,7 @@ done:
 static int
 regressed(const ab_rmetric_t *m, double alpha)
 {
-    return m->guardrail && m->e.p_value < alpha && m->e.abs_effect > 0;
+    return ab_guardrail_regressed(m, alpha);
 }
 
 
@@ -516,7 +517,7 @@ verdict(FILE *out, const ab_rexp_t *x, double alpha)
             num(out, m->e.abs_effect, "%+.4g");
         }
         fputs("</span> (p = ", out);
-        num(out, regressed(m, alpha) ? m->e.p_value : m->p_adjusted, "%.2g");
+        num(out, regressed(m, alpha) ? m->p_harm : m->p_adjusted, "%.2g");
         fputs(")</li>", out);
     }
 

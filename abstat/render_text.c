@@ -4,6 +4,7 @@
  */
 
 #include "render.h"
+#include "exact.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -170,6 +171,23 @@ variants_table(FILE *out, const ab_rexp_t *x)
 }
 
 
+/* Without a cap, a variant that one visitor's revenue carries. */
+static void
+concentration(FILE *out, const ab_rexp_t *x, double limit)
+{
+    size_t  i;
+
+    for (i = 0; i < x->nvariants; i++) {
+        if (x->variants[i].concentrated) {
+            fprintf(out, "WARNING: one visitor has %.1f%% of %s's revenue "
+                    "(over %g%%); consider --cap-revenue\n",
+                    100 * x->variants[i].top_share, x->variants[i].name,
+                    100 * limit);
+        }
+    }
+}
+
+
 static int
 metrics_table(FILE *out, const ab_rexp_t *x, double alpha)
 {
@@ -189,7 +207,7 @@ metrics_table(FILE *out, const ab_rexp_t *x, double alpha)
 
     for (i = 0; i < x->nmetrics; i++) {
         const ab_rmetric_t  *m = &x->metrics[i];
-        double               p = m->guardrail ? m->e.p_value : m->p_adjusted;
+        double               p = m->guardrail ? m->p_harm : m->p_adjusted;
 
         if ((r = add_row(&t)) == (size_t) -1) {
             return -1;
@@ -205,7 +223,8 @@ metrics_table(FILE *out, const ab_rexp_t *x, double alpha)
         fmt_ci(cell(&t, r, 7), m->e.rel_lo, m->e.rel_hi, 1);
         fmt_p(cell(&t, r, 8), m->e.p_value);
         fmt_p(cell(&t, r, 9), m->p_adjusted);
-        snprintf(cell(&t, r, 10), CELL_MAX, "%s", p < alpha ? "*" : "");
+        snprintf(cell(&t, r, 10), CELL_MAX, "%s%s", p < alpha ? "*" : "",
+                 m->small_counts ? " exact" : "");
     }
 
     return print_table(out, &t);
@@ -264,6 +283,7 @@ ab_render_text(FILE *out, const ab_report_t *rep)
         if (variants_table(out, x) != 0) {
             return -1;
         }
+        concentration(out, x, rep->max_visitor_share);
 
         if (x->nmetrics > 0) {
             fputc('\n', out);
@@ -271,8 +291,12 @@ ab_render_text(FILE *out, const ab_report_t *rep)
                 return -1;
             }
             fprintf(out, "\n  CIs at %g%%; p adj: Holm over the non-guardrail "
-                    "metrics; * p adj (guardrails: p) < %g\n",
-                    100 * (1 - rep->alpha), rep->alpha);
+                    "metrics; * p adj (guardrails: one-sided p of harm"
+                    " beyond %g%%) < %g\n", 100 * (1 - rep->alpha),
+                    100 * rep->guardrail_margin, rep->alpha);
+            fprintf(out, "  exact: under %d successes or failures on a side, "
+                    "Fisher's exact p and Newcombe's CI, no rel CI\n",
+                    AB_SMALL_COUNT);
         }
     }
 

@@ -36,6 +36,8 @@ typedef struct {
     size_t              nonly;
     int                 bucket;         /* AB_BUCKET_*: trend series */
     int                 threads;        /* experiments reported at once */
+    double              guardrail_margin;   /* relative, --guardrail-margin */
+    double              max_visitor_share;  /* --max-visitor-share, 0..1 */
 } ab_config_t;
 
 enum { AB_BUCKET_NONE, AB_BUCKET_DAY, AB_BUCKET_HOUR };
@@ -73,6 +75,8 @@ typedef struct {
     uint64_t     errors_5xx;
     double       revenue;
     double       expected;      /* SRM share, 0..1 */
+    double       top_share;     /* of revenue, its top visitor's; NaN */
+    int          concentrated;  /* top_share over the limit, no cap */
 } ab_rvariant_t;
 
 typedef struct {
@@ -81,6 +85,11 @@ typedef struct {
     int          guardrail;
     ab_effect_t  e;
     double       p_adjusted;
+    int          small_counts;  /* a share with < 5 (exact.h): exact test */
+    int          rel_clipped;   /* rel CI's low end raised to -100% */
+    double       p_harm;        /* guardrails (guardrail.h); else NaN */
+    double       margin;
+    const char  *harm_test;     /* "welch", "fisher-exact"; NULL */
 } ab_rmetric_t;
 
 typedef struct {
@@ -107,6 +116,8 @@ typedef struct {
     uint64_t           refunds_over_order;
     double             alpha;
     double             cap_pct;
+    double             guardrail_margin;
+    double             max_visitor_share;
     int                bucket;
     ab_rexp_t         *exps;
     size_t             nexps;

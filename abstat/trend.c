@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sanity.h"
 #include "stats.h"
 #include "timefmt.h"
 
@@ -116,6 +117,8 @@ emit(ab_rexp_t *x, int64_t start, const run_t *run, double alpha)
         } else {
             t->rpv_lift = ab_compare(&rt, &rc, alpha);
             t->conv_lift = ab_compare(&ct, &cc, alpha);
+            ab_clip_rel(&t->rpv_lift);
+            ab_clip_rel(&t->conv_lift);
         }
     }
 }
