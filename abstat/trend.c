@@ -2,9 +2,11 @@
  * Trend series (--bucket day|hour): the experiment replayed in time. A
  * visitor joins at its entry; each counted purchase adds to its visitor's
  * revenue at the purchase's time (refunds are netted into their order, as
- * in the report). After each bucket, the cumulative numbers are those a
- * report over everything up to the bucket's end would show, so the last
- * point of each series agrees with the report itself.
+ * in the report). After each bucket, the cumulative numbers are those of
+ * today's analysis cut at the bucket's end: the visitors replayed are the
+ * report's, so one who turned multi-variant later is in no bucket (the
+ * past is revised, docs/abstat.md says why), and the last point of each
+ * series agrees with the report itself.
  *
  * Sums are exact: revenue in integer micro-units, squares in long double
  * (64-bit mantissa), so the series does not depend on the order of
