@@ -80,18 +80,19 @@ metric_xy(const metric_def_t *d, const ab_vagg_t *a, double cap, double *x,
 
 /* x of a ratio metric in its integer units (what is summed exactly),
  * and how many of them make one x. */
-static double
+static long double
 metric_units(const metric_def_t *d, const ab_vagg_t *a, double cap,
     double *scale)
 {
     *scale = 1e6;
 
+    /* long double: int64 micro-units past 2^53 stay exact */
     switch (d->x) {
-    case X_REVENUE:        return (double) a->revenue;
-    case X_REVENUE_CAPPED: return rev(a) > cap ? cap * 1e6
-                                               : (double) a->revenue;
-    case X_LATENCY:        return (double) a->request_time;
-    case X_ERRORS:         *scale = 1; return (double) a->errors;
+    case X_REVENUE:        return (long double) a->revenue;
+    case X_REVENUE_CAPPED: return rev(a) > cap ? (long double) cap * 1e6
+                                               : (long double) a->revenue;
+    case X_LATENCY:        return (long double) a->request_time;
+    case X_ERRORS:         *scale = 1; return (long double) a->errors;
     default:               *scale = 1; return 0;
     }
 }
@@ -282,8 +283,8 @@ accumulate(const ab_pass_t *p, int e, double cap, acc_t *acc, int pass)
 {
     const ab_state_t  *st = p->st;
     acc_t             *a;
-    double             x, y, dx, dy, xu;
-    long double        r;
+    double             x, y, dx, dy;
+    long double        r, xu;
     size_t             i, j, k, use[NDEFS], nuse = reported_defs(cap, use);
 
     for (i = 0; i < st->nmemb; i++) {
@@ -312,7 +313,7 @@ accumulate(const ab_pass_t *p, int e, double cap, acc_t *acc, int pass)
                     dy = y - a->my;
                     a->cyy += (long double) dy * dy;
                     a->cxy += (long double) dx * dy;
-                    r = (long double) xu * a->uy - (long double) y * a->ux;
+                    r = xu * a->uy - (long double) y * a->ux;
                     a->crr += r * r;
                 }
             }

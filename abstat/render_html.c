@@ -497,6 +497,18 @@ verdict(FILE *out, const ab_rexp_t *x, double alpha)
         fputs(").</li>", out);
     }
 
+    for (i = 0; i < x->nvariants; i++) {
+        if (x->variants[i].concentrated) {
+            fputs("<li><strong>Revenue concentrated</strong>: one visitor "
+                  "has ", out);
+            num(out, 100 * x->variants[i].top_share, "%.1f%%");
+            fputs(" of ", out);
+            esc(out, x->variants[i].name);
+            fputs("'s revenue; its revenue metrics move with that visitor "
+                  "(--cap-revenue).</li>", out);
+        }
+    }
+
     for (i = 0; i < x->nmetrics; i++) {
         const ab_rmetric_t  *m = &x->metrics[i];
 

@@ -132,6 +132,10 @@ subtest 'one visitor with most of the revenue' => sub {
     my ($rc, $text) = AbstatTest::run_abstat_raw('report', '-q', $log);
     like($text, qr/WARNING: one visitor has 71\.9% of b's revenue \(over 25%\)/,
          'text warns');
+    (undef, $text) = AbstatTest::run_abstat_raw('report', '-q', '--format',
+                                                'html', $log);
+    like($text, qr/Revenue concentrated<\/strong>: one visitor has 71\.9%/,
+         'the HTML verdict says so');
     ($x) = both(['--max-visitor-share', '90'], $log);
     ok(!variant($x, 'b')->{revenue_concentrated}, '--max-visitor-share 90');
     ($x) = both(['--cap-revenue', '99'], $log);
