@@ -382,6 +382,8 @@ ab_analyze(ab_state_t *st, const ab_config_t *cfg, ab_report_t *rep)
     rep->st = st;
     rep->alpha = cfg->alpha;
     rep->cap_pct = cfg->cap_pct;
+    rep->guardrail_margin = cfg->guardrail_margin;
+    rep->max_visitor_share = cfg->max_visitor_share;
     rep->bucket = cfg->bucket;
     rep->cfg = cfg;
 

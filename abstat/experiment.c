@@ -11,6 +11,9 @@
 #include <string.h>
 
 #include "roles.h"
+#include "exact.h"
+#include "guardrail.h"
+#include "sanity.h"
 #include "stats.h"
 
 /* What a metric takes of a visitor's totals: x, or x / y for ratios. */
@@ -37,6 +40,12 @@ typedef struct {
     long double  sx, sy;
     double       mx, my;
     long double  cxx, cyy, cxy;
+    /* Ratios: sums in the metric's integer units (micro-units, counts),
+     * exact, and the sum of squared residuals x * uy - y * ux, which is
+     * exactly 0 when every visitor has the same ratio: equal products of
+     * exact integers round alike. */
+    long double  ux, uy, crr;
+    double       uscale;        /* units per x */
 } acc_t;
 
 
@@ -66,6 +75,26 @@ metric_xy(const metric_def_t *d, const ab_vagg_t *a, double cap, double *x,
     case Y_ONE:      *y = 1; break;
     case Y_ORDERS:   *y = a->orders; break;
     case Y_REQUESTS: *y = a->requests; break;
+    }
+}
+
+
+/* x of a ratio metric in its integer units (what is summed exactly),
+ * and how many of them make one x. */
+static long double
+metric_units(const metric_def_t *d, const ab_vagg_t *a, double cap,
+    double *scale)
+{
+    *scale = 1e6;
+
+    /* long double: int64 micro-units past 2^53 stay exact */
+    switch (d->x) {
+    case X_REVENUE:        return (long double) a->revenue;
+    case X_REVENUE_CAPPED: return rev(a) > cap ? (long double) cap * 1e6
+                                               : (long double) a->revenue;
+    case X_LATENCY:        return (long double) a->request_time;
+    case X_ERRORS:         *scale = 1; return (long double) a->errors;
+    default:               *scale = 1; return 0;
     }
 }
 
@@ -272,6 +301,7 @@ accumulate(const ab_pass_t *p, int e, double cap, acc_t *acc, int pass)
     const ab_state_t  *st = p->st;
     acc_t             *a;
     double             x, y, dx, dy;
+    long double        r, xu;
     size_t             i, j, k, use[NDEFS], nuse = reported_defs(cap, use);
 
     for (i = 0; i < st->nmemb; i++) {
@@ -285,10 +315,14 @@ accumulate(const ab_pass_t *p, int e, double cap, acc_t *acc, int pass)
             k = use[j];
             a = &acc[(size_t) mb->var * NDEFS + k];
             metric_xy(&defs[k], &p->agg[i], cap, &x, &y);
+            xu = defs[k].ratio ? metric_units(&defs[k], &p->agg[i], cap,
+                                              &a->uscale) : 0;
             if (pass == 0) {
                 a->n++;
                 a->sx += x;
                 a->sy += y;
+                a->ux += xu;
+                a->uy += y;
             } else {
                 dx = x - a->mx;
                 a->cxx += (long double) dx * dx;
@@ -296,6 +330,8 @@ accumulate(const ab_pass_t *p, int e, double cap, acc_t *acc, int pass)
                     dy = y - a->my;
                     a->cyy += (long double) dy * dy;
                     a->cxy += (long double) dx * dy;
+                    r = xu * a->uy - (long double) y * a->ux;
+                    a->crr += r * r;
                 }
             }
         }
@@ -324,6 +360,12 @@ estimate(const acc_t *a, int ratio)
         return ab_mean_estimate(&m);
     }
 
+    if (a->uy != 0) {
+        return ab_ratio_estimate_resid(a->n,
+            (double) (a->ux / a->uy / a->uscale), a->my,
+            (double) (a->crr / (a->uy * a->uscale) / (a->uy * a->uscale)) / d);
+    }
+
     r.n = a->n;
     r.mean_m = a->mx;
     r.mean_d = a->my;
@@ -349,7 +391,7 @@ share_estimate(double k, double n)
 }
 
 
-static void
+static ab_rmetric_t *
 add_metric(ab_rexp_t *x, const char *name, size_t var, int guardrail,
     const ab_estimate_t *t, const ab_estimate_t *c, double alpha)
 {
@@ -362,6 +404,22 @@ add_metric(ab_rexp_t *x, const char *name, size_t var, int guardrail,
     m->p_adjusted = NAN;
     m->t = *t;
     m->c = *c;
+    m->p_harm = m->margin = NAN;
+
+    return m;
+}
+
+
+/* A share of kt of nt visitors against kc of nc: Welch's comparison
+ * stays unless a side has too few successes or failures for it. */
+static void
+share_test(ab_rmetric_t *m, double kt, double nt, double kc, double nc,
+    double alpha)
+{
+    if (nt > 0 && nc > 0 && ab_small_counts(kt, nt, kc, nc)) {
+        m->e = ab_compare_exact(kt, nt, kc, nc, alpha);
+        m->small_counts = 1;
+    }
 }
 
 
@@ -433,6 +491,16 @@ fill_variants(const ab_pass_t *p, int e, const int *order, ab_rexp_t *x)
         v->requests += a->requests;
         v->errors_5xx += a->errors;
         v->revenue += rev(a);
+        if (rev(a) > v->top_share) {
+            v->top_share = rev(a);      /* the top revenue, for now */
+        }
+    }
+
+    for (i = 0; i < x->nvariants; i++) {
+        v = &x->variants[i];
+        v->top_share = v->revenue > 0 ? v->top_share / v->revenue : NAN;
+        v->concentrated = p->cfg->cap_pct == 0
+                          && v->top_share > p->cfg->max_visitor_share;
     }
 
     free(pos);
@@ -514,11 +582,15 @@ ab_experiment_report(const ab_pass_t *p, int e, ab_rexp_t *x)
                 for (v = 1; v < nv; v++) {
                     ab_estimate_t  t, c;
 
-                    t = share_estimate((double) ec[(size_t) order[v] * nev + i],
-                                       (double) x->variants[v].visitors);
-                    c = share_estimate((double) ec[(size_t) order[0] * nev + i],
-                                       (double) x->variants[0].visitors);
-                    add_metric(x, mname, v, 0, &t, &c, cfg->alpha);
+                    double  kt = (double) ec[(size_t) order[v] * nev + i];
+                    double  kc = (double) ec[(size_t) order[0] * nev + i];
+                    double  nt = (double) x->variants[v].visitors;
+                    double  nc = (double) x->variants[0].visitors;
+
+                    t = share_estimate(kt, nt);
+                    c = share_estimate(kc, nc);
+                    share_test(add_metric(x, mname, v, 0, &t, &c, cfg->alpha),
+                               kt, nt, kc, nc, cfg->alpha);
                 }
             }
         }
@@ -533,9 +605,32 @@ ab_experiment_report(const ab_pass_t *p, int e, ab_rexp_t *x)
             ab_estimate_t  c = estimate(&acc[(size_t) order[0] * NDEFS + k],
                                         defs[k].ratio);
 
-            add_metric(x, defs[k].name, v, defs[k].guardrail, &t, &c,
-                       cfg->alpha);
+            const acc_t   *at = &acc[(size_t) order[v] * NDEFS + k];
+            const acc_t   *ac = &acc[(size_t) order[0] * NDEFS + k];
+            ab_rmetric_t  *m = add_metric(x, defs[k].name, v,
+                                          defs[k].guardrail, &t, &c,
+                                          cfg->alpha);
+
+            if (defs[k].x == X_CONVERTED || defs[k].x == X_REPEAT) {
+                share_test(m, (double) at->sx, at->n, (double) ac->sx, ac->n,
+                           cfg->alpha);
+            }
+            if (defs[k].guardrail) {
+                ab_guard_counts_t  gc = { NAN, NAN, NAN, NAN };
+
+                if (defs[k].x == X_ERRORS) {
+                    gc.kt = (double) at->ux;
+                    gc.nt = (double) at->uy;
+                    gc.kc = (double) ac->ux;
+                    gc.nc = (double) ac->uy;
+                }
+                ab_guardrail_test(m, &t, &c, &gc, cfg->guardrail_margin);
+            }
         }
+    }
+
+    for (i = 0; i < x->nmetrics; i++) {
+        x->metrics[i].rel_clipped = ab_clip_rel(&x->metrics[i].e);
     }
 
     /* roles, Holm over the primary family, power (roles.c) */

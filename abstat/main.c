@@ -17,6 +17,7 @@
 #include "ab_core.h"
 #include "expdef.h"
 #include "fold.h"
+#include "guardrail.h"
 #include "ingest.h"
 #include "line.h"
 #include "names.h"
@@ -25,6 +26,7 @@
 #include "prune.h"
 #include "reader.h"
 #include "retain.h"
+#include "sanity.h"
 #include "render.h"
 #include "report.h"
 #include "roles.h"
@@ -52,7 +54,7 @@ enum { FAIL_SRM = 1, FAIL_GUARDRAIL = 2 };
 enum { OPT_CAP = 256, OPT_EVENTS, OPT_STATE, OPT_NO_WAIT, OPT_LATE,
        OPT_SINCE, OPT_UNTIL, OPT_FAIL_ON, OPT_BUCKET, OPT_TABLE,
        OPT_THREADS, OPT_RETAIN, OPT_MAX_BAD, OPT_WIDTH, OPT_PRIMARY,
-       OPT_MDE };
+       OPT_MDE, OPT_GUARD_MARGIN, OPT_MAX_SHARE };
 
 typedef struct {
     int             format;
@@ -121,6 +123,13 @@ static const char  usage_text[] =
     "                          metric\n"
     "      --cap-revenue PCT   also report revenue winsorized at the PCT-th\n"
     "                          percentile of non-zero visitor revenues\n"
+    "      --max-visitor-share PCT\n"
+    "                          without --cap-revenue, warn when one visitor\n"
+    "                          has more than PCT% of a variant's revenue\n"
+    "                          (default 25)\n"
+    "      --guardrail-margin PCT\n"
+    "                          a guardrail regresses only when significantly\n"
+    "                          more than PCT% worse (one-sided; default 0)\n"
     "      --events FILE       back-office events (refunds), JSON lines\n"
     "                          (repeatable)\n"
     "      --since TIME        count exposures from TIME on (ISO 8601 or\n"
@@ -303,6 +312,8 @@ parse_options(int argc, char **argv, opts_t *o)
         { "width",       required_argument, NULL, OPT_WIDTH },
         { "primary",     required_argument, NULL, OPT_PRIMARY },
         { "mde",         required_argument, NULL, OPT_MDE },
+        { "guardrail-margin", required_argument, NULL, OPT_GUARD_MARGIN },
+        { "max-visitor-share", required_argument, NULL, OPT_MAX_SHARE },
         { "quiet",       no_argument,       NULL, 'q' },
         { "help",        no_argument,       NULL, 'h' },
         { "version",     no_argument,       NULL, 'V' },
@@ -405,6 +416,26 @@ parse_options(int argc, char **argv, opts_t *o)
             if (!(o->cfg.cap_pct > 0 && o->cfg.cap_pct <= 100)) {
                 usage_error("--cap-revenue must be in (0, 100], not '%s'",
                             optarg);
+            }
+            break;
+        case OPT_GUARD_MARGIN:
+            o->cfg.guardrail_margin = parse_double(optarg,
+                                          "bad --guardrail-margin '%s'") / 100;
+            if (!(o->cfg.guardrail_margin >= 0
+                  && o->cfg.guardrail_margin <= 10))
+            {
+                usage_error("--guardrail-margin must be 0 to 1000 (percent), "
+                            "not '%s'", optarg);
+            }
+            break;
+        case OPT_MAX_SHARE:
+            o->cfg.max_visitor_share = parse_double(optarg,
+                                           "bad --max-visitor-share '%s'") / 100;
+            if (!(o->cfg.max_visitor_share > 0
+                  && o->cfg.max_visitor_share <= 1))
+            {
+                usage_error("--max-visitor-share must be in (0, 100], "
+                            "not '%s'", optarg);
             }
             break;
         case OPT_EVENTS:
@@ -598,8 +629,8 @@ render(const opts_t *o, const ab_report_t *rep)
 
 
 /* --fail-on: what fired, said on stderr (cron mails it, the journal
- * keeps it), as an exit code, or 0. A guardrail regresses when it is
- * significantly higher (error rate, latency: higher is worse). */
+ * keeps it), as an exit code, or 0. A guardrail regresses as
+ * guardrail.h says. */
 static int
 alerts(int fail_on, const ab_report_t *rep)
 {
@@ -622,9 +653,9 @@ alerts(int fail_on, const ab_report_t *rep)
             {
                 guard = 1;
                 fprintf(stderr, "abstat: guardrail regressed: %s: %s of %s "
-                        "is %.4g against %.4g (p = %.3g)\n", x->name,
-                        m->metric, x->variants[m->variant].name, m->e.value,
-                        m->e.baseline_value, m->p_test);
+                        "is %.4g against %.4g (one-sided p = %.3g)\n",
+                        x->name, m->metric, x->variants[m->variant].name,
+                        m->e.value, m->e.baseline_value, m->p_harm);
             }
         }
     }
@@ -845,6 +876,7 @@ opts_default(opts_t *o)
 
     memset(o, 0, sizeof(*o));
     o->cfg.alpha = 0.05;
+    o->cfg.max_visitor_share = AB_MAX_VISITOR_SHARE;
     o->late = 3600;
     o->retain = AB_RETAIN_DEFAULT;
     o->max_bad = 1;

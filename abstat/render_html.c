@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "repfmt.h"
+#include "guardrail.h"
 #include "timefmt.h"
 
 #define W        480            /* chart viewBox */
@@ -511,6 +512,18 @@ verdict(FILE *out, const ab_rexp_t *x, double alpha)
         fputs(").</li>", out);
     }
 
+    for (i = 0; i < x->nvariants; i++) {
+        if (x->variants[i].concentrated) {
+            fputs("<li><strong>Revenue concentrated</strong>: one visitor "
+                  "has ", out);
+            num(out, 100 * x->variants[i].top_share, "%.1f%%");
+            fputs(" of ", out);
+            esc(out, x->variants[i].name);
+            fputs("'s revenue; its revenue metrics move with that visitor "
+                  "(--cap-revenue).</li>", out);
+        }
+    }
+
     for (i = 0; i < x->nmetrics; i++) {
         const ab_rmetric_t  *m = &x->metrics[i];
 
@@ -532,7 +545,7 @@ verdict(FILE *out, const ab_rexp_t *x, double alpha)
             num(out, m->e.abs_effect, "%+.4g");
         }
         fputs("</span> (p = ", out);
-        num(out, regressed(m, alpha) ? m->p_test : m->p_adjusted, "%.2g");
+        num(out, regressed(m, alpha) ? m->p_harm : m->p_adjusted, "%.2g");
         fputs(")</li>", out);
     }
 

@@ -161,6 +161,15 @@ metric_json(const ab_rexp_t *x, const ab_rmetric_t *m)
         cJSON_AddNullToObject(o, "ci_adjusted_level");
         cJSON_AddNullToObject(o, "power");
     }
+    cJSON_AddBoolToObject(o, "small_counts", m->small_counts);
+    cJSON_AddBoolToObject(o, "rel_ci_clipped", m->rel_clipped);
+    if (m->guardrail) {
+        cJSON  *h = cJSON_AddObjectToObject(o, "harm");
+
+        cJSON_AddStringToObject(h, "test", m->harm_test);
+        add_num(h, "margin", m->margin);
+        add_num(h, "p_value", m->p_harm);
+    }
 
     return o;
 }
@@ -233,6 +242,8 @@ experiment_json(const ab_rexp_t *x, int bucket)
         add_count(v, "converters", rv->converters);
         add_count(v, "requests", rv->requests);
         add_count(v, "errors_5xx", rv->errors_5xx);
+        add_num(v, "top_visitor_revenue_share", rv->top_share);
+        cJSON_AddBoolToObject(v, "revenue_concentrated", rv->concentrated);
         cJSON_AddItemToArray(vars, v);
     }
 
@@ -294,6 +305,8 @@ ab_render_json(FILE *out, const ab_report_t *rep)
     if (rep->cap_pct > 0) {
         add_num(root, "cap_revenue_percentile", rep->cap_pct);
     }
+    add_num(root, "guardrail_margin", rep->guardrail_margin);
+    add_num(root, "max_visitor_share", rep->max_visitor_share);
     if (rep->bucket) {
         cJSON_AddStringToObject(root, "bucket",
                                 rep->bucket == AB_BUCKET_HOUR ? "hour" : "day");

@@ -8,6 +8,7 @@
 
 #include "render.h"
 #include "roles.h"
+#include "exact.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -135,6 +136,25 @@ variants_table(FILE *out, const ab_rexp_t *x, size_t width)
 }
 
 
+/* Without a cap, a variant that one visitor's revenue carries. */
+static void
+concentration(FILE *out, const ab_rexp_t *x, double limit, size_t width)
+{
+    char    buf[512];
+    size_t  i;
+
+    for (i = 0; i < x->nvariants; i++) {
+        if (x->variants[i].concentrated) {
+            snprintf(buf, sizeof(buf), "WARNING: one visitor has %.1f%% of "
+                     "%s's revenue (over %g%%); consider --cap-revenue",
+                     100 * x->variants[i].top_share, x->variants[i].name,
+                     100 * limit);
+            ab_ttab_wrap(out, width, buf);
+        }
+    }
+}
+
+
 /* Every comparison of one role on one row: what a wide terminal (or
  * --width 0) shows. The star is the verdict (roles.h): a primary row that
  * moved, a guardrail that regressed. */
@@ -172,7 +192,8 @@ metrics_wide(ab_ttab_t *t, const ab_rexp_t *x, double alpha, int role)
         fmt_ci(ab_ttab_cell(t, r, 7), m->e.rel_lo, m->e.rel_hi, 1);
         fmt_p(ab_ttab_cell(t, r, 8), m->p_test);
         fmt_p(ab_ttab_cell(t, r, 9), m->p_adjusted);
-        snprintf(ab_ttab_cell(t, r, 10), CELL_MAX, "%s", sig ? "*" : "");
+        snprintf(ab_ttab_cell(t, r, 10), CELL_MAX, "%s%s", sig ? "*" : "",
+                 m->small_counts ? " exact" : "");
     }
 }
 
@@ -224,7 +245,8 @@ metrics_narrow(ab_ttab_t *t, const ab_rexp_t *x, double alpha, int role)
         fmt_pct(ab_ttab_cell(t, r, 2), m->e.rel_effect);
         fmt_ci(ab_ttab_cell(t, r, 3), m->e.rel_lo, m->e.rel_hi, 1);
         fmt_p(ab_ttab_cell(t, r, 4), p);
-        snprintf(ab_ttab_cell(t, r, 5), CELL_MAX, "%s", sig ? "*" : "");
+        snprintf(ab_ttab_cell(t, r, 5), CELL_MAX, "%s%s", sig ? "*" : "",
+                 m->small_counts ? " exact" : "");
     }
 }
 
@@ -351,7 +373,11 @@ roles_tables(FILE *out, const ab_rexp_t *x, const ab_report_t *rep,
                                  "days: still needed, with --mde PCT. ");
     }
     len += (size_t) snprintf(note + len, sizeof(note) - len, "* primary: p "
-                             "adj < %g; guardrail: p < %g and higher.", a, a);
+                             "adj < %g; guardrail: one-sided p of harm beyond "
+                             "%g%% < %g. exact: under %d successes or failures "
+                             "on a side, Fisher's exact p and Newcombe's CI, "
+                             "no rel CI.", a, 100 * rep->guardrail_margin, a,
+                             AB_SMALL_COUNT);
     if (narrow && len < sizeof(note)) {
         snprintf(note + len, sizeof(note) - len, " Grouped tables show the "
                  "p the star judges; absolute effects, their CIs and every "
@@ -436,6 +462,7 @@ ab_render_text(FILE *out, const ab_report_t *rep, size_t width)
         if (variants_table(out, x, width) != 0) {
             return -1;
         }
+        concentration(out, x, rep->max_visitor_share, width);
 
         if (x->nmetrics > 0 && roles_tables(out, x, rep, width) != 0) {
             return -1;

@@ -40,6 +40,8 @@ typedef struct {
     const char *const  *primary;        /* --primary; none: roles.c's default */
     size_t              nprimary;
     double              mde;            /* --mde as a fraction; 0: none */
+    double              guardrail_margin;   /* relative, --guardrail-margin */
+    double              max_visitor_share;  /* --max-visitor-share, 0..1 */
 } ab_config_t;
 
 enum { AB_BUCKET_NONE, AB_BUCKET_DAY, AB_BUCKET_HOUR };
@@ -77,6 +79,8 @@ typedef struct {
     uint64_t     errors_5xx;
     double       revenue;
     double       expected;      /* SRM share, 0..1 */
+    double       top_share;     /* of revenue, its top visitor's; NaN */
+    int          concentrated;  /* top_share over the limit, no cap */
 } ab_rvariant_t;
 
 typedef struct {
@@ -92,6 +96,11 @@ typedef struct {
     double       adj_level;             /* the family-adjusted level */
     ab_estimate_t  t, c;        /* what e compares: treatment, baseline */
     ab_power_t   power;         /* primary rows */
+    int          small_counts;  /* a share with < 5 (exact.h): exact test */
+    int          rel_clipped;   /* rel CI's low end raised to -100% */
+    double       p_harm;        /* guardrails (guardrail.h); else NaN */
+    double       margin;
+    const char  *harm_test;     /* "welch", "fisher-exact"; NULL */
 } ab_rmetric_t;
 
 typedef struct {
@@ -129,6 +138,8 @@ typedef struct {
     uint64_t           refunds_over_order;
     double             alpha;
     double             cap_pct;
+    double             guardrail_margin;
+    double             max_visitor_share;
     int                bucket;
     const ab_config_t *cfg;
     ab_rexp_t         *exps;

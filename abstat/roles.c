@@ -16,6 +16,8 @@
 
 #include "roles.h"
 
+#include "guardrail.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -223,6 +225,6 @@ ab_metric_moved(const ab_rmetric_t *m, double alpha)
 int
 ab_metric_regressed(const ab_rmetric_t *m, double alpha)
 {
-    return m->role == AB_ROLE_GUARDRAIL && m->p_test < alpha
-           && m->e.abs_effect > 0;
+    /* the one-sided test of harm, with its margin (guardrail.h) */
+    return m->role == AB_ROLE_GUARDRAIL && ab_guardrail_regressed(m, alpha);
 }

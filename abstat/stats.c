@@ -86,6 +86,24 @@ ab_ratio_estimate(const ab_ratio_moments_t *r)
 }
 
 
+ab_estimate_t
+ab_ratio_estimate_resid(double n, double ratio, double mean_d,
+    double var_resid)
+{
+    ab_estimate_t  e;
+
+    e.n = n;
+    if (!(n > 0) || mean_d == 0) {
+        e.value = e.var = NAN;
+        return e;
+    }
+    e.value = ratio;
+    e.var = n > 1 ? var_resid / (mean_d * mean_d) / n : NAN;
+
+    return e;
+}
+
+
 double
 ab_welch_df(const ab_estimate_t *t, const ab_estimate_t *c)
 {

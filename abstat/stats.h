@@ -58,6 +58,15 @@ ab_estimate_t ab_mean_estimate(const ab_moments_t *m);
 /* The delta-method variance of mean_m / mean_d (Deng et al.). */
 ab_estimate_t ab_ratio_estimate(const ab_ratio_moments_t *r);
 
+/*
+ * The same from the ratio R and the variance of the residuals m - R d,
+ * which is what the delta-method variance is: a sample whose every ratio
+ * is the same has residuals of exactly 0, hence a variance of exactly 0
+ * here, where the expanded form leaves rounding noise.
+ */
+ab_estimate_t ab_ratio_estimate_resid(double n, double ratio, double mean_d,
+    double var_resid);
+
 /* Welch-Satterthwaite degrees of freedom of two estimates. */
 double ab_welch_df(const ab_estimate_t *t, const ab_estimate_t *c);
 

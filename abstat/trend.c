@@ -2,9 +2,11 @@
  * Trend series (--bucket day|hour): the experiment replayed in time. A
  * visitor joins at its entry; each counted purchase adds to its visitor's
  * revenue at the purchase's time (refunds are netted into their order, as
- * in the report). After each bucket, the cumulative numbers are those a
- * report over everything up to the bucket's end would show, so the last
- * point of each series agrees with the report itself.
+ * in the report). After each bucket, the cumulative numbers are those of
+ * today's analysis cut at the bucket's end: the visitors replayed are the
+ * report's, so one who turned multi-variant later is in no bucket (the
+ * past is revised, docs/abstat.md says why), and the last point of each
+ * series agrees with the report itself.
  *
  * Sums are exact: revenue in integer micro-units, squares in long double
  * (64-bit mantissa), so the series does not depend on the order of
@@ -17,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sanity.h"
 #include "stats.h"
 #include "timefmt.h"
 
@@ -116,6 +119,8 @@ emit(ab_rexp_t *x, int64_t start, const run_t *run, double alpha)
         } else {
             t->rpv_lift = ab_compare(&rt, &rc, alpha);
             t->conv_lift = ab_compare(&ct, &cc, alpha);
+            ab_clip_rel(&t->rpv_lift);
+            ab_clip_rel(&t->conv_lift);
         }
     }
 }

@@ -240,9 +240,14 @@ subtest 'weights, nginx conf, baseline, experiment filter, cap' => sub {
 subtest 'undefined statistics are null, never NaN' => sub {
     my ($rc, $r, $err) = run_abstat(logfile(L('1.000', $U1, exposures => 'e:a'),
                                             L('2.000', $U2, exposures => 'e:b')));
-    my $m = metric(exp_of($r, 'e'), 'conversion_rate', 'b');
+    my $m = metric(exp_of($r, 'e'), 'revenue_per_visitor', 'b');
     ok(!defined $m->{p_value} && !defined $m->{df}, 'one visitor each: null');
     ok(!defined $m->{rel_effect}, 'zero baseline: relative effect null');
+    # a share of one visitor each is tested exactly (Fisher's p of 0 of 1
+    # against 0 of 1 is 1), but has no df
+    $m = metric(exp_of($r, 'e'), 'conversion_rate', 'b');
+    ok($m->{small_counts} && $m->{p_value} == 1 && !defined $m->{df},
+       'one visitor each: a share is tested exactly');
     my (undef, $out) = AbstatTest::run_abstat_raw('report', '--format', 'json',
         '-q', logfile(L('1.000', $U1, exposures => 'e:a')));
     unlike($out, qr/nan|inf/i, 'no NaN or Infinity in the text');
