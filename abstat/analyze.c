@@ -383,6 +383,8 @@ ab_analyze(ab_state_t *st, const ab_config_t *cfg, ab_report_t *rep)
     rep->alpha = cfg->alpha;
     rep->cap_pct = cfg->cap_pct;
     rep->bucket = cfg->bucket;
+    rep->sequential = cfg->sequential;
+    rep->seq_tuning = cfg->seq_tuning;
 
     if (intern_named(st, cfg) != 0) {
         return -1;

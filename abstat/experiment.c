@@ -334,8 +334,9 @@ share_estimate(double k, double n)
 
 static void
 add_metric(ab_rexp_t *x, const char *name, size_t var, int guardrail,
-    const ab_estimate_t *t, const ab_estimate_t *c, double alpha)
+    const ab_estimate_t *t, const ab_estimate_t *c, const ab_config_t *cfg)
 {
+    double         alpha = cfg->alpha;
     ab_rmetric_t  *m = &x->metrics[x->nmetrics++];
 
     snprintf(m->metric, sizeof(m->metric), "%s", name);
@@ -343,6 +344,7 @@ add_metric(ab_rexp_t *x, const char *name, size_t var, int guardrail,
     m->guardrail = guardrail;
     m->e = ab_compare(t, c, alpha);
     m->p_adjusted = NAN;
+    m->seq = ab_sequential(t, c, &m->e, alpha, cfg->seq_tuning);
 }
 
 
@@ -503,7 +505,7 @@ ab_experiment_report(const ab_pass_t *p, int e, ab_rexp_t *x)
                                        (double) x->variants[v].visitors);
                     c = share_estimate((double) ec[(size_t) order[0] * nev + i],
                                        (double) x->variants[0].visitors);
-                    add_metric(x, mname, v, 0, &t, &c, cfg->alpha);
+                    add_metric(x, mname, v, 0, &t, &c, cfg);
                 }
             }
         }
@@ -518,8 +520,7 @@ ab_experiment_report(const ab_pass_t *p, int e, ab_rexp_t *x)
             ab_estimate_t  c = estimate(&acc[(size_t) order[0] * NDEFS + k],
                                         defs[k].ratio);
 
-            add_metric(x, defs[k].name, v, defs[k].guardrail, &t, &c,
-                       cfg->alpha);
+            add_metric(x, defs[k].name, v, defs[k].guardrail, &t, &c, cfg);
         }
     }
 
@@ -530,6 +531,15 @@ ab_experiment_report(const ab_pass_t *p, int e, ab_rexp_t *x)
     ab_holm(praw, padj, x->nmetrics);
     for (i = 0; i < x->nmetrics; i++) {
         x->metrics[i].p_adjusted = padj[i];
+    }
+    /* The same family for the always-valid p-values: Holm needs only
+     * valid p-values, and at every look at once these are. */
+    for (i = 0; i < x->nmetrics; i++) {
+        praw[i] = x->metrics[i].guardrail ? NAN : x->metrics[i].seq.p_value;
+    }
+    ab_holm(praw, padj, x->nmetrics);
+    for (i = 0; i < x->nmetrics; i++) {
+        x->metrics[i].seq.p_adjusted = padj[i];
     }
 
     if (cfg->bucket && ab_trend(p, e, order, x) != 0) {

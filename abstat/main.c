@@ -46,7 +46,7 @@ enum { FAIL_SRM = 1, FAIL_GUARDRAIL = 2 };
 
 enum { OPT_CAP = 256, OPT_EVENTS, OPT_STATE, OPT_NO_WAIT, OPT_LATE,
        OPT_SINCE, OPT_UNTIL, OPT_FAIL_ON, OPT_BUCKET, OPT_TABLE,
-       OPT_THREADS, OPT_RETAIN };
+       OPT_THREADS, OPT_RETAIN, OPT_SEQ, OPT_NO_SEQ, OPT_SEQ_TUNING };
 
 typedef struct {
     int             format;
@@ -70,6 +70,7 @@ typedef struct {
     int             fail_on;    /* FAIL_* */
     int             trend_table;        /* --table trend */
     int             threads;    /* --threads */
+    int             sequential; /* -1 unless --sequential/--no-sequential */
 } opts_t;
 
 static const char  usage_text[] =
@@ -92,6 +93,13 @@ static const char  usage_text[] =
     "      --fail-on LIST      srm, guardrail or both (comma-separated): exit\n"
     "                          10 on an SRM alert, 11 when a guardrail\n"
     "                          metric is significantly worse, 12 both\n"
+    "      --sequential        verdicts, --fail-on and the html page on\n"
+    "                          always-valid results (confidence sequences),\n"
+    "                          right at every look; default with --state\n"
+    "      --no-sequential     fixed-horizon verdicts even with --state\n"
+    "      --sequential-tuning N\n"
+    "                          visitors (both sides) where the sequence is\n"
+    "                          narrowest (default 5000)\n"
     "  -e, --experiment NAME   report only NAME (repeatable)\n"
     "  -a, --alpha A           significance level, 0 < A < 1 (default 0.05)\n"
     "  -w, --weights EXP=VAR:W,VAR:W\n"
@@ -260,6 +268,9 @@ parse_options(int argc, char **argv, opts_t *o)
         { "until",       required_argument, NULL, OPT_UNTIL },
         { "threads",     required_argument, NULL, OPT_THREADS },
         { "retain",      required_argument, NULL, OPT_RETAIN },
+        { "sequential",  no_argument,       NULL, OPT_SEQ },
+        { "no-sequential", no_argument,     NULL, OPT_NO_SEQ },
+        { "sequential-tuning", required_argument, NULL, OPT_SEQ_TUNING },
         { "quiet",       no_argument,       NULL, 'q' },
         { "help",        no_argument,       NULL, 'h' },
         { "version",     no_argument,       NULL, 'V' },
@@ -374,6 +385,18 @@ parse_options(int argc, char **argv, opts_t *o)
             break;
         case OPT_RETAIN:
             o->retain = parse_duration(optarg);
+            break;
+        case OPT_SEQ:
+        case OPT_NO_SEQ:
+            o->sequential = c == OPT_SEQ;
+            break;
+        case OPT_SEQ_TUNING:
+            o->cfg.seq_tuning = parse_double(optarg,
+                                             "bad --sequential-tuning '%s'");
+            if (!(o->cfg.seq_tuning >= 1 && o->cfg.seq_tuning <= 1e12)) {
+                usage_error("--sequential-tuning must be 1 to 1e12 visitors, "
+                            "not '%s'", optarg);
+            }
             break;
         case OPT_SINCE:
             if (ab_time_parse(optarg, &o->since) != 0) {
@@ -534,14 +557,17 @@ alerts(int fail_on, const ab_report_t *rep)
         for (j = 0; j < x->nmetrics; j++) {
             const ab_rmetric_t  *m = &x->metrics[j];
 
+            double               p = ab_verdict_p(m, rep->sequential);
+
             if ((fail_on & FAIL_GUARDRAIL) && m->guardrail
-                && m->e.p_value < rep->alpha && m->e.abs_effect > 0)
+                && p < rep->alpha && m->e.abs_effect > 0)
             {
                 guard = 1;
                 fprintf(stderr, "abstat: guardrail regressed: %s: %s of %s "
-                        "is %.4g against %.4g (p = %.3g)\n", x->name,
+                        "is %.4g against %.4g (%sp = %.3g)\n", x->name,
                         m->metric, x->variants[m->variant].name, m->e.value,
-                        m->e.baseline_value, m->e.p_value);
+                        m->e.baseline_value,
+                        rep->sequential ? "always-valid " : "", p);
             }
         }
     }
@@ -705,6 +731,8 @@ cfg_from_opts(opts_t *o)
     o->cfg.nconf = o->nconf;
     o->cfg.weights = o->weights;
     o->cfg.nweights = o->nweights;
+    /* an incremental run is a repeated look by design */
+    o->cfg.sequential = o->sequential >= 0 ? o->sequential : o->state != NULL;
 }
 
 
@@ -715,6 +743,8 @@ opts_default(opts_t *o)
 
     memset(o, 0, sizeof(*o));
     o->cfg.alpha = 0.05;
+    o->cfg.seq_tuning = AB_SEQ_TUNING_DEFAULT;
+    o->sequential = -1;
     o->late = 3600;
     o->retain = AB_RETAIN_DEFAULT;
     o->since = INT64_MIN;

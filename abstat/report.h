@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sequential.h"
 #include "state.h"
 #include "stats.h"
 
@@ -36,6 +37,8 @@ typedef struct {
     size_t              nonly;
     int                 bucket;         /* AB_BUCKET_*: trend series */
     int                 threads;        /* experiments reported at once */
+    int                 sequential;     /* verdicts on ab_seq_t */
+    double              seq_tuning;     /* --sequential-tuning N* */
 } ab_config_t;
 
 enum { AB_BUCKET_NONE, AB_BUCKET_DAY, AB_BUCKET_HOUR };
@@ -61,6 +64,8 @@ typedef struct {
     double        conversion;
     ab_effect_t   rpv_lift;
     ab_effect_t   conv_lift;
+    ab_seq_t      rpv_seq;      /* the sequences at the bucket's end */
+    ab_seq_t      conv_seq;
 } ab_rtrend_t;
 
 typedef struct {
@@ -81,7 +86,13 @@ typedef struct {
     int          guardrail;
     ab_effect_t  e;
     double       p_adjusted;
+    ab_seq_t     seq;
 } ab_rmetric_t;
+
+/* The p-value behind a row's verdict: Holm-adjusted for a business
+ * metric, as it is for a guardrail; the always-valid one with
+ * --sequential. */
+double ab_verdict_p(const ab_rmetric_t *m, int sequential);
 
 typedef struct {
     const char     *name;
@@ -108,6 +119,8 @@ typedef struct {
     double             alpha;
     double             cap_pct;
     int                bucket;
+    int                sequential;
+    double             seq_tuning;
     ab_rexp_t         *exps;
     size_t             nexps;
 } ab_report_t;
