@@ -8,7 +8,9 @@
  *
  * Verdicts follow the report's own tests: a business metric "moved" when
  * its Holm-adjusted p-value is below alpha, a guardrail "regressed" when
- * it is significantly higher (error rate and latency: higher is worse).
+ * it is significantly higher (error rate and latency: higher is worse);
+ * with --sequential both read the always-valid p-values, and the lift
+ * chart's band is the confidence sequence.
  */
 
 #include "render.h"
@@ -354,7 +356,7 @@ legend(FILE *out, const ab_rexp_t *x, size_t from)
 
 /* The trend points of variant v, as chart series. */
 static int
-trend_series(const ab_rexp_t *x, size_t v, int lift, double *xs,
+trend_series(const ab_rexp_t *x, size_t v, int lift, int seq, double *xs,
     series_t *s)
 {
     size_t  i, n = 0;
@@ -375,8 +377,8 @@ trend_series(const ab_rexp_t *x, size_t v, int lift, double *xs,
         xs[n] = (double) t->start / 1e6;
         if (lift) {
             s->y[n] = t->rpv_lift.rel_effect;
-            s->lo[n] = t->rpv_lift.rel_lo;
-            s->hi[n] = t->rpv_lift.rel_hi;
+            s->lo[n] = seq ? t->rpv_seq.rel_lo : t->rpv_lift.rel_lo;
+            s->hi[n] = seq ? t->rpv_seq.rel_hi : t->rpv_lift.rel_hi;
         } else {
             s->y[n] = t->rpv;
         }
@@ -392,7 +394,7 @@ trend_series(const ab_rexp_t *x, size_t v, int lift, double *xs,
 
 
 static int
-charts(FILE *out, const ab_rexp_t *x, int hour)
+charts(FILE *out, const ab_rexp_t *x, int hour, int seq)
 {
     size_t     nv = x->nvariants, v, nb = nv ? x->ntrend / nv : 0;
     series_t  *s = calloc(nv + 1, sizeof(*s));
@@ -407,7 +409,7 @@ charts(FILE *out, const ab_rexp_t *x, int hour)
 
     if (x->ntrend > 0) {
         for (v = 0; v < nv; v++) {
-            if (trend_series(x, v, 0, xs, &s[v]) != 0) {
+            if (trend_series(x, v, 0, seq, xs, &s[v]) != 0) {
                 goto done;
             }
         }
@@ -420,7 +422,7 @@ charts(FILE *out, const ab_rexp_t *x, int hour)
         for (v = 0; v < nv; v++) {
             free(s[v].y);
             s[v].y = NULL;
-            if (v > 0 && trend_series(x, v, 1, xs, &s[v]) != 0) {
+            if (v > 0 && trend_series(x, v, 1, seq, xs, &s[v]) != 0) {
                 goto done;
             }
         }
@@ -428,7 +430,8 @@ charts(FILE *out, const ab_rexp_t *x, int hour)
             fputs("<figure><figcaption>Lift in revenue per visitor vs. ",
                   out);
             esc(out, x->variants[x->baseline].name);
-            fputs(" (band: CI)</figcaption>", out);
+            fputs(seq ? " (band: always-valid confidence sequence)"
+                  "</figcaption>" : " (band: CI)</figcaption>", out);
             line_chart(out, "relative lift with confidence band", s + 1,
                        nv - 1, 1, 1, hour);
             legend(out, x, 1);
@@ -457,28 +460,29 @@ done:
 /* ---- text ---- */
 
 static int
-regressed(const ab_rmetric_t *m, double alpha)
+regressed(const ab_rmetric_t *m, double alpha, int seq)
 {
-    return m->guardrail && m->e.p_value < alpha && m->e.abs_effect > 0;
+    return m->guardrail && ab_verdict_p(m, seq) < alpha
+           && m->e.abs_effect > 0;
 }
 
 
 static int
-moved(const ab_rmetric_t *m, double alpha)
+moved(const ab_rmetric_t *m, double alpha, int seq)
 {
-    return !m->guardrail && m->p_adjusted < alpha;
+    return !m->guardrail && ab_verdict_p(m, seq) < alpha;
 }
 
 
 static void
-verdict(FILE *out, const ab_rexp_t *x, double alpha)
+verdict(FILE *out, const ab_rexp_t *x, double alpha, int seq)
 {
     size_t  i, nmoved = 0, nreg = 0;
     int     warn;
 
     for (i = 0; i < x->nmetrics; i++) {
-        nmoved += moved(&x->metrics[i], alpha);
-        nreg += regressed(&x->metrics[i], alpha);
+        nmoved += moved(&x->metrics[i], alpha, seq);
+        nreg += regressed(&x->metrics[i], alpha, seq);
     }
     warn = x->srm_alert || nreg > 0;
 
@@ -499,10 +503,10 @@ verdict(FILE *out, const ab_rexp_t *x, double alpha)
     for (i = 0; i < x->nmetrics; i++) {
         const ab_rmetric_t  *m = &x->metrics[i];
 
-        if (!moved(m, alpha) && !regressed(m, alpha)) {
+        if (!moved(m, alpha, seq) && !regressed(m, alpha, seq)) {
             continue;
         }
-        fputs(regressed(m, alpha) ? "<li><strong>Guardrail regressed"
+        fputs(regressed(m, alpha, seq) ? "<li><strong>Guardrail regressed"
               "</strong>: " : "<li>Moved: ", out);
         esc(out, m->metric);
         fputs(" ", out);
@@ -515,8 +519,8 @@ verdict(FILE *out, const ab_rexp_t *x, double alpha)
         } else {
             num(out, m->e.abs_effect, "%+.4g");
         }
-        fputs("</span> (p = ", out);
-        num(out, regressed(m, alpha) ? m->e.p_value : m->p_adjusted, "%.2g");
+        fputs(seq ? "</span> (always-valid p = " : "</span> (p = ", out);
+        num(out, ab_verdict_p(m, seq), "%.2g");
         fputs(")</li>", out);
     }
 
@@ -557,17 +561,19 @@ variants_table(FILE *out, const ab_rexp_t *x)
 
 
 static void
-metrics_table(FILE *out, const ab_rexp_t *x, double alpha)
+metrics_table(FILE *out, const ab_rexp_t *x, double alpha, int seq)
 {
     size_t  i;
 
     fputs("<div class=\"scroll\"><table><tr><th>metric</th><th class=\"l\">"
           "variant</th><th>value</th><th>baseline</th><th>effect</th>"
-          "<th>relative</th><th>relative CI</th><th>p</th><th>p adj.</th>"
-          "</tr>", out);
+          "<th>relative</th><th>relative CI</th><th>p</th><th>p adj.</th>",
+          out);
+    fputs(seq ? "<th>always-valid relative CI</th><th>always-valid p adj."
+          "</th></tr>" : "</tr>", out);
     for (i = 0; i < x->nmetrics; i++) {
         const ab_rmetric_t  *m = &x->metrics[i];
-        int                  sig = moved(m, alpha) || regressed(m, alpha);
+        int                  sig = moved(m, alpha, seq) || regressed(m, alpha, seq);
 
         fprintf(out, "<tr%s><td>", sig ? " class=\"sig\"" : "");
         esc(out, m->metric);
@@ -592,6 +598,14 @@ metrics_table(FILE *out, const ab_rexp_t *x, double alpha)
         num(out, m->e.p_value, "%.3g");
         fputs("</td><td>", out);
         num(out, m->p_adjusted, "%.3g");
+        if (seq) {
+            fputs("</td><td>", out);
+            pct(out, m->seq.rel_lo);
+            fputs(" &hellip; ", out);
+            pct(out, m->seq.rel_hi);
+            fputs("</td><td>", out);
+            num(out, m->seq.p_adjusted, "%.3g");
+        }
         fprintf(out, "%s</td></tr>", sig ? " &#9733;" : "");
     }
     fputs("</table></div>", out);
@@ -653,8 +667,9 @@ ab_render_html(FILE *out, const ab_report_t *rep)
             "initial-scale=1\"><title>A/B test report</title><style>%s"
             "</style></head><body><main><h1>A/B test report</h1>"
             "<p class=\"muted\">%zu experiment(s); confidence %.0f%%; "
-            "stars mark significant rows.</p>", style, rep->nexps,
-            (1 - rep->alpha) * 100);
+            "stars mark significant rows%s.</p>", style, rep->nexps,
+            (1 - rep->alpha) * 100, rep->sequential ? " by the always-valid "
+            "(sequential) results, right at every look" : "");
 
     for (i = 0; i < rep->nexps; i++) {
         const ab_rexp_t  *x = &rep->exps[i];
@@ -666,14 +681,16 @@ ab_render_html(FILE *out, const ab_report_t *rep)
             fputs("<p>No visitors.</p></section>", out);
             continue;
         }
-        verdict(out, x, rep->alpha);
-        if (charts(out, x, rep->bucket == AB_BUCKET_HOUR) != 0) {
+        verdict(out, x, rep->alpha, rep->sequential);
+        if (charts(out, x, rep->bucket == AB_BUCKET_HOUR,
+                   rep->sequential) != 0)
+        {
             return -1;
         }
         fputs("<h3>Variants</h3>", out);
         variants_table(out, x);
         fputs("<h3>Metrics</h3>", out);
-        metrics_table(out, x, rep->alpha);
+        metrics_table(out, x, rep->alpha, rep->sequential);
         fputs("</section>", out);
     }
 

@@ -171,7 +171,7 @@ variants_table(FILE *out, const ab_rexp_t *x)
 
 
 static int
-metrics_table(FILE *out, const ab_rexp_t *x, double alpha)
+metrics_table(FILE *out, const ab_rexp_t *x, double alpha, int seq)
 {
     static const char *const  head[] = { "metric", "variant", "baseline",
         "value", "abs effect", "abs CI", "rel effect", "rel CI", "p", "p adj",
@@ -189,7 +189,7 @@ metrics_table(FILE *out, const ab_rexp_t *x, double alpha)
 
     for (i = 0; i < x->nmetrics; i++) {
         const ab_rmetric_t  *m = &x->metrics[i];
-        double               p = m->guardrail ? m->e.p_value : m->p_adjusted;
+        double               p = ab_verdict_p(m, 0);
 
         if ((r = add_row(&t)) == (size_t) -1) {
             return -1;
@@ -205,7 +205,47 @@ metrics_table(FILE *out, const ab_rexp_t *x, double alpha)
         fmt_ci(cell(&t, r, 7), m->e.rel_lo, m->e.rel_hi, 1);
         fmt_p(cell(&t, r, 8), m->e.p_value);
         fmt_p(cell(&t, r, 9), m->p_adjusted);
-        snprintf(cell(&t, r, 10), CELL_MAX, "%s", p < alpha ? "*" : "");
+        /* with --sequential the verdict is in the next table */
+        snprintf(cell(&t, r, 10), CELL_MAX, "%s", !seq && p < alpha ? "*" : "");
+    }
+
+    return print_table(out, &t);
+}
+
+
+/* --sequential: the confidence sequences, which the verdicts use. */
+static int
+sequential_table(FILE *out, const ab_rexp_t *x, double alpha)
+{
+    static const char *const  head[] = { "metric", "variant",
+        "always-valid abs CI", "always-valid rel CI", "av p", "av p adj",
+        "" };
+    table_t  t = { NULL, 7, 0, 0, { 1, 1 } };
+    size_t   i, c, r;
+
+    if ((r = add_row(&t)) == (size_t) -1) {
+        return -1;
+    }
+    for (c = 0; c < t.ncols; c++) {
+        snprintf(cell(&t, r, c), CELL_MAX, "%s", head[c]);
+    }
+    t.left[6] = 1;
+
+    for (i = 0; i < x->nmetrics; i++) {
+        const ab_rmetric_t  *m = &x->metrics[i];
+
+        if ((r = add_row(&t)) == (size_t) -1) {
+            return -1;
+        }
+        snprintf(cell(&t, r, 0), CELL_MAX, "%s%s", m->metric,
+                 m->guardrail ? " (guardrail)" : "");
+        snprintf(cell(&t, r, 1), CELL_MAX, "%s", x->variants[m->variant].name);
+        fmt_ci(cell(&t, r, 2), m->seq.lo, m->seq.hi, 0);
+        fmt_ci(cell(&t, r, 3), m->seq.rel_lo, m->seq.rel_hi, 1);
+        fmt_p(cell(&t, r, 4), m->seq.p_value);
+        fmt_p(cell(&t, r, 5), m->seq.p_adjusted);
+        snprintf(cell(&t, r, 6), CELL_MAX, "%s",
+                 ab_verdict_p(m, 1) < alpha ? "*" : "");
     }
 
     return print_table(out, &t);
@@ -267,12 +307,22 @@ ab_render_text(FILE *out, const ab_report_t *rep)
 
         if (x->nmetrics > 0) {
             fputc('\n', out);
-            if (metrics_table(out, x, rep->alpha) != 0) {
+            if (metrics_table(out, x, rep->alpha, rep->sequential) != 0) {
                 return -1;
             }
             fprintf(out, "\n  CIs at %g%%; p adj: Holm over the non-guardrail "
                     "metrics; * p adj (guardrails: p) < %g\n",
                     100 * (1 - rep->alpha), rep->alpha);
+            if (rep->sequential) {
+                fprintf(out, "\n  Always-valid (sequential) results, N* = "
+                        "%g: confidence sequences at %g%%, valid at every "
+                        "look;\n  the verdicts (*) and --fail-on use these, "
+                        "not the fixed-horizon CIs above\n\n",
+                        rep->seq_tuning, 100 * (1 - rep->alpha));
+                if (sequential_table(out, x, rep->alpha) != 0) {
+                    return -1;
+                }
+            }
         }
     }
 

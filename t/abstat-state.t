@@ -178,8 +178,9 @@ sub inputs {
 }
 
 # Trends (--bucket) too: they need purchase times, which folding keeps.
+# --sequential, as --state implies it, so that the full runs compare
 my @common = ('report', '--format', 'json', '-q', '--late', '60',
-              '--bucket', 'hour');
+              '--bucket', 'hour', '--sequential');
 
 # The full run over the complete lines written so far, each generation
 # in a file of its own.
