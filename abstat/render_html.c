@@ -560,6 +560,19 @@ variants_table(FILE *out, const ab_rexp_t *x)
 }
 
 
+/* A relative CI and a p-value, each in a cell after the open one. */
+static void
+ci_p_cells(FILE *out, double lo, double hi, double p)
+{
+    fputs("</td><td>", out);
+    pct(out, lo);
+    fputs(" &hellip; ", out);
+    pct(out, hi);
+    fputs("</td><td>", out);
+    num(out, p, "%.3g");
+}
+
+
 static void
 metrics_table(FILE *out, const ab_rexp_t *x, double alpha, int seq)
 {
@@ -590,21 +603,11 @@ metrics_table(FILE *out, const ab_rexp_t *x, double alpha, int seq)
         num(out, m->e.abs_effect, "%+.4g");
         fputs("</td><td>", out);
         pct(out, m->e.rel_effect);
-        fputs("</td><td>", out);
-        pct(out, m->e.rel_lo);
-        fputs(" &hellip; ", out);
-        pct(out, m->e.rel_hi);
-        fputs("</td><td>", out);
-        num(out, m->e.p_value, "%.3g");
+        ci_p_cells(out, m->e.rel_lo, m->e.rel_hi, m->e.p_value);
         fputs("</td><td>", out);
         num(out, m->p_adjusted, "%.3g");
         if (seq) {
-            fputs("</td><td>", out);
-            pct(out, m->seq.rel_lo);
-            fputs(" &hellip; ", out);
-            pct(out, m->seq.rel_hi);
-            fputs("</td><td>", out);
-            num(out, m->seq.p_adjusted, "%.3g");
+            ci_p_cells(out, m->seq.rel_lo, m->seq.rel_hi, m->seq.p_adjusted);
         }
         fprintf(out, "%s</td></tr>", sig ? " &#9733;" : "");
     }
