@@ -1,5 +1,5 @@
-# Always-valid inference (issue 14): an A/A simulation peeking daily for
-# 14 days keeps the share of experiments with any confidence sequence
+# Always-valid inference (issue 14): an A/A simulation peeking daily (and
+# hourly) for 14 days keeps the share of experiments with any confidence sequence
 # excluding 0 within alpha (the fixed-horizon share beside it shows why),
 # a true +5% RPV lift is found as often as an independent numpy run of
 # the same rule on the same data predicts, and every sequence abstat
@@ -95,6 +95,35 @@ for my $m (qw(rpv conv)) {
     cmp_ok($fixed, '>', $band, "A/A $m: daily fixed-horizon looks "
            . 'exceed the band (what peeking costs)');
 }
+
+# Hourly looks (a cron job's) at the first 100 A/A experiments: 24 times
+# as many looks, and the first ones at a handful of visitors.
+my @first = map { ('-e', sprintf 'aa_%03d', $_) } 0 .. 99;
+($rc, $out, $err) = run_abstat_raw('report', '--format', 'json', '-q',
+                                   '--bucket', 'hour', '--sequential',
+                                   @first, $log);
+is($rc, 0, 'hourly trend of 100 A/A experiments: exit 0') or diag $err;
+my $hourly = Cpanel::JSON::XS->new->decode($out);
+my (%hn, %hany, $hpts);
+for my $x (@{ $hourly->{experiments} }) {
+    my @pts = grep { $_->{variant} eq 'treatment' } @{ $x->{trend} };
+    $hpts = @pts;
+    $hn{all}++;
+    for my $k ('revenue_per_visitor_lift_ci_sequential',
+               'revenue_per_visitor_lift_ci')
+    {
+        $hany{$k}++ if grep { excludes0($_->{$k}) } @pts;
+    }
+}
+my $hband = $alpha + 3 * sqrt($alpha * (1 - $alpha) / $hn{all});
+my $hseq = ($hany{revenue_per_visitor_lift_ci_sequential} // 0) / $hn{all};
+my $hfixed = ($hany{revenue_per_visitor_lift_ci} // 0) / $hn{all};
+cmp_ok($hseq, '<=', $hband, sprintf('A/A rpv, %d hourly looks: %.1f%% with '
+       . 'a sequence excluding 0, at most %.1f%%', $hpts, 100 * $hseq,
+       100 * $hband));
+note sprintf('A/A rpv, hourly: fixed-horizon CIs excluded 0 in %.1f%%',
+             100 * $hfixed);
+cmp_ok($hfixed, '>', $hband, 'hourly fixed-horizon looks exceed the band');
 
 # Power: found by day 14 in at least as many experiments as numpy's run
 # of the rule on the same data, and far more often than in the A/A.
