@@ -586,7 +586,8 @@ metrics_table(FILE *out, const ab_rexp_t *x, double alpha, int seq)
           "</th></tr>" : "</tr>", out);
     for (i = 0; i < x->nmetrics; i++) {
         const ab_rmetric_t  *m = &x->metrics[i];
-        int                  sig = moved(m, alpha, seq) || regressed(m, alpha, seq);
+        int                  sig = moved(m, alpha, seq)
+                                   || regressed(m, alpha, seq);
 
         fprintf(out, "<tr%s><td>", sig ? " class=\"sig\"" : "");
         esc(out, m->metric);

@@ -206,7 +206,8 @@ metrics_table(FILE *out, const ab_rexp_t *x, double alpha, int seq)
         fmt_p(cell(&t, r, 8), m->e.p_value);
         fmt_p(cell(&t, r, 9), m->p_adjusted);
         /* with --sequential the verdict is in the next table */
-        snprintf(cell(&t, r, 10), CELL_MAX, "%s", !seq && p < alpha ? "*" : "");
+        snprintf(cell(&t, r, 10), CELL_MAX, "%s",
+                 !seq && p < alpha ? "*" : "");
     }
 
     return print_table(out, &t);
