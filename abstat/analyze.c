@@ -386,6 +386,8 @@ ab_analyze(ab_state_t *st, const ab_config_t *cfg, ab_report_t *rep)
     rep->max_visitor_share = cfg->max_visitor_share;
     rep->bucket = cfg->bucket;
     rep->cfg = cfg;
+    rep->sequential = cfg->sequential;
+    rep->seq_tuning = cfg->seq_tuning;
 
     if (intern_named(st, cfg) != 0) {
         return -1;

@@ -393,8 +393,9 @@ share_estimate(double k, double n)
 
 static ab_rmetric_t *
 add_metric(ab_rexp_t *x, const char *name, size_t var, int guardrail,
-    const ab_estimate_t *t, const ab_estimate_t *c, double alpha)
+    const ab_estimate_t *t, const ab_estimate_t *c, const ab_config_t *cfg)
 {
+    double         alpha = cfg->alpha;
     ab_rmetric_t  *m = &x->metrics[x->nmetrics++];
 
     snprintf(m->metric, sizeof(m->metric), "%s", name);
@@ -405,6 +406,7 @@ add_metric(ab_rexp_t *x, const char *name, size_t var, int guardrail,
     m->t = *t;
     m->c = *c;
     m->p_harm = m->margin = NAN;
+    m->seq = ab_sequential(t, c, &m->e, alpha, cfg->seq_tuning);
 
     return m;
 }
@@ -589,7 +591,7 @@ ab_experiment_report(const ab_pass_t *p, int e, ab_rexp_t *x)
 
                     t = share_estimate(kt, nt);
                     c = share_estimate(kc, nc);
-                    share_test(add_metric(x, mname, v, 0, &t, &c, cfg->alpha),
+                    share_test(add_metric(x, mname, v, 0, &t, &c, cfg),
                                kt, nt, kc, nc, cfg->alpha);
                 }
             }
@@ -608,8 +610,7 @@ ab_experiment_report(const ab_pass_t *p, int e, ab_rexp_t *x)
             const acc_t   *at = &acc[(size_t) order[v] * NDEFS + k];
             const acc_t   *ac = &acc[(size_t) order[0] * NDEFS + k];
             ab_rmetric_t  *m = add_metric(x, defs[k].name, v,
-                                          defs[k].guardrail, &t, &c,
-                                          cfg->alpha);
+                                          defs[k].guardrail, &t, &c, cfg);
 
             if (defs[k].x == X_CONVERTED || defs[k].x == X_REPEAT) {
                 share_test(m, (double) at->sx, at->n, (double) ac->sx, ac->n,

@@ -54,7 +54,8 @@ enum { FAIL_SRM = 1, FAIL_GUARDRAIL = 2 };
 enum { OPT_CAP = 256, OPT_EVENTS, OPT_STATE, OPT_NO_WAIT, OPT_LATE,
        OPT_SINCE, OPT_UNTIL, OPT_FAIL_ON, OPT_BUCKET, OPT_TABLE,
        OPT_THREADS, OPT_RETAIN, OPT_MAX_BAD, OPT_WIDTH, OPT_PRIMARY,
-       OPT_MDE, OPT_GUARD_MARGIN, OPT_MAX_SHARE };
+       OPT_MDE, OPT_GUARD_MARGIN, OPT_MAX_SHARE, OPT_SEQ, OPT_NO_SEQ,
+       OPT_SEQ_TUNING };
 
 typedef struct {
     int             format;
@@ -82,6 +83,7 @@ typedef struct {
     int             threads;    /* --threads */
     char          **primary;    /* --primary */
     size_t          nprimary;
+    int             sequential; /* -1 unless --sequential/--no-sequential */
 } opts_t;
 
 static const char  usage_text[] =
@@ -105,6 +107,13 @@ static const char  usage_text[] =
     "      --fail-on LIST      srm, guardrail or both (comma-separated): exit\n"
     "                          10 on an SRM alert, 11 when a guardrail\n"
     "                          metric is significantly worse, 12 both\n"
+    "      --sequential        verdicts, --fail-on and the html page on\n"
+    "                          always-valid results (confidence sequences),\n"
+    "                          right at every look; default with --state\n"
+    "      --no-sequential     fixed-horizon verdicts even with --state\n"
+    "      --sequential-tuning N\n"
+    "                          visitors (both sides) where the sequence is\n"
+    "                          narrowest (default 5000)\n"
     "  -e, --experiment NAME   report only NAME (repeatable)\n"
     "  -a, --alpha A           significance level, 0 < A < 1 (default 0.05)\n"
     "  -w, --weights EXP=VAR:W,VAR:W\n"
@@ -314,6 +323,9 @@ parse_options(int argc, char **argv, opts_t *o)
         { "mde",         required_argument, NULL, OPT_MDE },
         { "guardrail-margin", required_argument, NULL, OPT_GUARD_MARGIN },
         { "max-visitor-share", required_argument, NULL, OPT_MAX_SHARE },
+        { "sequential",  no_argument,       NULL, OPT_SEQ },
+        { "no-sequential", no_argument,     NULL, OPT_NO_SEQ },
+        { "sequential-tuning", required_argument, NULL, OPT_SEQ_TUNING },
         { "quiet",       no_argument,       NULL, 'q' },
         { "help",        no_argument,       NULL, 'h' },
         { "version",     no_argument,       NULL, 'V' },
@@ -486,6 +498,18 @@ parse_options(int argc, char **argv, opts_t *o)
                 usage_error("--max-bad must be 0 to 100, not '%s'", optarg);
             }
             break;
+        case OPT_SEQ:
+        case OPT_NO_SEQ:
+            o->sequential = c == OPT_SEQ;
+            break;
+        case OPT_SEQ_TUNING:
+            o->cfg.seq_tuning = parse_double(optarg,
+                                             "bad --sequential-tuning '%s'");
+            if (!(o->cfg.seq_tuning >= 1 && o->cfg.seq_tuning <= 1e12)) {
+                usage_error("--sequential-tuning must be 1 to 1e12 visitors, "
+                            "not '%s'", optarg);
+            }
+            break;
         case OPT_SINCE:
             if (ab_time_parse(optarg, &o->since) != 0) {
                 usage_error("bad --since '%s' (ISO 8601 or epoch seconds)",
@@ -653,9 +677,11 @@ alerts(int fail_on, const ab_report_t *rep)
             {
                 guard = 1;
                 fprintf(stderr, "abstat: guardrail regressed: %s: %s of %s "
-                        "is %.4g against %.4g (one-sided p = %.3g)\n",
+                        "is %.4g against %.4g (%s p = %.3g)\n",
                         x->name, m->metric, x->variants[m->variant].name,
-                        m->e.value, m->e.baseline_value, m->p_harm);
+                        m->e.value, m->e.baseline_value,
+                        rep->sequential ? "always-valid" : "one-sided",
+                        ab_verdict_p(m, rep->sequential));
             }
         }
     }
@@ -866,6 +892,8 @@ cfg_from_opts(opts_t *o)
     o->cfg.nconf = o->nconf;
     o->cfg.weights = o->weights;
     o->cfg.nweights = o->nweights;
+    /* an incremental run is a repeated look by design */
+    o->cfg.sequential = o->sequential >= 0 ? o->sequential : o->state != NULL;
 }
 
 
@@ -877,6 +905,8 @@ opts_default(opts_t *o)
     memset(o, 0, sizeof(*o));
     o->cfg.alpha = 0.05;
     o->cfg.max_visitor_share = AB_MAX_VISITOR_SHARE;
+    o->cfg.seq_tuning = AB_SEQ_TUNING_DEFAULT;
+    o->sequential = -1;
     o->late = 3600;
     o->retain = AB_RETAIN_DEFAULT;
     o->max_bad = 1;

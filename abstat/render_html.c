@@ -6,10 +6,11 @@
  * of each chart in a data attribute (data-svg-sizes on <body>), which is
  * how the browser test checks that the charts were drawn.
  *
- * Verdicts follow the report's own tests (roles.c): a primary metric
- * "moved" when its Holm-adjusted p-value is below alpha, a guardrail
- * "regressed" when it is significantly higher (error rate and latency:
- * higher is worse); secondary metrics are exploratory, no verdict.
+ * Verdicts follow the report's own tests: a business metric "moved" when
+ * its Holm-adjusted p-value is below alpha, a guardrail "regressed" when
+ * it is significantly higher (error rate and latency: higher is worse);
+ * with --sequential both read the always-valid p-values, and the lift
+ * chart's band is the confidence sequence.
  */
 
 #include "render.h"
@@ -370,7 +371,7 @@ legend(FILE *out, const ab_rexp_t *x, size_t from)
 
 /* The trend points of variant v, as chart series. */
 static int
-trend_series(const ab_rexp_t *x, size_t v, int lift, double *xs,
+trend_series(const ab_rexp_t *x, size_t v, int lift, int seq, double *xs,
     series_t *s)
 {
     size_t  i, n = 0;
@@ -391,8 +392,8 @@ trend_series(const ab_rexp_t *x, size_t v, int lift, double *xs,
         xs[n] = (double) t->start / 1e6;
         if (lift) {
             s->y[n] = t->rpv_lift.rel_effect;
-            s->lo[n] = t->rpv_lift.rel_lo;
-            s->hi[n] = t->rpv_lift.rel_hi;
+            s->lo[n] = seq ? t->rpv_seq.rel_lo : t->rpv_lift.rel_lo;
+            s->hi[n] = seq ? t->rpv_seq.rel_hi : t->rpv_lift.rel_hi;
         } else {
             s->y[n] = t->rpv;
         }
@@ -408,7 +409,7 @@ trend_series(const ab_rexp_t *x, size_t v, int lift, double *xs,
 
 
 static int
-charts(FILE *out, const ab_rexp_t *x, int hour)
+charts(FILE *out, const ab_rexp_t *x, int hour, int seq)
 {
     size_t     nv = x->nvariants, v, nb = nv ? x->ntrend / nv : 0;
     series_t  *s = calloc(nv + 1, sizeof(*s));
@@ -423,7 +424,7 @@ charts(FILE *out, const ab_rexp_t *x, int hour)
 
     if (x->ntrend > 0) {
         for (v = 0; v < nv; v++) {
-            if (trend_series(x, v, 0, xs, &s[v]) != 0) {
+            if (trend_series(x, v, 0, seq, xs, &s[v]) != 0) {
                 goto done;
             }
         }
@@ -436,7 +437,7 @@ charts(FILE *out, const ab_rexp_t *x, int hour)
         for (v = 0; v < nv; v++) {
             free(s[v].y);
             s[v].y = NULL;
-            if (v > 0 && trend_series(x, v, 1, xs, &s[v]) != 0) {
+            if (v > 0 && trend_series(x, v, 1, seq, xs, &s[v]) != 0) {
                 goto done;
             }
         }
@@ -444,7 +445,8 @@ charts(FILE *out, const ab_rexp_t *x, int hour)
             fputs("<figure><figcaption>Lift in revenue per visitor vs. ",
                   out);
             esc(out, x->variants[x->baseline].name);
-            fputs(" (band: CI)</figcaption>", out);
+            fputs(seq ? " (band: always-valid confidence sequence)"
+                  "</figcaption>" : " (band: CI)</figcaption>", out);
             line_chart(out, "relative lift with confidence band", s + 1,
                        nv - 1, 1, 1, hour);
             legend(out, x, 1);
@@ -473,28 +475,28 @@ done:
 /* ---- text ---- */
 
 static int
-regressed(const ab_rmetric_t *m, double alpha)
+regressed(const ab_rmetric_t *m, double alpha, int seq)
 {
     return ab_metric_regressed(m, alpha);
 }
 
 
 static int
-moved(const ab_rmetric_t *m, double alpha)
+moved(const ab_rmetric_t *m, double alpha, int seq)
 {
     return ab_metric_moved(m, alpha);
 }
 
 
 static void
-verdict(FILE *out, const ab_rexp_t *x, double alpha)
+verdict(FILE *out, const ab_rexp_t *x, double alpha, int seq)
 {
     size_t  i, nmoved = 0, nreg = 0;
     int     warn;
 
     for (i = 0; i < x->nmetrics; i++) {
-        nmoved += moved(&x->metrics[i], alpha);
-        nreg += regressed(&x->metrics[i], alpha);
+        nmoved += moved(&x->metrics[i], alpha, seq);
+        nreg += regressed(&x->metrics[i], alpha, seq);
     }
     warn = x->srm_alert || nreg > 0;
 
@@ -527,10 +529,10 @@ verdict(FILE *out, const ab_rexp_t *x, double alpha)
     for (i = 0; i < x->nmetrics; i++) {
         const ab_rmetric_t  *m = &x->metrics[i];
 
-        if (!moved(m, alpha) && !regressed(m, alpha)) {
+        if (!moved(m, alpha, seq) && !regressed(m, alpha, seq)) {
             continue;
         }
-        fputs(regressed(m, alpha) ? "<li><strong>Guardrail regressed"
+        fputs(regressed(m, alpha, seq) ? "<li><strong>Guardrail regressed"
               "</strong>: " : "<li>Moved: ", out);
         esc(out, m->metric);
         unit(out, m->metric);
@@ -544,8 +546,8 @@ verdict(FILE *out, const ab_rexp_t *x, double alpha)
         } else {
             num(out, m->e.abs_effect, "%+.4g");
         }
-        fputs("</span> (p = ", out);
-        num(out, regressed(m, alpha) ? m->p_harm : m->p_adjusted, "%.2g");
+        fputs(seq ? "</span> (always-valid p = " : "</span> (p = ", out);
+        num(out, ab_verdict_p(m, seq), "%.2g");
         fputs(")</li>", out);
     }
 
@@ -585,18 +587,34 @@ variants_table(FILE *out, const ab_rexp_t *x)
 }
 
 
+/* A relative CI and a p-value, each in a cell after the open one. */
 static void
-metrics_table(FILE *out, const ab_rexp_t *x, double alpha)
+ci_p_cells(FILE *out, double lo, double hi, double p)
+{
+    fputs("</td><td>", out);
+    pct(out, lo);
+    fputs(" &hellip; ", out);
+    pct(out, hi);
+    fputs("</td><td>", out);
+    num(out, p, "%.3g");
+}
+
+
+static void
+metrics_table(FILE *out, const ab_rexp_t *x, double alpha, int seq)
 {
     size_t  i;
 
     fputs("<div class=\"scroll\"><table><tr><th>metric</th><th class=\"l\">"
           "variant</th><th>value</th><th>baseline</th><th>effect</th>"
-          "<th>relative</th><th>relative CI</th><th>p</th><th>p adj.</th>"
-          "</tr>", out);
+          "<th>relative</th><th>relative CI</th><th>p</th><th>p adj.</th>",
+          out);
+    fputs(seq ? "<th>always-valid relative CI</th><th>always-valid p adj."
+          "</th></tr>" : "</tr>", out);
     for (i = 0; i < x->nmetrics; i++) {
         const ab_rmetric_t  *m = &x->metrics[i];
-        int                  sig = moved(m, alpha) || regressed(m, alpha);
+        int                  sig = moved(m, alpha, seq)
+                                   || regressed(m, alpha, seq);
 
         fprintf(out, "<tr%s><td>", sig ? " class=\"sig\"" : "");
         esc(out, m->metric);
@@ -613,14 +631,12 @@ metrics_table(FILE *out, const ab_rexp_t *x, double alpha)
         num(out, m->e.abs_effect, "%+.4g");
         fputs("</td><td>", out);
         pct(out, m->e.rel_effect);
-        fputs("</td><td>", out);
-        pct(out, m->e.rel_lo);
-        fputs(" &hellip; ", out);
-        pct(out, m->e.rel_hi);
-        fputs("</td><td>", out);
-        num(out, m->p_test, "%.3g");
+        ci_p_cells(out, m->e.rel_lo, m->e.rel_hi, m->p_test);
         fputs("</td><td>", out);
         num(out, m->p_adjusted, "%.3g");
+        if (seq) {
+            ci_p_cells(out, m->seq.rel_lo, m->seq.rel_hi, m->seq.p_adjusted);
+        }
         fprintf(out, "%s</td></tr>", sig ? " &#9733;" : "");
     }
     fputs("</table></div>", out);
@@ -744,8 +760,9 @@ ab_render_html(FILE *out, const ab_report_t *rep)
             "initial-scale=1\"><title>A/B test report</title><style>%s"
             "</style></head><body><main><h1>A/B test report</h1>"
             "<p class=\"muted\">%zu experiment(s); confidence %.0f%%; "
-            "stars mark significant rows.</p>", style, rep->nexps,
-            (1 - rep->alpha) * 100);
+            "stars mark significant rows%s.</p>", style, rep->nexps,
+            (1 - rep->alpha) * 100, rep->sequential ? " by the always-valid "
+            "(sequential) results, right at every look" : "");
     fprintf(out, "<p class=\"muted\" id=\"range\">Log lines from %s to %s; "
             "generated %s.</p>",
             ab_fmt_time(rep->first_time, t1, sizeof(t1), "(unknown)"),
@@ -762,14 +779,16 @@ ab_render_html(FILE *out, const ab_report_t *rep)
             fputs("<p>No visitors.</p></section>", out);
             continue;
         }
-        verdict(out, x, rep->alpha);
-        if (charts(out, x, rep->bucket == AB_BUCKET_HOUR) != 0) {
+        verdict(out, x, rep->alpha, rep->sequential);
+        if (charts(out, x, rep->bucket == AB_BUCKET_HOUR,
+                   rep->sequential) != 0)
+        {
             return -1;
         }
         fputs("<h3>Variants</h3>", out);
         variants_table(out, x);
         fputs("<h3>Metrics</h3>", out);
-        metrics_table(out, x, rep->alpha);
+        metrics_table(out, x, rep->alpha, rep->sequential);
         if (x->nmetrics > 0) {
             fputs("<h3>Power of the primary metrics</h3>", out);
             power_table(out, x, rep->cfg ? rep->cfg->mde : 0);

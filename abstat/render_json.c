@@ -175,8 +175,23 @@ metric_json(const ab_rexp_t *x, const ab_rmetric_t *m)
 }
 
 
+/* --sequential: the always-valid results beside the fixed-horizon ones. */
+static void
+add_sequential(cJSON *o, const ab_seq_t *s, double tuning)
+{
+    cJSON  *q = cJSON_AddObjectToObject(o, "sequential");
+
+    cJSON_AddItemToObject(q, "ci", pair(s->lo, s->hi));
+    cJSON_AddItemToObject(q, "rel_ci", pair(s->rel_lo, s->rel_hi));
+    add_num(q, "p_value", s->p_value);
+    add_num(q, "rel_p_value", s->rel_p_value);
+    add_num(q, "p_value_adjusted", s->p_adjusted);
+    add_num(q, "tuning", tuning);
+}
+
+
 static cJSON *
-trend_json(const ab_rexp_t *x, const ab_rtrend_t *t)
+trend_json(const ab_rexp_t *x, const ab_rtrend_t *t, int seq)
 {
     cJSON  *o = cJSON_CreateObject();
     char    when[32];
@@ -199,13 +214,19 @@ trend_json(const ab_rexp_t *x, const ab_rtrend_t *t)
     add_num(o, "conversion_rate_lift", t->conv_lift.rel_effect);
     cJSON_AddItemToObject(o, "conversion_rate_lift_ci",
                           pair(t->conv_lift.rel_lo, t->conv_lift.rel_hi));
+    if (seq) {
+        cJSON_AddItemToObject(o, "revenue_per_visitor_lift_ci_sequential",
+                              pair(t->rpv_seq.rel_lo, t->rpv_seq.rel_hi));
+        cJSON_AddItemToObject(o, "conversion_rate_lift_ci_sequential",
+                              pair(t->conv_seq.rel_lo, t->conv_seq.rel_hi));
+    }
 
     return o;
 }
 
 
 static cJSON *
-experiment_json(const ab_rexp_t *x, int bucket)
+experiment_json(const ab_rexp_t *x, const ab_report_t *rep)
 {
     cJSON   *o = cJSON_CreateObject(), *srm, *exp, *vars, *v, *ms;
     size_t   i;
@@ -251,13 +272,18 @@ experiment_json(const ab_rexp_t *x, int bucket)
 
     ms = cJSON_AddArrayToObject(o, "metrics");
     for (i = 0; i < x->nmetrics; i++) {
-        cJSON_AddItemToArray(ms, metric_json(x, &x->metrics[i]));
+        v = metric_json(x, &x->metrics[i]);
+        if (rep->sequential) {
+            add_sequential(v, &x->metrics[i].seq, rep->seq_tuning);
+        }
+        cJSON_AddItemToArray(ms, v);
     }
 
-    if (bucket) {
+    if (rep->bucket) {
         ms = cJSON_AddArrayToObject(o, "trend");
         for (i = 0; i < x->ntrend; i++) {
-            cJSON_AddItemToArray(ms, trend_json(x, &x->trend[i]));
+            cJSON_AddItemToArray(ms, trend_json(x, &x->trend[i],
+                                                rep->sequential));
         }
     }
 
@@ -314,7 +340,7 @@ ab_render_json(FILE *out, const ab_report_t *rep)
 
     exps = cJSON_AddArrayToObject(root, "experiments");
     for (i = 0; i < rep->nexps; i++) {
-        cJSON_AddItemToArray(exps, experiment_json(&rep->exps[i], rep->bucket));
+        cJSON_AddItemToArray(exps, experiment_json(&rep->exps[i], rep));
     }
 
     text = cJSON_Print(root);

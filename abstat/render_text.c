@@ -322,6 +322,43 @@ power_table(FILE *out, const ab_rexp_t *x, size_t width)
 }
 
 
+/* --sequential: the confidence sequences of every row, valid at every
+ * look; the verdicts (the stars of the tables above) read these. */
+static int
+sequential_table(FILE *out, const ab_rexp_t *x, double alpha, size_t width)
+{
+    static const char *const  head[] = { "metric", "variant",
+        "always-valid abs CI", "always-valid rel CI", "av p", "av p adj",
+        "" };
+    ab_ttab_t  t;
+    size_t     i, r;
+
+    ab_ttab_init(&t, 7, 2);
+    t.left[0] = t.left[1] = t.left[6] = 1;
+    header(&t, head);
+
+    for (i = 0; i < x->nmetrics; i++) {
+        const ab_rmetric_t  *m = &x->metrics[i];
+
+        if ((r = ab_ttab_row(&t)) == (size_t) -1) {
+            break;
+        }
+        metric_label(ab_ttab_cell(&t, r, 0), m);
+        snprintf(ab_ttab_cell(&t, r, 1), CELL_MAX, "%s",
+                 x->variants[m->variant].name);
+        fmt_ci(ab_ttab_cell(&t, r, 2), m->seq.lo, m->seq.hi, 0);
+        fmt_ci(ab_ttab_cell(&t, r, 3), m->seq.rel_lo, m->seq.rel_hi, 1);
+        fmt_p(ab_ttab_cell(&t, r, 4), ab_seq_test_p(m));
+        fmt_p(ab_ttab_cell(&t, r, 5), m->seq.p_adjusted);
+        snprintf(ab_ttab_cell(&t, r, 6), CELL_MAX, "%s",
+                 ab_metric_moved(m, alpha) || ab_metric_regressed(m, alpha)
+                 ? "*" : "");
+    }
+
+    return ab_ttab_print(out, &t, width);
+}
+
+
 /* The metrics by role: the primary family with its power, the
  * exploratory rest, the guardrails. */
 static int
@@ -466,6 +503,20 @@ ab_render_text(FILE *out, const ab_report_t *rep, size_t width)
 
         if (x->nmetrics > 0 && roles_tables(out, x, rep, width) != 0) {
             return -1;
+        }
+        if (x->nmetrics > 0 && rep->sequential) {
+            char  note[512];
+
+            snprintf(note, sizeof(note), "Always-valid (sequential) results, "
+                     "N* = %g: confidence sequences at %g%%, valid at every "
+                     "look; the verdicts (*) and --fail-on use these, not the "
+                     "fixed-horizon CIs and p above.", rep->seq_tuning,
+                     100 * (1 - rep->alpha));
+            fputc('\n', out);
+            ab_ttab_wrap(out, width, note);
+            if (sequential_table(out, x, rep->alpha, width) != 0) {
+                return -1;
+            }
         }
     }
 

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "power.h"
+#include "sequential.h"
 #include "state.h"
 #include "stats.h"
 
@@ -42,6 +43,8 @@ typedef struct {
     double              mde;            /* --mde as a fraction; 0: none */
     double              guardrail_margin;   /* relative, --guardrail-margin */
     double              max_visitor_share;  /* --max-visitor-share, 0..1 */
+    int                 sequential;     /* verdicts on ab_seq_t */
+    double              seq_tuning;     /* --sequential-tuning N* */
 } ab_config_t;
 
 enum { AB_BUCKET_NONE, AB_BUCKET_DAY, AB_BUCKET_HOUR };
@@ -67,6 +70,8 @@ typedef struct {
     double        conversion;
     ab_effect_t   rpv_lift;
     ab_effect_t   conv_lift;
+    ab_seq_t      rpv_seq;      /* the sequences at the bucket's end */
+    ab_seq_t      conv_seq;
 } ab_rtrend_t;
 
 typedef struct {
@@ -101,7 +106,14 @@ typedef struct {
     double       p_harm;        /* guardrails (guardrail.h); else NaN */
     double       margin;
     const char  *harm_test;     /* "welch", "fisher-exact"; NULL */
+    ab_seq_t     seq;
+    int          sequential;    /* the verdict reads seq (--sequential) */
 } ab_rmetric_t;
+
+/* The p-value behind a row's verdict: Holm-adjusted for a business
+ * metric, as it is for a guardrail; the always-valid one with
+ * --sequential. */
+double ab_verdict_p(const ab_rmetric_t *m, int sequential);
 
 typedef struct {
     const char     *name;
@@ -142,6 +154,8 @@ typedef struct {
     double             max_visitor_share;
     int                bucket;
     const ab_config_t *cfg;
+    int                sequential;
+    double             seq_tuning;
     ab_rexp_t         *exps;
     size_t             nexps;
 } ab_report_t;

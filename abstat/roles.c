@@ -182,6 +182,21 @@ ab_roles_apply(ab_rexp_t *x, const ab_config_t *cfg, double span_days)
         tests += !isnan(p[i]);
     }
 
+    /* the same family for the always-valid p-values of the same test:
+     * Holm needs only valid p-values, and at every look these are */
+    for (i = 0; i < n; i++) {
+        const ab_rmetric_t  *m = &x->metrics[i];
+
+        p[i] = m->role == AB_ROLE_PRIMARY ? ab_seq_test_p(m) : NAN;
+    }
+    ab_holm(p, adj, n);
+    for (i = 0; i < n; i++) {
+        x->metrics[i].sequential = cfg->sequential > 0;
+        x->metrics[i].seq.p_adjusted = adj[i];
+        p[i] = x->metrics[i].role == AB_ROLE_PRIMARY ? x->metrics[i].p_test
+                                                     : NAN;
+    }
+
     ab_holm(p, adj, n);
     for (i = 0; i < n; i++) {
         x->metrics[i].p_adjusted = adj[i];
@@ -218,13 +233,29 @@ ab_roles_apply(ab_rexp_t *x, const ab_config_t *cfg, double span_days)
 int
 ab_metric_moved(const ab_rmetric_t *m, double alpha)
 {
-    return m->role == AB_ROLE_PRIMARY && m->p_adjusted < alpha;
+    return m->role == AB_ROLE_PRIMARY
+           && (m->sequential ? m->seq.p_adjusted : m->p_adjusted) < alpha;
+}
+
+
+double
+ab_seq_test_p(const ab_rmetric_t *m)
+{
+    return m->rel_test ? m->seq.rel_p_value : m->seq.p_value;
 }
 
 
 int
 ab_metric_regressed(const ab_rmetric_t *m, double alpha)
 {
+    if (m->role != AB_ROLE_GUARDRAIL) {
+        return 0;
+    }
+    /* always-valid: the two-sided sequence of the row's test, higher
+     * (there is no one-sided sequence, and so no margin, yet) */
+    if (m->sequential) {
+        return ab_seq_test_p(m) < alpha && m->e.abs_effect > 0;
+    }
     /* the one-sided test of harm, with its margin (guardrail.h) */
-    return m->role == AB_ROLE_GUARDRAIL && ab_guardrail_regressed(m, alpha);
+    return ab_guardrail_regressed(m, alpha);
 }

@@ -36,10 +36,17 @@ const char *ab_primary_check(const char *name, int cap);
  */
 int ab_roles_apply(ab_rexp_t *x, const ab_config_t *cfg, double span_days);
 
-/* A primary row whose Holm-adjusted p is below alpha. */
+/* A primary row whose Holm-adjusted p is below alpha (the always-valid
+ * one with --sequential). */
 int ab_metric_moved(const ab_rmetric_t *m, double alpha);
 
-/* A guardrail that is significantly higher (error rate, latency: worse). */
+/* A guardrail that is significantly higher (error rate, latency: worse):
+ * its one-sided test of harm beyond --guardrail-margin, or with
+ * --sequential the always-valid p of its test. */
 int ab_metric_regressed(const ab_rmetric_t *m, double alpha);
+
+/* The always-valid p of the row's test (rel_test: relative, else
+ * absolute). */
+double ab_seq_test_p(const ab_rmetric_t *m);
 
 #endif /* ABSTAT_ROLES_H */

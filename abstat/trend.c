@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "sanity.h"
+#include "sequential.h"
 #include "stats.h"
 #include "timefmt.h"
 
@@ -85,8 +86,9 @@ estimate(uint64_t n, long double sum, long double sumsq, double scale)
 
 
 static void
-emit(ab_rexp_t *x, int64_t start, const run_t *run, double alpha)
+emit(ab_rexp_t *x, int64_t start, const run_t *run, const ab_config_t *cfg)
 {
+    double          alpha = cfg->alpha;
     size_t          v, nv = x->nvariants;
     ab_rtrend_t    *t;
     ab_estimate_t   rt, rc, ct, cc;
@@ -116,9 +118,15 @@ emit(ab_rexp_t *x, int64_t start, const run_t *run, double alpha)
             t->rpv_lift.rel_effect = t->rpv_lift.rel_lo = NAN;
             t->rpv_lift.rel_hi = t->rpv_lift.rel_p_value = NAN;
             t->conv_lift = t->rpv_lift;
+            t->rpv_seq.rel_lo = t->rpv_seq.rel_hi = NAN;
+            t->conv_seq = t->rpv_seq;
         } else {
             t->rpv_lift = ab_compare(&rt, &rc, alpha);
             t->conv_lift = ab_compare(&ct, &cc, alpha);
+            t->rpv_seq = ab_sequential(&rt, &rc, &t->rpv_lift, alpha,
+                                       cfg->seq_tuning);
+            t->conv_seq = ab_sequential(&ct, &cc, &t->conv_lift, alpha,
+                                        cfg->seq_tuning);
             ab_clip_rel(&t->rpv_lift);
             ab_clip_rel(&t->conv_lift);
         }
@@ -243,7 +251,7 @@ ab_trend(const ab_pass_t *p, int e, const int *order, ab_rexp_t *x)
             r->converters += orders[m]++ == 0;
         }
 
-        emit(x, b, run, p->cfg->alpha);
+        emit(x, b, run, p->cfg);
     }
 
     rc = 0;

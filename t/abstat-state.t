@@ -178,9 +178,10 @@ sub inputs {
 }
 
 # Trends (--bucket) too: they need purchase times, which folding keeps.
-# 1% of the lines written are garbage: a few runs read more than that
+# 1% of the lines written are garbage: a few runs read more than that;
+# --sequential, as --state implies it, so that the full runs compare
 my @common = ('report', '--format', 'json', '-q', '--late', '60',
-              '--bucket', 'hour', '--max-bad', '100');
+              '--bucket', 'hour', '--max-bad', '100', '--sequential');
 
 # The full run over the complete lines written so far, each generation
 # in a file of its own.
