@@ -7,6 +7,8 @@
 
 #include "cuped.h"
 
+#include "report.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -320,4 +322,25 @@ ab_cuped_compare(const ab_cuped_moments_t *t, const ab_cuped_moments_t *c,
                   &e->rel_lo, &e->rel_hi, &e->rel_p_value);
 
     return r;
+}
+
+
+int
+ab_cuped_row(const ab_cuped_acc_t *t, const ab_cuped_acc_t *c, int ratio,
+    double alpha, ab_cuped_t *out)
+{
+    ab_cuped_moments_t  mt = ab_cuped_acc_moments(t);
+    ab_cuped_moments_t  mc = ab_cuped_acc_moments(c);
+
+    *out = ab_cuped_compare(&mt, &mc, ab_cuped_theta(&mt, &mc, ratio), ratio,
+                            alpha);
+
+    return out->adjusted;
+}
+
+
+const ab_effect_t *
+ab_metric_test(const ab_rmetric_t *m)
+{
+    return m->has_cuped ? &m->cuped.e : &m->e;
 }

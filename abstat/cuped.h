@@ -70,4 +70,10 @@ double ab_cuped_theta(const ab_cuped_moments_t *t, const ab_cuped_moments_t *c,
 ab_cuped_t ab_cuped_compare(const ab_cuped_moments_t *t,
     const ab_cuped_moments_t *c, double theta, int ratio, double alpha);
 
+/* The comparison of treatment t with baseline c from their accumulators,
+ * theta pooled over the two: 1 when adjusted, 0 when there is no history
+ * to adjust by (then *out is not to be reported). */
+int ab_cuped_row(const ab_cuped_acc_t *t, const ab_cuped_acc_t *c, int ratio,
+    double alpha, ab_cuped_t *out);
+
 #endif /* ABSTAT_CUPED_H */

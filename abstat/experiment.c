@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cuped.h"
 #include "stats.h"
 
 /* What a metric takes of a visitor's totals: x, or x / y for ratios. */
@@ -250,11 +251,12 @@ reported_defs(double cap, size_t *use)
 /* The moments of the reported metrics; of y only for ratios (the others'
  * y is 1), since estimate() reads nothing else. */
 static void
-accumulate(const ab_pass_t *p, int e, double cap, acc_t *acc, int pass)
+accumulate(const ab_pass_t *p, int e, double cap, acc_t *acc,
+    ab_cuped_acc_t *cacc, int pass)
 {
     const ab_state_t  *st = p->st;
     acc_t             *a;
-    double             x, y, dx, dy;
+    double             x, y, dx, dy, v[AB_CU_NVARS];
     size_t             i, j, k, use[NDEFS], nuse = reported_defs(cap, use);
 
     for (i = 0; i < st->nmemb; i++) {
@@ -268,6 +270,13 @@ accumulate(const ab_pass_t *p, int e, double cap, acc_t *acc, int pass)
             k = use[j];
             a = &acc[(size_t) mb->var * NDEFS + k];
             metric_xy(&defs[k], &p->agg[i], cap, &x, &y);
+            if (cacc != NULL) {
+                v[AB_CU_M] = x;
+                v[AB_CU_D] = y;
+                metric_xy(&defs[k], &p->pre[i], cap, &v[AB_CU_MPRE],
+                          &v[AB_CU_DPRE]);
+                ab_cuped_acc_add(&cacc[(size_t) mb->var * NDEFS + k], pass, v);
+            }
             if (pass == 0) {
                 a->n++;
                 a->sx += x;
@@ -288,6 +297,9 @@ accumulate(const ab_pass_t *p, int e, double cap, acc_t *acc, int pass)
         for (i = 0; i < st->vars[e].n * NDEFS; i++) {
             acc[i].mx = acc[i].n > 0 ? (double) (acc[i].sx / acc[i].n) : NAN;
             acc[i].my = acc[i].n > 0 ? (double) (acc[i].sy / acc[i].n) : NAN;
+            if (cacc != NULL) {
+                ab_cuped_acc_centre(&cacc[i]);
+            }
         }
     }
 }
@@ -431,6 +443,7 @@ ab_experiment_report(const ab_pass_t *p, int e, ab_rexp_t *x)
     size_t              maxm;
     int                *order, *evorder;
     acc_t              *acc;
+    ab_cuped_acc_t     *cacc = NULL;
     double             *praw, *padj, cap = NAN;
     const uint64_t     *ec = p->event_count[e];
 
@@ -446,12 +459,15 @@ ab_experiment_report(const ab_pass_t *p, int e, ab_rexp_t *x)
     order = calloc(nv + 1, sizeof(int));
     evorder = calloc(nev + 1, sizeof(int));
     acc = calloc(nv * NDEFS + 1, sizeof(acc_t));
+    if (p->pre != NULL) {
+        cacc = calloc(nv * NDEFS + 1, sizeof(*cacc));
+    }
     x->variants = calloc(nv + 1, sizeof(ab_rvariant_t));
     x->metrics = calloc(maxm, sizeof(ab_rmetric_t));
     praw = calloc(maxm, sizeof(double));
     padj = calloc(maxm, sizeof(double));
 
-    if (!order || !evorder || !acc || !x->variants || !x->metrics || !praw
+    if (!order || !evorder || !acc || (p->pre && !cacc) || !x->variants || !x->metrics || !praw
         || !padj)
     {
         goto fail;
@@ -478,8 +494,8 @@ ab_experiment_report(const ab_pass_t *p, int e, ab_rexp_t *x)
         x->revenue_cap = cap;
     }
 
-    accumulate(p, e, cap, acc, 0);
-    accumulate(p, e, cap, acc, 1);
+    accumulate(p, e, cap, acc, cacc, 0);
+    accumulate(p, e, cap, acc, cacc, 1);
 
     for (k = 0; k <= NDEFS; k++) {
         if (k == FUNNEL_AT) {
@@ -520,12 +536,21 @@ ab_experiment_report(const ab_pass_t *p, int e, ab_rexp_t *x)
 
             add_metric(x, defs[k].name, v, defs[k].guardrail, &t, &c,
                        cfg->alpha);
+            if (cacc != NULL) {
+                ab_rmetric_t  *m = &x->metrics[x->nmetrics - 1];
+
+                m->has_cuped = ab_cuped_row(
+                    &cacc[(size_t) order[v] * NDEFS + k],
+                    &cacc[(size_t) order[0] * NDEFS + k], defs[k].ratio,
+                    cfg->alpha, &m->cuped);
+            }
         }
     }
 
     /* Holm over the business metrics of this experiment, all variants. */
     for (i = 0, k = 0; i < x->nmetrics; i++) {
-        praw[i] = x->metrics[i].guardrail ? NAN : x->metrics[i].e.p_value;
+        praw[i] = x->metrics[i].guardrail
+                  ? NAN : ab_metric_test(&x->metrics[i])->p_value;
     }
     ab_holm(praw, padj, x->nmetrics);
     for (i = 0; i < x->nmetrics; i++) {
@@ -539,6 +564,7 @@ ab_experiment_report(const ab_pass_t *p, int e, ab_rexp_t *x)
     free(order);
     free(evorder);
     free(acc);
+    free(cacc);
     free(praw);
     free(padj);
 
@@ -548,6 +574,7 @@ fail:
     free(order);
     free(evorder);
     free(acc);
+    free(cacc);
     free(praw);
     free(padj);
     ab_experiment_free(x);

@@ -24,8 +24,10 @@
 
 #include "state.h"
 
-#define AB_STATE_VERSION  2  /* 2: 128-bit money sums, capped refunds;
-                                 per-visitor latest time (--retain) */
+#define AB_STATE_VERSION  3  /* 2: 128-bit money sums, capped refunds;
+                                 per-visitor latest time (--retain);
+                                 3: CUPED history (lookback, per-membership
+                                 totals, history records) */
 #define AB_FP_MAX         4096  /* bytes of a file's checksum */
 #define AB_FILE_KEEP_RUNS 1000  /* forget files unseen for this many runs */
 

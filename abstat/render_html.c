@@ -459,7 +459,9 @@ done:
 static int
 regressed(const ab_rmetric_t *m, double alpha)
 {
-    return m->guardrail && m->e.p_value < alpha && m->e.abs_effect > 0;
+    const ab_effect_t  *t = ab_metric_test(m);
+
+    return m->guardrail && t->p_value < alpha && t->abs_effect > 0;
 }
 
 
@@ -516,7 +518,8 @@ verdict(FILE *out, const ab_rexp_t *x, double alpha)
             num(out, m->e.abs_effect, "%+.4g");
         }
         fputs("</span> (p = ", out);
-        num(out, regressed(m, alpha) ? m->e.p_value : m->p_adjusted, "%.2g");
+        num(out, regressed(m, alpha) ? ab_metric_test(m)->p_value
+                                     : m->p_adjusted, "%.2g");
         fputs(")</li>", out);
     }
 

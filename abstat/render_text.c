@@ -189,7 +189,8 @@ metrics_table(FILE *out, const ab_rexp_t *x, double alpha)
 
     for (i = 0; i < x->nmetrics; i++) {
         const ab_rmetric_t  *m = &x->metrics[i];
-        double               p = m->guardrail ? m->e.p_value : m->p_adjusted;
+        double               p = m->guardrail ? ab_metric_test(m)->p_value
+                                              : m->p_adjusted;
 
         if ((r = add_row(&t)) == (size_t) -1) {
             return -1;

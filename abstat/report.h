@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cuped.h"
 #include "state.h"
 #include "stats.h"
 
@@ -36,6 +37,8 @@ typedef struct {
     size_t              nonly;
     int                 bucket;         /* AB_BUCKET_*: trend series */
     int                 threads;        /* experiments reported at once */
+    int                 cuped;          /* --cuped (default) */
+    int64_t             cuped_lookback; /* us of history before entry */
 } ab_config_t;
 
 enum { AB_BUCKET_NONE, AB_BUCKET_DAY, AB_BUCKET_HOUR };
@@ -81,7 +84,13 @@ typedef struct {
     int          guardrail;
     ab_effect_t  e;
     double       p_adjusted;
+    int          has_cuped;     /* cuped holds an adjusted result */
+    ab_cuped_t   cuped;
 } ab_rmetric_t;
+
+/* The comparison the verdicts, Holm and --fail-on read: CUPED's when it
+ * adjusted the row, else the unadjusted one (cuped.c). */
+const ab_effect_t *ab_metric_test(const ab_rmetric_t *m);
 
 typedef struct {
     const char     *name;
@@ -108,6 +117,8 @@ typedef struct {
     double             alpha;
     double             cap_pct;
     int                bucket;
+    int                cuped;
+    int64_t            cuped_lookback;
     ab_rexp_t         *exps;
     size_t             nexps;
 } ab_report_t;
