@@ -53,7 +53,8 @@ typedef struct {
     long double  c[AB_CU_NVARS][AB_CU_NVARS];
 } ab_cuped_acc_t;
 
-void ab_cuped_acc_add(ab_cuped_acc_t *a, int pass, const double v[AB_CU_NVARS]);
+void ab_cuped_acc_add(ab_cuped_acc_t *a, int pass,
+    const double v[AB_CU_NVARS]);
 void ab_cuped_acc_centre(ab_cuped_acc_t *a);
 ab_cuped_moments_t ab_cuped_acc_moments(const ab_cuped_acc_t *a);
 

@@ -467,8 +467,8 @@ ab_experiment_report(const ab_pass_t *p, int e, ab_rexp_t *x)
     praw = calloc(maxm, sizeof(double));
     padj = calloc(maxm, sizeof(double));
 
-    if (!order || !evorder || !acc || (p->pre && !cacc) || !x->variants || !x->metrics || !praw
-        || !padj)
+    if (!order || !evorder || !acc || !x->variants || !x->metrics || !praw
+        || !padj || (p->pre && !cacc))
     {
         goto fail;
     }
