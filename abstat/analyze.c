@@ -6,6 +6,7 @@
 #include "analyze.h"
 
 #include "bigmem.h"
+#include "history.h"
 
 #include <pthread.h>
 
@@ -50,26 +51,28 @@ credit_record(void *ctx, const ab_rec_t *rec)
             continue;
         }
 
+        if (rec->kind == AB_REC_HISTORY) {
+            /* counted when folded: history of later entries only */
+            ab_history_record(p, m, rec);
+            continue;
+        }
+
         if (rec->time < mb->entry) {
             if (rec->kind != AB_REC_REQUEST) {
                 p->events_before_exposure++;
             }
+            ab_history_record(p, m, rec);
             continue;
         }
 
         a = &p->agg[m];
 
         switch (rec->kind) {
-        case AB_REC_REQUEST:
-            a->requests++;
-            a->errors += rec->arg;
-            a->request_time += rec->value;
-            break;
-
         case AB_REC_PURCHASE:
-            a->orders++;
-            a->revenue += rec->value;
             add_buy(p, rec->time, rec->value, m);
+            /* fall through */
+        case AB_REC_REQUEST:
+            ab_vagg_add(a, rec);
             break;
 
         case AB_REC_EVENT:
@@ -137,6 +140,7 @@ credit_orders(ab_pass_t *p)
             }
             if (o->time < mb->entry) {
                 p->events_before_exposure++;
+                ab_history_order(p, m, o->time, net);
                 continue;
             }
             p->agg[m].orders++;
@@ -183,20 +187,8 @@ credit_folded(ab_pass_t *p)
     ab_state_t  *st = p->st;
     size_t       m;
 
-    if (st->fold_agg != NULL) {
-        if (ab_resize_zero((void **) &st->fold_agg, st->nfold_memb,
-                           st->nmemb + 1, sizeof(*st->fold_agg)) != 0)
-        {
-            return -1;
-        }
-        p->agg = st->fold_agg;
-        st->fold_agg = NULL;
-    } else {
-        p->agg = calloc(st->nmemb + 1, sizeof(*p->agg));
-        if (p->agg == NULL) {
-            return -1;
-        }
-        ab_huge_pages(p->agg, (st->nmemb + 1) * sizeof(*p->agg));
+    if (ab_pass_totals(st, &st->fold_agg, &p->agg) != 0) {
+        return -1;
     }
 
     for (m = 0; m < st->nfold_memb; m++) {
@@ -249,6 +241,7 @@ pass_free(ab_pass_t *p)
     free(p->event_count);
     free(p->multi);
     free(p->agg);
+    free(p->pre);
     free(p->buys);
 }
 
@@ -388,6 +381,8 @@ ab_analyze(ab_state_t *st, const ab_config_t *cfg, ab_report_t *rep)
     rep->cfg = cfg;
     rep->sequential = cfg->sequential;
     rep->seq_tuning = cfg->seq_tuning;
+    rep->cuped = cfg->cuped;
+    rep->cuped_lookback = cfg->cuped_lookback;
 
     if (intern_named(st, cfg) != 0) {
         return -1;
@@ -398,7 +393,9 @@ ab_analyze(ab_state_t *st, const ab_config_t *cfg, ab_report_t *rep)
     p.multi = calloc(st->exps.n + 1, sizeof(*p.multi));
     rep->exps = calloc(st->exps.n + 1, sizeof(*rep->exps));
 
-    if (credit_folded(&p) != 0 || !p.event_count || !p.multi || !rep->exps) {
+    if (credit_folded(&p) != 0 || ab_history_init(&p) != 0 || !p.event_count
+        || !p.multi || !rep->exps)
+    {
         goto done;
     }
 

@@ -24,6 +24,8 @@ typedef struct {
     ab_state_t         *st;
     const ab_config_t  *cfg;
     ab_vagg_t          *agg;            /* per membership */
+    ab_vagg_t          *pre;            /* per membership: its history
+                                           (history.h), with --cuped */
     ab_tab_t           *seen;           /* (membership, event) pairs:
                                            st->fold_seen, extended */
     uint64_t          **event_count;    /* [exp][var * nevents + event] */
@@ -34,6 +36,10 @@ typedef struct {
     size_t              nbuys, capbuys;
     int                 failed;
 } ab_pass_t;
+
+/* Per-membership totals for a pass: the folded ones *folded (taken
+ * over: *folded becomes NULL) grown to every membership, or zeroes. */
+int ab_pass_totals(const ab_state_t *st, ab_vagg_t **folded, ab_vagg_t **out);
 
 /* The trend series of experiment e (variants in x, ids in order). */
 int ab_trend(const ab_pass_t *p, int e, const int *order, ab_rexp_t *x);

@@ -14,6 +14,7 @@
 #include "exact.h"
 #include "guardrail.h"
 #include "sanity.h"
+#include "cuped.h"
 #include "stats.h"
 
 /* What a metric takes of a visitor's totals: x, or x / y for ratios. */
@@ -296,11 +297,12 @@ reported_defs(double cap, size_t *use)
 /* The moments of the reported metrics; of y only for ratios (the others'
  * y is 1), since estimate() reads nothing else. */
 static void
-accumulate(const ab_pass_t *p, int e, double cap, acc_t *acc, int pass)
+accumulate(const ab_pass_t *p, int e, double cap, acc_t *acc,
+    ab_cuped_acc_t *cacc, int pass)
 {
     const ab_state_t  *st = p->st;
     acc_t             *a;
-    double             x, y, dx, dy;
+    double             x, y, dx, dy, v[AB_CU_NVARS];
     long double        r, xu;
     size_t             i, j, k, use[NDEFS], nuse = reported_defs(cap, use);
 
@@ -317,6 +319,13 @@ accumulate(const ab_pass_t *p, int e, double cap, acc_t *acc, int pass)
             metric_xy(&defs[k], &p->agg[i], cap, &x, &y);
             xu = defs[k].ratio ? metric_units(&defs[k], &p->agg[i], cap,
                                               &a->uscale) : 0;
+            if (cacc != NULL) {
+                v[AB_CU_M] = x;
+                v[AB_CU_D] = y;
+                metric_xy(&defs[k], &p->pre[i], cap, &v[AB_CU_MPRE],
+                          &v[AB_CU_DPRE]);
+                ab_cuped_acc_add(&cacc[(size_t) mb->var * NDEFS + k], pass, v);
+            }
             if (pass == 0) {
                 a->n++;
                 a->sx += x;
@@ -341,6 +350,9 @@ accumulate(const ab_pass_t *p, int e, double cap, acc_t *acc, int pass)
         for (i = 0; i < st->vars[e].n * NDEFS; i++) {
             acc[i].mx = acc[i].n > 0 ? (double) (acc[i].sx / acc[i].n) : NAN;
             acc[i].my = acc[i].n > 0 ? (double) (acc[i].sy / acc[i].n) : NAN;
+            if (cacc != NULL) {
+                ab_cuped_acc_centre(&cacc[i]);
+            }
         }
     }
 }
@@ -520,6 +532,7 @@ ab_experiment_report(const ab_pass_t *p, int e, ab_rexp_t *x)
     size_t              maxm;
     int                *order, *evorder;
     acc_t              *acc;
+    ab_cuped_acc_t     *cacc = NULL;
     double              cap = NAN;
     const uint64_t     *ec = p->event_count[e];
 
@@ -535,10 +548,15 @@ ab_experiment_report(const ab_pass_t *p, int e, ab_rexp_t *x)
     order = calloc(nv + 1, sizeof(int));
     evorder = calloc(nev + 1, sizeof(int));
     acc = calloc(nv * NDEFS + 1, sizeof(acc_t));
+    if (p->pre != NULL) {
+        cacc = calloc(nv * NDEFS + 1, sizeof(*cacc));
+    }
     x->variants = calloc(nv + 1, sizeof(ab_rvariant_t));
     x->metrics = calloc(maxm, sizeof(ab_rmetric_t));
 
-    if (!order || !evorder || !acc || !x->variants || !x->metrics) {
+    if (!order || !evorder || !acc || !x->variants || !x->metrics
+        || (p->pre && !cacc))
+    {
         goto fail;
     }
 
@@ -563,8 +581,8 @@ ab_experiment_report(const ab_pass_t *p, int e, ab_rexp_t *x)
         x->revenue_cap = cap;
     }
 
-    accumulate(p, e, cap, acc, 0);
-    accumulate(p, e, cap, acc, 1);
+    accumulate(p, e, cap, acc, cacc, 0);
+    accumulate(p, e, cap, acc, cacc, 1);
 
     for (k = 0; k <= NDEFS; k++) {
         if (k == FUNNEL_AT) {
@@ -627,6 +645,12 @@ ab_experiment_report(const ab_pass_t *p, int e, ab_rexp_t *x)
                 }
                 ab_guardrail_test(m, &t, &c, &gc, cfg->guardrail_margin);
             }
+            if (cacc != NULL) {
+                m->has_cuped = ab_cuped_row(
+                    &cacc[(size_t) order[v] * NDEFS + k],
+                    &cacc[(size_t) order[0] * NDEFS + k], defs[k].ratio,
+                    cfg->alpha, &m->cuped);
+            }
         }
     }
 
@@ -646,6 +670,7 @@ ab_experiment_report(const ab_pass_t *p, int e, ab_rexp_t *x)
     free(order);
     free(evorder);
     free(acc);
+    free(cacc);
 
     return 0;
 
@@ -653,6 +678,7 @@ fail:
     free(order);
     free(evorder);
     free(acc);
+    free(cacc);
     ab_experiment_free(x);
 
     return -1;

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "history.h"
+
 
 typedef struct {
     ab_state_t  *st;
@@ -62,11 +64,37 @@ fold_record(fold_t *f, const ab_rec_t *rec)
 }
 
 
+/*
+ * A request dropped: the history of the memberships it is history of.
+ * A membership made later enters at or after the watermark (fold.h), so
+ * a request older than the watermark by the lookback is history of none
+ * of them; a younger one is kept as AB_REC_HISTORY until it is that old.
+ */
+static void
+fold_history(fold_t *f, const ab_rec_t *rec)
+{
+    ab_state_t       *st = f->st;
+    const ab_memb_t  *mb;
+    uint32_t          m;
+
+    for (m = st->heads[rec->vis]; m != AB_NONE; m = mb->next) {
+        mb = &st->membs[m];
+        if (mb->var != AB_VAR_MULTI
+            && ab_history_in(mb->entry, st->hist_lookback, rec->time))
+        {
+            ab_vagg_add(&st->fold_pre[m], rec);
+        }
+    }
+}
+
+
 /* Keeps a record when it is too recent to fold. */
 static int
 keep_or_fold(void *ctx, ab_rec_t *rec)
 {
-    fold_t  *f = ctx;
+    fold_t   *f = ctx;
+    int64_t   hist = f->wm - f->st->hist_lookback;
+    int       request = rec->kind == AB_REC_REQUEST;
 
     if (rec->time > f->st->vis_last[rec->vis]) {
         f->st->vis_last[rec->vis] = rec->time;
@@ -76,7 +104,17 @@ keep_or_fold(void *ctx, ab_rec_t *rec)
         return 1;
     }
 
-    fold_record(f, rec);
+    if (rec->kind != AB_REC_HISTORY) {
+        fold_record(f, rec);
+    }
+
+    if (f->st->hist_lookback > 0 && (request || rec->kind == AB_REC_HISTORY)) {
+        if (rec->time >= hist) {
+            rec->kind = AB_REC_HISTORY;
+            return 1;
+        }
+        fold_history(f, rec);
+    }
 
     return 0;
 }
@@ -95,7 +133,10 @@ ab_fold(ab_state_t *st, int64_t wm)
     if (ab_resize_zero((void **) &st->fold_agg, st->nfold_memb, st->nmemb,
                        sizeof(*st->fold_agg)) != 0
         || ab_resize_zero((void **) &st->fold_ebe, st->nfold_memb, st->nmemb,
-                          sizeof(*st->fold_ebe)) != 0)
+                          sizeof(*st->fold_ebe)) != 0
+        || (st->hist_lookback > 0
+            && ab_resize_zero((void **) &st->fold_pre, st->nfold_memb,
+                              st->nmemb, sizeof(*st->fold_pre)) != 0))
     {
         return -1;
     }

@@ -55,7 +55,7 @@ enum { OPT_CAP = 256, OPT_EVENTS, OPT_STATE, OPT_NO_WAIT, OPT_LATE,
        OPT_SINCE, OPT_UNTIL, OPT_FAIL_ON, OPT_BUCKET, OPT_TABLE,
        OPT_THREADS, OPT_RETAIN, OPT_MAX_BAD, OPT_WIDTH, OPT_PRIMARY,
        OPT_MDE, OPT_GUARD_MARGIN, OPT_MAX_SHARE, OPT_SEQ, OPT_NO_SEQ,
-       OPT_SEQ_TUNING };
+       OPT_SEQ_TUNING, OPT_CUPED, OPT_NO_CUPED, OPT_CUPED_LOOKBACK };
 
 typedef struct {
     int             format;
@@ -130,6 +130,11 @@ static const char  usage_text[] =
     "      --mde PCT           relative effect to detect: visitors and days\n"
     "                          still needed for 80% power on each primary\n"
     "                          metric\n"
+    "      --no-cuped          no CUPED rows (on by default: each metric also\n"
+    "                          adjusted by the visitor's own history)\n"
+    "      --cuped-lookback DURATION\n"
+    "                          history before entry that CUPED reads\n"
+    "                          (as --retain; default 14d)\n"
     "      --cap-revenue PCT   also report revenue winsorized at the PCT-th\n"
     "                          percentile of non-zero visitor revenues\n"
     "      --max-visitor-share PCT\n"
@@ -206,31 +211,34 @@ parse_double(const char *s, const char *what)
 }
 
 
-/* --retain: seconds, or a number with s, m, h, d or w. */
+/* --retain, --cuped-lookback (opt): seconds, or a number with s, m, h,
+ * d or w. */
 static double
-parse_duration(const char *s)
+parse_duration(const char *s, const char *opt)
 {
     static const char    units[] = "smhdw";
     static const double  mult[] = { 1, 60, 3600, 86400, 7 * 86400 };
     char                *end;
     const char          *u;
     double               v;
+    char                 msg[128];
 
     errno = 0;
     v = strtod(s, &end);
+    snprintf(msg, sizeof(msg), "bad %s '%%s' (seconds, or a number with s, "
+             "m, h, d or w)", opt);
     if (errno || end == s || !(v >= 0)) {
-        usage_error("bad --retain '%s' (seconds, or a number with s, m, h, "
-                    "d or w)", s);
+        usage_error(msg, s);
     }
     if (*end != '\0') {
         if (end[1] != '\0' || (u = strchr(units, *end)) == NULL) {
-            usage_error("bad --retain '%s' (seconds, or a number with s, m, "
-                        "h, d or w)", s);
+            usage_error(msg, s);
         }
         v *= mult[u - units];
     }
     if (v > 1e10) {
-        usage_error("--retain '%s' is beyond 300 years", s);
+        snprintf(msg, sizeof(msg), "%s '%%s' is beyond 300 years", opt);
+        usage_error(msg, s);
     }
 
     return v;
@@ -326,6 +334,9 @@ parse_options(int argc, char **argv, opts_t *o)
         { "sequential",  no_argument,       NULL, OPT_SEQ },
         { "no-sequential", no_argument,     NULL, OPT_NO_SEQ },
         { "sequential-tuning", required_argument, NULL, OPT_SEQ_TUNING },
+        { "cuped",       no_argument,       NULL, OPT_CUPED },
+        { "no-cuped",    no_argument,       NULL, OPT_NO_CUPED },
+        { "cuped-lookback", required_argument, NULL, OPT_CUPED_LOOKBACK },
         { "quiet",       no_argument,       NULL, 'q' },
         { "help",        no_argument,       NULL, 'h' },
         { "version",     no_argument,       NULL, 'V' },
@@ -480,7 +491,17 @@ parse_options(int argc, char **argv, opts_t *o)
             }
             break;
         case OPT_RETAIN:
-            o->retain = parse_duration(optarg);
+            o->retain = parse_duration(optarg, "--retain");
+            break;
+        case OPT_CUPED:
+            o->cfg.cuped = 1;
+            break;
+        case OPT_NO_CUPED:
+            o->cfg.cuped = 0;
+            break;
+        case OPT_CUPED_LOOKBACK:
+            o->cfg.cuped_lookback =
+                (int64_t) (parse_duration(optarg, "--cuped-lookback") * 1e6);
             break;
         case OPT_WIDTH:
             d = parse_double(optarg, "bad --width '%s' (columns, 0 for no "
@@ -715,8 +736,35 @@ state_lock(const opts_t *o)
 /* --state: the lock, then the saved state, which must have been made
  * with the same options that decide what is read (--experiment, --since,
  * --until). Returns 0 or an exit code. */
+/*
+ * CUPED with --state reads the history the state keeps: a new state
+ * keeps --cuped-lookback of it (none with --no-cuped); an older one
+ * keeps what it was made with, and a run that asks for other history
+ * goes without CUPED rather than report a covariate it cannot have.
+ */
+static void
+state_cuped(opts_t *o, ab_state_t *st, int fresh)
+{
+    if (fresh) {
+        st->hist_lookback = o->cfg.cuped ? o->cfg.cuped_lookback : 0;
+        return;
+    }
+    if (o->cfg.cuped && st->hist_lookback != o->cfg.cuped_lookback) {
+        if (!o->quiet) {
+            fprintf(stderr, "abstat: %s keeps %g s of history before entry, "
+                    "not the %g s of --cuped-lookback: no CUPED in this "
+                    "report (give --cuped-lookback %g, or start a new "
+                    "state)\n", o->state, (double) st->hist_lookback / 1e6,
+                    (double) o->cfg.cuped_lookback / 1e6,
+                    (double) st->hist_lookback / 1e6);
+        }
+        o->cfg.cuped = 0;
+    }
+}
+
+
 static int
-state_open(const opts_t *o, ab_state_t *st, ab_incr_t *inc)
+state_open(opts_t *o, ab_state_t *st, ab_incr_t *inc)
 {
     char    err[1024];
     size_t  i, j;
@@ -730,6 +778,8 @@ state_open(const opts_t *o, ab_state_t *st, ab_incr_t *inc)
         fprintf(stderr, "abstat: %s\n", err);
         return EXIT_STATE;
     }
+
+    state_cuped(o, st, inc->run == 0);
 
     if (inc->run == 0) {
         inc->since = st->since;
@@ -907,6 +957,8 @@ opts_default(opts_t *o)
     o->cfg.max_visitor_share = AB_MAX_VISITOR_SHARE;
     o->cfg.seq_tuning = AB_SEQ_TUNING_DEFAULT;
     o->sequential = -1;
+    o->cfg.cuped = 1;
+    o->cfg.cuped_lookback = (int64_t) 14 * 86400 * 1000000;
     o->late = 3600;
     o->retain = AB_RETAIN_DEFAULT;
     o->max_bad = 1;
@@ -933,7 +985,7 @@ state_usage(const char *msg, const char *arg)
 
 /* Loads --state under its lock (taken by the caller). 0 or an exit code. */
 static int
-prune_load(const opts_t *o, ab_state_t *st, ab_incr_t *inc)
+prune_load(opts_t *o, ab_state_t *st, ab_incr_t *inc)
 {
     char  err[1024];
 
@@ -946,6 +998,10 @@ prune_load(const opts_t *o, ab_state_t *st, ab_incr_t *inc)
     if (inc->run == 0) {
         fprintf(stderr, "abstat: %s: no such state file\n", o->state);
         return EXIT_STATE;
+    }
+    if (o->cfg.cuped) {
+        o->cfg.cuped = st->hist_lookback > 0;
+        o->cfg.cuped_lookback = st->hist_lookback;
     }
 
     return 0;
@@ -1241,6 +1297,11 @@ main(int argc, char **argv)
     }
 
     if (o.state != NULL) {
+        if (o.cfg.cuped && (double) o.cfg.cuped_lookback > o.retain * 1e6) {
+            usage_error("--cuped-lookback is longer than --retain: with "
+                        "--state a forgotten visitor's history is gone "
+                        "(give --no-cuped or a shorter lookback)%s", "");
+        }
         for (i = 0; i < nfiles + (int) o.nevents; i++) {
             if (strcmp(i < nfiles ? files[i] : o.events[i - nfiles], "-")
                 == 0)

@@ -147,6 +147,17 @@ wmoney(io_t *io, ab_money_t v)
     wzig(io, (int64_t) (uint64_t) v);
 }
 
+/* A membership's totals (folded, or its CUPED history). */
+static void
+wagg(io_t *io, const ab_vagg_t *a)
+{
+    wmoney(io, a->revenue);
+    wzig(io, a->request_time);
+    wvar(io, a->orders);
+    wvar(io, a->requests);
+    wvar(io, a->errors);
+}
+
 /* AB_NONE as 0, any other index i as i + 1. */
 static void
 windex(io_t *io, uint32_t i)
@@ -259,6 +270,7 @@ write_all(io_t *io, const ab_state_t *st, const ab_incr_t *inc)
     w64(io, (uint64_t) st->folded);
     w64(io, st->late_exposures);
     w64(io, st->forgotten);
+    w64(io, (uint64_t) st->hist_lookback);
 
     wintern(io, &st->exps);
     for (i = 0; i < st->exps.n; i++) {
@@ -292,14 +304,11 @@ write_all(io_t *io, const ab_state_t *st, const ab_incr_t *inc)
     }
     w64(io, st->nfold_memb);
     for (i = 0; i < st->nfold_memb; i++) {
-        const ab_vagg_t  *a = &st->fold_agg[i];
-
-        wmoney(io, a->revenue);
-        wzig(io, a->request_time);
-        wvar(io, a->orders);
-        wvar(io, a->requests);
-        wvar(io, a->errors);
+        wagg(io, &st->fold_agg[i]);
         wvar(io, st->fold_ebe[i]);
+    }
+    for (i = 0; st->hist_lookback > 0 && i < st->nfold_memb; i++) {
+        wagg(io, &st->fold_pre[i]);
     }
 
     wpairs(io, &st->multi);
@@ -591,6 +600,17 @@ rsmall(io_t *io, uint64_t max)
     return v;
 }
 
+
+static void
+ragg(io_t *io, ab_vagg_t *a)
+{
+    a->revenue = rmoney(io);
+    a->request_time = rzig(io);
+    a->orders = (uint32_t) rsmall(io, UINT32_MAX);
+    a->requests = (uint32_t) rsmall(io, UINT32_MAX);
+    a->errors = (uint32_t) rsmall(io, UINT32_MAX);
+}
+
 /* See wkeys(): n keys, each mapped to its index. A key twice cannot
  * come from a real table. */
 static void
@@ -766,6 +786,10 @@ read_all(io_t *io, ab_state_t *st, ab_incr_t *inc)
     st->folded = r64(io) != 0;
     st->late_exposures = r64(io);
     st->forgotten = r64(io);
+    st->hist_lookback = (int64_t) r64(io);
+    if (st->hist_lookback < 0) {
+        io->err = 1;
+    }
 
     rintern(io, &st->exps, AB_MAX_EXPERIMENTS);
     for (i = 0; !io->err && i < st->exps.n; i++) {
@@ -809,14 +833,14 @@ read_all(io_t *io, ab_state_t *st, ab_incr_t *inc)
     st->fold_agg = ralloc(io, st->nfold_memb, sizeof(*st->fold_agg));
     st->fold_ebe = ralloc(io, st->nfold_memb, sizeof(*st->fold_ebe));
     for (i = 0; !io->err && i < st->nfold_memb; i++) {
-        ab_vagg_t  *a = &st->fold_agg[i];
-
-        a->revenue = rmoney(io);
-        a->request_time = rzig(io);
-        a->orders = (uint32_t) rsmall(io, UINT32_MAX);
-        a->requests = (uint32_t) rsmall(io, UINT32_MAX);
-        a->errors = (uint32_t) rsmall(io, UINT32_MAX);
+        ragg(io, &st->fold_agg[i]);
         st->fold_ebe[i] = (uint32_t) rsmall(io, UINT32_MAX);
+    }
+    if (st->hist_lookback > 0) {
+        st->fold_pre = ralloc(io, st->nfold_memb, sizeof(*st->fold_pre));
+        for (i = 0; !io->err && i < st->nfold_memb; i++) {
+            ragg(io, &st->fold_pre[i]);
+        }
     }
 
     rpairs(io, &st->multi, st->nmemb, AB_MAX_EXP_VARIANTS);
@@ -844,7 +868,7 @@ read_all(io_t *io, ab_state_t *st, ab_incr_t *inc)
     for (i = 0; !io->err && i < n; i++) {
         r(io, &rec, sizeof(rec));
         if (rec.vis >= st->nvis || rec.kind < AB_REC_REQUEST
-            || rec.kind > AB_REC_EVENT
+            || rec.kind > AB_REC_HISTORY
             || (rec.kind == AB_REC_EVENT && rec.arg >= st->events.n))
         {
             io->err = 1;

@@ -137,6 +137,9 @@ ab_state_prune(ab_state_t *st, int exp)
         if (m < st->nfold_memb) {
             st->fold_agg[map[m]] = st->fold_agg[m];
             st->fold_ebe[map[m]] = st->fold_ebe[m];
+            if (st->fold_pre != NULL) {
+                st->fold_pre[map[m]] = st->fold_pre[m];
+            }
         }
     }
 

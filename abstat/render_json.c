@@ -109,6 +109,32 @@ input_json(const ab_report_t *rep)
 }
 
 
+/* null when the row was not adjusted (no history, or --no-cuped) */
+static cJSON *
+cuped_json(const ab_rmetric_t *m)
+{
+    const ab_effect_t  *e = &m->cuped.e;
+    cJSON              *o;
+
+    if (!m->has_cuped) {
+        return cJSON_CreateNull();
+    }
+
+    o = cJSON_CreateObject();
+    add_num(o, "value", e->abs_effect);
+    cJSON_AddItemToObject(o, "ci", pair(e->abs_lo, e->abs_hi));
+    add_num(o, "rel_effect", e->rel_effect);
+    cJSON_AddItemToObject(o, "rel_ci", pair(e->rel_lo, e->rel_hi));
+    add_num(o, "p_value", e->p_value);
+    add_num(o, "rel_p_value", e->rel_p_value);
+    add_num(o, "df", e->df);
+    add_num(o, "theta", m->cuped.theta);
+    add_num(o, "variance_reduction", m->cuped.variance_reduction);
+
+    return o;
+}
+
+
 static cJSON *
 power_json(const ab_power_t *pw)
 {
@@ -170,6 +196,7 @@ metric_json(const ab_rexp_t *x, const ab_rmetric_t *m)
         add_num(h, "margin", m->margin);
         add_num(h, "p_value", m->p_harm);
     }
+    cJSON_AddItemToObject(o, "cuped", cuped_json(m));
 
     return o;
 }
@@ -333,6 +360,10 @@ ab_render_json(FILE *out, const ab_report_t *rep)
     }
     add_num(root, "guardrail_margin", rep->guardrail_margin);
     add_num(root, "max_visitor_share", rep->max_visitor_share);
+    if (rep->cuped) {
+        add_num(root, "cuped_lookback_seconds",
+                (double) rep->cuped_lookback / 1e6);
+    }
     if (rep->bucket) {
         cJSON_AddStringToObject(root, "bucket",
                                 rep->bucket == AB_BUCKET_HOUR ? "hour" : "day");

@@ -11,6 +11,7 @@
 
 #include "power.h"
 #include "sequential.h"
+#include "cuped.h"
 #include "state.h"
 #include "stats.h"
 
@@ -45,6 +46,8 @@ typedef struct {
     double              max_visitor_share;  /* --max-visitor-share, 0..1 */
     int                 sequential;     /* verdicts on ab_seq_t */
     double              seq_tuning;     /* --sequential-tuning N* */
+    int                 cuped;          /* --cuped (default) */
+    int64_t             cuped_lookback; /* us of history before entry */
 } ab_config_t;
 
 enum { AB_BUCKET_NONE, AB_BUCKET_DAY, AB_BUCKET_HOUR };
@@ -108,12 +111,18 @@ typedef struct {
     const char  *harm_test;     /* "welch", "fisher-exact"; NULL */
     ab_seq_t     seq;
     int          sequential;    /* the verdict reads seq (--sequential) */
+    int          has_cuped;     /* cuped holds an adjusted result */
+    ab_cuped_t   cuped;
 } ab_rmetric_t;
 
 /* The p-value behind a row's verdict: Holm-adjusted for a business
  * metric, as it is for a guardrail; the always-valid one with
  * --sequential. */
 double ab_verdict_p(const ab_rmetric_t *m, int sequential);
+
+/* The comparison the verdicts, Holm and --fail-on read: CUPED's when it
+ * adjusted the row, else the unadjusted one (cuped.c). */
+const ab_effect_t *ab_metric_test(const ab_rmetric_t *m);
 
 typedef struct {
     const char     *name;
@@ -156,6 +165,8 @@ typedef struct {
     const ab_config_t *cfg;
     int                sequential;
     double             seq_tuning;
+    int                cuped;
+    int64_t            cuped_lookback;
     ab_rexp_t         *exps;
     size_t             nexps;
 } ab_report_t;

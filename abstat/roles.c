@@ -175,7 +175,9 @@ ab_roles_apply(ab_rexp_t *x, const ab_config_t *cfg, double span_days)
         m->role = role_of(cfg, m);
         /* the relative effect is the headline wherever it is defined */
         m->rel_test = !isnan(m->e.rel_effect);
-        m->p_test = m->rel_test ? m->e.rel_p_value : m->e.p_value;
+        /* CUPED's comparison where it adjusted the row (cuped.h) */
+        m->p_test = m->rel_test ? ab_metric_test(m)->rel_p_value
+                                : ab_metric_test(m)->p_value;
         m->adj_lo = m->adj_hi = m->adj_level = NAN;
         memset(&m->power, 0, sizeof(m->power));
         p[i] = m->role == AB_ROLE_PRIMARY ? m->p_test : NAN;

@@ -128,6 +128,7 @@ ab_state_free(ab_state_t *st)
     free(st->orders);
     free(st->rbuf);
     free(st->fold_agg);
+    free(st->fold_pre);
     free(st->fold_ebe);
     free(st->vis_fold_events);
     free(st->vis_last);

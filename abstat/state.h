@@ -49,7 +49,9 @@ typedef struct {
 typedef enum {
     AB_REC_REQUEST = 1,         /* arg: 1 for a 5xx; value: request_time us */
     AB_REC_PURCHASE,            /* without order id; value: revenue micro */
-    AB_REC_EVENT                /* arg: event name id */
+    AB_REC_EVENT,               /* arg: event name id */
+    AB_REC_HISTORY              /* a request folded already (fold.c), kept
+                                   as CUPED history only; as a request */
 } ab_rec_kind_t;
 
 typedef struct {
@@ -167,6 +169,11 @@ typedef struct {
      * (retain.h) */
     int64_t            *vis_last;
     ab_tab_t            fold_seen;      /* (membership, event) pairs */
+    /* CUPED history (history.h) kept by the state: the lookback (us; 0:
+     * none, a state made with --no-cuped) and, per folded membership,
+     * what records dropped since gave its history */
+    int64_t             hist_lookback;
+    ab_vagg_t          *fold_pre;
     uint64_t            late_exposures;
     uint64_t            forgotten;      /* visitors, by --retain */
     char               *bad_files[AB_BAD_SAMPLES];  /* owned names */

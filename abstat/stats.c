@@ -167,6 +167,14 @@ ab_compare(const ab_estimate_t *t, const ab_estimate_t *c, double alpha)
 }
 
 
+void
+ab_t_interval(double effect, double se, double df, double alpha, double *lo,
+    double *hi, double *p)
+{
+    t_interval(effect, se, df, alpha, lo, hi, p);
+}
+
+
 typedef struct {
     double  p;
     size_t  i;

@@ -74,6 +74,11 @@ double ab_welch_df(const ab_estimate_t *t, const ab_estimate_t *c);
 ab_effect_t ab_compare(const ab_estimate_t *t, const ab_estimate_t *c,
     double alpha);
 
+/* The CI [*lo, *hi] and two-sided p of an effect with standard error se
+ * and df degrees of freedom (Student's t); NaN when se is not positive. */
+void ab_t_interval(double effect, double se, double df, double alpha,
+    double *lo, double *hi, double *p);
+
 /* Holm's step-down adjustment; NaN entries are left out and stay NaN. */
 void ab_holm(const double *p, double *adjusted, size_t n);
 

@@ -559,7 +559,9 @@ SKIP: {
         }
         return $out;
     };
-    my @ropts = (@common, '--late', '60');
+    # CUPED off: a visitor forgotten loses the history a full run reads
+    # (--cuped-lookback longer than --retain is refused, tested below)
+    my @ropts = (@common, '--late', '60', '--no-cuped');
     my $strip = sub {
         my ($j) = @_;
         $j =~ s/"(?:visitors|visitors_forgotten|events_before_exposure)":\s*\d+,?//g;
@@ -626,7 +628,7 @@ SKIP: {
         }
         return $out;
     };
-    my @nopts = (@common, '--late', '60');
+    my @nopts = (@common, '--late', '60', '--no-cuped');
     append($nlog, $lines->(0, 2000));
     my ($rc, $first, $err) = run_abstat_raw(@nopts, '--state', $nst, $nlog);
     is($rc, 0, 'nothing new: the first run writes the state') or diag($err);
