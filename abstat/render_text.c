@@ -216,8 +216,9 @@ metrics_narrow(ab_ttab_t *t, const ab_rexp_t *x, double alpha, int role)
 
     for (i = 0; i < x->nmetrics; i++) {
         const ab_rmetric_t  *m = &x->metrics[i];
-        double               p = m->role == AB_ROLE_PRIMARY ? m->p_adjusted
-                                                             : m->p_test;
+        /* the p the star judges: of the verdict where there is one */
+        double               p = m->role == AB_ROLE_SECONDARY ? m->p_test
+                                 : ab_verdict_p(m, m->sequential);
         int                  sig = ab_metric_moved(m, alpha)
                                    || ab_metric_regressed(m, alpha);
 
