@@ -36,6 +36,11 @@ sub new_reports {
         next if $seen{$f}++;
         open my $fh, '<', $f or next;
         my @l = grep { defined } map { scalar <$fh> } 1 .. 15;
+        # t/abstat-state.t SIGKILLs runs at random points, some while
+        # LeakSanitizer checks at exit: its tracer, losing the process,
+        # writes this line and nothing else. Any real report has ERROR.
+        next if !grep({ /ERROR|runtime error/ } @l)
+             && grep({ /Unable to get registers from thread/ } @l);
         push @new, basename($f) . ":\n" . join('', @l);
     }
     return @new;
