@@ -702,7 +702,7 @@ alerts(int fail_on, const ab_report_t *rep)
                         x->name, m->metric, x->variants[m->variant].name,
                         m->e.value, m->e.baseline_value,
                         rep->sequential ? "always-valid" : "one-sided",
-                        ab_verdict_p(m, rep->sequential));
+                        ab_verdict_p(m));
             }
         }
     }

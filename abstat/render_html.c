@@ -474,20 +474,6 @@ done:
 
 /* ---- text ---- */
 
-static int
-regressed(const ab_rmetric_t *m, double alpha, int seq)
-{
-    return ab_metric_regressed(m, alpha);
-}
-
-
-static int
-moved(const ab_rmetric_t *m, double alpha, int seq)
-{
-    return ab_metric_moved(m, alpha);
-}
-
-
 static void
 verdict(FILE *out, const ab_rexp_t *x, double alpha, int seq)
 {
@@ -495,8 +481,8 @@ verdict(FILE *out, const ab_rexp_t *x, double alpha, int seq)
     int     warn;
 
     for (i = 0; i < x->nmetrics; i++) {
-        nmoved += moved(&x->metrics[i], alpha, seq);
-        nreg += regressed(&x->metrics[i], alpha, seq);
+        nmoved += ab_metric_moved(&x->metrics[i], alpha);
+        nreg += ab_metric_regressed(&x->metrics[i], alpha);
     }
     warn = x->srm_alert || nreg > 0;
 
@@ -529,10 +515,10 @@ verdict(FILE *out, const ab_rexp_t *x, double alpha, int seq)
     for (i = 0; i < x->nmetrics; i++) {
         const ab_rmetric_t  *m = &x->metrics[i];
 
-        if (!moved(m, alpha, seq) && !regressed(m, alpha, seq)) {
+        if (!ab_metric_moved(m, alpha) && !ab_metric_regressed(m, alpha)) {
             continue;
         }
-        fputs(regressed(m, alpha, seq) ? "<li><strong>Guardrail regressed"
+        fputs(ab_metric_regressed(m, alpha) ? "<li><strong>Guardrail regressed"
               "</strong>: " : "<li>Moved: ", out);
         esc(out, m->metric);
         unit(out, m->metric);
@@ -547,7 +533,7 @@ verdict(FILE *out, const ab_rexp_t *x, double alpha, int seq)
             num(out, m->e.abs_effect, "%+.4g");
         }
         fputs(seq ? "</span> (always-valid p = " : "</span> (p = ", out);
-        num(out, ab_verdict_p(m, seq), "%.2g");
+        num(out, ab_verdict_p(m), "%.2g");
         fputs(")</li>", out);
     }
 
@@ -613,8 +599,8 @@ metrics_table(FILE *out, const ab_rexp_t *x, double alpha, int seq)
           "</th></tr>" : "</tr>", out);
     for (i = 0; i < x->nmetrics; i++) {
         const ab_rmetric_t  *m = &x->metrics[i];
-        int                  sig = moved(m, alpha, seq)
-                                   || regressed(m, alpha, seq);
+        int                  sig = ab_metric_moved(m, alpha)
+                                   || ab_metric_regressed(m, alpha);
 
         fprintf(out, "<tr%s><td>", sig ? " class=\"sig\"" : "");
         esc(out, m->metric);

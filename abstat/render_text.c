@@ -218,7 +218,7 @@ metrics_narrow(ab_ttab_t *t, const ab_rexp_t *x, double alpha, int role)
         const ab_rmetric_t  *m = &x->metrics[i];
         /* the p the star judges: of the verdict where there is one */
         double               p = m->role == AB_ROLE_SECONDARY ? m->p_test
-                                 : ab_verdict_p(m, m->sequential);
+                                 : ab_verdict_p(m);
         int                  sig = ab_metric_moved(m, alpha)
                                    || ab_metric_regressed(m, alpha);
 

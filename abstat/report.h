@@ -115,10 +115,6 @@ typedef struct {
     ab_cuped_t   cuped;
 } ab_rmetric_t;
 
-/* The p-value behind a row's verdict: Holm-adjusted for a business
- * metric, as it is for a guardrail; the always-valid one with
- * --sequential. */
-double ab_verdict_p(const ab_rmetric_t *m, int sequential);
 
 /* The comparison the verdicts, Holm and --fail-on read: CUPED's when it
  * adjusted the row, else the unadjusted one (cuped.c). */

@@ -184,21 +184,6 @@ ab_roles_apply(ab_rexp_t *x, const ab_config_t *cfg, double span_days)
         tests += !isnan(p[i]);
     }
 
-    /* the same family for the always-valid p-values of the same test:
-     * Holm needs only valid p-values, and at every look these are */
-    for (i = 0; i < n; i++) {
-        const ab_rmetric_t  *m = &x->metrics[i];
-
-        p[i] = m->role == AB_ROLE_PRIMARY ? ab_seq_test_p(m) : NAN;
-    }
-    ab_holm(p, adj, n);
-    for (i = 0; i < n; i++) {
-        x->metrics[i].sequential = cfg->sequential > 0;
-        x->metrics[i].seq.p_adjusted = adj[i];
-        p[i] = x->metrics[i].role == AB_ROLE_PRIMARY ? x->metrics[i].p_test
-                                                     : NAN;
-    }
-
     ab_holm(p, adj, n);
     for (i = 0; i < n; i++) {
         x->metrics[i].p_adjusted = adj[i];
@@ -225,6 +210,19 @@ ab_roles_apply(ab_rexp_t *x, const ab_config_t *cfg, double span_days)
                             per_day);
     }
 
+    /* the same family for the always-valid p-values of the same test:
+     * Holm needs only valid p-values, and at every look these are */
+    for (i = 0; i < n; i++) {
+        const ab_rmetric_t  *m = &x->metrics[i];
+
+        p[i] = m->role == AB_ROLE_PRIMARY ? ab_seq_test_p(m) : NAN;
+    }
+    ab_holm(p, adj, n);
+    for (i = 0; i < n; i++) {
+        x->metrics[i].sequential = cfg->sequential > 0;
+        x->metrics[i].seq.p_adjusted = adj[i];
+    }
+
     free(p);
     free(adj);
 
@@ -237,6 +235,17 @@ ab_metric_moved(const ab_rmetric_t *m, double alpha)
 {
     return m->role == AB_ROLE_PRIMARY
            && (m->sequential ? m->seq.p_adjusted : m->p_adjusted) < alpha;
+}
+
+
+double
+ab_verdict_p(const ab_rmetric_t *m)
+{
+    if (m->sequential) {
+        return m->guardrail ? ab_seq_test_p(m) : m->seq.p_adjusted;
+    }
+
+    return m->guardrail ? m->p_harm : m->p_adjusted;
 }
 
 

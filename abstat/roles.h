@@ -45,6 +45,11 @@ int ab_metric_moved(const ab_rmetric_t *m, double alpha);
  * --sequential the always-valid p of its test. */
 int ab_metric_regressed(const ab_rmetric_t *m, double alpha);
 
+/* The p that ab_metric_moved() or ab_metric_regressed() judges: the
+ * primary family's Holm p, a guardrail's one-sided p of harm; with
+ * --sequential their always-valid counterparts. */
+double ab_verdict_p(const ab_rmetric_t *m);
+
 /* The always-valid p of the row's test (rel_test: relative, else
  * absolute). */
 double ab_seq_test_p(const ab_rmetric_t *m);

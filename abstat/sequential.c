@@ -8,8 +8,6 @@
 
 #include "sequential.h"
 
-#include "roles.h"
-
 #include <math.h>
 
 #include "report.h"
@@ -98,12 +96,3 @@ ab_sequential(const ab_estimate_t *t, const ab_estimate_t *c,
 }
 
 
-double
-ab_verdict_p(const ab_rmetric_t *m, int sequential)
-{
-    if (sequential) {
-        return m->guardrail ? ab_seq_test_p(m) : m->seq.p_adjusted;
-    }
-
-    return m->guardrail ? m->p_harm : m->p_adjusted;
-}
