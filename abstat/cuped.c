@@ -235,7 +235,7 @@ undefined(ab_cuped_t *r)
     e->value = e->baseline_value = e->abs_effect = NAN;
     e->abs_lo = e->abs_hi = e->p_value = NAN;
     e->rel_effect = e->rel_lo = e->rel_hi = e->rel_p_value = e->df = NAN;
-    r->variance_reduction = NAN;
+    r->variance_reduction = r->var = r->rel_var = NAN;
 }
 
 
@@ -305,6 +305,8 @@ ab_cuped_compare(const ab_cuped_moments_t *t, const ab_cuped_moments_t *c,
     e->df = ab_welch_df(&et, &ec);
 
     var = et.var + ec.var;
+    r.var = var;
+    r.rel_var = NAN;
     raw = rt.var / t->n + rc.var / c->n;
     r.variance_reduction = raw > 0 ? 1 - var / raw : NAN;
 
@@ -318,6 +320,7 @@ ab_cuped_compare(const ab_cuped_moments_t *t, const ab_cuped_moments_t *c,
 
     e->rel_effect = e->abs_effect / fabs(ac.raw);
     var = rel_var(t, c, &at, &ac, ratio);
+    r.rel_var = var;
     ab_t_interval(e->rel_effect, var > 0 ? sqrt(var) : NAN, e->df, alpha,
                   &e->rel_lo, &e->rel_hi, &e->rel_p_value);
 
@@ -339,9 +342,16 @@ ab_cuped_row(const ab_cuped_acc_t *t, const ab_cuped_acc_t *c, int ratio,
 }
 
 
+int
+ab_metric_cuped(const ab_rmetric_t *m)
+{
+    /* an exact test of small counts stays (exact.h) */
+    return m->has_cuped && !m->small_counts;
+}
+
+
 const ab_effect_t *
 ab_metric_test(const ab_rmetric_t *m)
 {
-    /* an exact test of small counts stays (exact.h) */
-    return m->has_cuped && !m->small_counts ? &m->cuped.e : &m->e;
+    return ab_metric_cuped(m) ? &m->cuped.e : &m->e;
 }

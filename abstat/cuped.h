@@ -37,6 +37,7 @@ typedef struct {
 
 typedef struct {
     ab_effect_t  e;             /* the adjusted comparison */
+    double       var, rel_var;  /* of its absolute and relative effects */
     double       theta;
     double       variance_reduction;    /* 1 - var adjusted / var raw, of
                                            the absolute effect */

@@ -417,7 +417,7 @@ add_metric(ab_rexp_t *x, const char *name, size_t var, int guardrail,
     m->p_adjusted = NAN;
     m->t = *t;
     m->c = *c;
-    m->p_harm = m->margin = NAN;
+    m->p_harm = m->seq_p_harm = m->margin = NAN;
     m->seq = ab_sequential(t, c, &m->e, alpha, cfg->seq_tuning);
 
     return m;
@@ -643,13 +643,19 @@ ab_experiment_report(const ab_pass_t *p, int e, ab_rexp_t *x)
                     gc.kc = (double) ac->ux;
                     gc.nc = (double) ac->uy;
                 }
-                ab_guardrail_test(m, &t, &c, &gc, cfg->guardrail_margin);
+                ab_guardrail_test(m, &t, &c, &gc, cfg->guardrail_margin,
+                                  cfg->alpha, cfg->seq_tuning);
             }
             if (cacc != NULL) {
                 m->has_cuped = ab_cuped_row(
                     &cacc[(size_t) order[v] * NDEFS + k],
                     &cacc[(size_t) order[0] * NDEFS + k], defs[k].ratio,
                     cfg->alpha, &m->cuped);
+            }
+            if (ab_metric_cuped(m)) {
+                m->seq = ab_sequential_of(&m->cuped.e, m->cuped.var,
+                                          m->cuped.rel_var, t.n + c.n,
+                                          cfg->alpha, cfg->seq_tuning);
             }
         }
     }

@@ -11,6 +11,7 @@
 
 #include "ab_dist.h"
 #include "exact.h"
+#include "sequential.h"
 
 
 /* P(T > z) for Welch's df, or NaN when there is no spread to test. */
@@ -27,36 +28,46 @@ upper_tail(double z, double df)
 
 void
 ab_guardrail_test(ab_rmetric_t *m, const ab_estimate_t *t,
-    const ab_estimate_t *c, const ab_guard_counts_t *k, double margin)
+    const ab_estimate_t *c, const ab_guard_counts_t *k, double margin,
+    double alpha, double tuning)
 {
-    double  tv = t->value, cv = c->value, se;
+    double  tv = t->value, cv = c->value, n = t->n + c->n, effect, var;
 
     m->margin = margin;
-    m->p_harm = NAN;
+    m->p_harm = m->seq_p_harm = NAN;
     m->harm_test = "welch";
-
-    if (!isnan(k->nc) && k->kc == 0 && k->nc > 0 && k->nt > 0) {
-        m->harm_test = "fisher-exact";
-        m->p_harm = ab_fisher_greater(k->kt, k->nt, k->kc, k->nc);
-        return;
-    }
 
     if (isnan(tv) || isnan(cv)) {
         return;
     }
 
+    /* the scale of the test: relative, where the margin is; at a
+     * baseline of 0 the absolute difference, a margin of 0 moot */
     if (cv != 0) {
-        se = sqrt(t->var / (cv * cv) + c->var * tv * tv / (cv * cv * cv * cv));
-        if (se > 0) {
-            m->p_harm = upper_tail(((tv - cv) / fabs(cv) - margin) / se,
-                                   m->e.df);
-        }
+        effect = (tv - cv) / fabs(cv) - margin;
+        var = ab_rel_var(t, c);
+    } else {
+        effect = tv - cv;
+        var = t->var + c->var;
+    }
+
+    if (!isnan(k->nc) && k->kc == 0 && k->nc > 0 && k->nt > 0) {
+        m->harm_test = "fisher-exact";
+        m->p_harm = ab_fisher_greater(k->kt, k->nt, k->kc, k->nc);
+        /* the always-valid test is asymptotic; with a baseline of no
+         * errors it reads the counts as requests (binomial variance),
+         * which have a spread where the visitors' shares may not */
+        m->seq_p_harm = ab_seq_p_greater(k->kt / k->nt,
+                                         k->kt * (k->nt - k->kt)
+                                         / (k->nt * k->nt * k->nt),
+                                         k->nt + k->nc, alpha, tuning);
         return;
     }
 
-    se = sqrt(t->var + c->var);
-    if (se > 0) {
-        m->p_harm = upper_tail((tv - cv) / se, m->e.df);
+    m->seq_p_harm = ab_seq_p_greater(effect, var, n, alpha, tuning);
+
+    if (var > 0) {
+        m->p_harm = upper_tail(effect / sqrt(var), m->e.df);
     }
 }
 

@@ -25,9 +25,14 @@ typedef struct {
  * baseline is 0 (no errors: no variance, so Welch's test has nothing to
  * stand on) is tested exactly: Fisher's one-sided test on the counts,
  * where the margin is moot (a share of 0, widened, is 0).
+ *
+ * Beside it m->seq_p_harm, the always-valid p of the same hypothesis:
+ * the one-sided confidence sequence of sequential.h at level alpha,
+ * tuned at N* = tuning, on the scale of the test.
  */
 void ab_guardrail_test(ab_rmetric_t *m, const ab_estimate_t *t,
-    const ab_estimate_t *c, const ab_guard_counts_t *k, double margin);
+    const ab_estimate_t *c, const ab_guard_counts_t *k, double margin,
+    double alpha, double tuning);
 
 int ab_guardrail_regressed(const ab_rmetric_t *m, double alpha);
 

@@ -195,6 +195,9 @@ metric_json(const ab_rexp_t *x, const ab_rmetric_t *m)
         cJSON_AddStringToObject(h, "test", m->harm_test);
         add_num(h, "margin", m->margin);
         add_num(h, "p_value", m->p_harm);
+        if (m->sequential) {
+            add_num(h, "sequential_p_value", m->seq_p_harm);
+        }
     }
     cJSON_AddItemToObject(o, "cuped", cuped_json(m));
 
@@ -204,9 +207,13 @@ metric_json(const ab_rexp_t *x, const ab_rmetric_t *m)
 
 /* --sequential: the always-valid results beside the fixed-horizon ones. */
 static void
-add_sequential(cJSON *o, const ab_seq_t *s, double tuning)
+add_sequential(cJSON *o, const ab_rmetric_t *m, double tuning)
 {
-    cJSON  *q = cJSON_AddObjectToObject(o, "sequential");
+    cJSON           *q = cJSON_AddObjectToObject(o, "sequential");
+    const ab_seq_t  *s = &m->seq;
+
+    cJSON_AddStringToObject(q, "estimate",
+                            ab_metric_cuped(m) ? "cuped" : "unadjusted");
 
     cJSON_AddItemToObject(q, "ci", pair(s->lo, s->hi));
     cJSON_AddItemToObject(q, "rel_ci", pair(s->rel_lo, s->rel_hi));
@@ -301,7 +308,7 @@ experiment_json(const ab_rexp_t *x, const ab_report_t *rep)
     for (i = 0; i < x->nmetrics; i++) {
         v = metric_json(x, &x->metrics[i]);
         if (rep->sequential) {
-            add_sequential(v, &x->metrics[i].seq, rep->seq_tuning);
+            add_sequential(v, &x->metrics[i], rep->seq_tuning);
         }
         cJSON_AddItemToArray(ms, v);
     }

@@ -329,7 +329,7 @@ static int
 sequential_table(FILE *out, const ab_rexp_t *x, double alpha, size_t width)
 {
     static const char *const  head[] = { "metric", "variant",
-        "always-valid abs CI", "always-valid rel CI", "av p", "av p adj",
+        "always-valid abs CI", "always-valid rel CI", "av p", "av p verdict",
         "" };
     ab_ttab_t  t;
     size_t     i, r;
@@ -350,7 +350,7 @@ sequential_table(FILE *out, const ab_rexp_t *x, double alpha, size_t width)
         fmt_ci(ab_ttab_cell(&t, r, 2), m->seq.lo, m->seq.hi, 0);
         fmt_ci(ab_ttab_cell(&t, r, 3), m->seq.rel_lo, m->seq.rel_hi, 1);
         fmt_p(ab_ttab_cell(&t, r, 4), ab_seq_test_p(m));
-        fmt_p(ab_ttab_cell(&t, r, 5), m->seq.p_adjusted);
+        fmt_p(ab_ttab_cell(&t, r, 5), ab_verdict_p(m));
         snprintf(ab_ttab_cell(&t, r, 6), CELL_MAX, "%s",
                  ab_metric_moved(m, alpha) || ab_metric_regressed(m, alpha)
                  ? "*" : "");
@@ -506,13 +506,16 @@ ab_render_text(FILE *out, const ab_report_t *rep, size_t width)
             return -1;
         }
         if (x->nmetrics > 0 && rep->sequential) {
-            char  note[512];
+            char  note[768];
 
             snprintf(note, sizeof(note), "Always-valid (sequential) results, "
                      "N* = %g: confidence sequences at %g%%, valid at every "
-                     "look; the verdicts (*) and --fail-on use these, not the "
-                     "fixed-horizon CIs and p above.", rep->seq_tuning,
-                     100 * (1 - rep->alpha));
+                     "look, of CUPED's estimate where CUPED adjusts the row; "
+                     "the verdicts (*) and --fail-on use these, not the "
+                     "fixed-horizon CIs and p above. av p verdict: primary: "
+                     "Holm over the primary tests; guardrail: one-sided p of "
+                     "harm beyond %g%%.", rep->seq_tuning,
+                     100 * (1 - rep->alpha), 100 * rep->guardrail_margin);
             fputc('\n', out);
             ab_ttab_wrap(out, width, note);
             if (sequential_table(out, x, rep->alpha, width) != 0) {

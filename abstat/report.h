@@ -107,6 +107,7 @@ typedef struct {
     int          small_counts;  /* a share with < 5 (exact.h): exact test */
     int          rel_clipped;   /* rel CI's low end raised to -100% */
     double       p_harm;        /* guardrails (guardrail.h); else NaN */
+    double       seq_p_harm;    /* its always-valid counterpart */
     double       margin;
     const char  *harm_test;     /* "welch", "fisher-exact"; NULL */
     ab_seq_t     seq;
@@ -119,6 +120,10 @@ typedef struct {
 /* The comparison the verdicts, Holm and --fail-on read: CUPED's when it
  * adjusted the row, else the unadjusted one (cuped.c). */
 const ab_effect_t *ab_metric_test(const ab_rmetric_t *m);
+
+/* Whether ab_metric_test() is CUPED's: then m->seq is the sequence of
+ * the adjusted estimate too ("sequential and CUPED combine"). */
+int ab_metric_cuped(const ab_rmetric_t *m);
 
 typedef struct {
     const char     *name;

@@ -242,7 +242,7 @@ double
 ab_verdict_p(const ab_rmetric_t *m)
 {
     if (m->sequential) {
-        return m->guardrail ? ab_seq_test_p(m) : m->seq.p_adjusted;
+        return m->guardrail ? m->seq_p_harm : m->seq.p_adjusted;
     }
 
     return m->guardrail ? m->p_harm : m->p_adjusted;
@@ -262,11 +262,7 @@ ab_metric_regressed(const ab_rmetric_t *m, double alpha)
     if (m->role != AB_ROLE_GUARDRAIL) {
         return 0;
     }
-    /* always-valid: the two-sided sequence of the row's test, higher
-     * (there is no one-sided sequence, and so no margin, yet) */
-    if (m->sequential) {
-        return ab_seq_test_p(m) < alpha && m->e.abs_effect > 0;
-    }
     /* the one-sided test of harm, with its margin (guardrail.h) */
-    return ab_guardrail_regressed(m, alpha);
+    return m->sequential ? m->seq_p_harm < alpha
+                         : ab_guardrail_regressed(m, alpha);
 }

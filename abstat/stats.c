@@ -138,11 +138,24 @@ t_interval(double effect, double se, double df, double alpha, double *lo,
 }
 
 
+double
+ab_rel_var(const ab_estimate_t *t, const ab_estimate_t *c)
+{
+    double  tv = t->value, cv = c->value;
+
+    if (cv == 0 || isnan(cv) || isnan(tv)) {
+        return NAN;
+    }
+
+    return t->var / (cv * cv) + c->var * tv * tv / (cv * cv * cv * cv);
+}
+
+
 ab_effect_t
 ab_compare(const ab_estimate_t *t, const ab_estimate_t *c, double alpha)
 {
     ab_effect_t  e;
-    double       tv = t->value, cv = c->value, se_rel;
+    double       tv = t->value, cv = c->value;
 
     e.value = tv;
     e.baseline_value = cv;
@@ -158,9 +171,7 @@ ab_compare(const ab_estimate_t *t, const ab_estimate_t *c, double alpha)
     }
 
     e.rel_effect = (tv - cv) / fabs(cv);
-    se_rel = sqrt(t->var / (cv * cv) + c->var * tv * tv / (cv * cv * cv * cv));
-
-    t_interval(e.rel_effect, se_rel, e.df, alpha, &e.rel_lo, &e.rel_hi,
+    t_interval(e.rel_effect, sqrt(ab_rel_var(t, c)), e.df, alpha, &e.rel_lo, &e.rel_hi,
                &e.rel_p_value);
 
     return e;

@@ -71,6 +71,10 @@ ab_estimate_t ab_ratio_estimate_resid(double n, double ratio, double mean_d,
 double ab_welch_df(const ab_estimate_t *t, const ab_estimate_t *c);
 
 /* Treatment t against baseline c at two-sided level 1 - alpha. */
+/* The delta-method variance of the relative effect (t - c) / |c| of
+ * two independent estimates; NaN where c's value is 0 or undefined. */
+double ab_rel_var(const ab_estimate_t *t, const ab_estimate_t *c);
+
 ab_effect_t ab_compare(const ab_estimate_t *t, const ab_estimate_t *c,
     double alpha);
 

@@ -35,7 +35,8 @@ def _result(adj_t, adj_c, raw_t, raw_c, value, rel_lin_t, rel_lin_c, den,
     vt, vc = _var(adj_t) / nt, _var(adj_c) / nc
     out = {"value": value, "ci": [None, None], "rel_effect": None,
            "rel_ci": [None, None], "p_value": None, "rel_p_value": None,
-           "df": None, "theta": theta, "variance_reduction": None}
+           "df": None, "theta": theta, "variance_reduction": None,
+           "_var": None, "_rel_var": None}
     raw = _var(raw_t) / nt + _var(raw_c) / nc
     if raw > 0:
         out["variance_reduction"] = 1 - (vt + vc) / raw
@@ -44,6 +45,7 @@ def _result(adj_t, adj_c, raw_t, raw_c, value, rel_lin_t, rel_lin_c, den,
     df = (vt + vc) ** 2 / (vt ** 2 / (nt - 1) + vc ** 2 / (nc - 1))
     q = t_quantile(1 - alpha / 2, df)
     se = math.sqrt(vt + vc)
+    out["_var"] = vt + vc
     out["df"] = df
     out["ci"] = [value - q * se, value + q * se]
     out["p_value"] = float(2 * stats.t.sf(abs(value / se), df))
@@ -51,7 +53,8 @@ def _result(adj_t, adj_c, raw_t, raw_c, value, rel_lin_t, rel_lin_c, den,
         return out
     rel = value / den
     out["rel_effect"] = rel
-    se_r = math.sqrt(_var(rel_lin_t) / nt + _var(rel_lin_c) / nc)
+    out["_rel_var"] = _var(rel_lin_t) / nt + _var(rel_lin_c) / nc
+    se_r = math.sqrt(out["_rel_var"])
     if se_r > 0:
         out["rel_ci"] = [rel - q * se_r, rel + q * se_r]
         out["rel_p_value"] = float(2 * stats.t.sf(abs(rel / se_r), df))
@@ -123,6 +126,14 @@ def ratio_row(t, c, alpha, t_quantile):
         lin_t = lin_c = None
     return _result(at, ac, lt, lc, value, lin_t, lin_c, den, theta, alpha,
                    t_quantile)
+
+
+def strip(row):
+    """Drops the variances that only the sequences read (abstat's JSON
+    does not print them)."""
+    if row is not None:
+        row.pop("_var", None)
+        row.pop("_rel_var", None)
 
 
 def history(entry, lookback, t):

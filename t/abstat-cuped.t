@@ -94,6 +94,36 @@ for my $m (qw(average_order_value error_rate mean_latency)) {
 ok(!grep({ /^event:/ && $row{$_}{cuped} } keys %row),
    'funnel events have no covariate (null)');
 
+# --- sequential and CUPED combine ---
+# the always-valid sequence of an adjusted row is CUPED's: as the
+# reference computes it, and narrower than the unadjusted sequence by
+# the variance CUPED removes
+($rc, my $sj, $err) = run_abstat_raw(@opts, '--sequential', $log);
+is($rc, 0, '--sequential: exit 0') or diag $err;
+$ref = `scripts/abstat-reference --cuped-lookback 86400 --sequential $log`;
+my $sg = JSON::PP::decode_json($sj);
+@d = compare_json($sg, JSON::PP::decode_json($ref), '');
+ok(!@d, '--sequential with CUPED matches the reference')
+    or diag join "\n", @d[0 .. ($#d < 20 ? $#d : 20)];
+(undef, my $su) = run_abstat_raw(@opts, '--sequential', '--no-cuped', $log);
+my %srow = map { $_->{metric} => $_ }
+           @{ AbstatTest::exp_of($sg, 'cu')->{metrics} };
+my %urow = map { $_->{metric} => $_ }
+           @{ AbstatTest::exp_of(JSON::PP::decode_json($su), 'cu')->{metrics} };
+my ($sa, $sb) = ($srow{revenue_per_visitor}{sequential},
+                 $urow{revenue_per_visitor}{sequential});
+is($sa->{estimate}, 'cuped', 'revenue per visitor: the sequence of CUPED');
+is($sb->{estimate}, 'unadjusted', '... and without CUPED, of the raw one');
+my $ratio = ($sa->{ci}[1] - $sa->{ci}[0]) / ($sb->{ci}[1] - $sb->{ci}[0]);
+my $vr = $srow{revenue_per_visitor}{cuped}{variance_reduction};
+ok(abs($ratio - sqrt(1 - $vr)) < 1e-9, sprintf 'the sequence narrows by '
+   . 'sqrt(1 - variance reduction): %.6f', $ratio);
+ok(abs(($sa->{ci}[0] + $sa->{ci}[1]) / 2
+       - $srow{revenue_per_visitor}{cuped}{value}) < 1e-9,
+   '... centred on the adjusted effect');
+is($srow{conversion_rate}{sequential}{estimate}, 'cuped',
+   'conversion rate: the sequence of CUPED too');
+
 (undef, my $off) = run_abstat_raw(@opts, '--no-cuped', $log);
 my $go = JSON::PP::decode_json($off);
 ok(!grep({ $_->{cuped} } @{ AbstatTest::exp_of($go, 'cu')->{metrics} })

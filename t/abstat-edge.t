@@ -11,7 +11,8 @@
 #  - one visitor with most of a variant's revenue is flagged without
 #    --cap-revenue (and --max-visitor-share sets the limit);
 #  - guardrails: 0% against 75% errors alerts (exit 11) through the exact
-#    test; --guardrail-margin keeps a small harm from alerting;
+#    test; --guardrail-margin keeps a small harm from alerting, and so
+#    does it with --sequential (a one-sided confidence sequence);
 #  - the trend revises the past when a visitor turns multi-variant.
 use strict;
 use warnings;
@@ -146,14 +147,28 @@ subtest 'one visitor with most of the revenue' => sub {
     is($rc2, 2, '--max-visitor-share 0 is a usage error');
 };
 
-subtest 'guardrail: 0% against 75% errors alerts' => sub {
-    # b: 3 of its 4 requests fail, for every visitor (no variance
-    # either); a: none fail
-    my @l = population('g', 60, sub {
+# b: 3 of its 4 requests fail, for every visitor (no variance either);
+# a: none fail.
+sub errors_log {
+    my ($prefix) = @_;
+    return log_file(population($prefix, 60, sub {
         my ($i, $uid, $v) = @_;
         map { L(at(), $uid, status => $v eq 'b' ? '502' : '200') } 1 .. 3;
-    });
-    my $log = log_file(@l);
+    }));
+}
+
+# b is 10% slower than a, with spread.
+sub slower_log {
+    my ($prefix) = @_;
+    return log_file(population($prefix, 800, sub { () }, sub {
+        my ($i, $v) = @_;
+        (request_time => sprintf('%.3f', ($v eq 'b' ? 0.110 : 0.100)
+                                         + 0.002 * ($i % 11)));
+    }));
+}
+
+subtest 'guardrail: 0% against 75% errors alerts' => sub {
+    my $log = errors_log('g');
     my ($x) = both([], $log);
     my $m = metric($x, 'error_rate', 'b');
     is($m->{value}, 0.75, 'b: 75% errors');
@@ -167,12 +182,7 @@ subtest 'guardrail: 0% against 75% errors alerts' => sub {
 
 subtest 'guardrail margin' => sub {
     # b is 10% slower (with spread): harmful at margin 0, not beyond 30%
-    my @l = population('m', 800, sub { () }, sub {
-        my ($i, $v) = @_;
-        (request_time => sprintf('%.3f', ($v eq 'b' ? 0.110 : 0.100)
-                                         + 0.002 * ($i % 11)));
-    });
-    my $log = log_file(@l);
+    my $log = slower_log('m');
     my ($x) = both([], $log);
     my $m = metric($x, 'mean_latency', 'b');
     is($m->{harm}{test}, 'welch', 'Welch on the relative effect');
@@ -186,6 +196,38 @@ subtest 'guardrail margin' => sub {
                    $log))[0], 0, 'exit 0 with the margin');
     is((AbstatTest::run_abstat_raw('report', '--guardrail-margin', '-1',
                                    $log))[0], 2, 'a negative margin is refused');
+};
+
+subtest 'guardrail, always-valid: one-sided, with its margin' => sub {
+    # the latency population above: 10% slower is harm at margin 0 at
+    # every look, and none beyond 30%; before, --sequential judged the
+    # two-sided sequence, blind to the margin, and alerted at 30% too
+    my $log = slower_log('s');
+    my ($x) = both(['--sequential'], $log);
+    my $m = metric($x, 'mean_latency', 'b');
+    cmp_ok($m->{harm}{sequential_p_value}, '<', 0.05,
+           "always-valid p of harm $m->{harm}{sequential_p_value}");
+    cmp_ok($m->{harm}{sequential_p_value}, '>', $m->{harm}{p_value},
+           '... above the fixed-horizon one-sided p');
+    my ($rc, undef, $err) = run_abstat('--sequential', '--fail-on',
+                                       'guardrail', $log);
+    is($rc, 11, 'exit 11');
+    like($err, qr/always-valid p = /, '... on the always-valid p');
+    ($x) = both(['--sequential', '--guardrail-margin', '30'], $log);
+    $m = metric($x, 'mean_latency', 'b');
+    is($m->{harm}{sequential_p_value}, 1, 'no harm beyond 30%: p 1');
+    is((run_abstat('--sequential', '--fail-on', 'guardrail',
+                   '--guardrail-margin', '30', $log))[0], 0,
+       'exit 0 with the margin');
+
+    # 0% against 75% errors, where the fixed test is Fisher's
+    $log = errors_log('z');
+    ($x) = both(['--sequential'], $log);
+    $m = metric($x, 'error_rate', 'b');
+    cmp_ok($m->{harm}{sequential_p_value}, '<', 0.05,
+           "0% against 75%: always-valid p $m->{harm}{sequential_p_value}");
+    is((run_abstat('--sequential', '--fail-on', 'guardrail', $log))[0], 11,
+       '... alerts');
 };
 
 subtest 'the trend is revised when a visitor turns multi-variant' => sub {

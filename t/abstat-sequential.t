@@ -10,6 +10,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
 use File::Temp qw(tempdir);
+use POSIX ();
 use Cpanel::JSON::XS ();
 use AbstatTest qw(run_abstat run_abstat_raw exp_of metric_of);
 
@@ -124,6 +125,35 @@ cmp_ok($hseq, '<=', $hband, sprintf('A/A rpv, %d hourly looks: %.1f%% with '
 note sprintf('A/A rpv, hourly: fixed-horizon CIs excluded 0 in %.1f%%',
              100 * $hfixed);
 cmp_ok($hfixed, '>', $hband, 'hourly fixed-horizon looks exceed the band');
+
+# The guardrail's one-sided always-valid test of harm, looked at daily:
+# latency is the same in both variants, so an A/A experiment whose
+# mean_latency alerts on some day is a false alarm. Each look is a run
+# that ends at that day's end (--until), as a daily cron job sees it.
+my (%gany, $glooks);
+$glooks = 0;
+for my $d (1 .. $days) {
+    my $until = POSIX::strftime('%Y-%m-%dT%H:%M:%SZ',
+                                gmtime($want->{t0} + 86400 * $d));
+    my ($grc, $gout, $gerr) = run_abstat_raw('report', '--format', 'json',
+        '-q', '--sequential', '--until', $until, @first, $log);
+    is($grc, 0, "guardrail look on day $d: exit 0") or diag $gerr;
+    $glooks++;
+    for my $x (@{ Cpanel::JSON::XS->new->decode($gout)->{experiments} }) {
+        my ($m) = grep { $_->{metric} eq 'mean_latency' } @{ $x->{metrics} };
+        next unless $m;
+        $gany{seq}{$x->{name}} = 1
+            if ($m->{harm}{sequential_p_value} // 1) < $alpha;
+        $gany{fixed}{$x->{name}} = 1 if ($m->{harm}{p_value} // 1) < $alpha;
+    }
+}
+my $gseq = keys(%{ $gany{seq} // {} }) / $hn{all};
+my $gfixed = keys(%{ $gany{fixed} // {} }) / $hn{all};
+cmp_ok($gseq, '<=', $hband, sprintf('A/A mean_latency, %d daily looks: %.1f%% '
+       . 'with an always-valid harm alert, at most %.1f%%', $glooks,
+       100 * $gseq, 100 * $hband));
+note sprintf('A/A mean_latency, daily: the fixed-horizon one-sided test '
+             . 'alerted in %.1f%%', 100 * $gfixed);
 
 # Power: found by day 14 in at least as many experiments as numpy's run
 # of the rule on the same data, and far more often than in the A/A.
