@@ -42,6 +42,22 @@ put_times(FILE *out, const ab_report_t *rep)
 }
 
 
+/* "moved" (primary), "regressed" (guardrail), "held" where a test
+ * found nothing, empty for the exploratory rows that have no verdict. */
+static const char *
+verdict(const ab_rmetric_t *m, double alpha)
+{
+    if (m->role == AB_ROLE_SECONDARY) {
+        return "";
+    }
+    if (ab_metric_moved(m, alpha)) {
+        return "moved";
+    }
+
+    return ab_metric_regressed(m, alpha) ? "regressed" : "held";
+}
+
+
 int
 ab_render_csv(FILE *out, const ab_report_t *rep)
 {
@@ -51,8 +67,10 @@ ab_render_csv(FILE *out, const ab_report_t *rep)
     fputs("experiment,baseline,metric,variant,guardrail,value,baseline_value,"
           "abs_effect,abs_ci_low,abs_ci_high,rel_effect,rel_ci_low,"
           "rel_ci_high,p_value,rel_p_value,p_value_adjusted,df,srm_p_value,"
-          "srm_alert,role,test,mde,visitors_needed,days_needed,unit,"
-          "first_time,last_time,generated\n", out);
+          "srm_alert,role,test,mde,visitors_needed,days_needed,"
+          "verdict_p_value,verdict,cuped_rel_effect,cuped_rel_ci_low,"
+          "cuped_rel_ci_high,sequential_rel_ci_low,sequential_rel_ci_high,"
+          "unit,first_time,last_time,generated\n", out);
 
     for (i = 0; i < rep->nexps; i++) {
         const ab_rexp_t  *x = &rep->exps[i];
@@ -82,6 +100,13 @@ ab_render_csv(FILE *out, const ab_report_t *rep)
             put(out, m->power.defined ? m->power.mde : NAN);
             put(out, m->power.defined ? m->power.visitors_needed : NAN);
             put(out, m->power.defined ? m->power.days_needed : NAN);
+            put(out, ab_verdict_p(m));
+            fprintf(out, ",%s", verdict(m, rep->alpha));
+            put(out, m->has_cuped ? m->cuped.e.rel_effect : NAN);
+            put(out, m->has_cuped ? m->cuped.e.rel_lo : NAN);
+            put(out, m->has_cuped ? m->cuped.e.rel_hi : NAN);
+            put(out, m->sequential ? m->seq.rel_lo : NAN);
+            put(out, m->sequential ? m->seq.rel_hi : NAN);
             fprintf(out, ",%s", unit ? unit : "");
             put_times(out, rep);
         }

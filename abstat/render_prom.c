@@ -17,7 +17,7 @@
 typedef enum {
     F_VISITORS, F_ORDERS, F_REVENUE, F_CONVERTERS, F_MULTI,
     F_VALUE, F_ABS, F_ABS_LO, F_ABS_HI, F_REL, F_REL_LO, F_REL_HI, F_P,
-    F_P_ADJ, F_SRM_P, F_SRM_ALERT, F_N
+    F_P_ADJ, F_VERDICT_P, F_MOVED, F_REGRESSED, F_SRM_P, F_SRM_ALERT, F_N
 } family_t;
 
 static const struct {
@@ -49,6 +49,14 @@ static const struct {
                                "effect (Welch)." },
     { "abstat_metric_p_value_adjusted", "Holm-adjusted p-value of the "
                                         "verdict's test (primary metrics)." },
+    { "abstat_metric_verdict_p_value", "The p-value the verdict judges: "
+                                       "Holm's for primary metrics, the "
+                                       "one-sided p of harm for guardrails; "
+                                       "always-valid with --sequential." },
+    { "abstat_metric_moved", "1 when a primary metric moved: its verdict "
+                             "p-value is below alpha." },
+    { "abstat_guardrail_regressed", "1 when a guardrail regressed, the "
+                                    "rule of --fail-on guardrail." },
     { "abstat_srm_p_value", "p-value of the sample ratio mismatch "
                             "chi-square test." },
     { "abstat_srm_alert", "1 when the SRM p-value is below 0.001." },
@@ -136,7 +144,23 @@ effect_field(family_t f, const ab_rmetric_t *m)
     case F_REL_LO: return m->e.rel_lo;
     case F_REL_HI: return m->e.rel_hi;
     case F_P:      return m->e.p_value;
-    default:       return m->p_adjusted;
+    case F_P_ADJ:  return m->p_adjusted;
+    default:       return ab_verdict_p(m);
+    }
+}
+
+
+/* Whether family f has a sample for row m: the verdicts' families only
+ * for the rows that have a verdict. */
+static int
+has_sample(family_t f, const ab_rmetric_t *m)
+{
+    switch (f) {
+    case F_P_ADJ:
+    case F_MOVED:     return m->role == AB_ROLE_PRIMARY;
+    case F_REGRESSED: return m->role == AB_ROLE_GUARDRAIL;
+    case F_VERDICT_P: return m->role != AB_ROLE_SECONDARY;
+    default:          return 1;
     }
 }
 
@@ -165,8 +189,17 @@ family(FILE *out, family_t f, const ab_report_t *rep)
             for (j = 0; j < x->nmetrics; j++) {
                 const ab_rmetric_t  *m = &x->metrics[j];
 
+                if (f == F_MOVED || f == F_REGRESSED) {
+                    if (has_sample(f, m)) {
+                        metric_sample(out, f, x, x->variants[m->variant].name,
+                                      m->metric, f == F_MOVED
+                                      ? ab_metric_moved(m, rep->alpha)
+                                      : ab_metric_regressed(m, rep->alpha));
+                    }
+                    continue;
+                }
                 if (f != F_VALUE) {
-                    if (f != F_P_ADJ || m->role == AB_ROLE_PRIMARY) {
+                    if (has_sample(f, m)) {
                         metric_sample(out, f, x, x->variants[m->variant].name,
                                       m->metric, effect_field(f, m));
                     }

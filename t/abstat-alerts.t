@@ -83,33 +83,36 @@ my ($orc, $oout, $oerr) = run_abstat_raw('report', '-q', '--output',
 is($orc, 3, '--output into a missing directory: exit 3');
 like($oerr, qr{\Q$dir\E/no/such/dir/r\.txt: cannot create}, '... naming the file');
 
-open my $fh, '<', $prom or die;
-my @lines = <$fh>;
-close $fh;
-chomp @lines;
-
 # Grouping: each family's HELP, then TYPE, then all its samples, and no
-# family twice.
-my (%seen, %series, $family, $typed, @bad);
-for my $l (@lines) {
-    if ($l =~ /^# HELP (\w+) \S/) {
-        push @bad, "family $1 twice" if $seen{$1}++;
-        $family = $1;
-        $typed = 0;
-    } elsif ($l =~ /^# TYPE (\w+) gauge$/) {
-        push @bad, "TYPE $1 not after its HELP" if !$family || $1 ne $family;
-        $typed = 1;
-    } elsif ($l =~ /^(\w+)(\{[^}]*\})? (\S+)$/) {
-        my ($name, $labels, $v) = ($1, $2 // '', $3);
-        push @bad, "sample of $name outside its family"
-            if !$typed || $name ne $family;
-        push @bad, "bad value $v" if $v !~ /^(NaN|[+-]Inf|-?[\d.]+(e[+-]?\d+)?)$/;
-        push @bad, "series twice: $name$labels" if $series{"$name$labels"}++;
-        $series{"$name$labels"} = $v;
-    } else {
-        push @bad, "unparsable line: $l";
+# family twice. Returns the samples by name and labels, and what is wrong.
+sub parse_prom {
+    my ($text) = @_;
+    my (%seen, %series, $family, $typed, @bad);
+    for my $l (split /\n/, $text) {
+        if ($l =~ /^# HELP (\w+) \S/) {
+            push @bad, "family $1 twice" if $seen{$1}++;
+            $family = $1;
+            $typed = 0;
+        } elsif ($l =~ /^# TYPE (\w+) gauge$/) {
+            push @bad, "TYPE $1 not after its HELP" if !$family || $1 ne $family;
+            $typed = 1;
+        } elsif ($l =~ /^(\w+)(\{[^}]*\})? (\S+)$/) {
+            my ($name, $labels, $v) = ($1, $2 // '', $3);
+            push @bad, "sample of $name outside its family"
+                if !$typed || $name ne $family;
+            push @bad, "bad value $v" if $v !~ /^(NaN|[+-]Inf|-?[\d.]+(e[+-]?\d+)?)$/;
+            push @bad, "series twice: $name$labels" if $series{"$name$labels"}++;
+            $series{"$name$labels"} = $v;
+        } else {
+            push @bad, "unparsable line: $l";
+        }
     }
+    return (\%series, \@bad);
 }
+
+my ($series_ref, $bad_ref) = parse_prom(AbstatTest::slurp($prom));
+my %series = %$series_ref;
+my @bad = @$bad_ref;
 is_deeply(\@bad, [], 'prom: HELP/TYPE grouping, one series each, parsable')
     or diag(join "\n", @bad[0 .. 4]);
 
@@ -142,6 +145,41 @@ for my $m (@{ $x->{metrics} }) {
     }
     my $b = qq({experiment="cta",variant="control",metric="$m->{metric}"});
     ok(exists $series{"abstat_metric_value$b"}, "baseline value of $m->{metric}");
+}
+
+# The verdict gauges are the verdicts: abstat_guardrail_regressed is 1
+# exactly for the guardrails --fail-on guardrail names, with the p it
+# judged, at a fixed horizon and always-valid. The generated logs'
+# error_rate regresses at a fixed horizon (one-sided p 0.04) and not at
+# every look; an alert rule on the fixed p would fire on every hourly
+# report.
+my @gen = ('-e', 'checkout_cta', 't/data/abstat/gen/ab.log.1',
+           't/data/abstat/gen/ab.log');
+for my $mode ('--no-sequential', '--sequential') {
+    my (undef, $ptext) = run_abstat_raw('report', '-q', '--format', 'prom',
+                                        $mode, @gen);
+    my ($ps) = parse_prom($ptext);
+    my ($frc, undef, $ferr) = run_abstat_raw('report', '-q', '--fail-on',
+                                             'guardrail', $mode, @gen);
+    my (undef, $j) = run_abstat($mode, @gen);
+    my %named = map { $_ => 1 } $ferr =~ /guardrail regressed: \S+: (\w+) of/g;
+    my $gauged = 0;
+    for my $m (grep { $_->{role} eq 'guardrail' } @{ $j->{experiments}[0]{metrics} }) {
+        my $l = qq({experiment="checkout_cta",variant="$m->{variant}",metric="$m->{metric}"});
+        my $reg = $ps->{"abstat_guardrail_regressed$l"};
+        $gauged += $reg;
+        is($reg, $named{$m->{metric}} ? 1 : 0,
+           "$mode: $m->{metric} regressed $reg, as --fail-on says");
+        my $p = $mode eq '--sequential' ? $m->{harm}{sequential_p_value}
+                                        : $m->{harm}{p_value};
+        cmp_ok(abs($ps->{"abstat_metric_verdict_p_value$l"} - $p), '<=',
+               1e-12 + 1e-9 * $p, "$mode: $m->{metric}: the p it judged");
+    }
+    is($frc, $gauged ? 11 : 0, "$mode: exit $frc with $gauged regressed");
+    my $el = 'abstat_guardrail_regressed{experiment="checkout_cta",'
+           . 'variant="upsell",metric="error_rate"}';
+    is($ps->{$el}, $mode eq '--sequential' ? 0 : 1,
+       "$mode: error_rate " . ($mode eq '--sequential' ? 'holds' : 'regressed'));
 }
 
 done_testing();

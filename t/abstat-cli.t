@@ -6,7 +6,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
 use File::Temp qw(tempdir);
-use AbstatTest qw(run_abstat_raw);
+use AbstatTest qw(run_abstat run_abstat_raw);
 
 my $dir = tempdir(CLEANUP => 1);
 my $log = "$dir/ab.log";
@@ -115,6 +115,42 @@ my $ncol = () = $lines[0] =~ /,/g;
 is(scalar(grep { (() = /,/g) != $ncol } @lines), 0, 'csv: same column count everywhere');
 ok(scalar(grep { /^cta,control,conversion_rate,upsell,0,0\.[0-9]+,/ } @lines),
    'csv: full-precision numbers');
+
+# csv: the verdict columns are the JSON report's verdict numbers
+for my $mode ('--no-sequential', '--sequential') {
+    my @g = ('-e', 'checkout_cta', 't/data/abstat/gen/ab.log.1',
+             't/data/abstat/gen/ab.log');
+    my (undef, $csv) = run_abstat_raw('report', '--format', 'csv', '-q',
+                                      $mode, @g);
+    my ($head, @rows) = split /\n/, $csv;
+    my @col = split /,/, $head;
+    my (undef, $j) = run_abstat($mode, @g);
+    my %row = map { ("$_->{metric} $_->{variant}" => $_) }
+              @{ $j->{experiments}[0]{metrics} };
+    my ($bad, %verdicts) = (0);
+    for my $r (@rows) {
+        my %c;
+        @c{@col} = split /,/, $r, -1;
+        my $m = $row{"$c{metric} $c{variant}"} or do { $bad++; next };
+        my $seq = $mode eq '--sequential';
+        my $want = $m->{role} eq 'guardrail'
+            ? ($seq ? $m->{harm}{sequential_p_value} : $m->{harm}{p_value})
+            : $m->{role} eq 'primary'
+            ? ($seq ? $m->{sequential}{p_value_adjusted}
+                    : $m->{p_value_adjusted})
+            : undef;
+        $bad++ if defined $want ? abs($c{verdict_p_value} - $want)
+                                  > 1e-12 + 1e-9 * $want
+                                : $c{verdict_p_value} ne '';
+        $bad++ if ($c{cuped_rel_effect} eq '') != !($m->{cuped}
+                                                    && defined $m->{cuped}{rel_effect});
+        $bad++ if $seq != ($c{sequential_rel_ci_low} ne '');
+        $verdicts{$c{verdict}}++;
+    }
+    is($bad, 0, "csv $mode: verdict, CUPED and sequential columns as in JSON");
+    ok($verdicts{regressed} && $verdicts{held} && $verdicts{''},
+       "csv $mode: " . join ', ', map { "$_ $verdicts{$_}" } sort keys %verdicts);
+}
 
 # issue 12: a directory given as --state is named as one, not taken for
 # a foreign file, and is left alone
