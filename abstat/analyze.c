@@ -51,7 +51,7 @@ credit_record(void *ctx, const ab_rec_t *rec)
             continue;
         }
 
-        if (rec->kind == AB_REC_HISTORY) {
+        if (rec->kind == AB_REC_HISTORY || rec->kind == AB_REC_EVENT_HISTORY) {
             /* counted when folded: history of later entries only */
             ab_history_record(p, m, rec);
             continue;
@@ -153,13 +153,15 @@ credit_orders(ab_pass_t *p)
 }
 
 
-/* Funnel counts from the (membership, event) pairs, folded ones included. */
+/* Funnel counts from the (membership, event) pairs, folded ones
+ * included: after entry; with --cuped also before it, and both. */
 static void
 count_seen(ab_pass_t *p)
 {
     ab_state_t       *st = p->st;
+    const ab_tab_t   *t = p->seen_pre;
     const ab_memb_t  *mb;
-    size_t            i;
+    size_t            i, at;
 
     for (i = 0; i < p->seen->cap; i++) {
         if (p->seen->vals[i] == AB_TAB_EMPTY) {
@@ -169,6 +171,21 @@ count_seen(ab_pass_t *p)
         if (mb->var != AB_VAR_MULTI) {
             p->event_count[mb->exp][(size_t) mb->var * st->events.n
                                     + p->seen->keys[i].hi]++;
+        }
+    }
+
+    for (i = 0; p->event_pre != NULL && i < t->cap; i++) {
+        if (t->vals[i] == AB_TAB_EMPTY) {
+            continue;
+        }
+        mb = &st->membs[t->keys[i].lo];
+        if (mb->var == AB_VAR_MULTI) {
+            continue;
+        }
+        at = (size_t) mb->var * st->events.n + t->keys[i].hi;
+        p->event_pre[mb->exp][at]++;
+        if (ab_tab_get(p->seen, t->keys[i]) != AB_TAB_EMPTY) {
+            p->event_both[mb->exp][at]++;
         }
     }
 }
@@ -234,11 +251,17 @@ pass_free(ab_pass_t *p)
         if (p->event_count) {
             free(p->event_count[e]);
         }
+        if (p->event_pre) {
+            free(p->event_pre[e]);
+            free(p->event_both[e]);
+        }
         if (p->multi) {
             free(p->multi[e]);
         }
     }
     free(p->event_count);
+    free(p->event_pre);
+    free(p->event_both);
     free(p->multi);
     free(p->agg);
     free(p->pre);
@@ -390,10 +413,15 @@ ab_analyze(ab_state_t *st, const ab_config_t *cfg, ab_report_t *rep)
 
     nev = st->events.n;
     p.event_count = calloc(st->exps.n + 1, sizeof(*p.event_count));
+    if (cfg->cuped) {
+        p.event_pre = calloc(st->exps.n + 1, sizeof(*p.event_pre));
+        p.event_both = calloc(st->exps.n + 1, sizeof(*p.event_both));
+    }
     p.multi = calloc(st->exps.n + 1, sizeof(*p.multi));
     rep->exps = calloc(st->exps.n + 1, sizeof(*rep->exps));
 
     if (credit_folded(&p) != 0 || ab_history_init(&p) != 0 || !p.event_count
+        || (cfg->cuped && (!p.event_pre || !p.event_both))
         || !p.multi || !rep->exps)
     {
         goto done;
@@ -407,9 +435,17 @@ ab_analyze(ab_state_t *st, const ab_config_t *cfg, ab_report_t *rep)
         if (!p.event_count[e] || !p.multi[e]) {
             goto done;
         }
+        if (p.event_pre != NULL) {
+            p.event_pre[e] = calloc(nv * (nev + 1), sizeof(uint64_t));
+            p.event_both[e] = calloc(nv * (nev + 1), sizeof(uint64_t));
+            if (!p.event_pre[e] || !p.event_both[e]) {
+                goto done;
+            }
+        }
     }
 
     p.seen = &st->fold_seen;
+    p.seen_pre = &st->fold_seen_pre;
 
     if (ab_state_each_record(st, credit_record, &p) != 0 || p.failed) {
         goto done;

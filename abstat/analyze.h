@@ -28,7 +28,11 @@ typedef struct {
                                            (history.h), with --cuped */
     ab_tab_t           *seen;           /* (membership, event) pairs:
                                            st->fold_seen, extended */
+    ab_tab_t           *seen_pre;       /* the same of their history:
+                                           st->fold_seen_pre, extended */
     uint64_t          **event_count;    /* [exp][var * nevents + event] */
+    uint64_t          **event_pre;      /* the same, had it in history */
+    uint64_t          **event_both;     /* ... and had it after entry too */
     uint64_t          **multi;          /* [exp][var] */
     uint64_t            events_before_exposure;
     uint64_t            refunds_over_order;     /* orders, capped */

@@ -342,6 +342,35 @@ ab_cuped_row(const ab_cuped_acc_t *t, const ab_cuped_acc_t *c, int ratio,
 }
 
 
+/* A share's four variables are 0/1 (d = d_pre = 1), so their sums of
+ * products are counts. */
+static ab_cuped_moments_t
+share_moments(const ab_cuped_share_t *k)
+{
+    double  s[NV], sp[NV][NV];
+
+    s[M] = sp[M][M] = sp[M][D] = sp[M][DP] = k->k;
+    s[MP] = sp[MP][MP] = sp[D][MP] = sp[MP][DP] = k->k_pre;
+    s[D] = s[DP] = sp[D][D] = sp[D][DP] = sp[DP][DP] = k->n;
+    sp[M][MP] = k->k_both;
+
+    return ab_cuped_from_sums(k->n, s, sp);
+}
+
+
+int
+ab_cuped_share_row(const ab_cuped_share_t *t, const ab_cuped_share_t *c,
+    double alpha, ab_cuped_t *out)
+{
+    ab_cuped_moments_t  mt = share_moments(t);
+    ab_cuped_moments_t  mc = share_moments(c);
+
+    *out = ab_cuped_compare(&mt, &mc, ab_cuped_theta(&mt, &mc, 0), 0, alpha);
+
+    return out->adjusted;
+}
+
+
 int
 ab_metric_cuped(const ab_rmetric_t *m)
 {

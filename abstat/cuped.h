@@ -78,4 +78,14 @@ ab_cuped_t ab_cuped_compare(const ab_cuped_moments_t *t,
 int ab_cuped_row(const ab_cuped_acc_t *t, const ab_cuped_acc_t *c, int ratio,
     double alpha, ab_cuped_t *out);
 
+/* A share's counts (a funnel event): visitors, those with the event
+ * after entry, before it (in the lookback), and both. */
+typedef struct {
+    double  n, k, k_pre, k_both;
+} ab_cuped_share_t;
+
+/* ab_cuped_row for a share of t against c, from their counts. */
+int ab_cuped_share_row(const ab_cuped_share_t *t, const ab_cuped_share_t *c,
+    double alpha, ab_cuped_t *out);
+
 #endif /* ABSTAT_CUPED_H */

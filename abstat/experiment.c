@@ -424,6 +424,43 @@ add_metric(ab_rexp_t *x, const char *name, size_t var, int guardrail,
 }
 
 
+/* Where CUPED decides the row, its sequence is of the adjusted estimate
+ * ("sequential and CUPED combine"). */
+static void
+cuped_sequence(ab_rmetric_t *m, const ab_config_t *cfg)
+{
+    if (ab_metric_cuped(m)) {
+        m->seq = ab_sequential_of(&m->cuped.e, m->cuped.var, m->cuped.rel_var,
+                                  m->t.n + m->c.n, cfg->alpha,
+                                  cfg->seq_tuning);
+    }
+}
+
+
+/* CUPED of funnel event ev between variants tv and cv of experiment e:
+ * the covariate is whether the visitor had the event in its history. */
+static void
+event_cuped(const ab_pass_t *p, int e, int tv, int cv, size_t ev,
+    ab_rmetric_t *m, const ab_config_t *cfg)
+{
+    size_t            nev = p->st->events.n;
+    size_t            at = (size_t) tv * nev + ev, ac = (size_t) cv * nev + ev;
+    ab_cuped_share_t  t, c;
+
+    t.n = m->t.n;
+    t.k = (double) p->event_count[e][at];
+    t.k_pre = (double) p->event_pre[e][at];
+    t.k_both = (double) p->event_both[e][at];
+    c.n = m->c.n;
+    c.k = (double) p->event_count[e][ac];
+    c.k_pre = (double) p->event_pre[e][ac];
+    c.k_both = (double) p->event_both[e][ac];
+
+    m->has_cuped = ab_cuped_share_row(&t, &c, cfg->alpha, &m->cuped);
+    cuped_sequence(m, cfg);
+}
+
+
 /* A share of kt of nt visitors against kc of nc: Welch's comparison
  * stays unless a side has too few successes or failures for it. */
 static void
@@ -601,6 +638,7 @@ ab_experiment_report(const ab_pass_t *p, int e, ab_rexp_t *x)
                 snprintf(mname, sizeof(mname), "event:%s", st->events.names[i]);
                 for (v = 1; v < nv; v++) {
                     ab_estimate_t  t, c;
+                    ab_rmetric_t  *m;
 
                     double  kt = (double) ec[(size_t) order[v] * nev + i];
                     double  kc = (double) ec[(size_t) order[0] * nev + i];
@@ -609,8 +647,11 @@ ab_experiment_report(const ab_pass_t *p, int e, ab_rexp_t *x)
 
                     t = share_estimate(kt, nt);
                     c = share_estimate(kc, nc);
-                    share_test(add_metric(x, mname, v, 0, &t, &c, cfg),
-                               kt, nt, kc, nc, cfg->alpha);
+                    m = add_metric(x, mname, v, 0, &t, &c, cfg);
+                    share_test(m, kt, nt, kc, nc, cfg->alpha);
+                    if (p->event_pre != NULL) {
+                        event_cuped(p, e, order[v], order[0], i, m, cfg);
+                    }
                 }
             }
         }
@@ -651,11 +692,7 @@ ab_experiment_report(const ab_pass_t *p, int e, ab_rexp_t *x)
                     &cacc[(size_t) order[v] * NDEFS + k],
                     &cacc[(size_t) order[0] * NDEFS + k], defs[k].ratio,
                     cfg->alpha, &m->cuped);
-            }
-            if (ab_metric_cuped(m)) {
-                m->seq = ab_sequential_of(&m->cuped.e, m->cuped.var,
-                                          m->cuped.rel_var, t.n + c.n,
-                                          cfg->alpha, cfg->seq_tuning);
+                cuped_sequence(m, cfg);
             }
         }
     }

@@ -17,6 +17,13 @@ typedef struct {
 } fold_t;
 
 
+static int
+is_event(const ab_rec_t *rec)
+{
+    return rec->kind == AB_REC_EVENT || rec->kind == AB_REC_EVENT_HISTORY;
+}
+
+
 static void
 fold_record(fold_t *f, const ab_rec_t *rec)
 {
@@ -65,25 +72,39 @@ fold_record(fold_t *f, const ab_rec_t *rec)
 
 
 /*
- * A request dropped: the history of the memberships it is history of.
- * A membership made later enters at or after the watermark (fold.h), so
- * a request older than the watermark by the lookback is history of none
- * of them; a younger one is kept as AB_REC_HISTORY until it is that old.
+ * A request or event dropped: the history of the memberships it is
+ * history of (a request's totals, an event's pair). A membership made
+ * later enters at or after the watermark (fold.h), so a record older
+ * than the watermark by the lookback is history of none of them; a
+ * younger one is kept as AB_REC_HISTORY or AB_REC_EVENT_HISTORY until
+ * it is that old.
  */
 static void
 fold_history(fold_t *f, const ab_rec_t *rec)
 {
     ab_state_t       *st = f->st;
     const ab_memb_t  *mb;
-    uint32_t          m;
+    uint32_t          m, *slot;
+    int               created, event = is_event(rec);
 
     for (m = st->heads[rec->vis]; m != AB_NONE; m = mb->next) {
         mb = &st->membs[m];
-        if (mb->var != AB_VAR_MULTI
-            && ab_history_in(mb->entry, st->hist_lookback, rec->time))
+        if (mb->var == AB_VAR_MULTI
+            || !ab_history_in(mb->entry, st->hist_lookback, rec->time))
         {
-            ab_vagg_add(&st->fold_pre[m], rec);
+            continue;
         }
+        if (!event) {
+            ab_vagg_add(&st->fold_pre[m], rec);
+            continue;
+        }
+        slot = ab_tab_put(&st->fold_seen_pre, ab_key_pair(m, rec->arg),
+                          &created);
+        if (slot == NULL) {
+            f->failed = 1;
+            return;
+        }
+        *slot = 1;
     }
 }
 
@@ -94,7 +115,8 @@ keep_or_fold(void *ctx, ab_rec_t *rec)
 {
     fold_t   *f = ctx;
     int64_t   hist = f->wm - f->st->hist_lookback;
-    int       request = rec->kind == AB_REC_REQUEST;
+    int       history = rec->kind == AB_REC_HISTORY
+                        || rec->kind == AB_REC_EVENT_HISTORY;
 
     if (rec->time > f->st->vis_last[rec->vis]) {
         f->st->vis_last[rec->vis] = rec->time;
@@ -104,13 +126,13 @@ keep_or_fold(void *ctx, ab_rec_t *rec)
         return 1;
     }
 
-    if (rec->kind != AB_REC_HISTORY) {
+    if (!history) {
         fold_record(f, rec);
     }
 
-    if (f->st->hist_lookback > 0 && (request || rec->kind == AB_REC_HISTORY)) {
+    if (f->st->hist_lookback > 0) {
         if (rec->time >= hist) {
-            rec->kind = AB_REC_HISTORY;
+            rec->kind = is_event(rec) ? AB_REC_EVENT_HISTORY : AB_REC_HISTORY;
             return 1;
         }
         fold_history(f, rec);

@@ -68,10 +68,23 @@ void
 ab_history_record(ab_pass_t *p, uint32_t m, const ab_rec_t *rec)
 {
     ab_vagg_t  *a = window(p, m, rec->time);
+    uint32_t   *slot;
+    int         created;
 
-    if (a != NULL) {
-        ab_vagg_add(a, rec);
+    if (a == NULL) {
+        return;
     }
+    if (rec->kind != AB_REC_EVENT && rec->kind != AB_REC_EVENT_HISTORY) {
+        ab_vagg_add(a, rec);
+        return;
+    }
+    /* a funnel event's covariate: whether the visitor had it before */
+    slot = ab_tab_put(p->seen_pre, ab_key_pair(m, rec->arg), &created);
+    if (slot == NULL) {
+        p->failed = 1;
+        return;
+    }
+    *slot = 1;
 }
 
 
@@ -90,7 +103,7 @@ ab_vagg_add(ab_vagg_t *a, const ab_rec_t *rec)
         a->revenue += rec->value;
         break;
     default:
-        /* funnel events have no covariate (docs/abstat.md) */
+        /* funnel events: pairs, not totals (ab_history_record) */
         break;
     }
 }

@@ -24,7 +24,8 @@ void ab_vagg_add(ab_vagg_t *a, const ab_rec_t *rec);
  * (taken over, as credit_folded does), or none without --cuped. */
 int ab_history_init(ab_pass_t *p);
 
-/* Credits record rec to membership m when it is m's history. */
+/* Credits record rec to membership m when it is m's history: to its
+ * totals, or for an event to the (membership, event) pairs seen_pre. */
 void ab_history_record(ab_pass_t *p, uint32_t m, const ab_rec_t *rec);
 
 /* Credits an order (net revenue, at time t) to m when it is history. */

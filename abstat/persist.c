@@ -326,6 +326,7 @@ write_all(io_t *io, const ab_state_t *st, const ab_incr_t *inc)
         wvar(io, o->purchased);
     }
     wpairs(io, &st->fold_seen);
+    wpairs(io, &st->fold_seen_pre);
 
     w64(io, st->nrecs);
     if (ab_state_each_record((ab_state_t *) st, write_rec, io) != 0) {
@@ -682,6 +683,24 @@ checksum_ok(const unsigned char *map, uint64_t size)
 }
 
 
+/* (membership, event) pairs that name what exists. */
+static int
+event_pairs_ok(const ab_state_t *st, const ab_tab_t *t)
+{
+    size_t  i;
+
+    for (i = 0; i < t->cap; i++) {
+        if (t->vals[i] != AB_TAB_EMPTY
+            && (t->keys[i].lo >= st->nmemb || t->keys[i].hi >= st->events.n))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
 /* Indices in the loaded tables: lists end, point backwards (so cannot
  * loop) and stay inside their tables. */
 static int
@@ -720,13 +739,10 @@ indices_ok(const ab_state_t *st)
             return 0;
         }
     }
-    for (i = 0; i < st->fold_seen.cap; i++) {
-        if (st->fold_seen.vals[i] != AB_TAB_EMPTY
-            && (st->fold_seen.keys[i].lo >= st->nmemb
-                || st->fold_seen.keys[i].hi >= st->events.n))
-        {
-            return 0;
-        }
+    if (!event_pairs_ok(st, &st->fold_seen)
+        || !event_pairs_ok(st, &st->fold_seen_pre))
+    {
+        return 0;
     }
 
     return st->nfold_memb <= st->nmemb && st->nfold_vis <= st->nvis
@@ -858,6 +874,7 @@ read_all(io_t *io, ab_state_t *st, ab_incr_t *inc)
         o->purchased = (uint32_t) rsmall(io, 1);
     }
     rpairs(io, &st->fold_seen, st->nmemb, st->events.n);
+    rpairs(io, &st->fold_seen_pre, st->nmemb, st->events.n);
 
     if (io->err || !indices_ok(st)) {
         io->err = 1;
@@ -868,8 +885,10 @@ read_all(io_t *io, ab_state_t *st, ab_incr_t *inc)
     for (i = 0; !io->err && i < n; i++) {
         r(io, &rec, sizeof(rec));
         if (rec.vis >= st->nvis || rec.kind < AB_REC_REQUEST
-            || rec.kind > AB_REC_HISTORY
-            || (rec.kind == AB_REC_EVENT && rec.arg >= st->events.n))
+            || rec.kind > AB_REC_EVENT_HISTORY
+            || ((rec.kind == AB_REC_EVENT
+                 || rec.kind == AB_REC_EVENT_HISTORY)
+                && rec.arg >= st->events.n))
         {
             io->err = 1;
         } else if (!io->err && ab_state_record(st, &rec) != 0) {

@@ -100,6 +100,7 @@ ab_state_prune(ab_state_t *st, int exp)
 
     if (remap_pairs(&st->multi, map) != 0
         || remap_pairs(&st->fold_seen, map) != 0
+        || remap_pairs(&st->fold_seen_pre, map) != 0
         || drop_name(st, exp) != 0)
     {
         free(map);

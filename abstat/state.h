@@ -50,8 +50,9 @@ typedef enum {
     AB_REC_REQUEST = 1,         /* arg: 1 for a 5xx; value: request_time us */
     AB_REC_PURCHASE,            /* without order id; value: revenue micro */
     AB_REC_EVENT,               /* arg: event name id */
-    AB_REC_HISTORY              /* a request folded already (fold.c), kept
+    AB_REC_HISTORY,             /* a request folded already (fold.c), kept
                                    as CUPED history only; as a request */
+    AB_REC_EVENT_HISTORY        /* the same of an event; as an event */
 } ab_rec_kind_t;
 
 typedef struct {
@@ -174,6 +175,8 @@ typedef struct {
      * what records dropped since gave its history */
     int64_t             hist_lookback;
     ab_vagg_t          *fold_pre;
+    ab_tab_t            fold_seen_pre;  /* (membership, event) pairs of
+                                           its history */
     uint64_t            late_exposures;
     uint64_t            forgotten;      /* visitors, by --retain */
     char               *bad_files[AB_BAD_SAMPLES];  /* owned names */
