@@ -12,11 +12,11 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
 use ABNginx qw(http_request set_cookies header_values);
-use ABTest3 qw(log3 log_ok by_uri);
+use ABLog qw(full_log log_ok by_uri);
 
 my $t = ABNginx->new->require_module;
 
-$t->write_config(log3() . <<'EOF', access_log => 0)->start;
+$t->write_config(full_log() . <<'EOF', access_log => 0)->start;
 ab_experiment e { variant a 50%; variant b 50%; }
 
 server {

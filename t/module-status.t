@@ -5,7 +5,7 @@
 # connections); forced exposures are not counted; the SRM chi-square and
 # p-value of new visitors against the configured weights equal an
 # independent computation (Pearson's chi-square in Perl, itself checked
-# against scipy.stats.chisquare: t/data/issue3/srm-reference.tsv); JSON
+# against scipy.stats.chisquare: t/data/srm-reference.tsv); JSON
 # and the Prometheus text format (HELP and TYPE before every family,
 # well-formed labels); counters survive a reload, an experiment removed
 # from the configuration disappears; ab_status without ab_zone fails.
@@ -17,14 +17,15 @@ use lib "$FindBin::Bin/lib";
 use Test::More;
 use JSON::PP ();
 use ABNginx qw(http_request set_cookies header_values chi2_test);
-use ABTest3 qw(log3 log_ok prom_parse);
+use ABLog qw(full_log log_ok);
+use PromText qw(prom_parse);
 
 my $t = ABNginx->new->require_module;
 my $json = JSON::PP->new;
 
 # the Perl chi-square against scipy
 {
-    my $path = "$ABNginx::REPO/t/data/issue3/srm-reference.tsv";
+    my $path = "$ABNginx::REPO/t/data/srm-reference.tsv";
     my @ref = ABNginx::read_vectors($path);
     ok(@ref >= 10, 'srm reference: cases');
     for my $c (@ref) {
@@ -64,7 +65,7 @@ sub config {
     my $s3 = $o{no_s3} ? ''
         : 'ab_experiment s3 { variant p 20%; variant q 30%; variant r 50%; }';
     my $points = $o{no_s3} ? 's1 s2' : 's1 s2 s3';
-    return log3() . <<"EOF";
+    return full_log() . <<"EOF";
 ab_zone ab_live 1m;
 ab_holdout 10%;
 

@@ -12,7 +12,7 @@
 #   visitors see the baseline everywhere, are exposed nowhere,
 #   $ab_holdout=1.
 # Layer and holdout membership is checked against the table written by an
-# independent Python implementation, t/data/issue3/layer-vectors.tsv
+# independent Python implementation, t/data/layer-vectors.tsv
 # (scripts/gen-layer-vectors).
 
 use strict;
@@ -21,11 +21,11 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
 use ABNginx qw(http_request reference_assign set_cookies read_vectors);
-use ABTest3 qw(log3 log_ok);
+use ABLog qw(full_log log_ok);
 
 my $t = ABNginx->new->require_module->require_reference;
 
-my @V = read_vectors("$ABNginx::REPO/t/data/issue3/layer-vectors.tsv");
+my @V = read_vectors("$ABNginx::REPO/t/data/layer-vectors.tsv");
 is(scalar @V, 10012, 'layer vectors: 10,012 rows');
 my @panel = grep { $_->{uid} =~ /^layer-vector-\d+$/ } @V;
 is(scalar @panel, 10000, 'layer vectors: 10,000 panel ids');
@@ -35,7 +35,7 @@ is(scalar @panel, 10000, 'layer vectors: 10,000 panel ids');
 
 my $T = '"$ab_t1|$ab_t2|$ab_t3|$ab_exposures"';
 
-$t->write_config(log3() . <<"EOF", access_log => 0)->start;
+$t->write_config(full_log() . <<"EOF", access_log => 0)->start;
 ab_experiment t1 { variant a 50%; variant b 50%; }
 ab_experiment t2 { variant x 50%; variant y 50%; }
 ab_experiment t3 { variant p 50%; variant q 50%; }
@@ -130,7 +130,7 @@ sub conf2 {
     my $s = $server2;
     $s =~ s/%%POINTS%%/$with_c ? 'la lb lc' : 'la lb'/e;
     $s =~ s/%%BODY%%/'$ab_la|$ab_lb|' . ($with_c ? '$ab_lc' : '') . '|$ab_exposures'/e;
-    return log3() . $L2 . ($with_c ? $LC : '') . $s;
+    return full_log() . $L2 . ($with_c ? $LC : '') . $s;
 }
 $t2->write_config(conf2(0), access_log => 0)->start;
 
@@ -182,7 +182,7 @@ log_ok($t2, 'layer panel', count => 2 * @rows);
 # the holdout
 
 my $t3 = ABNginx->new;
-$t3->write_config(log3() . $L2 . $LC . <<'EOF', access_log => 0)->start;
+$t3->write_config(full_log() . $L2 . $LC . <<'EOF', access_log => 0)->start;
 ab_holdout 10%;
 
 ab_experiment h1 { variant base 50%; variant alt 50%; }

@@ -31,6 +31,7 @@ package ABNginx;
 #   ->pipeline(\@raw, port => P, conn => NAME)   many requests, pipelined
 #   ->raw($bytes, from => ADDR)   one request on a fresh connection
 #   http_request($uri, @headers)  raw request text ("POST /x" for methods)
+#   nginx_str($s)                 a value as an nginx double-quoted string
 #   responses: {status, headers => [[n, v]], h => {lc name => [v]}, body, raw}
 #   header_values($r, $name), set_cookies($r, $cookie), parse_set_cookie
 #   ->mark_log, ->new_log_lines($n), ->log_json(new => 1, count => $n)
@@ -72,7 +73,7 @@ use Test::More;
 use Time::HiRes qw(sleep time);
 
 our @EXPORT_OK = qw(chi2_sf chi2_test http_request parse_set_cookie
-    set_cookies header_values
+    set_cookies header_values nginx_str
     reference_assign read_vectors $LOG_FORMAT);
 
 our $REPO = abs_path(dirname(__FILE__) . '/../..');
@@ -196,6 +197,15 @@ sub read_file {
     my $c = <$fh>;
     close $fh;
     return $c // '';
+}
+
+# A value as an nginx double-quoted string: " and \ escaped. ($ must not
+# appear: nginx has no escape for it in a string.)
+sub nginx_str {
+    my ($s) = @_;
+    croak "\$ in nginx string: $s" if $s =~ /\$/;
+    $s =~ s/([\\"])/\\$1/g;
+    return qq{"$s"};
 }
 
 sub conf_path { "$_[0]{dir}/nginx.conf" }
