@@ -9,7 +9,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
-use ABNginx qw(http_request reference_assign set_cookies);
+use ABNginx qw(reference_assign set_cookies);
 use ABLog qw(full_log log_ok);
 
 my $t = ABNginx->new->require_module->require_reference;
@@ -158,8 +158,8 @@ for my $c (['no cookie', [], 0], ['consent=no', ['Cookie: consent=no'], 0],
 {
     my ($what, $h, $in, $ua) = @$c;
     $n++;
-    my $r = $t->pipeline([http_request("/consent/$n", @$h,
-        ua($ua // $browsers[1]))], port => $port1)->[0];
+    my $r = $t->get_all([["/consent/$n", @$h,
+        ua($ua // $browsers[1])]], port => $port1)->[0];
     my @sc = set_cookies($r);
     my $has_id = grep { /abid=/ } @$h;
     if ($in) {

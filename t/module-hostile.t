@@ -287,7 +287,8 @@ for my $c (@cookie_cases) {
 # ids: never another visitor's
 
 {
-    # pipelined on one connection: every cookieless request its own id,
+    # pipelined on one connection (the raw client: pipelining is the
+    # point): every cookieless request its own id,
     # Set-Cookie only on the response that minted it
     my @reqs = map { $_ % 3 == 2 ? http_request('/', "Cookie: abid=$V")
         : http_request('/') } 0 .. 29;
@@ -312,7 +313,7 @@ for my $c (@cookie_cases) {
     my %ids;
     for my $round (1 .. 5) {
         for my $conn (qw(a b c)) {
-            my $r = $t->pipeline([http_request('/')], conn => $conn)->[0];
+            my $r = $t->get_all([['/']], conn => $conn)->[0];
             $ids{(fields($r))[0]}++;
             $n_log++;
             $n_e1++;

@@ -20,7 +20,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
-use ABNginx qw(http_request reference_assign set_cookies read_vectors);
+use ABNginx qw(reference_assign set_cookies read_vectors);
 use ABLog qw(full_log log_ok);
 
 my $t = ABNginx->new->require_module->require_reference;
@@ -84,7 +84,7 @@ is($r->{body}, "$vars|t3:$nat[2]",
 
 # 5,000 fresh visitors on a layer split 0-50% / 50-100%
 my $N = 5000;
-my $resp = $t->pipeline([map { http_request('/l') } 1 .. $N]);
+my $resp = $t->get_all([map { ['/l'] } 1 .. $N]);
 my ($both, $none, $in_a, $bad_exp, %ids) = (0, 0, 0, 0);
 for my $x (@$resp) {
     my ($a, $b, $exp) = split /\|/, $x->{body}, -1;
@@ -140,7 +140,7 @@ is(scalar @rows, 2012, 'panel: 2,000 ids and 12 boundary ids');
 
 sub panel_bodies {
     my ($tt) = @_;
-    my $res = $tt->pipeline([map { http_request('/p', "Cookie: abid=$_->{uid}") }
+    my $res = $tt->get_all([map { ['/p', "Cookie: abid=$_->{uid}"] }
         @rows]);
     return map { $_->{body} } @$res;
 }
@@ -199,7 +199,7 @@ EOF
 
 my @h1 = reference_assign(map { [$_->{uid}, 'h1', '100%', '50%,50%'] } @V);
 my @h2 = reference_assign(map { [$_->{uid}, 'h2', '30%', '1,1'] } @V);
-my $res = $t3->pipeline([map { http_request('/h', "Cookie: abid=$_->{uid}") }
+my $res = $t3->get_all([map { ['/h', "Cookie: abid=$_->{uid}"] }
     @V]);
 
 my ($held, $held_panel, @bad) = (0, 0);
@@ -259,7 +259,7 @@ server {
     location / { ab ca cb; return 200 "$ab_ca|$ab_cb"; }
 }
 EOF
-$res = $t5->pipeline([map { http_request('/') } 1 .. 1000]);
+$res = $t5->get_all([map { ['/'] } 1 .. 1000]);
 my $in_both = grep { $_->{body} =~ /^\w+\|\w+$/ } @$res;
 # binomial(1000, 0.25): mean 250, sd 13.7; 4 sd either way
 ok($in_both > 195 && $in_both < 305,

@@ -2,7 +2,7 @@ package ABLog;
 
 # The access log with every field of docs/log-format.md (ABNginx's default
 # format has the core ones only), its strict decoding, and the error log
-# since a mark; on top of t/lib/ABNginx.pm. Core Perl only.
+# since a mark; on top of t/lib/ABNginx.pm.
 #
 #   use ABLog qw(full_log by_uri log_ok);
 #   $t->write_config(full_log() . <<'EOF', access_log => 0)->start;
