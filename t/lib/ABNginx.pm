@@ -49,7 +49,7 @@ package ABNginx;
 # (default <repo>/build/ngx_http_ab_module.so), TEST_NGINX_LEAVE=1 keeps
 # the test directory, TEST_AB_PYTHON (default /usr/bin/python3).
 #
-# Memory checking (issue 7, docs/reliability.md):
+# Memory checking (docs/reliability.md):
 #   TEST_AB_STATIC_NGINX=/path/to/nginx   an nginx with the module compiled
 #       in (scripts/build-static), e.g. with AddressSanitizer: used instead
 #       of TEST_NGINX_BINARY, and no load_module is written. Sanitizer
