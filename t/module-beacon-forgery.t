@@ -16,11 +16,11 @@ use lib "$FindBin::Bin/lib";
 use JSON::PP ();
 use Test::More;
 use ABNginx;
-use ABTest3 qw(log3 log_ok);
+use ABLog qw(full_log log_ok);
 
 my $t = ABNginx->new->require_module;
 
-$t->write_config(log3() . <<'EOF', access_log => 0)->start;
+$t->write_config(full_log() . <<'EOF', access_log => 0)->start;
 ab_zone ab_live 1m;
 ab_experiment e { variant a 50%; variant b 50%; }
 

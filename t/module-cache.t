@@ -12,11 +12,11 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
 use ABNginx qw(set_cookies header_values reference_assign);
-use ABTest3 qw(log3 log_ok);
+use ABLog qw(full_log log_ok);
 
 my $t = ABNginx->new->require_module->require_reference;
 
-$t->write_config(log3() . <<'EOF', access_log => 0)->start;
+$t->write_config(full_log() . <<'EOF', access_log => 0)->start;
 ab_experiment product_page { variant control 50%; variant reviews_first 50%; }
 
 proxy_cache_path %%DIR%%/cache levels=1:2 keys_zone=ab_pages:1m

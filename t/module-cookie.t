@@ -185,16 +185,16 @@ my @configured = (
 );
 for my $c (@configured) {
     my ($path, $name, $re, $age) = @$c;
-    $r = $t->pipeline([http_request($path)], port => $p1)->[0];
+    $r = $t->get_all([[$path]], port => $p1)->[0];
     check_fresh($r, $name, $re, $age);
 }
 
 # the configured name is the one read
 my $valid = 'Valid_id-0123456789';
-$r = $t->pipeline([http_request('/', "Cookie: vid=$valid")], port => $p1)->[0];
+$r = $t->get_all([['/', "Cookie: vid=$valid"]], port => $p1)->[0];
 is($r->{body}, "$valid||" . ref_variant($valid), 'configured name: cookie read');
 is(scalar(header_values($r, 'set-cookie')), 0, 'configured name: no Set-Cookie');
-$r = $t->pipeline([http_request('/', "Cookie: abid=$valid")], port => $p1)->[0];
+$r = $t->get_all([['/', "Cookie: abid=$valid"]], port => $p1)->[0];
 my ($other) = map { $_->{value} } set_cookies($r, 'vid');
 ok($other && $other ne $valid && $r->{body} =~ /^\Q$other\E\|1\|/,
     'configured name: the default name is not read');
@@ -240,6 +240,7 @@ my @invalid = (
 );
 $t->mark_log;
 $t->mark_log('error.log');
+# the raw client: control bytes and non-ASCII, which HTTP::Tiny refuses
 my @reqs = map { http_request('/ab', "Cookie: abid=$_->[1]") } @invalid;
 my $resp = $t->pipeline(\@reqs);
 my %minted;

@@ -9,7 +9,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
-use ABNginx qw(http_request reference_assign header_values);
+use ABNginx qw(reference_assign header_values);
 
 my $t = ABNginx->new->require_module->require_reference;
 
@@ -46,7 +46,7 @@ sub ask {
     my @resp;
     my $per = @uids / ($o{conns} || 1);
     for my $c (0 .. ($o{conns} || 1) - 1) {
-        push @resp, @{$inst->pipeline([map { http_request('/', "Cookie: abid=$_") }
+        push @resp, @{$inst->get_all([map { ['/', "Cookie: abid=$_"] }
             @uids[$c * $per .. ($c + 1) * $per - 1]], conn => $c)};
     }
     my $bad = grep { header_values($_, 'set-cookie') } @resp;

@@ -14,8 +14,8 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
-use ABNginx qw(header_values);
-use ABTest3 qw(log3 nginx_str by_uri log_ok error_mark error_since);
+use ABNginx qw(header_values nginx_str);
+use ABLog qw(full_log by_uri log_ok error_mark error_since);
 
 my $t = ABNginx->new->require_module;
 
@@ -107,7 +107,7 @@ my $x3000 = 'x' x 3000;
 my $many = join '', map { sprintf "        add_header X-AB-Event \"m%03d\" always;\n",
     $_ } 1 .. 100;
 
-$t->write_config(log3() . <<"EOF", access_log => 0)->start;
+$t->write_config(full_log() . <<"EOF", access_log => 0)->start;
 ab_experiment e { variant a 50%; variant b 50%; }
 
 proxy_cache_path %%DIR%%/cache levels=1 keys_zone=evcache:1m;

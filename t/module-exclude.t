@@ -9,14 +9,14 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
-use ABNginx qw(http_request reference_assign set_cookies);
-use ABTest3 qw(log3 log_ok);
+use ABNginx qw(reference_assign set_cookies);
+use ABLog qw(full_log log_ok);
 
 my $t = ABNginx->new->require_module->require_reference;
 
 my $B = '"$ab_ex|$ab_ex2|$ab_exposures|$ab_uid|$ab_holdout"';
 
-$t->write_config(log3() . <<"EOF", access_log => 0)->start;
+$t->write_config(full_log() . <<"EOF", access_log => 0)->start;
 include %%REPO%%/conf-examples/bots.conf;
 
 ab_experiment ex { variant base 50%; variant other 50%; }
@@ -158,8 +158,8 @@ for my $c (['no cookie', [], 0], ['consent=no', ['Cookie: consent=no'], 0],
 {
     my ($what, $h, $in, $ua) = @$c;
     $n++;
-    my $r = $t->pipeline([http_request("/consent/$n", @$h,
-        ua($ua // $browsers[1]))], port => $port1)->[0];
+    my $r = $t->get_all([["/consent/$n", @$h,
+        ua($ua // $browsers[1])]], port => $port1)->[0];
     my @sc = set_cookies($r);
     my $has_id = grep { /abid=/ } @$h;
     if ($in) {

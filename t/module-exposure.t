@@ -11,7 +11,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
-use ABNginx qw(http_request reference_assign set_cookies header_values);
+use ABNginx qw(reference_assign set_cookies header_values);
 
 my $t = ABNginx->new->require_module->require_reference;
 
@@ -136,7 +136,7 @@ $want{$_}{e4} = 'only' for @uids;
 for my $c (@cases) {
     my ($path, $pi, $exps) = @$c;
     $t->mark_log;
-    my $resp = $t->pipeline([map { http_request($path, "Cookie: abid=$_") } @uids],
+    my $resp = $t->get_all([map { [$path, "Cookie: abid=$_"] } @uids],
         port => $t->port($pi));
     my @log = $t->log_json(new => 1, count => scalar @uids);
     my ($bad_body, $bad_log, @diag) = (0, 0);
@@ -198,7 +198,7 @@ for my $c (@redirects) {
 
     # known visitors
     $t->mark_log;
-    my $resp = $t->pipeline([map { http_request($path, "Cookie: abid=$_") } @uids]);
+    my $resp = $t->get_all([map { [$path, "Cookie: abid=$_"] } @uids]);
     my @log = $t->log_json(new => 1, count => scalar @uids);
     my ($bad, @diag) = (0);
     for my $i (0 .. $#uids) {
@@ -219,7 +219,7 @@ for my $c (@redirects) {
 
     # fresh visitors: one id minted once
     $t->mark_log;
-    $resp = $t->pipeline([(http_request($path)) x 20]);
+    $resp = $t->get_all([([$path]) x 20]);
     @log = $t->log_json(new => 1, count => 20);
     ($bad, @diag) = (0);
     for my $i (0 .. 19) {

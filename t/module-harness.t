@@ -23,6 +23,7 @@ server {
         add_header Set-Cookie "b=2";
         return 200 "";
     }
+    location /echo { return 200 "cookie=$http_cookie length=$http_content_length\n"; }
     location /chunked { proxy_pass http://127.0.0.1:%%PORT_1%%/; proxy_http_version 1.1; proxy_buffering off; }
     location /notfound { root %%DIR%%/empty; }
 }
@@ -58,6 +59,24 @@ is($r->{body}, "backend\n", 'proxied response');
 
 $r = $t->get('/notfound/x');
 is($r->{status}, 404, 'not found');
+
+# HTTP::Tiny: headers sent as given, a POST's body, requests in order
+$r = $t->get('/echo', 'Cookie: x=1', ['Cookie', 'y=2']);
+is($r->{body}, "cookie=x=1; y=2 length=\n", 'get: repeated headers in order');
+$r = $t->post('/echo', 'a=b&c=d', 'Content-Type: text/plain');
+is($r->{body}, "cookie= length=7\n", 'post: the body sent');
+my $all = $t->get_all([map { ["/o/$_"] } 1 .. 50], conn => 'other');
+is_deeply([map { $_->{body} } @$all], [map { "gen=1 uri=/o/$_\n" } 1 .. 50],
+    'get_all: responses in order');
+
+# a visitor keeps the cookies it is set and sends them back
+my $v = $t->visitor;
+is($v->cookie('a'), undef, 'visitor: no cookie at first');
+$v->get('/cookie');
+is($v->cookie('a'), '1', 'visitor: keeps the cookie it was set');
+my ($sent) = $v->get('/echo')->{body} =~ /^cookie=(.*) length=/;
+is(join(' ', sort split /; /, $sent // ''), 'a=1 b=2',
+    'visitor: sends its cookies back');
 
 # pipelining: many requests, in order
 my $n = 20000;
@@ -97,10 +116,12 @@ ok($b->reload($conf3), 'reload with a good configuration again');
 $b->stop;
 
 # log helpers
-my $want = 5 + $n + 3;    # requests so far (the proxied one twice)
+# requests so far (the proxied one twice), HTTP::Tiny's 54 included
+my $want = 5 + 54 + $n + 3;
 is($t->wait_log($want), $want, 'one log line per request');
 $t->mark_log;
-$t->get("/log\"q", 'User-Agent: a"b\\c' . "\x01\xff");
+# raw: HTTP::Tiny refuses to send the control bytes this is about
+$t->raw(http_request("/log\"q", 'User-Agent: a"b\\c' . "\x01\xff"));
 my ($j) = $t->log_json(new => 1, count => 1);
 is($j->{ua}, "a\"b\\c\x01\xff", 'log line decoded back to the raw bytes');
 is($j->{gen}, '2', 'log line of the new generation');

@@ -32,7 +32,7 @@ use IO::Socket::INET;
 use JSON::PP;
 use POSIX ();
 use ABNginx qw(http_request header_values set_cookies);
-use ABTest3 qw(log3 log_ok error_mark error_since);
+use ABLog qw(full_log log_ok error_mark error_since);
 
 my $t = ABNginx->new->require_module;
 
@@ -136,7 +136,7 @@ END {
 
 my $B = '"$ab_uid|$ab_uid_new|$ab_e1|$ab_e2|$ab_exposures|$ab_forced"';
 
-$t->write_config(log3() . <<"EOF", access_log => 0)->start;
+$t->write_config(full_log() . <<"EOF", access_log => 0)->start;
 ab_zone ab_live 1m;
 ab_experiment e1 { variant a 50%; variant b 50%; }
 ab_experiment e2 { salt e2-salt; variant x 1; variant y 1; variant z 1; }
@@ -287,7 +287,8 @@ for my $c (@cookie_cases) {
 # ids: never another visitor's
 
 {
-    # pipelined on one connection: every cookieless request its own id,
+    # pipelined on one connection (the raw client: pipelining is the
+    # point): every cookieless request its own id,
     # Set-Cookie only on the response that minted it
     my @reqs = map { $_ % 3 == 2 ? http_request('/', "Cookie: abid=$V")
         : http_request('/') } 0 .. 29;
@@ -312,7 +313,7 @@ for my $c (@cookie_cases) {
     my %ids;
     for my $round (1 .. 5) {
         for my $conn (qw(a b c)) {
-            my $r = $t->pipeline([http_request('/')], conn => $conn)->[0];
+            my $r = $t->get_all([['/']], conn => $conn)->[0];
             $ids{(fields($r))[0]}++;
             $n_log++;
             $n_e1++;

@@ -5,7 +5,7 @@
 # connections); forced exposures are not counted; the SRM chi-square and
 # p-value of new visitors against the configured weights equal an
 # independent computation (Pearson's chi-square in Perl, itself checked
-# against scipy.stats.chisquare: t/data/issue3/srm-reference.tsv); JSON
+# against scipy.stats.chisquare: t/data/srm-reference.tsv); JSON
 # and the Prometheus text format (HELP and TYPE before every family,
 # well-formed labels); counters survive a reload, an experiment removed
 # from the configuration disappears; ab_status without ab_zone fails.
@@ -16,15 +16,16 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
 use JSON::PP ();
-use ABNginx qw(http_request set_cookies header_values chi2_test);
-use ABTest3 qw(log3 log_ok prom_parse);
+use ABNginx qw(set_cookies header_values chi2_test);
+use ABLog qw(full_log log_ok);
+use PromText qw(prom_parse);
 
 my $t = ABNginx->new->require_module;
 my $json = JSON::PP->new;
 
 # the Perl chi-square against scipy
 {
-    my $path = "$ABNginx::REPO/t/data/issue3/srm-reference.tsv";
+    my $path = "$ABNginx::REPO/t/data/srm-reference.tsv";
     my @ref = ABNginx::read_vectors($path);
     ok(@ref >= 10, 'srm reference: cases');
     for my $c (@ref) {
@@ -64,7 +65,7 @@ sub config {
     my $s3 = $o{no_s3} ? ''
         : 'ab_experiment s3 { variant p 20%; variant q 30%; variant r 50%; }';
     my $points = $o{no_s3} ? 's1 s2' : 's1 s2 s3';
-    return log3() . <<"EOF";
+    return full_log() . <<"EOF";
 ab_zone ab_live 1m;
 ab_holdout 10%;
 
@@ -111,7 +112,7 @@ sub spread {
     my @parts = map { [] } 1 .. $n;
     push @{$parts[$_ % $n]}, [$_, $reqs->[$_]] for 0 .. $#$reqs;
     for my $k (0 .. $n - 1) {
-        my $res = $t->pipeline([map { $_->[1] } @{$parts[$k]}],
+        my $res = $t->get_all([map { $_->[1] } @{$parts[$k]}],
             conn => "c$k");
         $out[$parts[$k][$_][0]] = $res->[$_] for 0 .. $#$res;
     }
@@ -122,7 +123,7 @@ sub spread {
 check_status('empty', {}, [qw(s1 s2 s3)]);
 
 my $N = 600;
-my $fresh = spread([map { http_request("/p?fresh=$_") } 1 .. $N]);
+my $fresh = spread([map { ["/p?fresh=$_"] } 1 .. $N]);
 my @ids = map { my ($c) = set_cookies($_);
     $c ? $c->{value} : '' } @$fresh;
 is(scalar(grep { length } @ids), $N, "$N fresh visitors got an id");
@@ -137,23 +138,23 @@ ok(!grep({ /abid_x=(?![0-9a-f]{6}(?:\.[0-9a-f]{6})*$)/ } @marker),
     'marker cookies are lists of 6-hex-digit tags');
 
 my @cookie = map { "Cookie: abid=$ids[$_]$marker[$_]" } 0 .. $#ids;
-spread([map { http_request("/p?again", $cookie[$_]) } 0 .. 299]);
-spread([map { http_request("/ab/event?e=add_to_cart&sku=$_", $cookie[$_]) }
+spread([map { ["/p?again", $cookie[$_]] } 0 .. 299]);
+spread([map { ["/ab/event?e=add_to_cart&sku=$_", $cookie[$_]] }
     100 .. 299]);
-spread([map { http_request("/buy?n=$_", $cookie[$_]) } 250 .. 349]);
+spread([map { ["/buy?n=$_", $cookie[$_]] } 250 .. 349]);
 # forced: s1 pinned, counted nowhere; s2 and s3 still counted
-spread([map { http_request("/p?forced", $cookie[$_], 'X-QA: 1',
-    'X-QA-Force: s1:' . ($_ % 2 ? 'a' : 'b')) } 400 .. 449]);
+spread([map { ["/p?forced", $cookie[$_], 'X-QA: 1',
+    'X-QA-Force: s1:' . ($_ % 2 ? 'a' : 'b')] } 400 .. 449]);
 
 # one visitor sends 20 more event names: past 16 names per variant, the
 # rest counts as _other
 my ($sender) = grep { $fresh->[$_]{body} eq '' } 0 .. $#$fresh;
-$t->pipeline([map { http_request(sprintf('/ab/event?e=n%02d', $_),
-    $cookie[$sender]) }
+$t->get_all([map { [sprintf('/ab/event?e=n%02d', $_),
+    $cookie[$sender]] }
     1 .. 20]);
 
 # excluded visitors (bots): never counted
-spread([map { http_request("/p?bot=$_", 'X-Bot: 1') } 1 .. 30]);
+spread([map { ["/p?bot=$_", 'X-Bot: 1'] } 1 .. 30]);
 
 my $n_req = $N + 300 + 200 + 100 + 50 + 20 + 30;
 
@@ -334,7 +335,7 @@ ok($t->reload(config(), access_log => 0, workers => 2), 'reload');
 check_status('after reload', $want, [qw(s1 s2 s3)]);
 
 # more traffic after the reload adds up
-my $more = spread([map { http_request("/p?more=$_") } 1 .. 40]);
+my $more = spread([map { ["/p?more=$_"] } 1 .. 40]);
 @lines = log_ok($t, 'after reload', count => $n_req + 2 + 4 + 40);
 my @traffic = grep { $_->{uri} !~ m{^/ab/status} } @lines;
 $want = expected_from_log(@traffic);

@@ -8,7 +8,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
-use ABNginx qw(http_request reference_assign set_cookies header_values);
+use ABNginx qw(reference_assign set_cookies header_values);
 
 my $t = ABNginx->new->require_module->require_reference;
 
@@ -36,7 +36,7 @@ EOF
 $t->write_config(config('30%', 'ramp-1'))->start;
 
 my $N = 5000;
-my $resp = $t->pipeline([(http_request('/x')) x $N]);
+my $resp = $t->get_all([(['/x']) x $N]);
 my (@uids, %first);
 my $bad = 0;
 for my $r (@$resp) {
@@ -51,7 +51,7 @@ is($bad, 0, "$N fresh visitors got a cookie");
 # Replays every visitor's cookie; returns uid -> [ramp, other] and the
 # number of responses that were not a plain replay (new id or cookie).
 sub replay {
-    my $resp = $t->pipeline([map { http_request('/x', "Cookie: abid=$_") } @uids]);
+    my $resp = $t->get_all([map { ['/x', "Cookie: abid=$_"] } @uids]);
     my (%got, $bad);
     for my $i (0 .. $#uids) {
         my $r = $resp->[$i];
@@ -83,7 +83,7 @@ is(scalar(grep { $ramped->{$_}[1] ne $first{$_}[1] } @uids), 0,
     'after the ramp: the other experiment is unchanged');
 # the new workers mint ids of their own (the generator is not replayed)
 my %old = map { $_ => 1 } @uids;
-my $fresh = $t->pipeline([(http_request('/x')) x 1000]);
+my $fresh = $t->get_all([(['/x']) x 1000]);
 my @fresh_ids = map { (split /\|/, $_->{body})[0] } @$fresh;
 my %fresh = map { $_ => 1 } @fresh_ids;
 ok(keys(%fresh) == 1000 && !(grep { $old{$_} } @fresh_ids)

@@ -12,7 +12,7 @@
 #   visitors see the baseline everywhere, are exposed nowhere,
 #   $ab_holdout=1.
 # Layer and holdout membership is checked against the table written by an
-# independent Python implementation, t/data/issue3/layer-vectors.tsv
+# independent Python implementation, t/data/layer-vectors.tsv
 # (scripts/gen-layer-vectors).
 
 use strict;
@@ -20,12 +20,12 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
-use ABNginx qw(http_request reference_assign set_cookies read_vectors);
-use ABTest3 qw(log3 log_ok);
+use ABNginx qw(reference_assign set_cookies read_vectors);
+use ABLog qw(full_log log_ok);
 
 my $t = ABNginx->new->require_module->require_reference;
 
-my @V = read_vectors("$ABNginx::REPO/t/data/issue3/layer-vectors.tsv");
+my @V = read_vectors("$ABNginx::REPO/t/data/layer-vectors.tsv");
 is(scalar @V, 10012, 'layer vectors: 10,012 rows');
 my @panel = grep { $_->{uid} =~ /^layer-vector-\d+$/ } @V;
 is(scalar @panel, 10000, 'layer vectors: 10,000 panel ids');
@@ -35,7 +35,7 @@ is(scalar @panel, 10000, 'layer vectors: 10,000 panel ids');
 
 my $T = '"$ab_t1|$ab_t2|$ab_t3|$ab_exposures"';
 
-$t->write_config(log3() . <<"EOF", access_log => 0)->start;
+$t->write_config(full_log() . <<"EOF", access_log => 0)->start;
 ab_experiment t1 { variant a 50%; variant b 50%; }
 ab_experiment t2 { variant x 50%; variant y 50%; }
 ab_experiment t3 { variant p 50%; variant q 50%; }
@@ -84,7 +84,7 @@ is($r->{body}, "$vars|t3:$nat[2]",
 
 # 5,000 fresh visitors on a layer split 0-50% / 50-100%
 my $N = 5000;
-my $resp = $t->pipeline([map { http_request('/l') } 1 .. $N]);
+my $resp = $t->get_all([map { ['/l'] } 1 .. $N]);
 my ($both, $none, $in_a, $bad_exp, %ids) = (0, 0, 0, 0);
 for my $x (@$resp) {
     my ($a, $b, $exp) = split /\|/, $x->{body}, -1;
@@ -130,7 +130,7 @@ sub conf2 {
     my $s = $server2;
     $s =~ s/%%POINTS%%/$with_c ? 'la lb lc' : 'la lb'/e;
     $s =~ s/%%BODY%%/'$ab_la|$ab_lb|' . ($with_c ? '$ab_lc' : '') . '|$ab_exposures'/e;
-    return log3() . $L2 . ($with_c ? $LC : '') . $s;
+    return full_log() . $L2 . ($with_c ? $LC : '') . $s;
 }
 $t2->write_config(conf2(0), access_log => 0)->start;
 
@@ -140,7 +140,7 @@ is(scalar @rows, 2012, 'panel: 2,000 ids and 12 boundary ids');
 
 sub panel_bodies {
     my ($tt) = @_;
-    my $res = $tt->pipeline([map { http_request('/p', "Cookie: abid=$_->{uid}") }
+    my $res = $tt->get_all([map { ['/p', "Cookie: abid=$_->{uid}"] }
         @rows]);
     return map { $_->{body} } @$res;
 }
@@ -182,7 +182,7 @@ log_ok($t2, 'layer panel', count => 2 * @rows);
 # the holdout
 
 my $t3 = ABNginx->new;
-$t3->write_config(log3() . $L2 . $LC . <<'EOF', access_log => 0)->start;
+$t3->write_config(full_log() . $L2 . $LC . <<'EOF', access_log => 0)->start;
 ab_holdout 10%;
 
 ab_experiment h1 { variant base 50%; variant alt 50%; }
@@ -199,7 +199,7 @@ EOF
 
 my @h1 = reference_assign(map { [$_->{uid}, 'h1', '100%', '50%,50%'] } @V);
 my @h2 = reference_assign(map { [$_->{uid}, 'h2', '30%', '1,1'] } @V);
-my $res = $t3->pipeline([map { http_request('/h', "Cookie: abid=$_->{uid}") }
+my $res = $t3->get_all([map { ['/h', "Cookie: abid=$_->{uid}"] }
     @V]);
 
 my ($held, $held_panel, @bad) = (0, 0);
@@ -259,7 +259,7 @@ server {
     location / { ab ca cb; return 200 "$ab_ca|$ab_cb"; }
 }
 EOF
-$res = $t5->pipeline([map { http_request('/') } 1 .. 1000]);
+$res = $t5->get_all([map { ['/'] } 1 .. 1000]);
 my $in_both = grep { $_->{body} =~ /^\w+\|\w+$/ } @$res;
 # binomial(1000, 0.25): mean 250, sd 13.7; 4 sd either way
 ok($in_both > 195 && $in_both < 305,

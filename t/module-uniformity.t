@@ -14,7 +14,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
-use ABNginx qw(chi2_test http_request reference_assign set_cookies);
+use ABNginx qw(chi2_test reference_assign set_cookies);
 
 my $t = ABNginx->new->require_module->require_reference;
 
@@ -47,7 +47,7 @@ $t->write_config($http, workers => 2)->start;
 $t->mark_log;
 my @resp;
 for my $c (1 .. 8) {
-    push @resp, @{$t->pipeline([(http_request('/u')) x ($N / 8)], conn => $c)};
+    push @resp, @{$t->get_all([(['/u']) x ($N / 8)], conn => $c)};
 }
 is(scalar @resp, $N, "$N responses");
 

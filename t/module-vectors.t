@@ -9,7 +9,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
-use ABNginx qw(http_request read_vectors reference_assign);
+use ABNginx qw(read_vectors reference_assign);
 
 my $t = ABNginx->new->require_module->require_reference;
 
@@ -85,9 +85,9 @@ is($disagree, 0, 'vectors.tsv agrees with scripts/gen-vectors');
 
 $t->mark_log;
 my @paths = ('/vars', '/exposed');
-my @reqs = map { my $u = $_; map { http_request($_, "Cookie: abid=$u") } @paths }
+my @reqs = map { my $u = $_; map { [$_, "Cookie: abid=$u"] } @paths }
     @uids;
-my $resp = $t->pipeline(\@reqs);
+my $resp = $t->get_all(\@reqs);
 my @log = $t->log_json(new => 1, count => scalar @reqs);
 is(scalar @log, scalar @reqs, 'one log line per request');
 

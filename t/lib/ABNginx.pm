@@ -3,7 +3,9 @@ package ABNginx;
 # Test harness for the A/B module, in the style of nginx-tests: each test
 # generates an nginx.conf into a temporary directory, starts Debian's nginx
 # on free 127.0.0.1 ports with the freshly built module, talks HTTP to it
-# and reads its JSON access log. Core Perl only.
+# (HTTP::Tiny; a raw client of its own for the bytes and the pipelining
+# HTTP::Tiny does not do) and reads its JSON access log. Core Perl and
+# HTTP::CookieJar (Debian's libhttp-cookiejar-perl, scripts/install-deps).
 #
 #   use lib 't/lib';
 #   use ABNginx qw(http_request);
@@ -27,10 +29,17 @@ package ABNginx;
 #   ->write_config($http, %o)     nginx.conf around an http{} body
 #   ->test_config                 nginx -t: (output, exit status)
 #   ->start, ->stop, ->reload($http)   reload waits for the new workers
-#   ->get($uri, @headers)         one request on the keep-alive connection
+#   ->get($uri, @headers)         one request (HTTP::Tiny, keep-alive;
+#                                 "POST /x" for methods)
+#   ->post($uri, $body, @headers)  one POST with a body
+#   ->get_all(\@requests, port => P, conn => NAME)   [$uri, @headers] each,
+#                                 one after another on one connection
+#   ->visitor(port => P)          an HTTP::Tiny with a cookie jar: a browser
+#   raw client, for what a test sends byte by byte or pipelines:
 #   ->pipeline(\@raw, port => P, conn => NAME)   many requests, pipelined
 #   ->raw($bytes, from => ADDR)   one request on a fresh connection
 #   http_request($uri, @headers)  raw request text ("POST /x" for methods)
+#   nginx_str($s)                 a value as an nginx double-quoted string
 #   responses: {status, headers => [[n, v]], h => {lc name => [v]}, body, raw}
 #   header_values($r, $name), set_cookies($r, $cookie), parse_set_cookie
 #   ->mark_log, ->new_log_lines($n), ->log_json(new => 1, count => $n)
@@ -40,7 +49,7 @@ package ABNginx;
 # (default <repo>/build/ngx_http_ab_module.so), TEST_NGINX_LEAVE=1 keeps
 # the test directory, TEST_AB_PYTHON (default /usr/bin/python3).
 #
-# Memory checking (issue 7, docs/reliability.md):
+# Memory checking (docs/reliability.md):
 #   TEST_AB_STATIC_NGINX=/path/to/nginx   an nginx with the module compiled
 #       in (scripts/build-static), e.g. with AddressSanitizer: used instead
 #       of TEST_NGINX_BINARY, and no load_module is written. Sanitizer
@@ -59,6 +68,8 @@ use warnings;
 use Carp qw(croak);
 use Cwd qw(abs_path);
 use Errno qw(EINTR EAGAIN);
+use HTTP::CookieJar;
+use HTTP::Tiny;
 use Exporter qw(import);
 use File::Basename qw(dirname);
 use File::Temp qw(tempdir);
@@ -72,7 +83,7 @@ use Test::More;
 use Time::HiRes qw(sleep time);
 
 our @EXPORT_OK = qw(chi2_sf chi2_test http_request parse_set_cookie
-    set_cookies header_values
+    set_cookies header_values nginx_str
     reference_assign read_vectors $LOG_FORMAT);
 
 our $REPO = abs_path(dirname(__FILE__) . '/../..');
@@ -196,6 +207,15 @@ sub read_file {
     my $c = <$fh>;
     close $fh;
     return $c // '';
+}
+
+# A value as an nginx double-quoted string: " and \ escaped. ($ must not
+# appear: nginx has no escape for it in a string.)
+sub nginx_str {
+    my ($s) = @_;
+    croak "\$ in nginx string: $s" if $s =~ /\$/;
+    $s =~ s/([\\"])/\\$1/g;
+    return qq{"$s"};
 }
 
 sub conf_path { "$_[0]{dir}/nginx.conf" }
@@ -549,7 +569,118 @@ END {
 
 
 ############################################################################
-# HTTP client
+# HTTP client: HTTP::Tiny
+
+# One HTTP::Tiny per port and connection name, so that requests with
+# different names use different keep-alive connections. It sends no
+# User-Agent of its own (a test sends the one it means: exclusion maps
+# read it) and keeps no cookies (a test says which Cookie header a
+# visitor sends; visitor() is the browser that keeps them).
+sub _client {
+    my ($self, $port, $conn) = @_;
+    return $self->{clients}{$port . '/' . ($conn // '')} ||= _tiny();
+}
+
+sub _tiny {
+    my (%o) = @_;
+    return HTTP::Tiny->new(agent => '', keep_alive => 1, max_redirect => 0,
+        timeout => 10 * $SLOW, %o);
+}
+
+# Headers given as 'Name: value' or [name, value], in order, as
+# HTTP::Tiny takes them: { name => [values] }.
+sub _header_hash {
+    my (@headers) = @_;
+    my %h;
+    for my $x (@headers) {
+        my ($n, $v) = ref $x ? @$x : $x =~ /^([^:]+):\s*(.*)$/s
+            or croak "not a header: $x";
+        push @{$h{$n}}, $v;
+    }
+    return \%h;
+}
+
+# Closes every connection of both clients (the next request opens anew).
+sub close_connection {
+    my ($self) = @_;
+    for my $c (values %{$self->{conns} || {}}) { close $c->{sock} }
+    $self->{conns} = {};
+    $self->{clients} = {};
+}
+
+# HTTP::Tiny's response in the harness's shape (see the top of the file).
+# Headers are in name order (HTTP::Tiny keeps the order of repeated ones
+# only); raw is the response as text, for checks that a value appears
+# nowhere in it.
+sub _response {
+    my ($res, $port) = @_;
+    croak "request to port $port failed: $res->{content}"
+        if $res->{status} == 599;
+    my (@headers, %h);
+    for my $n (sort keys %{$res->{headers}}) {
+        my $v = $res->{headers}{$n};
+        for my $x (ref $v ? @$v : $v) {
+            push @headers, [$n, $x];
+            push @{$h{$n}}, $x;
+        }
+    }
+    my $body = $res->{content} // '';
+    my $raw = "$res->{protocol} $res->{status} $res->{reason}\r\n"
+        . join('', map { "$_->[0]: $_->[1]\r\n" } @headers) . "\r\n$body";
+    return { status => $res->{status}, reason => $res->{reason},
+        proto => $res->{protocol}, headers => \@headers, h => \%h,
+        body => $body, raw => $raw };
+}
+
+# A request through $http: "POST /x" as $uri overrides $method.
+sub _tiny_request {
+    my ($http, $port, $method, $uri, $headers, $body) = @_;
+    ($method, $uri) = ($1, $2) if $uri =~ /^([A-Z]+) (.*)$/s;
+    my $res = $http->request($method, "http://127.0.0.1:$port$uri",
+        { headers => _header_hash(@$headers),
+          defined $body ? (content => $body) : () });
+    return _response($res, $port);
+}
+
+sub _request {
+    my ($self, $method, $uri, $headers, %o) = @_;
+    my $port = $o{port} // $self->port(0);
+    return _tiny_request($self->_client($port, $o{conn}), $port, $method,
+        $uri, $headers, $o{body});
+}
+
+# One request: get('/x', 'Cookie: a=b'), get('POST /x', @headers).
+sub get {
+    my ($self, $uri, @headers) = @_;
+    return $self->_request('GET', $uri, \@headers);
+}
+
+# A POST of $body: post('/x', 'a=b', 'Content-Type: text/plain').
+sub post {
+    my ($self, $uri, $body, @headers) = @_;
+    return $self->_request('POST', $uri, \@headers, body => $body);
+}
+
+# Requests one after another on one keep-alive connection: each
+# [$uri, @headers]; returns the responses in order. Options: port, conn.
+sub get_all {
+    my ($self, $reqs, %o) = @_;
+    return [map { my ($uri, @h) = @$_; $self->_request('GET', $uri, \@h, %o) }
+        @$reqs];
+}
+
+# A browser: an HTTP::Tiny that keeps the cookies it is set
+# (HTTP::CookieJar) and sends them back. get($uri, @headers) as above,
+# jar (the HTTP::CookieJar), cookie($name) (its value or undef).
+sub visitor {
+    my ($self, %o) = @_;
+    return ABNginx::Visitor->new($o{port} // $self->port(0));
+}
+
+
+############################################################################
+# HTTP client: raw, for what HTTP::Tiny does not do (bytes it refuses to
+# send, malformed requests, pipelining, a connection closed half-way)
 
 # A raw request: http_request('/path', 'Cookie: a=b', ...) or with pairs
 # in an array ref. Adds Host unless given; HTTP/1.1 keep-alive.
@@ -574,11 +705,7 @@ sub _connect {
     return $s;
 }
 
-sub close_connection {
-    my ($self) = @_;
-    for my $c (values %{$self->{conns} || {}}) { close $c->{sock} }
-    $self->{conns} = {};
-}
+
 
 # Parses one response from the start of $$buf; returns the response and
 # removes it, or undef when incomplete. $eof: the peer closed.
@@ -706,12 +833,6 @@ sub _short {
     my ($s) = @_;
     $s =~ s/([^\x20-\x7e])/sprintf('\\x%02x', ord $1)/ge;
     return length $s > 200 ? substr($s, 0, 200) . '...' : $s;
-}
-
-# One request on the keep-alive connection: get('/x', 'Cookie: a=b').
-sub get {
-    my ($self, $uri, @headers) = @_;
-    return $self->pipeline([http_request($uri, @headers)])->[0];
 }
 
 # One raw request on a fresh connection that is closed afterwards; for
@@ -964,6 +1085,33 @@ sub chi2_test {
     }
     my $df = @$obs - 1;
     return ($stat, $df, chi2_sf($stat, $df));
+}
+
+
+package ABNginx::Visitor;
+
+
+sub new {
+    my ($class, $port) = @_;
+    my $jar = HTTP::CookieJar->new;
+    return bless { port => $port, jar => $jar,
+        http => ABNginx::_tiny(cookie_jar => $jar) }, $class;
+}
+
+sub jar { $_[0]{jar} }
+
+sub get {
+    my ($self, $uri, @headers) = @_;
+    return ABNginx::_tiny_request($self->{http}, $self->{port}, 'GET', $uri,
+        \@headers);
+}
+
+# The value of the cookie NAME the visitor holds for the site, or undef.
+sub cookie {
+    my ($self, $name) = @_;
+    my ($c) = grep { $_->{name} eq $name }
+        $self->{jar}->cookies_for("http://127.0.0.1:$self->{port}/");
+    return $c ? $c->{value} : undef;
 }
 
 1;

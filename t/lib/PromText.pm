@@ -1,76 +1,17 @@
-package ABTest3;
+package PromText;
 
-# Helpers of the issue-3 tests (events, beacon, QA force, exclusion,
-# targeting, layers, holdout, live counters, caching), on top of
-# t/lib/ABNginx.pm. Core Perl only.
+# A strict reader of the Prometheus text exposition format, for the status
+# endpoint's tests (t/module-status.t). Core Perl only.
 #
-#   use ABTest3 qw(log3 nginx_str by_uri log_ok prom_parse);
-#   $t->write_config(log3() . <<'EOF', access_log => 0)->start;
+#   use PromText qw(prom_parse);
+#   my ($families, $errors) = prom_parse($body);
 
 use strict;
 use warnings;
 
-use Carp qw(croak);
 use Exporter qw(import);
-use Test::More;
-use ABNginx;
 
-our @EXPORT_OK = qw(log3 $LOG3 nginx_str by_uri log_ok prom_parse
-    error_mark error_since);
-
-# The issue-3 fields of docs/log-format.md next to the core ones.
-our $LOG3 = q!log_format ab3 escape=json '{"time":"$msec",!
-    . q!"uid":"$ab_uid","uid_new":"$ab_uid_new","exposures":"$ab_exposures",!
-    . q!"forced":"$ab_forced","events":"$ab_events",!
-    . q!"events_invalid":"$ab_events_invalid","holdout":"$ab_holdout",!
-    . q!"status":"$status","method":"$request_method","uri":"$request_uri",!
-    . q!"pid":"$pid",!
-    . q!"ua":"$http_user_agent"}';!;
-
-# http-level text: the format and the access log of every server that does
-# not say otherwise (use with access_log => 0).
-sub log3 {
-    return "$LOG3\naccess_log %%DIR%%/access.log ab3;\n";
-}
-
-# A value as an nginx double-quoted string: " and \ escaped. ($ must not
-# appear: nginx has no escape for it in a string.)
-sub nginx_str {
-    my ($s) = @_;
-    croak "\$ in nginx string: $s" if $s =~ /\$/;
-    $s =~ s/([\\"])/\\$1/g;
-    return qq{"$s"};
-}
-
-# Decodes the whole access log, strictly (one test); returns the lines.
-sub log_ok {
-    my ($t, $what, %o) = @_;
-    $t->wait_log($o{count}) if $o{count};
-    my @l = eval { $t->log_json };
-    ok(!$@, "access log is valid JSON ($what)") or diag($@);
-    return @l;
-}
-
-# Log lines indexed by uri (the last line of each uri wins).
-sub by_uri {
-    my (@lines) = @_;
-    return map { $_->{uri} => $_ } @lines;
-}
-
-# Remembers the end of error.log; error_since returns what came after.
-my %error_mark;
-
-sub error_mark {
-    my ($t) = @_;
-    $error_mark{$t->dir} = (-s $t->dir . '/error.log') || 0;
-    return $t;
-}
-
-sub error_since {
-    my ($t) = @_;
-    my $c = $t->read_file('error.log') // '';
-    return substr($c, $error_mark{$t->dir} || 0);
-}
+our @EXPORT_OK = qw(prom_parse);
 
 # Parses the Prometheus text exposition format (0.0.4) strictly. Returns
 # ({ family => { help, type, samples => [[name, {labels}, value]] } },
