@@ -18,9 +18,9 @@ AB_CFLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter \
 LDLIBS     := -lcjson -lz -lxxhash -lm -lpthread
 
 CORE_SRC   := ngx_ab_module/ab_core.c ngx_ab_module/ab_rand.c ngx_ab_module/ab_event.c \
-              ngx_ab_module/ab_dist.c
+              ngx_ab_module/ab_dist.c ngx_ab_module/ab_sticky.c
 CORE_HDR   := ngx_ab_module/ab_core.h ngx_ab_module/ab_rand.h ngx_ab_module/ab_event.h \
-              ngx_ab_module/ab_dist.h
+              ngx_ab_module/ab_dist.h ngx_ab_module/ab_sticky.h
 ABSTAT_MAIN := $(wildcard abstat/main.c)
 ABSTAT_LIB := $(filter-out abstat/main.c,$(wildcard abstat/*.c))
 ABSTAT_HDR := $(wildcard abstat/*.h)
