@@ -220,7 +220,8 @@ ngx_http_ab_assign(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx,
     k = ab_assign_before((char *) exp->salt.data, exp->salt.len,
                          (uint32_t) exp->traffic, exp->bounds,
                          exp->variants.nelts,
-                         (char *) ngx_http_ab_key_uid(ctx), ctx->uid.len);
+                         (char *) ngx_http_ab_key_uid(ctx), ctx->uid.len,
+                         NULL);
 
     if (k >= 0) {
         ctx->flags[i] |= NGX_HTTP_AB_ENROLLED;
