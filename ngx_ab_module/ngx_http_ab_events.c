@@ -133,37 +133,6 @@ ngx_http_ab_next_header(ngx_list_t *list, ngx_str_t *name,
 
 
 /*
- * Copies at most 128 bytes of untrusted text for the error log, with
- * control bytes, non-ASCII bytes, quotes and backslashes as \xHH, so that
- * an upstream or client cannot write escape sequences or fake lines into
- * the log. Returns the length written into dst (at least 4 * 128 bytes).
- */
-size_t
-ngx_http_ab_log_safe(u_char *dst, const char *src, size_t len)
-{
-    static const u_char  hex[] = "0123456789abcdef";
-    u_char               *p = dst, c;
-    size_t                i;
-
-    for (i = 0; i < len && i < 128; i++) {
-        c = (u_char) src[i];
-
-        if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
-            *p++ = '\\';
-            *p++ = 'x';
-            *p++ = hex[c >> 4];
-            *p++ = hex[c & 0xf];
-
-        } else {
-            *p++ = c;
-        }
-    }
-
-    return p - dst;
-}
-
-
-/*
  * Events come from the upstream's own response headers (what the proxy,
  * fastcgi, uwsgi, scgi or grpc module received), never from the client's
  * request nor from headers the edge adds; every copy bound for the client
@@ -174,7 +143,7 @@ ngx_http_ab_capture_events(ngx_http_request_t *r)
 {
     char                    *buf;
     size_t                   cap = 0;
-    u_char                   safe[4 * 128];
+    u_char                   safe[NGX_HTTP_AB_LOG_SAFE_SIZE];
     ngx_uint_t               i;
     ngx_list_part_t         *part;
     ngx_table_elt_t         *h;

@@ -184,11 +184,25 @@ typedef struct {
 extern ngx_module_t  ngx_http_ab_module;
 
 
-char *ngx_http_ab_experiment_block(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
+/* ngx_http_ab_util.c: helpers any file may call; they call nothing back */
+
+/* ngx_http_ab_log_safe() copies at most this much untrusted text, into a
+ * buffer of NGX_HTTP_AB_LOG_SAFE_SIZE: each byte may become "\xHH" */
+#define NGX_HTTP_AB_LOG_SAFE_MAX   128
+#define NGX_HTTP_AB_LOG_SAFE_SIZE  (4 * NGX_HTTP_AB_LOG_SAFE_MAX)
+
+size_t ngx_http_ab_log_safe(u_char *dst, const char *src, size_t len);
+ngx_int_t ngx_http_ab_cv_true(ngx_http_request_t *r,
+    ngx_http_complex_value_t *cv);
+ngx_table_elt_t *ngx_http_ab_add_header(ngx_http_request_t *r, char *key);
+ngx_int_t ngx_http_ab_send_uncached(ngx_http_request_t *r,
+    ngx_uint_t status, char *type, ngx_buf_t *b);
 ngx_http_ab_experiment_t *ngx_http_ab_find_experiment(
     ngx_http_ab_main_conf_t *mcf, ngx_str_t *name);
 
+
+char *ngx_http_ab_experiment_block(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 char *ngx_http_ab_uid_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 ngx_http_ab_cookie_conf_t *ngx_http_ab_default_cookie(ngx_conf_t *cf);
 ngx_int_t ngx_http_ab_read_uid(ngx_http_request_t *r,
@@ -232,14 +246,8 @@ ngx_int_t ngx_http_ab_experiment_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 ngx_int_t ngx_http_ab_exposure_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_ab_header_filter_init(ngx_conf_t *cf);
-ngx_table_elt_t *ngx_http_ab_add_header(ngx_http_request_t *r, char *key);
-ngx_int_t ngx_http_ab_send_uncached(ngx_http_request_t *r,
-    ngx_uint_t status, char *type, ngx_buf_t *b);
 ngx_int_t ngx_http_ab_assign(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx,
     ngx_uint_t i);
-ngx_int_t ngx_http_ab_cv_true(ngx_http_request_t *r,
-    ngx_http_complex_value_t *cv);
-
 void ngx_http_ab_policy(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx);
 ngx_int_t ngx_http_ab_holdout_bucket(ngx_http_request_t *r,
     ngx_http_ab_ctx_t *ctx);
@@ -327,7 +335,6 @@ ngx_http_ab_in_layer(ngx_http_request_t *r, ngx_http_ab_experiment_t *exp,
 
 
 ngx_int_t ngx_http_ab_capture_events(ngx_http_request_t *r);
-size_t ngx_http_ab_log_safe(u_char *dst, const char *src, size_t len);
 char *ngx_http_ab_beacon(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
 /* ngx_http_ab_strip.c */

@@ -37,7 +37,7 @@ ngx_http_ab_apply_force(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx,
     ngx_uint_t                 ignored = 0;
     const char                *e, *v, *bad = NULL;
     size_t                     bad_len = 0;
-    u_char                     safe[4 * 128];
+    u_char                     safe[NGX_HTTP_AB_LOG_SAFE_SIZE];
     ngx_http_ab_main_conf_t   *mcf;
     ngx_http_ab_experiment_t  *exp;
 

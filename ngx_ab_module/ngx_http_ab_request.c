@@ -233,20 +233,6 @@ ngx_http_ab_assign(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx,
 }
 
 
-/* if=VALUE, ab_exclude VALUE ...: true when non-empty and not "0". */
-ngx_int_t
-ngx_http_ab_cv_true(ngx_http_request_t *r, ngx_http_complex_value_t *cv)
-{
-    ngx_str_t  val;
-
-    if (ngx_http_complex_value(r, cv, &val) != NGX_OK) {
-        return 0;
-    }
-
-    return val.len != 0 && !(val.len == 1 && val.data[0] == '0');
-}
-
-
 static void
 ngx_http_ab_set_value(ngx_http_variable_value_t *v, u_char *data, size_t len)
 {
@@ -608,79 +594,6 @@ ngx_http_ab_utf8_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
     ngx_http_ab_set_value(v, p, ab_utf8_sanitize(src.data, src.len, p));
 
     return NGX_OK;
-}
-
-
-ngx_table_elt_t *
-ngx_http_ab_add_header(ngx_http_request_t *r, char *key)
-{
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NULL;
-    }
-
-    h->hash = 1;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-    h->key.data = (u_char *) key;
-    h->key.len = ngx_strlen(key);
-    ngx_str_null(&h->value);
-
-    return h;
-}
-
-
-/*
- * Sends a complete response of the module's own (the beacon, the status
- * page): never stored by caches, which would also swallow the next beacon
- * of the same URL. `b` may be NULL for a response without a body.
- */
-ngx_int_t
-ngx_http_ab_send_uncached(ngx_http_request_t *r, ngx_uint_t status,
-    char *type, ngx_buf_t *b)
-{
-    ngx_int_t         rc;
-    ngx_chain_t       out;
-    ngx_table_elt_t  *h;
-
-    h = ngx_http_ab_add_header(r, "Cache-Control");
-    if (h == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ngx_str_set(&h->value, "no-store");
-
-    r->headers_out.status = status;
-    r->headers_out.content_length_n = b ? b->last - b->pos : 0;
-
-    if (b == NULL) {
-        r->header_only = 1;
-
-    } else {
-        r->headers_out.content_type.data = (u_char *) type;
-        r->headers_out.content_type.len = ngx_strlen(type);
-        r->headers_out.content_type_len = r->headers_out.content_type.len;
-        b->last_buf = (r == r->main);
-        b->last_in_chain = 1;
-    }
-
-    rc = ngx_http_send_header(r);
-
-    if (b == NULL && rc == NGX_OK) {
-        return ngx_http_send_special(r, NGX_HTTP_LAST);
-    }
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
 }
 
 
