@@ -771,7 +771,8 @@ uint32_t
 ab_holdout_bucket(const char *uid, size_t uid_len)
 {
     return ab_bucket3(AB_HOLDOUT_SALT, sizeof(AB_HOLDOUT_SALT) - 1,
-                      AB_HOLDOUT_TAG, sizeof(AB_HOLDOUT_TAG) - 1, uid, uid_len);
+                      AB_HOLDOUT_TAG, sizeof(AB_HOLDOUT_TAG) - 1, uid,
+                      uid_len);
 }
 
 

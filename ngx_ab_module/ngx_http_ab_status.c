@@ -17,6 +17,9 @@
 
 #define NGX_HTTP_AB_SRM_ALERT  0.001
 
+/* room for "%.17g": a sign, 17 digits, a point and "e-308", and more */
+#define NGX_HTTP_AB_DOUBLE_LEN  32
+
 
 typedef struct {
     double      chi2;
@@ -62,7 +65,7 @@ ngx_http_ab_double(u_char *p, double v, const char *undefined)
         return ngx_sprintf(p, "%s", v > 0 ? "+Inf" : "-Inf");
     }
 
-    return p + snprintf((char *) p, 32, "%.17g", v);
+    return p + snprintf((char *) p, NGX_HTTP_AB_DOUBLE_LEN, "%.17g", v);
 }
 
 

@@ -35,8 +35,8 @@ for my $f (sort keys %src) {
     open my $fh, '>', "$tmp/$f" or die "$tmp/$f: $!";
     print $fh $src{$f};
     close $fh;
-    system('cc', '-c', '-o', "$tmp/" . basename($f, '.c') . '.o', "$tmp/$f") == 0
-        or die "cc $f failed";
+    my $o = "$tmp/" . basename($f, '.c') . '.o';
+    system('cc', '-c', '-o', $o, "$tmp/$f") == 0 or die "cc $f failed";
 }
 my ($rc, $out) = run($graph, "$tmp/a.o", "$tmp/b.o", "$tmp/c.o");
 is($rc, 1, 'a cycle of three files is an error');
@@ -65,7 +65,8 @@ for my $leaf (qw(cookie policy zone events util)) {
     unlike($out, qr/^ngx_http_ab_$leaf -> ngx_http_ab_request:/m,
            "ngx_http_ab_$leaf.c never calls the orchestrator");
 }
-like($out, qr/^ngx_http_ab_request -> ngx_http_ab_cookie:.*ngx_http_ab_read_cookies/m,
+like($out,
+     qr/^ngx_http_ab_request -> ngx_http_ab_cookie:.*ngx_http_ab_read_cookies/m,
      'the graph is read from the objects (request.c asks cookie.c)');
 
 done_testing();
