@@ -12,6 +12,8 @@
 
 #include <stddef.h>
 
+#include "ab_dist.h"
+
 /* A per-visitor variable: n, mean and sample variance (n - 1). */
 typedef struct {
     double  n;
@@ -86,12 +88,11 @@ void ab_t_interval(double effect, double se, double df, double alpha,
 /* Holm's step-down adjustment; NaN entries are left out and stay NaN. */
 void ab_holm(const double *p, double *adjusted, size_t n);
 
-/*
- * Chi-square goodness of fit of observed counts to weights (any positive
- * scale). Sets *chi2 and returns the p-value; a variant with zero weight
- * and visitors makes chi2 infinite and p 0.
- */
-double ab_srm(const double *observed, const double *weights, size_t k,
-    double *chi2);
+/* The SRM test, shared with the module's status page: ab_srm_test(). */
+static inline double
+ab_srm(const double *observed, const double *weights, size_t k, double *chi2)
+{
+    return ab_srm_test(observed, weights, k, chi2, NULL);
+}
 
 #endif /* ABSTAT_STATS_H */

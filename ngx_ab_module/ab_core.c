@@ -17,6 +17,7 @@
 #define AB_TRAFFIC_TAG  ":traffic:"
 #define AB_VARIANT_TAG  ":variant:"
 #define AB_LAYER_TAG    ":layer:"
+/* AB_HOLDOUT_SALT and AB_HOLDOUT_TAG: ab_core.h, for AB_HOLDOUT_ROOM */
 
 /* The longest string bucket() ever hashes: salt, tag, uid. */
 #define AB_KEY_MAX  (AB_SALT_MAX_LEN + 16 + AB_UID_MAX_LEN)
@@ -170,7 +171,7 @@ ab_assign(const char *salt, size_t salt_len, uint32_t traffic,
         memcpy(key + salt_len + AB_TAG_ROOM, uid, uid_len);
 
         return ab_assign_before(salt, salt_len, traffic, cum, n,
-                                key + salt_len + AB_TAG_ROOM, uid_len);
+                                key + salt_len + AB_TAG_ROOM, uid_len, NULL);
     }
 
     /* past the validated limits: see ab_bucket3() */
@@ -188,26 +189,38 @@ ab_assign(const char *salt, size_t salt_len, uint32_t traffic,
 
 int
 ab_assign_before(const char *salt, size_t salt_len, uint32_t traffic,
-    const uint32_t *cum, size_t n, char *uid, size_t uid_len)
+    const uint32_t *cum, size_t n, char *uid, size_t uid_len,
+    uint32_t *bucket)
 {
-    char    *key = uid - AB_TAG_ROOM - salt_len;
-    size_t   len = salt_len + AB_TAG_ROOM + uid_len;
+    char      *key = uid - AB_TAG_ROOM - salt_len;
+    size_t     len = salt_len + AB_TAG_ROOM + uid_len;
+    uint32_t   b;
 
     memcpy(key, salt, salt_len);
 
     /* 100% traffic needs no hash: every bucket is below 10000. */
     if (traffic < AB_BUCKETS) {
         memcpy(uid - AB_TAG_ROOM, AB_TRAFFIC_TAG, AB_TAG_ROOM);
+        b = ab_hash_bucket(key, len);
 
-        if (ab_hash_bucket(key, len) >= traffic) {
+        if (b >= traffic) {
+            if (bucket) {
+                *bucket = b;
+            }
+
             return -1;
         }
     }
 
     /* the same salt, only the tag differs */
     memcpy(uid - AB_TAG_ROOM, AB_VARIANT_TAG, AB_TAG_ROOM);
+    b = ab_hash_bucket(key, len);
 
-    return (int) ab_pick(ab_hash_bucket(key, len), cum, n);
+    if (bucket) {
+        *bucket = b;
+    }
+
+    return (int) ab_pick(b, cum, n);
 }
 
 
@@ -452,76 +465,75 @@ int
 ab_valid_cookie_name(const char *s, size_t len)
 {
     /* RFC 6265 token: visible ASCII except separators. */
-    return ab_all_of(s, len, 1, 64, AB_CH_TOKEN);
+    return ab_all_of(s, len, 1, AB_COOKIE_NAME_MAX_LEN, AB_CH_TOKEN);
 }
 
 
-static int
-ab_next_cookie(const char *hdr, size_t len, size_t *pos, const char *name,
-    size_t name_len, const char **val, size_t *val_len)
+static size_t
+ab_cookie_skip(const char *hdr, size_t len, size_t pos)
 {
-    size_t       i = *pos, start, end;
-    const char  *semi;
-
-    while (i < len) {
-
-        /* skip separators and white space before a cookie-pair */
-        while (i < len && (hdr[i] == ' ' || hdr[i] == '\t' || hdr[i] == ';'
-                           || hdr[i] == ','))
-        {
-            i++;
-        }
-
-        start = i;
-
-        /* memchr: the Cookie header is scanned on every request */
-        semi = i < len ? memchr(hdr + i, ';', len - i) : NULL;
-        i = semi ? (size_t) (semi - hdr) : len;
-
-        end = i;
-        *pos = i;
-
-        /* trailing white space of the pair */
-        while (end > start && (hdr[end - 1] == ' ' || hdr[end - 1] == '\t')) {
-            end--;
-        }
-
-        if (end - start <= name_len
-            || memcmp(hdr + start, name, name_len) != 0)
-        {
-            continue;
-        }
-
-        start += name_len;
-
-        while (start < end && (hdr[start] == ' ' || hdr[start] == '\t')) {
-            start++;
-        }
-
-        if (start == end || hdr[start] != '=') {
-            continue;
-        }
-
-        start++;
-
-        while (start < end && (hdr[start] == ' ' || hdr[start] == '\t')) {
-            start++;
-        }
-
-        if (end - start >= 2 && hdr[start] == '"' && hdr[end - 1] == '"') {
-            start++;
-            end--;
-        }
-
-        *val = hdr + start;
-        *val_len = end - start;
-
-        return 1;
+    /* separators and white space before a cookie-pair */
+    while (pos < len && (hdr[pos] == ' ' || hdr[pos] == '\t'
+                         || hdr[pos] == ';' || hdr[pos] == ','))
+    {
+        pos++;
     }
 
-    *pos = len;
+    return pos;
+}
 
-    return 0;
+
+/* The cookie-pair at pos (after ab_cookie_skip()): [pos, *end) without
+ * its trailing white space; returns where the pair stops, at its ';'. */
+static size_t
+ab_cookie_pair(const char *hdr, size_t len, size_t pos, size_t *end)
+{
+    size_t       i;
+    const char  *semi;
+
+    /* memchr: the Cookie header is scanned on every request */
+    semi = pos < len ? memchr(hdr + pos, ';', len - pos) : NULL;
+    i = semi ? (size_t) (semi - hdr) : len;
+
+    *end = i;
+
+    while (*end > pos && (hdr[*end - 1] == ' ' || hdr[*end - 1] == '\t')) {
+        (*end)--;
+    }
+
+    return i;
+}
+
+
+/* The value of a pair whose name ends at `at`: white space, '=', white
+ * space, then the value up to `end` without surrounding double quotes. */
+static int
+ab_cookie_value(const char *hdr, size_t at, size_t end, const char **val,
+    size_t *val_len)
+{
+    while (at < end && (hdr[at] == ' ' || hdr[at] == '\t')) {
+        at++;
+    }
+
+    if (at == end || hdr[at] != '=') {
+        return 0;
+    }
+
+    at++;
+
+    while (at < end && (hdr[at] == ' ' || hdr[at] == '\t')) {
+        at++;
+    }
+
+    if (end - at >= 2 && hdr[at] == '"' && hdr[end - 1] == '"') {
+        at++;
+        end--;
+    }
+
+    *val = hdr + at;
+    *val_len = end - at;
+
+    return 1;
 }
 
 
@@ -529,7 +541,129 @@ int
 ab_cookie_next(const char *hdr, size_t len, size_t *pos, const char *name,
     size_t name_len, const char **val, size_t *val_len)
 {
-    return ab_next_cookie(hdr, len, pos, name, name_len, val, val_len);
+    size_t  start, end;
+
+    for ( ;; ) {
+        start = ab_cookie_skip(hdr, len, *pos);
+
+        if (start >= len) {
+            *pos = len;
+            return 0;
+        }
+
+        *pos = ab_cookie_pair(hdr, len, start, &end);
+
+        if (end - start > name_len
+            && memcmp(hdr + start, name, name_len) == 0
+            && ab_cookie_value(hdr, start + name_len, end, val, val_len))
+        {
+            return 1;
+        }
+    }
+}
+
+
+/*
+ * The usual shape of the id's pair, name=id up to ';' or the end, in one
+ * look: a run of id bytes that stops there is exactly the value the
+ * general parse would find, and a valid one. Anything else (spaces,
+ * quotes, another cookie, a bad value) takes the general parse, for that
+ * pair only. Returns the length of the id, or 0.
+ */
+static size_t
+ab_cookie_uid_fast(const char *hdr, size_t len, size_t pos, const char *name,
+    size_t name_len)
+{
+    size_t  v = pos + name_len + 1, run, k;
+
+    if (v > len || hdr[v - 1] != '=') {
+        return 0;
+    }
+
+    /* names are short: a loop, not a call to memcmp() */
+    for (k = 0; k < name_len; k++) {
+        if (hdr[pos + k] != name[k]) {
+            return 0;
+        }
+    }
+
+    /* one byte past the longest id is enough to refuse it */
+    run = ab_uid_run(hdr + v, len - v < AB_UID_MAX_LEN + 1
+                              ? len - v : AB_UID_MAX_LEN + 1);
+
+    if (run >= AB_UID_MIN_LEN && run <= AB_UID_MAX_LEN
+        && (v + run == len || hdr[v + run] == ';'))
+    {
+        return run;
+    }
+
+    return 0;
+}
+
+
+int
+ab_cookie_scan(const char *hdr, size_t len, const char *name,
+    size_t name_len, int want_marker, ab_cookies_t *found)
+{
+    int          marker;
+    size_t       pos = 0, start, end, at, vlen;
+    const char  *val;
+
+    for ( ;; ) {
+        if (found->uid && (found->marker || !want_marker)) {
+            return 1;
+        }
+
+        start = ab_cookie_skip(hdr, len, pos);
+
+        if (start >= len) {
+            return 0;
+        }
+
+        if (found->uid == NULL) {
+            vlen = ab_cookie_uid_fast(hdr, len, start, name, name_len);
+
+            if (vlen) {
+                found->uid = hdr + start + name_len + 1;
+                found->uid_len = vlen;
+                pos = start + name_len + 1 + vlen;
+                continue;
+            }
+        }
+
+        pos = ab_cookie_pair(hdr, len, start, &end);
+
+        if (end - start <= name_len
+            || memcmp(hdr + start, name, name_len) != 0)
+        {
+            continue;
+        }
+
+        /* NAME or NAME_x: the id's name is a prefix of the marker's */
+        at = start + name_len;
+        marker = want_marker && end - at >= sizeof(AB_MARKER_SUFFIX) - 1
+                 && memcmp(hdr + at, AB_MARKER_SUFFIX,
+                           sizeof(AB_MARKER_SUFFIX) - 1) == 0;
+
+        if (marker) {
+            at += sizeof(AB_MARKER_SUFFIX) - 1;
+        }
+
+        if (!ab_cookie_value(hdr, at, end, &val, &vlen)) {
+            continue;
+        }
+
+        if (marker) {
+            if (found->marker == NULL && ab_valid_marker(val, vlen)) {
+                found->marker = val;
+                found->marker_len = vlen;
+            }
+
+        } else if (found->uid == NULL && ab_uid_ok(val, vlen)) {
+            found->uid = val;
+            found->uid_len = vlen;
+        }
+    }
 }
 
 
@@ -537,52 +671,44 @@ int
 ab_cookie_uid(const char *hdr, size_t len, const char *name,
     size_t name_len, const char **val, size_t *val_len)
 {
-    size_t  pos = 0, v, k, run;
+    ab_cookies_t  found = { NULL, 0, NULL, 0 };
 
-    for ( ;; ) {
-        while (pos < len && (hdr[pos] == ' ' || hdr[pos] == '\t'
-                             || hdr[pos] == ';' || hdr[pos] == ','))
+    if (!ab_cookie_scan(hdr, len, name, name_len, 0, &found)) {
+        return 0;
+    }
+
+    *val = found.uid;
+    *val_len = found.uid_len;
+
+    return 1;
+}
+
+
+int
+ab_valid_marker(const char *s, size_t len)
+{
+    size_t  i;
+
+    if (len == 0 || (len + 1) % AB_MARKER_STEP != 0
+        || (len + 1) / AB_MARKER_STEP > AB_MARKER_TAGS)
+    {
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        if (i % AB_MARKER_STEP == AB_TAG_LEN) {
+            if (s[i] != '.') {
+                return 0;
+            }
+
+        } else if (!((s[i] >= '0' && s[i] <= '9')
+                     || (s[i] >= 'a' && s[i] <= 'f')))
         {
-            pos++;
-        }
-
-        /*
-         * The usual shape, name=id up to ';' or the end, in one look: a
-         * run of id bytes that stops there is exactly the value the
-         * general parse below would find, and a valid one. Anything else
-         * (spaces, quotes, another cookie, a bad value) takes that parse,
-         * for this pair only.
-         */
-        v = pos + name_len + 1;
-
-        if (v <= len && hdr[v - 1] == '=') {
-            for (k = 0; k < name_len && hdr[pos + k] == name[k]; k++) {
-                /* void */
-            }
-
-            if (k == name_len) {
-                /* one byte past the longest id is enough to refuse it */
-                run = ab_uid_run(hdr + v, len - v < AB_UID_MAX_LEN + 1
-                                          ? len - v : AB_UID_MAX_LEN + 1);
-
-                if (run >= AB_UID_MIN_LEN && run <= AB_UID_MAX_LEN
-                    && (v + run == len || hdr[v + run] == ';'))
-                {
-                    *val = hdr + v;
-                    *val_len = run;
-                    return 1;
-                }
-            }
-        }
-
-        if (!ab_next_cookie(hdr, len, &pos, name, name_len, val, val_len)) {
             return 0;
         }
-
-        if (ab_uid_ok(*val, *val_len)) {
-            return 1;
-        }
     }
+
+    return 1;
 }
 
 
@@ -644,7 +770,9 @@ ab_layer_bucket(const char *layer, size_t layer_len, const char *uid,
 uint32_t
 ab_holdout_bucket(const char *uid, size_t uid_len)
 {
-    return ab_bucket3("ab", 2, ":holdout:", 9, uid, uid_len);
+    return ab_bucket3(AB_HOLDOUT_SALT, sizeof(AB_HOLDOUT_SALT) - 1,
+                      AB_HOLDOUT_TAG, sizeof(AB_HOLDOUT_TAG) - 1, uid,
+                      uid_len);
 }
 
 
@@ -660,19 +788,22 @@ ab_layer_bucket_before(const char *layer, size_t layer_len, char *uid,
 uint32_t
 ab_holdout_bucket_before(char *uid, size_t uid_len)
 {
-    return ab_bucket_before(uid, uid_len, "ab", 2, ":holdout:", 9);
+    return ab_bucket_before(uid, uid_len, AB_HOLDOUT_SALT,
+                            sizeof(AB_HOLDOUT_SALT) - 1, AB_HOLDOUT_TAG,
+                            sizeof(AB_HOLDOUT_TAG) - 1);
 }
 
 
-static void
-ab_trim_span(const char **p, size_t *len)
+
+void
+ab_trim(const char **s, size_t *len)
 {
-    while (*len && (**p == ' ' || **p == '\t')) {
-        (*p)++;
+    while (*len && (**s == ' ' || **s == '\t')) {
+        (*s)++;
         (*len)--;
     }
 
-    while (*len && ((*p)[*len - 1] == ' ' || (*p)[*len - 1] == '\t')) {
+    while (*len && ((*s)[*len - 1] == ' ' || (*s)[*len - 1] == '\t')) {
         (*len)--;
     }
 }
@@ -697,7 +828,7 @@ ab_force_next(const char *s, size_t len, size_t *pos, const char **exp,
 
         *exp = s + start;
         *exp_len = i - start;
-        ab_trim_span(exp, exp_len);
+        ab_trim(exp, exp_len);
 
         if (*exp_len == 0) {
             continue;                   /* ",," and a trailing comma */
@@ -715,8 +846,8 @@ ab_force_next(const char *s, size_t len, size_t *pos, const char **exp,
         *var = colon + 1;
         *var_len = *exp_len - (size_t) (colon - *exp) - 1;
         *exp_len = (size_t) (colon - *exp);
-        ab_trim_span(exp, exp_len);
-        ab_trim_span(var, var_len);
+        ab_trim(exp, exp_len);
+        ab_trim(var, var_len);
 
         if (!ab_valid_experiment_name(*exp, *exp_len)
             || !ab_valid_variant_name(*var, *var_len))

@@ -71,11 +71,13 @@ int ab_assign(const char *salt, size_t salt_len, uint32_t traffic,
  * of it: the salt and the tags are written there and hashed with the uid,
  * so that a visitor assigned to several experiments has the id copied
  * once rather than once per hash. `uid` needs salt_len + AB_TAG_ROOM
- * writable bytes before it.
+ * writable bytes before it. *bucket (when not NULL) is the bucket that
+ * decided: the traffic bucket for -1, else the variant bucket.
  */
 #define AB_TAG_ROOM  9
 int ab_assign_before(const char *salt, size_t salt_len, uint32_t traffic,
-    const uint32_t *cum, size_t n, char *uid, size_t uid_len);
+    const uint32_t *cum, size_t n, char *uid, size_t uid_len,
+    uint32_t *bucket);
 
 /*
  * Parses "50%", "33.33%", "0.01%", "100%" into 0.01% units (0..10000).
@@ -99,7 +101,8 @@ int ab_valid_variant_name(const char *s, size_t len);
 /* Visitor ids: [A-Za-z0-9_-]{16,64}. */
 int ab_valid_uid(const char *s, size_t len);
 
-/* Cookie names: an RFC 6265 token of at most 64 bytes. */
+/* Cookie names: an RFC 6265 token of at most AB_COOKIE_NAME_MAX_LEN bytes. */
+#define AB_COOKIE_NAME_MAX_LEN  64
 int ab_valid_cookie_name(const char *s, size_t len);
 
 /*
@@ -112,10 +115,38 @@ int ab_cookie_next(const char *hdr, size_t len, size_t *pos,
     const char *name, size_t name_len, const char **val, size_t *val_len);
 
 /* The first value of cookie `name` (a valid cookie name) in hdr that is a
- * valid visitor id: ab_cookie_next() and ab_valid_uid() in one call, for
- * every request. */
+ * valid visitor id: ab_cookie_next() and ab_valid_uid() in one call. */
 int ab_cookie_uid(const char *hdr, size_t len, const char *name,
     size_t name_len, const char **val, size_t *val_len);
+
+/*
+ * First exposures. The marker cookie, NAME_x next to the id cookie NAME,
+ * lists the tags (ab_salt_tag()) of the experiments the visitor was
+ * exposed to, "a1b2c3.0f9e8d", the AB_MARKER_TAGS most recent at most.
+ */
+#define AB_MARKER_SUFFIX  "_x"
+#define AB_MARKER_TAGS    16
+#define AB_MARKER_STEP    (AB_TAG_LEN + 1)   /* a tag and its '.' */
+
+int ab_valid_marker(const char *s, size_t len);
+
+/* What ab_cookie_scan() found; NULL: nothing valid yet. */
+typedef struct {
+    const char  *uid;
+    size_t       uid_len;
+    const char  *marker;
+    size_t       marker_len;
+} ab_cookies_t;
+
+/*
+ * The id and the marker in one pass over a Cookie header value, as every
+ * request needs: the first value of cookie `name` that is a valid id and,
+ * with want_marker, the first value of NAME AB_MARKER_SUFFIX that is a
+ * valid marker. A field already set (by an earlier Cookie header) is kept.
+ * Returns 1 once everything asked for is found.
+ */
+int ab_cookie_scan(const char *hdr, size_t len, const char *name,
+    size_t name_len, int want_marker, ab_cookies_t *found);
 
 /*
  * Parses a layer range "FROM-TO%" (also "FROM%-TO%"), both percents in
@@ -129,13 +160,21 @@ uint32_t ab_layer_bucket(const char *layer, size_t layer_len,
     const char *uid, size_t uid_len);
 uint32_t ab_holdout_bucket(const char *uid, size_t uid_len);
 
+/* The holdout hashes "ab" ":holdout:" uid: a fixed salt, as it spans
+ * every experiment, and a tag of its own (docs/assignment.md). */
+#define AB_HOLDOUT_SALT  "ab"
+#define AB_HOLDOUT_TAG   ":holdout:"
+
 /* The same, on a uid with room before it (see ab_assign_before()):
  * layer_len + AB_TAG_ROOM bytes for a layer, AB_HOLDOUT_ROOM for the
  * holdout. */
-#define AB_HOLDOUT_ROOM  (sizeof("ab:holdout:") - 1)
+#define AB_HOLDOUT_ROOM  (sizeof(AB_HOLDOUT_SALT AB_HOLDOUT_TAG) - 1)
 uint32_t ab_layer_bucket_before(const char *layer, size_t layer_len,
     char *uid, size_t uid_len);
 uint32_t ab_holdout_bucket_before(char *uid, size_t uid_len);
+
+/* Removes spaces and tabs around [*s, *s + *len). */
+void ab_trim(const char **s, size_t *len);
 
 /*
  * Iterates over a QA force list "exp:variant[,exp:variant]...". Start with

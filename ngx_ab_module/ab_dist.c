@@ -289,3 +289,58 @@ ab_chi2_sf(double x, double k)
 {
     return ab_gamma_q(k / 2, x / 2);
 }
+
+
+double
+ab_srm_test(const double *observed, const double *weights, size_t k,
+    double *chi2, size_t *df)
+{
+    int     impossible = 0;
+    double  total = 0, wsum = 0, x = 0, e;
+    size_t  i, cells = 0;
+
+    if (df) {
+        *df = 0;
+    }
+
+    for (i = 0; i < k; i++) {
+        total += observed[i];
+        wsum += weights[i];
+    }
+
+    if (!(total > 0) || !(wsum > 0) || k < 2) {
+        *chi2 = NAN;
+        return NAN;
+    }
+
+    for (i = 0; i < k; i++) {
+        e = total * weights[i] / wsum;
+
+        if (e == 0) {
+            /* a variant meant to get nobody is no cell of the test; one
+             * that got visitors all the same is a mismatch for sure */
+            impossible |= observed[i] > 0;
+            continue;
+        }
+
+        x += (observed[i] - e) * (observed[i] - e) / e;
+        cells++;
+    }
+
+    if (df && cells >= 2) {
+        *df = cells - 1;
+    }
+
+    if (impossible) {
+        *chi2 = INFINITY;
+        return 0;
+    }
+
+    *chi2 = x;
+
+    if (cells < 2) {
+        return NAN;
+    }
+
+    return ab_chi2_sf(x, (double) (cells - 1));
+}

@@ -3,6 +3,7 @@
  */
 
 #include "ab_event.h"
+#include "ab_core.h"
 
 #include <string.h>
 
@@ -19,22 +20,15 @@ ab_is_digit(char c)
 }
 
 
+/* A span without the spaces and tabs around it (ab_trim()). */
 static ab_span_t
-ab_trim(const char *p, size_t len)
+ab_span(const char *p, size_t len)
 {
     ab_span_t  s;
 
-    while (len && (*p == ' ' || *p == '\t')) {
-        p++;
-        len--;
-    }
-
-    while (len && (p[len - 1] == ' ' || p[len - 1] == '\t')) {
-        len--;
-    }
-
     s.p = p;
     s.len = len;
+    ab_trim(&s.p, &s.len);
 
     return s;
 }
@@ -198,7 +192,7 @@ ab_event_one(ab_span_t ev, char *out, const char *const *reserved,
         end++;
     }
 
-    name = ab_trim(ev.p, end);
+    name = ab_span(ev.p, end);
     if (!ab_valid_token(name)) {
         *reason = "invalid event name";
         return 0;
@@ -214,7 +208,7 @@ ab_event_one(ab_span_t ev, char *out, const char *const *reserved,
             end++;
         }
 
-        part = ab_trim(ev.p + start, end - start);
+        part = ab_span(ev.p + start, end - start);
         if (part.len == 0) {
             *reason = "empty parameter";
             return 0;
@@ -226,8 +220,8 @@ ab_event_one(ab_span_t ev, char *out, const char *const *reserved,
             return 0;
         }
 
-        key = ab_trim(part.p, (size_t) (eq - part.p));
-        val = ab_trim(eq + 1, part.len - (size_t) (eq - part.p) - 1);
+        key = ab_span(part.p, (size_t) (eq - part.p));
+        val = ab_span(eq + 1, part.len - (size_t) (eq - part.p) - 1);
 
         if (!ab_valid_token(key)) {
             *reason = "invalid parameter name";
@@ -350,7 +344,7 @@ ab_events_parse(ab_events_t *ev, const char *in, size_t len,
             end++;
         }
 
-        one = ab_trim(in + start, end - start);
+        one = ab_span(in + start, end - start);
         start = end + 1;
 
         if (one.len == 0) {

@@ -32,7 +32,7 @@ ab_load32(const unsigned char *p)
 
 void
 ab_chacha20_block(const uint32_t key[8], uint32_t counter,
-    const uint32_t nonce[3], unsigned char out[64])
+    const uint32_t nonce[3], unsigned char out[AB_CHACHA20_BLOCK_LEN])
 {
     uint32_t  in[16], x[16];
     int       i;
@@ -79,7 +79,8 @@ ab_rand_refill(ab_rand_t *r)
     int                    i;
 
     for (b = 0; b < AB_RAND_BLOCKS; b++) {
-        ab_chacha20_block(r->key, b, nonce, r->buf + 64 * b);
+        ab_chacha20_block(r->key, b, nonce,
+                          r->buf + AB_CHACHA20_BLOCK_LEN * b);
     }
 
     for (i = 0; i < 8; i++) {

@@ -13,18 +13,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define AB_RAND_BLOCKS  4
+#define AB_CHACHA20_BLOCK_LEN  64      /* bytes of one ChaCha20 block */
+#define AB_RAND_BLOCKS         4       /* blocks made per refill */
 
 typedef struct {
     uint32_t       key[8];
-    unsigned char  buf[64 * AB_RAND_BLOCKS];
+    unsigned char  buf[AB_CHACHA20_BLOCK_LEN * AB_RAND_BLOCKS];
     size_t         used;            /* bytes of buf already handed out */
     int            seeded;
 } ab_rand_t;
 
 /* One ChaCha20 block (RFC 8439 section 2.3), serialized little-endian. */
 void ab_chacha20_block(const uint32_t key[8], uint32_t counter,
-    const uint32_t nonce[3], unsigned char out[64]);
+    const uint32_t nonce[3], unsigned char out[AB_CHACHA20_BLOCK_LEN]);
 
 /* Seeds from getrandom(2). Returns 0, or -1 with errno set. */
 int ab_rand_seed(ab_rand_t *r);

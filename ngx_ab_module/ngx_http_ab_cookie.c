@@ -1,6 +1,7 @@
 /*
- * The visitor id: the ab_uid_cookie directive, reading the id from the
- * Cookie header, minting a new one, and the Set-Cookie that carries it.
+ * The visitor id: the ab_uid_cookie directive, the Cookie header read once
+ * for the id and the marker, minting a new id, and Set-Cookie. A leaf:
+ * what to do with the id is ngx_http_ab_request.c's business.
  */
 
 #include "ngx_http_ab_module.h"
@@ -201,81 +202,26 @@ ngx_http_ab_seed_random(ngx_cycle_t *cycle)
 }
 
 
-static ngx_int_t
-ngx_http_ab_cookie_value(ngx_http_request_t *r, ngx_str_t *name,
-    ngx_str_t *header, ngx_str_t *value, ngx_int_t (*valid)(ngx_str_t *v))
-{
-    size_t       pos = 0, len;
-    const char  *val;
-
-    while (ab_cookie_next((char *) header->data, header->len, &pos,
-                          (char *) name->data, name->len, &val, &len))
-    {
-        value->data = (u_char *) val;
-        value->len = len;
-
-        if (valid(value)) {
-            return NGX_OK;
-        }
-
-        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                       "ab: ignoring invalid cookie \"%V\" value \"%*s\"",
-                       name, len > 80 ? 80 : len, val);
-    }
-
-    return NGX_DECLINED;
-}
-
-
-/* The first valid value of cookie `name` over every Cookie header. */
+/*
+ * The id cookie of `ck` and, with want_marker, its marker cookie (NAME_x):
+ * the first valid value of each over every Cookie header, in one pass.
+ * NGX_OK when a valid id was found; marker is empty when none was.
+ */
 ngx_int_t
-ngx_http_ab_find_cookie(ngx_http_request_t *r, ngx_str_t *name,
-    ngx_str_t *value, ngx_int_t (*valid)(ngx_str_t *value))
+ngx_http_ab_read_cookies(ngx_http_request_t *r, ngx_http_ab_cookie_conf_t *ck,
+    ngx_uint_t want_marker, ngx_str_t *uid, ngx_str_t *marker)
 {
-#if (nginx_version >= 1023000)
-    ngx_table_elt_t  *h;
-
-    for (h = r->headers_in.cookie; h; h = h->next) {
-        if (ngx_http_ab_cookie_value(r, name, &h->value, value, valid)
-            == NGX_OK)
-        {
-            return NGX_OK;
-        }
-    }
-#else
-    ngx_uint_t         i;
-    ngx_table_elt_t  **h;
-
-    h = r->headers_in.cookies.elts;
-
-    for (i = 0; i < r->headers_in.cookies.nelts; i++) {
-        if (ngx_http_ab_cookie_value(r, name, &h[i]->value, value, valid)
-            == NGX_OK)
-        {
-            return NGX_OK;
-        }
-    }
-#endif
-
-    return NGX_DECLINED;
-}
-
-
-/* ngx_http_ab_find_cookie() for the id, which every request looks for:
- * no callback per value. */
-static ngx_int_t
-ngx_http_ab_find_uid(ngx_http_request_t *r, ngx_str_t *name, ngx_str_t *uid)
-{
-    size_t             len;
-    const char        *val;
+    ab_cookies_t       found = { NULL, 0, NULL, 0 };
 #if (nginx_version >= 1023000)
     ngx_table_elt_t   *h;
 
+    /* nginx 1.23 links repeated headers into a list */
     for (h = r->headers_in.cookie; h; h = h->next) {
-        if (ab_cookie_uid((char *) h->value.data, h->value.len,
-                          (char *) name->data, name->len, &val, &len))
+        if (ab_cookie_scan((char *) h->value.data, h->value.len,
+                           (char *) ck->name.data, ck->name.len, want_marker,
+                           &found))
         {
-            goto found;
+            break;
         }
     }
 #else
@@ -285,81 +231,42 @@ ngx_http_ab_find_uid(ngx_http_request_t *r, ngx_str_t *name, ngx_str_t *uid)
     h = r->headers_in.cookies.elts;
 
     for (i = 0; i < r->headers_in.cookies.nelts; i++) {
-        if (ab_cookie_uid((char *) h[i]->value.data, h[i]->value.len,
-                          (char *) name->data, name->len, &val, &len))
+        if (ab_cookie_scan((char *) h[i]->value.data, h[i]->value.len,
+                           (char *) ck->name.data, ck->name.len, want_marker,
+                           &found))
         {
-            goto found;
+            break;
         }
     }
 #endif
 
-    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "ab: no valid \"%V\" cookie", name);
+    marker->data = (u_char *) found.marker;
+    marker->len = found.marker_len;
 
-    return NGX_DECLINED;
+    if (found.uid == NULL) {
+        return NGX_DECLINED;
+    }
 
-found:
-
-    uid->data = (u_char *) val;
-    uid->len = len;
+    uid->data = (u_char *) found.uid;
+    uid->len = found.uid_len;
 
     return NGX_OK;
 }
 
 
-/* The slow path of ngx_http_ab_resolve_uid(): the first look. */
+/* A new id, AB_UID_MINTED_LEN hex digits into dst; NGX_ERROR when the
+ * generator has no seed yet. */
 ngx_int_t
-ngx_http_ab_read_uid(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx)
+ngx_http_ab_mint_uid(u_char *dst)
 {
-    u_char                   bytes[AB_UID_MINTED_LEN / 2];
-    ngx_http_ab_loc_conf_t  *lcf;
+    u_char  bytes[AB_UID_MINTED_LEN / 2];
 
-    lcf = ngx_http_get_module_loc_conf(r, ngx_http_ab_module);
-
-    /* Excluded visitors (bots, no consent) have no id: none is minted, and
-     * one they still carry is neither used nor logged. */
-    ngx_http_ab_apply_policy(r, ctx);
-
-    if (ctx->excluded) {
-        ctx->uid_state = NGX_HTTP_AB_UID_NONE;
-        return NGX_DECLINED;
+    if (ab_rand_bytes(&ngx_http_ab_rand, bytes, sizeof(bytes)) != 0) {
+        return NGX_ERROR;
     }
 
-    if (ngx_http_ab_find_uid(r->main, &lcf->cookie->name, &ctx->uid)
-        == NGX_OK)
-    {
-        ctx->uid_state = NGX_HTTP_AB_UID_COOKIE;
-        return NGX_OK;
-    }
-
-    /* An id nobody can be given back is worse than none: after the header
-     * has gone out, the visitor simply has no id on this request. */
-    if (r->main->header_sent
-        || ab_rand_bytes(&ngx_http_ab_rand, bytes, sizeof(bytes)) != 0)
-    {
-        ctx->uid_state = NGX_HTTP_AB_UID_NONE;
-        return NGX_DECLINED;
-    }
-
-    /* minted straight where the hashes want it (ngx_http_ab_key_uid()) */
-    ctx->uid.data = ctx->key;
-    ctx->uid.len = AB_UID_MINTED_LEN;
-    ctx->key_uid = 1;
-
-    ab_hex((char *) ctx->uid.data, bytes, sizeof(bytes));
+    ab_hex((char *) dst, bytes, sizeof(bytes));
     ngx_memzero(bytes, sizeof(bytes));
-    ctx->uid_state = NGX_HTTP_AB_UID_MINTED;
-    ctx->mint_cookie = lcf->cookie;
-
-    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "ab: minted visitor id \"%V\"", &ctx->uid);
-
-    /* minted by a filter after ours (add_header): the header is still
-     * being built, so the cookie goes on it now */
-    if (ctx->header_filtered) {
-        return ngx_http_ab_set_cookie(r->main, ctx->mint_cookie, NULL,
-                                      &ctx->uid);
-    }
 
     return NGX_OK;
 }

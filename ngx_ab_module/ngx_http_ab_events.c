@@ -1,20 +1,16 @@
 /*
- * Conversions and funnel steps: events the storefront reports in a
- * response header (ab_event_header, default X-AB-Event), and events the
- * browser sends to the beacon (ab_beacon). Both end up normalized in
- * $ab_events; the grammar lives in ab_event.c.
+ * Conversions and funnel steps the storefront reports in a response header
+ * (ab_event_header, default X-AB-Event): the header is taken off the
+ * response and parsed; ngx_http_ab_request.c records what it yields. The
+ * grammar lives in ab_event.c, the browser's beacon in
+ * ngx_http_ab_beacon.c.
  */
 
 #include "ngx_http_ab_module.h"
 
 
-/* Keys only the server side may set: revenue must not be forgeable. */
+/* The module marks the source of client events itself. */
 static const char *const  ngx_http_ab_upstream_reserved[] = { "src", NULL };
-static const char *const  ngx_http_ab_client_reserved[] = {
-    "src", "order", "revenue", NULL
-};
-
-#define NGX_HTTP_AB_CLIENT_MARKER  ";src=client"
 
 
 char *
@@ -46,55 +42,6 @@ ngx_http_ab_event_header(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     lcf->event_header = value[1];
 
     return NGX_CONF_OK;
-}
-
-
-/* `claim`: new names may take live event slots (ngx_http_ab_count_events) */
-static ngx_int_t
-ngx_http_ab_store_events(ngx_http_request_t *r, ab_events_t *ev,
-    ngx_uint_t claim)
-{
-    u_char             *p;
-    ngx_str_t           batch;
-    ngx_http_ab_ctx_t  *ctx;
-
-    ctx = ngx_http_ab_get_ctx(r, 1);
-    if (ctx == NULL) {
-        return NGX_ERROR;
-    }
-
-    ctx->events_invalid += ev->invalid;
-
-    if (ev->len == 0) {
-        return NGX_OK;
-    }
-
-    if (ctx->events.len) {
-        /* a second batch (an internal redirect): append */
-        p = ngx_pnalloc(r->pool, ctx->events.len + 1 + ev->len);
-        if (p == NULL) {
-            return NGX_ERROR;
-        }
-
-        ngx_memcpy(p, ctx->events.data, ctx->events.len);
-        p[ctx->events.len] = ',';
-        ngx_memcpy(p + ctx->events.len + 1, ev->out, ev->len);
-        ctx->events.data = p;
-        ctx->events.len += 1 + ev->len;
-
-    } else {
-        ctx->events.data = (u_char *) ev->out;
-        ctx->events.len = ev->len;
-    }
-
-    /* the visitor the events belong to: minted now if it has no id yet */
-    (void) ngx_http_ab_resolve_uid(r, ctx);
-
-    batch.data = (u_char *) ev->out;
-    batch.len = ev->len;
-    ngx_http_ab_count_events(r, ctx, &batch, claim);
-
-    return NGX_OK;
 }
 
 
@@ -133,58 +80,27 @@ ngx_http_ab_next_header(ngx_list_t *list, ngx_str_t *name,
 
 
 /*
- * Copies at most 128 bytes of untrusted text for the error log, with
- * control bytes, non-ASCII bytes, quotes and backslashes as \xHH, so that
- * an upstream or client cannot write escape sequences or fake lines into
- * the log. Returns the length written into dst (at least 4 * 128 bytes).
- */
-size_t
-ngx_http_ab_log_safe(u_char *dst, const char *src, size_t len)
-{
-    static const u_char  hex[] = "0123456789abcdef";
-    u_char               *p = dst, c;
-    size_t                i;
-
-    for (i = 0; i < len && i < 128; i++) {
-        c = (u_char) src[i];
-
-        if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
-            *p++ = '\\';
-            *p++ = 'x';
-            *p++ = hex[c >> 4];
-            *p++ = hex[c & 0xf];
-
-        } else {
-            *p++ = c;
-        }
-    }
-
-    return p - dst;
-}
-
-
-/*
  * Events come from the upstream's own response headers (what the proxy,
  * fastcgi, uwsgi, scgi or grpc module received), never from the client's
  * request nor from headers the edge adds; every copy bound for the client
- * is removed.
+ * is removed. NGX_OK: *ev holds the parsed events (maybe none valid);
+ * NGX_DECLINED: there are none to record.
  */
 ngx_int_t
-ngx_http_ab_capture_events(ngx_http_request_t *r)
+ngx_http_ab_upstream_events(ngx_http_request_t *r, ab_events_t *ev)
 {
     char                    *buf;
     size_t                   cap = 0;
-    u_char                   safe[4 * 128];
+    u_char                   safe[NGX_HTTP_AB_LOG_SAFE_SIZE];
     ngx_uint_t               i;
     ngx_list_part_t         *part;
     ngx_table_elt_t         *h;
-    ab_events_t              ev;
     ngx_http_ab_loc_conf_t  *lcf;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_ab_module);
 
     if (lcf->event_header.len == 0) {
-        return NGX_OK;
+        return NGX_DECLINED;
     }
 
     part = NULL;
@@ -210,8 +126,8 @@ ngx_http_ab_capture_events(ngx_http_request_t *r)
     {
         ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "ab: events of a cached or replaced response "
-                       "ignored");
-        return NGX_OK;
+                       "dropped");
+        return NGX_DECLINED;
     }
 
     /* one pass to size the buffer, one to parse */
@@ -223,7 +139,7 @@ ngx_http_ab_capture_events(ngx_http_request_t *r)
     }
 
     if (cap == 0) {
-        return NGX_OK;
+        return NGX_DECLINED;
     }
 
     buf = ngx_pnalloc(r->pool, cap + AB_EVENTS_SLACK);
@@ -231,305 +147,24 @@ ngx_http_ab_capture_events(ngx_http_request_t *r)
         return NGX_ERROR;
     }
 
-    ab_events_init(&ev, buf, cap + AB_EVENTS_SLACK);
+    ab_events_init(ev, buf, cap + AB_EVENTS_SLACK);
 
     part = NULL;
     while ((h = ngx_http_ab_next_header(&r->upstream->headers_in.headers,
                                         &lcf->event_header, &part, &i)))
     {
-        ab_events_parse(&ev, (char *) h->value.data, h->value.len, NULL,
+        ab_events_parse(ev, (char *) h->value.data, h->value.len, NULL,
                         ngx_http_ab_upstream_reserved);
     }
 
-    if (ev.invalid) {
+    if (ev->invalid) {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "ab: dropped %ui invalid event(s) from the \"%V\" "
                       "response header, first \"%*s\": %s",
-                      (ngx_uint_t) ev.invalid, &lcf->event_header,
-                      ngx_http_ab_log_safe(safe, ev.bad, ev.bad_len), safe,
-                      ev.reason);
+                      (ngx_uint_t) ev->invalid, &lcf->event_header,
+                      ngx_http_ab_log_safe(safe, ev->bad, ev->bad_len), safe,
+                      ev->reason);
     }
 
-    return ngx_http_ab_store_events(r, &ev, 1);
-}
-
-
-static ngx_int_t
-ngx_http_ab_beacon_reject(ngx_http_request_t *r, ngx_uint_t status,
-    const char *why)
-{
-    size_t      len = ngx_strlen(why);
-    ngx_buf_t  *b;
-
-    b = ngx_create_temp_buf(r->pool, sizeof("ab_beacon: \n") - 1 + len);
-    if (b == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    b->last = ngx_cpymem(b->last, "ab_beacon: ", sizeof("ab_beacon: ") - 1);
-    b->last = ngx_cpymem(b->last, why, len);
-    *b->last++ = '\n';
-
-    return ngx_http_ab_send_uncached(r, status, "text/plain", b);
-}
-
-
-/*
- * Why the beacon refuses a valid event's name, or NULL. Orders and refunds
- * come from the storefront only: a client could otherwise buy for any id
- * it likes. With events= only the listed names are accepted.
- */
-static const char *
-ngx_http_ab_beacon_refuses(ngx_http_ab_loc_conf_t *lcf, ab_events_t *ev)
-{
-    size_t       pos = 0, len;
-    ngx_str_t   *allowed;
-    ngx_uint_t   i;
-    const char  *name;
-
-    (void) ab_events_next_name(ev->out, ev->len, &pos, &name, &len);
-
-    if (ab_event_is_order(name, len)) {
-        return "purchase and refund are accepted only from the storefront's "
-               "response header, not from clients";
-    }
-
-    if (lcf->beacon_events == NULL) {
-        return NULL;
-    }
-
-    allowed = lcf->beacon_events->elts;
-
-    for (i = 0; i < lcf->beacon_events->nelts; i++) {
-        if (allowed[i].len == len
-            && ngx_memcmp(allowed[i].data, name, len) == 0)
-        {
-            return NULL;
-        }
-    }
-
-    return "event name not allowed by this beacon's events=";
-}
-
-
-/*
- * GET or POST /ab/event?e=NAME[&key=value...]: the query becomes the event
- * "NAME;key=value...;src=client". Arguments are URL-decoded before the
- * grammar is applied, so an encoded ',' or ';' is rejected, not split.
- */
-static ngx_int_t
-ngx_http_ab_beacon_handler(ngx_http_request_t *r)
-{
-    u_char           *raw, *p, *arg, *end, *eq, *amp, *dst;
-    ngx_int_t         rc;
-    ngx_table_elt_t  *h;
-    ngx_str_t     name = ngx_null_string;
-    ngx_uint_t    nparams = 0;
-    ab_events_t   ev;
-    char         *buf;
-    const char   *why;
-
-    ngx_http_ab_loc_conf_t  *lcf;
-
-    lcf = ngx_http_get_module_loc_conf(r, ngx_http_ab_module);
-
-    /* not HEAD: link prefetchers probe with it, and it is no event */
-    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_POST))) {
-        h = ngx_http_ab_add_header(r, "Allow");
-        if (h == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        ngx_str_set(&h->value, "GET, POST");
-        r->keepalive = 0;
-
-        return ngx_http_ab_beacon_reject(r, NGX_HTTP_NOT_ALLOWED,
-                                         "only GET and POST are accepted");
-    }
-
-    rc = ngx_http_discard_request_body(r);
-    if (rc != NGX_OK) {
-        return rc;
-    }
-
-    /* "NAME" + ";key=value" per argument: never longer than the args */
-    raw = ngx_pnalloc(r->pool, r->args.len + 2);
-    if (raw == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    /* the event name first, wherever "e=" stands in the query */
-    p = raw;
-    arg = r->args.data;
-    end = r->args.data + r->args.len;
-
-    for (arg = r->args.data; arg < end; arg = amp + 1) {
-        amp = ngx_strlchr(arg, end, '&');
-        if (amp == NULL) {
-            amp = end;
-        }
-
-        if (amp - arg > 2 && arg[0] == 'e' && arg[1] == '=') {
-            if (name.data) {
-                return ngx_http_ab_beacon_reject(r, NGX_HTTP_BAD_REQUEST,
-                                                 "more than one \"e\"");
-            }
-
-            name.data = arg + 2;
-            name.len = amp - arg - 2;
-        }
-    }
-
-    if (name.data == NULL) {
-        return ngx_http_ab_beacon_reject(r, NGX_HTTP_BAD_REQUEST,
-                                         "missing event name \"e\"");
-    }
-
-    dst = p;
-    ngx_unescape_uri(&dst, &name.data, name.len, NGX_UNESCAPE_URI);
-    p = dst;
-
-    for (arg = r->args.data; arg < end; arg = amp + 1) {
-        amp = ngx_strlchr(arg, end, '&');
-        if (amp == NULL) {
-            amp = end;
-        }
-
-        if (amp == arg || (amp - arg > 2 && arg[0] == 'e' && arg[1] == '=')) {
-            continue;
-        }
-
-        eq = ngx_strlchr(arg, amp, '=');
-        if (eq == NULL) {
-            eq = amp;
-        }
-
-        if ((eq - arg == 5 && ngx_strncmp(arg, "order", 5) == 0)
-            || (eq - arg == 7 && ngx_strncmp(arg, "revenue", 7) == 0))
-        {
-            return ngx_http_ab_beacon_reject(r, NGX_HTTP_BAD_REQUEST,
-                       "order and revenue are accepted only from the "
-                       "storefront's response header, not from clients");
-        }
-
-        if (++nparams > AB_EVENT_MAX_PARAMS) {
-            return ngx_http_ab_beacon_reject(r, NGX_HTTP_BAD_REQUEST,
-                                         "too many parameters");
-        }
-
-        *p++ = ';';
-        dst = p;
-        ngx_unescape_uri(&dst, &arg, amp - arg, NGX_UNESCAPE_URI);
-        p = dst;
-    }
-
-    buf = ngx_pnalloc(r->pool, (p - raw) + AB_EVENTS_SLACK);
-    if (buf == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ab_events_init(&ev, buf, (p - raw) + AB_EVENTS_SLACK);
-
-    /* one event: a decoded ',' must not split it into several */
-    if (ngx_strlchr(raw, p, ',') != NULL) {
-        return ngx_http_ab_beacon_reject(r, NGX_HTTP_BAD_REQUEST,
-                                         "invalid event: \",\" in it");
-    }
-
-    ab_events_parse(&ev, (char *) raw, p - raw, NGX_HTTP_AB_CLIENT_MARKER,
-                    ngx_http_ab_client_reserved);
-
-    if (ev.valid != 1) {
-        return ngx_http_ab_beacon_reject(r, NGX_HTTP_BAD_REQUEST,
-                                         ev.reason ? ev.reason
-                                                   : "invalid event");
-    }
-
-    why = ngx_http_ab_beacon_refuses(lcf, &ev);
-    if (why) {
-        return ngx_http_ab_beacon_reject(r, NGX_HTTP_BAD_REQUEST, why);
-    }
-
-    if (ngx_http_ab_store_events(r, &ev, lcf->beacon_events != NULL)
-        != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return ngx_http_ab_send_uncached(r, NGX_HTTP_NO_CONTENT, NULL, NULL);
-}
-
-
-/* ab_beacon [events=NAME[,NAME...]]; */
-char *
-ngx_http_ab_beacon(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_ab_loc_conf_t  *lcf = conf;
-
-    u_char                    *p, *end, *comma;
-    ngx_str_t                 *value, *name;
-    ngx_http_core_loc_conf_t  *clcf;
-
-    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-    clcf->handler = ngx_http_ab_beacon_handler;
-
-    if (cf->args->nelts == 1) {
-        return NGX_CONF_OK;
-    }
-
-    value = cf->args->elts;
-
-    if (ngx_strncmp(value[1].data, "events=", 7) != 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid parameter \"%V\" in \"ab_beacon\" "
-                           "directive, it must be \"events=NAME[,NAME...]\"",
-                           &value[1]);
-        return NGX_CONF_ERROR;
-    }
-
-    lcf->beacon_events = ngx_array_create(cf->pool, 4, sizeof(ngx_str_t));
-    if (lcf->beacon_events == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    p = value[1].data + 7;
-    end = value[1].data + value[1].len;
-
-    for ( ;; ) {
-        comma = ngx_strlchr(p, end, ',');
-        if (comma == NULL) {
-            comma = end;
-        }
-
-        if (!ab_event_valid_name((char *) p, comma - p)) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid event name \"%*s\" in \"ab_beacon\" "
-                               "directive \"%V\", it must be [a-z0-9_]{1,32}",
-                               comma - p, p, &value[1]);
-            return NGX_CONF_ERROR;
-        }
-
-        if (ab_event_is_order((char *) p, comma - p)) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "event \"%*s\" in \"ab_beacon\" directive "
-                               "\"%V\": purchase and refund are accepted only "
-                               "from the storefront's response header",
-                               comma - p, p, &value[1]);
-            return NGX_CONF_ERROR;
-        }
-
-        name = ngx_array_push(lcf->beacon_events);
-        if (name == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        name->data = p;
-        name->len = comma - p;
-
-        if (comma == end) {
-            return NGX_CONF_OK;
-        }
-
-        p = comma + 1;
-    }
+    return NGX_OK;
 }

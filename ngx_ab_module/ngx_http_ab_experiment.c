@@ -35,27 +35,6 @@ static ngx_str_t  ngx_http_ab_reserved[] = {
 };
 
 
-ngx_http_ab_experiment_t *
-ngx_http_ab_find_experiment(ngx_http_ab_main_conf_t *mcf, ngx_str_t *name)
-{
-    ngx_uint_t                 i;
-    ngx_http_ab_experiment_t  *exp;
-
-    exp = mcf->experiments.elts;
-
-    /* Case-insensitive, as nginx variable names are. */
-    for (i = 0; i < mcf->experiments.nelts; i++) {
-        if (exp[i].name.len == name->len
-            && ngx_strncasecmp(exp[i].name.data, name->data, name->len) == 0)
-        {
-            return &exp[i];
-        }
-    }
-
-    return NULL;
-}
-
-
 char *
 ngx_http_ab_experiment_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {

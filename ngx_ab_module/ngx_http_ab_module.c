@@ -10,7 +10,7 @@ static ngx_int_t ngx_http_ab_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_ab_postconfiguration(ngx_conf_t *cf);
 static void *ngx_http_ab_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_ab_init_main_conf(ngx_conf_t *cf, void *conf);
-static char *ngx_http_ab_holdout(ngx_conf_t *cf, ngx_command_t *cmd,
+static char *ngx_http_ab_set_holdout(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static void *ngx_http_ab_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_ab_merge_loc_conf(ngx_conf_t *cf, void *parent,
@@ -86,7 +86,7 @@ static ngx_command_t  ngx_http_ab_commands[] = {
 
     { ngx_string("ab_holdout"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_http_ab_holdout,
+      ngx_http_ab_set_holdout,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -227,7 +227,7 @@ ngx_http_ab_init_main_conf(ngx_conf_t *cf, void *conf)
 
 
 static char *
-ngx_http_ab_holdout(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+ngx_http_ab_set_holdout(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_ab_main_conf_t  *mcf = conf;
 

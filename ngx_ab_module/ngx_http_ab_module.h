@@ -1,15 +1,21 @@
 /*
  * Shared declarations of the A/B testing module's nginx side.
  *
- * The module is split by purpose: ngx_http_ab_module.c (module, directives
- * that are plain lists, conf create/merge, init), ngx_http_ab_experiment.c
- * (the ab_experiment block), ngx_http_ab_cookie.c (ab_uid_cookie, reading
- * and minting the visitor id, Set-Cookie) and ngx_http_ab_request.c (the
- * per-request context, variables, exposure phase handler, header filter),
- * ngx_http_ab_policy.c (QA overrides, exclusion, holdout, layers: who is
- * enrolled), ngx_http_ab_events.c (events from the storefront's response
- * header and the browser beacon), ngx_http_ab_zone.c (live counters in
- * shared memory) and ngx_http_ab_status.c (the status endpoint).
+ * One file decides, the others answer. ngx_http_ab_request.c is the
+ * orchestrator: the per-request context, the assignment of a visitor to
+ * an experiment in the order of docs/assignment.md, exposures, events,
+ * the variables and the header filter. It asks leaf services that never
+ * call back into it: ngx_http_ab_cookie.c (ab_uid_cookie, the Cookie
+ * header read once for the id and the marker, minting, Set-Cookie),
+ * ngx_http_ab_policy.c (QA overrides, exclusion, holdout, layers),
+ * ngx_http_ab_zone.c (live counters in shared memory, the marker),
+ * ngx_http_ab_events.c (events from the storefront's response header) and
+ * ngx_http_ab_util.c (helpers every file may use). Around them:
+ * ngx_http_ab_module.c (module, plain directives, conf create/merge),
+ * ngx_http_ab_experiment.c (the ab_experiment block),
+ * ngx_http_ab_beacon.c (the browser's events), ngx_http_ab_status.c (the
+ * status endpoint) and ngx_http_ab_strip.c (ab_strip_request_headers).
+ * scripts/module-call-graph checks that no call goes back up.
  */
 
 #ifndef NGX_HTTP_AB_MODULE_H
@@ -163,7 +169,8 @@ typedef struct {
                                                it for the hashes' prefixes */
     ngx_uint_t                 *exposure_order; /* forced ones included */
     ngx_uint_t                  nexposures;
-    ngx_str_t                   marker;     /* the marker cookie's tags */
+    ngx_str_t                   marker;     /* the marker cookie's tags,
+                                               read with the id */
     ngx_uint_t                  first_exposures;
     ngx_str_t                   events;     /* normalized, "," separated */
     ngx_uint_t                  events_invalid;
@@ -171,51 +178,91 @@ typedef struct {
     unsigned                    excluded:1;
     unsigned                    holdout:1;
     unsigned                    holdout_done:1;
-    unsigned                    marker_done:1;
     unsigned                    header_filtered:1; /* our header filter ran:
                                                       a later mint sets the
                                                       cookie itself */
     unsigned                    key_uid:1;  /* the id is in ctx->key */
-    ngx_pool_cleanup_t          cleanup;    /* finds the context again
-                                               after an internal redirect */
 } ngx_http_ab_ctx_t;
 
 
 extern ngx_module_t  ngx_http_ab_module;
 
 
-char *ngx_http_ab_experiment_block(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
+/* ngx_http_ab_util.c: helpers any file may call; they call nothing back */
+
+/* ngx_http_ab_log_safe() copies at most this much untrusted text, into a
+ * buffer of NGX_HTTP_AB_LOG_SAFE_SIZE: each byte may become "\xHH" */
+#define NGX_HTTP_AB_LOG_SAFE_MAX   128
+#define NGX_HTTP_AB_LOG_SAFE_SIZE  (4 * NGX_HTTP_AB_LOG_SAFE_MAX)
+
+size_t ngx_http_ab_log_safe(u_char *dst, const char *src, size_t len);
+ngx_int_t ngx_http_ab_cv_true(ngx_http_request_t *r,
+    ngx_http_complex_value_t *cv);
+ngx_table_elt_t *ngx_http_ab_add_header(ngx_http_request_t *r, char *key);
+ngx_int_t ngx_http_ab_send_uncached(ngx_http_request_t *r,
+    ngx_uint_t status, char *type, ngx_buf_t *b);
 ngx_http_ab_experiment_t *ngx_http_ab_find_experiment(
     ngx_http_ab_main_conf_t *mcf, ngx_str_t *name);
 
+
+/* ngx_http_ab_experiment.c */
+char *ngx_http_ab_experiment_block(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+
+/* ngx_http_ab_cookie.c */
 char *ngx_http_ab_uid_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 ngx_http_ab_cookie_conf_t *ngx_http_ab_default_cookie(ngx_conf_t *cf);
-ngx_int_t ngx_http_ab_read_uid(ngx_http_request_t *r,
-    ngx_http_ab_ctx_t *ctx);
+ngx_int_t ngx_http_ab_seed_random(ngx_cycle_t *cycle);
+ngx_int_t ngx_http_ab_read_cookies(ngx_http_request_t *r,
+    ngx_http_ab_cookie_conf_t *ck, ngx_uint_t want_marker, ngx_str_t *uid,
+    ngx_str_t *marker);
+ngx_int_t ngx_http_ab_mint_uid(u_char *dst);
 ngx_int_t ngx_http_ab_set_cookie(ngx_http_request_t *r,
     ngx_http_ab_cookie_conf_t *ck, char *suffix, ngx_str_t *value);
-ngx_int_t ngx_http_ab_find_cookie(ngx_http_request_t *r, ngx_str_t *name,
-    ngx_str_t *value, ngx_int_t (*valid)(ngx_str_t *value));
-ngx_int_t ngx_http_ab_seed_random(ngx_cycle_t *cycle);
+
 
 /*
- * Filters that run after the module's own (add_header, for one) may still
- * need the id. When no context exists yet as the response header passes,
- * this marker takes its place, so that a context made later knows the
- * cookie must be set at once. No allocation for requests that never need
- * an id.
+ * Answers the module caches in the context come in pairs: ngx_http_ab_X()
+ * answers from the context, inline, as it is asked on every request, and
+ * ngx_http_ab_X_compute() works the answer out the first time and keeps
+ * it there.
+ */
+
+
+/*
+ * nginx gives a module one pointer per request, r->ctx[ctx_index], and no
+ * flag of its own. Filters that nginx runs after this module's header
+ * filter (add_header's, for one: a filter installed later runs first) may
+ * still evaluate $ab_uid and mint an id after the filter has passed, and
+ * the context made then must put its Set-Cookie on the header itself. So
+ * that requests that never need an id are spared a context, the filter
+ * leaves this marker in the module's slot instead; ngx_http_ab_ctx()
+ * treats it as no context.
  */
 extern u_char  ngx_http_ab_filtered_mark;
 #define NGX_HTTP_AB_FILTERED  ((void *) &ngx_http_ab_filtered_mark)
 
-ngx_http_ab_ctx_t *ngx_http_ab_find_ctx(ngx_http_request_t *r,
-    ngx_uint_t create);
 
-/* The main request's context, created when `create` is set; inline, as
- * every variable of the module looks it up. */
+/* ngx_http_ab_request.c: the orchestrator */
+ngx_http_ab_ctx_t *ngx_http_ab_ctx_compute(ngx_http_request_t *r,
+    ngx_uint_t create);
+ngx_int_t ngx_http_ab_uid_compute(ngx_http_request_t *r,
+    ngx_http_ab_ctx_t *ctx);
+ngx_int_t ngx_http_ab_assignment_compute(ngx_http_request_t *r,
+    ngx_http_ab_ctx_t *ctx, ngx_uint_t i);
+ngx_int_t ngx_http_ab_record_events(ngx_http_request_t *r, ab_events_t *ev,
+    ngx_uint_t claim);
+ngx_int_t ngx_http_ab_add_core_variables(ngx_conf_t *cf);
+ngx_int_t ngx_http_ab_experiment_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+ngx_int_t ngx_http_ab_exposure_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_ab_header_filter_init(ngx_conf_t *cf);
+
+
+/* The main request's context, created when `create` is set. */
 static ngx_inline ngx_http_ab_ctx_t *
-ngx_http_ab_get_ctx(ngx_http_request_t *r, ngx_uint_t create)
+ngx_http_ab_ctx(ngx_http_request_t *r, ngx_uint_t create)
 {
     ngx_http_ab_ctx_t  *ctx;
 
@@ -225,40 +272,16 @@ ngx_http_ab_get_ctx(ngx_http_request_t *r, ngx_uint_t create)
         return ctx;
     }
 
-    return ngx_http_ab_find_ctx(r, create);
+    return ngx_http_ab_ctx_compute(r, create);
 }
-ngx_int_t ngx_http_ab_add_core_variables(ngx_conf_t *cf);
-ngx_int_t ngx_http_ab_experiment_variable(ngx_http_request_t *r,
-    ngx_http_variable_value_t *v, uintptr_t data);
-ngx_int_t ngx_http_ab_exposure_handler(ngx_http_request_t *r);
-ngx_int_t ngx_http_ab_header_filter_init(ngx_conf_t *cf);
-ngx_table_elt_t *ngx_http_ab_add_header(ngx_http_request_t *r, char *key);
-ngx_int_t ngx_http_ab_send_uncached(ngx_http_request_t *r,
-    ngx_uint_t status, char *type, ngx_buf_t *b);
-ngx_int_t ngx_http_ab_assign(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx,
-    ngx_uint_t i);
-ngx_int_t ngx_http_ab_cv_true(ngx_http_request_t *r,
-    ngx_http_complex_value_t *cv);
 
-void ngx_http_ab_policy(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx);
-ngx_int_t ngx_http_ab_holdout_bucket(ngx_http_request_t *r,
-    ngx_http_ab_ctx_t *ctx);
-ngx_int_t ngx_http_ab_layer(ngx_http_request_t *r,
-    ngx_http_ab_experiment_t *exp, ngx_http_ab_ctx_t *ctx);
-
-
-/*
- * What every variable and the exposure handler ask, on every request, and
- * mostly answered by a flag of the context: inline, with the work behind
- * the first call out of line.
- */
 
 /* The visitor's id in ctx->uid: read, minted, or NGX_DECLINED (none). */
 static ngx_inline ngx_int_t
-ngx_http_ab_resolve_uid(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx)
+ngx_http_ab_uid(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx)
 {
     if (ctx->uid_state == NGX_HTTP_AB_UID_UNKNOWN) {
-        return ngx_http_ab_read_uid(r, ctx);
+        return ngx_http_ab_uid_compute(r, ctx);
     }
 
     return ctx->uid_state == NGX_HTTP_AB_UID_NONE ? NGX_DECLINED : NGX_OK;
@@ -282,10 +305,7 @@ ngx_http_ab_key_uid(ngx_http_ab_ctx_t *ctx)
 }
 
 
-/*
- * The variant experiment i shows this visitor, or NOT_ENROLLED: worked
- * out by ngx_http_ab_assign() the first time, then kept for the request.
- */
+/* The variant experiment i shows this visitor, or NOT_ENROLLED. */
 static ngx_inline ngx_int_t
 ngx_http_ab_assignment(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx,
     ngx_uint_t i)
@@ -294,41 +314,49 @@ ngx_http_ab_assignment(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx,
         return ctx->assigned[i];
     }
 
-    return ngx_http_ab_assign(r, ctx, i);
+    return ngx_http_ab_assignment_compute(r, ctx, i);
 }
 
 
-/* QA overrides and exclusion, decided once per request. */
+/* ngx_http_ab_policy.c: who may be enrolled */
+void ngx_http_ab_policy_compute(ngx_http_request_t *r,
+    ngx_http_ab_ctx_t *ctx);
+ngx_int_t ngx_http_ab_holdout_compute(ngx_http_request_t *r,
+    ngx_http_ab_ctx_t *ctx);
+ngx_int_t ngx_http_ab_in_layer(ngx_http_request_t *r,
+    ngx_http_ab_experiment_t *exp, ngx_http_ab_ctx_t *ctx);
+
+
+/* QA pins (ctx->flags FORCED) and exclusion (ctx->excluded), decided
+ * once per request. */
 static ngx_inline void
-ngx_http_ab_apply_policy(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx)
+ngx_http_ab_policy(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx)
 {
     if (!ctx->policy_done) {
-        ngx_http_ab_policy(r, ctx);
+        ngx_http_ab_policy_compute(r, ctx);
     }
 }
 
 
-/* Needs the id resolved. */
+/* In the global holdout; needs the id resolved. */
 static ngx_inline ngx_int_t
-ngx_http_ab_in_holdout(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx)
+ngx_http_ab_holdout(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx)
 {
     return ctx->holdout_done ? ctx->holdout
-                             : ngx_http_ab_holdout_bucket(r, ctx);
+                             : ngx_http_ab_holdout_compute(r, ctx);
 }
 
 
-/* Needs the id resolved. */
-static ngx_inline ngx_int_t
-ngx_http_ab_in_layer(ngx_http_request_t *r, ngx_http_ab_experiment_t *exp,
-    ngx_http_ab_ctx_t *ctx)
-{
-    return exp->layer.len == 0 || ngx_http_ab_layer(r, exp, ctx);
-}
+/* ngx_http_ab_events.c */
+char *ngx_http_ab_event_header(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_ab_upstream_events(ngx_http_request_t *r,
+    ab_events_t *ev);
 
 
-ngx_int_t ngx_http_ab_capture_events(ngx_http_request_t *r);
-size_t ngx_http_ab_log_safe(u_char *dst, const char *src, size_t len);
+/* ngx_http_ab_beacon.c */
 char *ngx_http_ab_beacon(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+
 
 /* ngx_http_ab_strip.c */
 char *ngx_http_ab_strip_request_headers(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -336,21 +364,24 @@ char *ngx_http_ab_strip_request_headers(ngx_conf_t *cf, ngx_command_t *cmd,
 char *ngx_http_ab_merge_strip(ngx_conf_t *cf, ngx_http_ab_loc_conf_t *prev,
     ngx_http_ab_loc_conf_t *conf);
 ngx_int_t ngx_http_ab_strip_handler(ngx_http_request_t *r);
-char *ngx_http_ab_event_header(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
 
+
+/* ngx_http_ab_zone.c */
 char *ngx_http_ab_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 ngx_int_t ngx_http_ab_zone_commit(ngx_cycle_t *cycle);
 u_char *ngx_http_ab_zone_status(ngx_http_ab_main_conf_t *mcf, u_char *p,
     ngx_uint_t prometheus);
 char *ngx_http_ab_zone_init_conf(ngx_conf_t *cf,
     ngx_http_ab_main_conf_t *mcf);
-void ngx_http_ab_count_exposure(ngx_http_request_t *r,
+ngx_uint_t ngx_http_ab_count_exposure(ngx_http_request_t *r,
     ngx_http_ab_ctx_t *ctx, ngx_uint_t e, ngx_uint_t k);
 ngx_int_t ngx_http_ab_set_marker(ngx_http_request_t *r,
     ngx_http_ab_ctx_t *ctx);
-void ngx_http_ab_count_events(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx,
-    ngx_str_t *events, ngx_uint_t claim);
+void ngx_http_ab_count_events(ngx_http_request_t *r, ngx_uint_t e,
+    ngx_uint_t k, ngx_str_t *events, ngx_uint_t claim);
+
+
+/* ngx_http_ab_status.c */
 char *ngx_http_ab_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
 #endif /* NGX_HTTP_AB_MODULE_H */

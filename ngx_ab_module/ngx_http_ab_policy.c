@@ -1,8 +1,9 @@
 /*
- * Who is enrolled: QA overrides (ab_force, ab_force_allow), exclusion of
- * bots and visitors without consent (ab_exclude), the global holdout
+ * Who may be enrolled: QA overrides (ab_force, ab_force_allow), exclusion
+ * of bots and visitors without consent (ab_exclude), the global holdout
  * (ab_holdout) and mutually exclusive layers (`layer` in ab_experiment).
- * The bucket math itself is in ab_core.c.
+ * Answers for ngx_http_ab_request.c, which decides; the bucket math itself
+ * is in ab_core.c.
  */
 
 #include "ngx_http_ab_module.h"
@@ -37,7 +38,7 @@ ngx_http_ab_apply_force(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx,
     ngx_uint_t                 ignored = 0;
     const char                *e, *v, *bad = NULL;
     size_t                     bad_len = 0;
-    u_char                     safe[4 * 128];
+    u_char                     safe[NGX_HTTP_AB_LOG_SAFE_SIZE];
     ngx_http_ab_main_conf_t   *mcf;
     ngx_http_ab_experiment_t  *exp;
 
@@ -73,8 +74,13 @@ ngx_http_ab_apply_force(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx,
             continue;
         }
 
+        /* a pin: ngx_http_ab_assignment_compute() shows it */
         ctx->assigned[exp->index] = (int16_t) k;
-        ctx->flags[exp->index] |= NGX_HTTP_AB_ASSIGNED|NGX_HTTP_AB_FORCED;
+        ctx->flags[exp->index] |= NGX_HTTP_AB_FORCED;
+
+        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "ab: ab_force pins \"%V\" to \"%*s\"",
+                       &exp->name, vlen, v);
     }
 
     if (ignored) {
@@ -87,9 +93,8 @@ ngx_http_ab_apply_force(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx,
 }
 
 
-/* The slow path of ngx_http_ab_apply_policy(): the first time. */
 void
-ngx_http_ab_policy(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx)
+ngx_http_ab_policy_compute(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx)
 {
     ngx_http_ab_loc_conf_t  *lcf;
 
@@ -105,31 +110,43 @@ ngx_http_ab_policy(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx)
 
     if (lcf->exclude && ngx_http_ab_cv_true(r, lcf->exclude)) {
         ctx->excluded = 1;
+
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "ab: visitor excluded by ab_exclude");
     }
 }
 
 
-/* The slow path of ngx_http_ab_in_holdout(): the first time. */
 ngx_int_t
-ngx_http_ab_holdout_bucket(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx)
+ngx_http_ab_holdout_compute(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx)
 {
+    uint32_t                  b;
     ngx_http_ab_main_conf_t  *mcf;
 
     ctx->holdout_done = 1;
     mcf = ngx_http_get_module_main_conf(r, ngx_http_ab_module);
 
-    ctx->holdout = mcf->holdout > 0
-                   && ab_holdout_bucket_before(
-                          (char *) ngx_http_ab_key_uid(ctx), ctx->uid.len)
-                      < (uint32_t) mcf->holdout;
+    if (mcf->holdout <= 0) {
+        ctx->holdout = 0;
+        return 0;
+    }
+
+    b = ab_holdout_bucket_before((char *) ngx_http_ab_key_uid(ctx),
+                                 ctx->uid.len);
+    ctx->holdout = b < (uint32_t) mcf->holdout;
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "ab: holdout bucket %uD, holdout %i: %s", b, mcf->holdout,
+                   ctx->holdout ? "held out" : "not held out");
 
     return ctx->holdout;
 }
 
 
-/* The slow path of ngx_http_ab_in_layer(): an experiment in a layer. */
+/* Whether the visitor's bucket of the experiment's layer is in its range;
+ * for an experiment in a layer, with the id resolved. */
 ngx_int_t
-ngx_http_ab_layer(ngx_http_request_t *r, ngx_http_ab_experiment_t *exp,
+ngx_http_ab_in_layer(ngx_http_request_t *r, ngx_http_ab_experiment_t *exp,
     ngx_http_ab_ctx_t *ctx)
 {
     uint32_t  b;
@@ -137,6 +154,11 @@ ngx_http_ab_layer(ngx_http_request_t *r, ngx_http_ab_experiment_t *exp,
     b = ab_layer_bucket_before((char *) exp->layer.data, exp->layer.len,
                                (char *) ngx_http_ab_key_uid(ctx),
                                ctx->uid.len);
+
+    ngx_log_debug5(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "ab: layer \"%V\" bucket %uD, \"%V\" takes [%i, %i)",
+                   &exp->layer, b, &exp->name, (ngx_int_t) exp->layer_from,
+                   (ngx_int_t) exp->layer_to);
 
     return b >= (uint32_t) exp->layer_from && b < (uint32_t) exp->layer_to;
 }

@@ -1,6 +1,10 @@
 /*
- * Per-request side: the context kept on the main request, the variables,
- * the exposure phase handler and the header filter that sets the cookie.
+ * The orchestrator of a request: the context kept on the main request,
+ * the one function that assigns a visitor to an experiment, the id,
+ * exposures and events, the variables that show them and the header
+ * filter that sets the cookies. It asks ngx_http_ab_cookie.c,
+ * ngx_http_ab_policy.c, ngx_http_ab_zone.c and ngx_http_ab_events.c;
+ * none of them calls back.
  */
 
 #include "ngx_http_ab_module.h"
@@ -80,17 +84,20 @@ ngx_http_ab_add_core_variables(ngx_conf_t *cf)
 }
 
 
+/*
+ * Does nothing: the cleanup record is how the context is found again after
+ * an internal redirect has zeroed the request's module contexts, as the
+ * realip module finds its own.
+ */
 static void
 ngx_http_ab_cleanup(void *data)
 {
-    /* Only a marker: it lets the context be found again after an internal
-     * redirect has zeroed the request's module contexts. */
 }
 
 
-/* The slow path of ngx_http_ab_get_ctx(): no context on the request yet. */
+/* No context on the main request yet: found again or created. */
 ngx_http_ab_ctx_t *
-ngx_http_ab_find_ctx(ngx_http_request_t *r, ngx_uint_t create)
+ngx_http_ab_ctx_compute(ngx_http_request_t *r, ngx_uint_t create)
 {
     size_t                    n, size;
     u_char                   *p;
@@ -135,10 +142,14 @@ ngx_http_ab_find_ctx(ngx_http_request_t *r, ngx_uint_t create)
     size = sizeof(ngx_http_ab_ctx_t)
            + n * (sizeof(ngx_uint_t) + sizeof(int16_t) + 1);
 
-    p = ngx_palloc(r->pool, size + mcf->key_room + AB_UID_MAX_LEN);
-    if (p == NULL) {
+    cln = ngx_pool_cleanup_add(r->pool,
+                               size + mcf->key_room + AB_UID_MAX_LEN);
+    if (cln == NULL) {
         return NULL;
     }
+
+    cln->handler = ngx_http_ab_cleanup;
+    p = cln->data;
 
     ngx_memzero(p, size);
 
@@ -157,13 +168,6 @@ ngx_http_ab_find_ctx(ngx_http_request_t *r, ngx_uint_t create)
     /* no holdout: nothing to hash for it */
     ctx->holdout_done = (mcf->holdout <= 0);
 
-    /* the marker kept in the context itself: what ngx_pool_cleanup_add()
-     * does, without an allocation of its own */
-    ctx->cleanup.handler = ngx_http_ab_cleanup;
-    ctx->cleanup.data = ctx;
-    ctx->cleanup.next = r->pool->cleanup;
-    r->pool->cleanup = &ctx->cleanup;
-
     ngx_http_set_ctx(r, ctx, ngx_http_ab_module);
 
     return ctx;
@@ -171,78 +175,167 @@ ngx_http_ab_find_ctx(ngx_http_request_t *r, ngx_uint_t create)
 
 
 /*
- * The slow path of ngx_http_ab_assignment(): the variant experiment i
- * shows this visitor, or NOT_ENROLLED (nothing to show: no id, outside
- * traffic or outside its layer range). Sets ctx->flags[i]: ENROLLED only
- * for a real assignment, FORCED for a QA pin (set with the variant by the
- * policy); excluded and holdout visitors see the baseline without being
- * enrolled.
+ * The visitor's id, the first time it is asked for: read from the cookie
+ * (with the marker, in the same pass), else minted, else none. Excluded
+ * visitors (bots, no consent) have none: nothing is minted for them, and
+ * an id they still carry is neither used nor logged.
  */
 ngx_int_t
-ngx_http_ab_assign(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx,
-    ngx_uint_t i)
+ngx_http_ab_uid_compute(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx)
 {
-    int                        k;
-    ngx_http_ab_main_conf_t   *mcf;
-    ngx_http_ab_experiment_t  *exp;
+    ngx_http_ab_loc_conf_t   *lcf;
+    ngx_http_ab_main_conf_t  *mcf;
 
-    ngx_http_ab_apply_policy(r, ctx);
-
-    if (ctx->flags[i] & NGX_HTTP_AB_ASSIGNED) {
-        return ctx->assigned[i];
-    }
-
-    ctx->flags[i] |= NGX_HTTP_AB_ASSIGNED;
+    ngx_http_ab_policy(r, ctx);
 
     if (ctx->excluded) {
-        ctx->assigned[i] = 0;
-        return 0;
+        ctx->uid_state = NGX_HTTP_AB_UID_NONE;
+        return NGX_DECLINED;
     }
 
-    if (ngx_http_ab_resolve_uid(r, ctx) != NGX_OK) {
-        ctx->assigned[i] = NGX_HTTP_AB_NOT_ENROLLED;
-        return NGX_HTTP_AB_NOT_ENROLLED;
-    }
-
-    if (ngx_http_ab_in_holdout(r, ctx)) {
-        ctx->assigned[i] = 0;
-        return 0;
-    }
-
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_ab_module);
     mcf = ngx_http_get_module_main_conf(r, ngx_http_ab_module);
-    exp = (ngx_http_ab_experiment_t *) mcf->experiments.elts + i;
 
-    if (!ngx_http_ab_in_layer(r, exp, ctx)) {
-        ctx->assigned[i] = NGX_HTTP_AB_NOT_ENROLLED;
-        return NGX_HTTP_AB_NOT_ENROLLED;
+    /* the marker is only of use to the live counters */
+    if (ngx_http_ab_read_cookies(r->main, lcf->cookie, mcf->counters != NULL,
+                                 &ctx->uid, &ctx->marker)
+        == NGX_OK)
+    {
+        ctx->uid_state = NGX_HTTP_AB_UID_COOKIE;
+
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "ab: visitor id \"%V\" from cookie \"%V\"",
+                       &ctx->uid, &lcf->cookie->name);
+        return NGX_OK;
     }
 
-    k = ab_assign_before((char *) exp->salt.data, exp->salt.len,
-                         (uint32_t) exp->traffic, exp->bounds,
-                         exp->variants.nelts,
-                         (char *) ngx_http_ab_key_uid(ctx), ctx->uid.len);
+    /* An id nobody can be given back is worse than none: after the header
+     * has gone out, the visitor simply has no id on this request. Minted
+     * straight where the hashes want it (ngx_http_ab_key_uid()). */
+    if (r->main->header_sent || ngx_http_ab_mint_uid(ctx->key) != NGX_OK) {
+        ctx->uid_state = NGX_HTTP_AB_UID_NONE;
 
-    if (k >= 0) {
-        ctx->flags[i] |= NGX_HTTP_AB_ENROLLED;
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "ab: no valid \"%V\" cookie and no id minted: %s",
+                       &lcf->cookie->name,
+                       r->main->header_sent ? "the header is sent"
+                                            : "no random bytes");
+        return NGX_DECLINED;
     }
 
+    ctx->uid.data = ctx->key;
+    ctx->uid.len = AB_UID_MINTED_LEN;
+    ctx->key_uid = 1;
+    ctx->uid_state = NGX_HTTP_AB_UID_MINTED;
+    ctx->mint_cookie = lcf->cookie;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "ab: no valid \"%V\" cookie, minted visitor id \"%V\"",
+                   &lcf->cookie->name, &ctx->uid);
+
+    /* minted by a filter after ours (add_header): the header is still
+     * being built, so the cookie goes on it now */
+    if (ctx->header_filtered) {
+        return ngx_http_ab_set_cookie(r->main, ctx->mint_cookie, NULL,
+                                      &ctx->uid);
+    }
+
+    return NGX_OK;
+}
+
+
+/* The assignment of experiment i is k (a variant, or NOT_ENROLLED). */
+static ngx_inline ngx_int_t
+ngx_http_ab_assigned(ngx_http_ab_ctx_t *ctx, ngx_uint_t i, ngx_int_t k,
+    ngx_uint_t flags)
+{
     ctx->assigned[i] = (int16_t) k;
+    ctx->flags[i] |= NGX_HTTP_AB_ASSIGNED | flags;
 
     return k;
 }
 
 
-/* if=VALUE, ab_exclude VALUE ...: true when non-empty and not "0". */
+/*
+ * The variant experiment i shows this visitor, or NOT_ENROLLED (nothing to
+ * show), decided in the order of docs/assignment.md's "Order of
+ * decisions". Only a real assignment is ENROLLED (counted, exposed); a QA
+ * pin is FORCED; excluded and held-out visitors see the baseline, variant
+ * 0, without being enrolled.
+ */
 ngx_int_t
-ngx_http_ab_cv_true(ngx_http_request_t *r, ngx_http_complex_value_t *cv)
+ngx_http_ab_assignment_compute(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx,
+    ngx_uint_t i)
 {
-    ngx_str_t  val;
+    uint32_t                   b;
+    ngx_int_t                  k;
+    ngx_http_ab_main_conf_t   *mcf;
+    ngx_http_ab_experiment_t  *exp;
 
-    if (ngx_http_complex_value(r, cv, &val) != NGX_OK) {
-        return 0;
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_ab_module);
+    exp = (ngx_http_ab_experiment_t *) mcf->experiments.elts + i;
+
+    ngx_http_ab_policy(r, ctx);
+
+    /* 1. ab_force, where ab_force_allow lets it: the pinned variant */
+    if (ctx->flags[i] & NGX_HTTP_AB_FORCED) {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "ab: \"%V\" forced, not enrolled", &exp->name);
+        return ngx_http_ab_assigned(ctx, i, ctx->assigned[i], 0);
     }
 
-    return val.len != 0 && !(val.len == 1 && val.data[0] == '0');
+    /* 2. ab_exclude: the baseline */
+    if (ctx->excluded) {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "ab: \"%V\" baseline, not enrolled: excluded",
+                       &exp->name);
+        return ngx_http_ab_assigned(ctx, i, 0, 0);
+    }
+
+    /* 3. no id, and too late to mint one: nothing */
+    if (ngx_http_ab_uid(r, ctx) != NGX_OK) {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "ab: \"%V\" not enrolled: no id", &exp->name);
+        return ngx_http_ab_assigned(ctx, i, NGX_HTTP_AB_NOT_ENROLLED, 0);
+    }
+
+    /* 4. the global holdout: the baseline */
+    if (ngx_http_ab_holdout(r, ctx)) {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "ab: \"%V\" baseline, not enrolled: holdout",
+                       &exp->name);
+        return ngx_http_ab_assigned(ctx, i, 0, 0);
+    }
+
+    /* 5. outside the experiment's range of its layer: nothing */
+    if (exp->layer.len && !ngx_http_ab_in_layer(r, exp, ctx)) {
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "ab: \"%V\" not enrolled: outside its range of "
+                       "layer \"%V\"", &exp->name, &exp->layer);
+        return ngx_http_ab_assigned(ctx, i, NGX_HTTP_AB_NOT_ENROLLED, 0);
+    }
+
+    /* 6. outside traffic: nothing; 7. else the variant of the variant
+     * bucket: enrolled (the two hashes share the salt copied once) */
+    k = ab_assign_before((char *) exp->salt.data, exp->salt.len,
+                         (uint32_t) exp->traffic, exp->bounds,
+                         exp->variants.nelts,
+                         (char *) ngx_http_ab_key_uid(ctx), ctx->uid.len, &b);
+
+    if (k < 0) {
+        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "ab: \"%V\" not enrolled: traffic bucket %uD, "
+                       "traffic %i", &exp->name, b, exp->traffic);
+        return ngx_http_ab_assigned(ctx, i, NGX_HTTP_AB_NOT_ENROLLED, 0);
+    }
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "ab: \"%V\" enrolled in \"%V\": variant bucket %uD",
+                   &exp->name,
+                   &((ngx_http_ab_variant_t *) exp->variants.elts)[k].name,
+                   b);
+
+    return ngx_http_ab_assigned(ctx, i, k, NGX_HTTP_AB_ENROLLED);
 }
 
 
@@ -263,12 +356,12 @@ ngx_http_ab_uid_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
 {
     ngx_http_ab_ctx_t  *ctx;
 
-    ctx = ngx_http_ab_get_ctx(r, 1);
+    ctx = ngx_http_ab_ctx(r, 1);
     if (ctx == NULL) {
         return NGX_ERROR;
     }
 
-    if (ngx_http_ab_resolve_uid(r, ctx) != NGX_OK) {
+    if (ngx_http_ab_uid(r, ctx) != NGX_OK) {
         ngx_http_ab_set_value(v, (u_char *) "", 0);
         return NGX_OK;
     }
@@ -285,12 +378,12 @@ ngx_http_ab_uid_new_variable(ngx_http_request_t *r,
 {
     ngx_http_ab_ctx_t  *ctx;
 
-    ctx = ngx_http_ab_get_ctx(r, 1);
+    ctx = ngx_http_ab_ctx(r, 1);
     if (ctx == NULL) {
         return NGX_ERROR;
     }
 
-    (void) ngx_http_ab_resolve_uid(r, ctx);
+    (void) ngx_http_ab_uid(r, ctx);
 
     if (ctx->uid_state == NGX_HTTP_AB_UID_MINTED) {
         ngx_http_ab_set_value(v, (u_char *) "1", 1);
@@ -313,7 +406,7 @@ ngx_http_ab_experiment_variable(ngx_http_request_t *r,
     ngx_http_ab_main_conf_t   *mcf;
     ngx_http_ab_experiment_t  *exp;
 
-    ctx = ngx_http_ab_get_ctx(r, 1);
+    ctx = ngx_http_ab_ctx(r, 1);
     if (ctx == NULL) {
         return NGX_ERROR;
     }
@@ -359,7 +452,7 @@ ngx_http_ab_exposures_variable(ngx_http_request_t *r,
     ngx_http_ab_main_conf_t   *mcf;
     ngx_http_ab_experiment_t  *exp;
 
-    ctx = ngx_http_ab_get_ctx(r, 0);
+    ctx = ngx_http_ab_ctx(r, 0);
 
     if (ctx == NULL || ctx->nexposures == 0) {
         ngx_http_ab_set_value(v, (u_char *) "", 0);
@@ -420,7 +513,7 @@ ngx_http_ab_events_variable(ngx_http_request_t *r,
     u_char             *p;
     ngx_http_ab_ctx_t  *ctx;
 
-    ctx = ngx_http_ab_get_ctx(r, 0);
+    ctx = ngx_http_ab_ctx(r, 0);
 
     if (ctx == NULL) {
         ngx_http_ab_set_value(v, (u_char *) "", 0);
@@ -455,15 +548,15 @@ ngx_http_ab_holdout_variable(ngx_http_request_t *r,
 {
     ngx_http_ab_ctx_t  *ctx;
 
-    ctx = ngx_http_ab_get_ctx(r, 1);
+    ctx = ngx_http_ab_ctx(r, 1);
     if (ctx == NULL) {
         return NGX_ERROR;
     }
 
-    ngx_http_ab_apply_policy(r, ctx);
+    ngx_http_ab_policy(r, ctx);
 
-    if (!ctx->excluded && ngx_http_ab_resolve_uid(r, ctx) == NGX_OK
-        && ngx_http_ab_in_holdout(r, ctx))
+    if (!ctx->excluded && ngx_http_ab_uid(r, ctx) == NGX_OK
+        && ngx_http_ab_holdout(r, ctx))
     {
         ngx_http_ab_set_value(v, (u_char *) "1", 1);
 
@@ -475,6 +568,7 @@ ngx_http_ab_holdout_variable(ngx_http_request_t *r,
 }
 
 
+/* The rewrite phase: the exposure points (`ab`) of the location. */
 ngx_int_t
 ngx_http_ab_exposure_handler(ngx_http_request_t *r)
 {
@@ -491,7 +585,7 @@ ngx_http_ab_exposure_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
-    ctx = ngx_http_ab_get_ctx(r, 1);
+    ctx = ngx_http_ab_ctx(r, 1);
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -521,30 +615,129 @@ ngx_http_ab_exposure_handler(ngx_http_request_t *r)
         ctx->flags[e] |= NGX_HTTP_AB_EXPOSED;
         ctx->exposure_order[ctx->nexposures++] = e;
 
-        if (!(ctx->flags[e] & NGX_HTTP_AB_FORCED) && mcf->counters) {
-            ngx_http_ab_count_exposure(r, ctx, e, k);
+        if (ctx->flags[e] & NGX_HTTP_AB_FORCED) {
+            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "ab: \"%V\" exposed, forced: not counted",
+                           &pt[i].name);
+            continue;
         }
+
+        if (mcf->counters && ngx_http_ab_count_exposure(r, ctx, e, k)) {
+            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "ab: \"%V\" exposed, the visitor's first "
+                           "exposure", &pt[i].name);
+            continue;
+        }
+
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "ab: \"%V\" exposed", &pt[i].name);
     }
 
     return NGX_DECLINED;
 }
 
 
+/*
+ * Events of one batch (the storefront's response header, or the beacon):
+ * appended to $ab_events, and counted live for every experiment the
+ * visitor is really enrolled in, exposed yet or not (abstat applies the
+ * exposure rules). `claim`: new names may take live event slots
+ * (ngx_http_ab_count_events()).
+ */
+ngx_int_t
+ngx_http_ab_record_events(ngx_http_request_t *r, ab_events_t *ev,
+    ngx_uint_t claim)
+{
+    u_char                   *p;
+    ngx_int_t                 k;
+    ngx_str_t                 batch;
+    ngx_uint_t                e;
+    ngx_http_ab_ctx_t        *ctx;
+    ngx_http_ab_main_conf_t  *mcf;
+
+    ctx = ngx_http_ab_ctx(r, 1);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->events_invalid += ev->invalid;
+
+    if (ev->len == 0) {
+        return NGX_OK;
+    }
+
+    if (ctx->events.len) {
+        /* a second batch (an internal redirect): append */
+        p = ngx_pnalloc(r->pool, ctx->events.len + 1 + ev->len);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(p, ctx->events.data, ctx->events.len);
+        p[ctx->events.len] = ',';
+        ngx_memcpy(p + ctx->events.len + 1, ev->out, ev->len);
+        ctx->events.data = p;
+        ctx->events.len += 1 + ev->len;
+
+    } else {
+        ctx->events.data = (u_char *) ev->out;
+        ctx->events.len = ev->len;
+    }
+
+    /* the visitor the events belong to: minted now if it has no id yet */
+    (void) ngx_http_ab_uid(r, ctx);
+
+    batch.data = (u_char *) ev->out;
+    batch.len = ev->len;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "ab: events \"%V\" recorded for visitor \"%V\"",
+                   &batch, &ctx->uid);
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_ab_module);
+
+    if (mcf->counters == NULL) {
+        return NGX_OK;
+    }
+
+    for (e = 0; e < mcf->experiments.nelts; e++) {
+        k = ngx_http_ab_assignment(r, ctx, e);
+
+        if ((ctx->flags[e] & (NGX_HTTP_AB_ENROLLED|NGX_HTTP_AB_FORCED))
+            == NGX_HTTP_AB_ENROLLED)
+        {
+            ngx_http_ab_count_events(r, e, k, &batch, claim);
+        }
+    }
+
+    return NGX_OK;
+}
+
+
 static ngx_int_t
 ngx_http_ab_header_filter(ngx_http_request_t *r)
 {
+    ab_events_t         ev;
+    ngx_int_t           rc;
     ngx_http_ab_ctx_t  *ctx;
 
     if (r != r->main) {
         return ngx_http_next_header_filter(r);
     }
 
-    /* events first: capturing them may mint the visitor's id */
-    if (r->upstream && ngx_http_ab_capture_events(r) != NGX_OK) {
-        return NGX_ERROR;
+    /* events first: recording them may mint the visitor's id */
+    if (r->upstream) {
+        rc = ngx_http_ab_upstream_events(r, &ev);
+
+        if (rc == NGX_ERROR
+            || (rc == NGX_OK && ngx_http_ab_record_events(r, &ev, 1)
+                                != NGX_OK))
+        {
+            return NGX_ERROR;
+        }
     }
 
-    ctx = ngx_http_ab_get_ctx(r, 0);
+    ctx = ngx_http_ab_ctx(r, 0);
 
     if (ctx == NULL) {
         ngx_http_set_ctx(r, NGX_HTTP_AB_FILTERED, ngx_http_ab_module);
@@ -607,79 +800,6 @@ ngx_http_ab_utf8_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
     ngx_http_ab_set_value(v, p, ab_utf8_sanitize(src.data, src.len, p));
 
     return NGX_OK;
-}
-
-
-ngx_table_elt_t *
-ngx_http_ab_add_header(ngx_http_request_t *r, char *key)
-{
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NULL;
-    }
-
-    h->hash = 1;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-    h->key.data = (u_char *) key;
-    h->key.len = ngx_strlen(key);
-    ngx_str_null(&h->value);
-
-    return h;
-}
-
-
-/*
- * Sends a complete response of the module's own (the beacon, the status
- * page): never stored by caches, which would also swallow the next beacon
- * of the same URL. `b` may be NULL for a response without a body.
- */
-ngx_int_t
-ngx_http_ab_send_uncached(ngx_http_request_t *r, ngx_uint_t status,
-    char *type, ngx_buf_t *b)
-{
-    ngx_int_t         rc;
-    ngx_chain_t       out;
-    ngx_table_elt_t  *h;
-
-    h = ngx_http_ab_add_header(r, "Cache-Control");
-    if (h == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ngx_str_set(&h->value, "no-store");
-
-    r->headers_out.status = status;
-    r->headers_out.content_length_n = b ? b->last - b->pos : 0;
-
-    if (b == NULL) {
-        r->header_only = 1;
-
-    } else {
-        r->headers_out.content_type.data = (u_char *) type;
-        r->headers_out.content_type.len = ngx_strlen(type);
-        r->headers_out.content_type_len = r->headers_out.content_type.len;
-        b->last_buf = (r == r->main);
-        b->last_in_chain = 1;
-    }
-
-    rc = ngx_http_send_header(r);
-
-    if (b == NULL && rc == NGX_OK) {
-        return ngx_http_send_special(r, NGX_HTTP_LAST);
-    }
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
 }
 
 

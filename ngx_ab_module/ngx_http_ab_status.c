@@ -17,62 +17,38 @@
 
 #define NGX_HTTP_AB_SRM_ALERT  0.001
 
+/* room for "%.17g": a sign, 17 digits, a point and "e-308", and more */
+#define NGX_HTTP_AB_DOUBLE_LEN  32
+
 
 typedef struct {
     double      chi2;
     double      p_value;                /* NaN when undefined */
-    ngx_uint_t  df;
+    size_t      df;
 } ngx_http_ab_srm_t;
 
 
+/* The SRM test of ab_dist.h on new visitors against the weights. */
 static void
 ngx_http_ab_srm(ngx_http_ab_main_conf_t *mcf, ngx_uint_t e,
     ngx_http_ab_srm_t *srm)
 {
-    double                     total = 0, weights = 0, expected, d;
-    ngx_uint_t                 k, n, cells = 0;
+    double                     observed[AB_MAX_VARIANTS];
+    double                     weights[AB_MAX_VARIANTS];
+    ngx_uint_t                 k;
     ngx_http_ab_variant_t     *var;
     ngx_http_ab_experiment_t  *exp;
 
     exp = (ngx_http_ab_experiment_t *) mcf->experiments.elts + e;
     var = exp->variants.elts;
-    n = exp->variants.nelts;
 
-    for (k = 0; k < n; k++) {
-        total += (double) mcf->counters[e][k]->new_visitors;
-        weights += var[k].weight;
+    for (k = 0; k < exp->variants.nelts; k++) {
+        observed[k] = (double) mcf->counters[e][k]->new_visitors;
+        weights[k] = var[k].weight;
     }
 
-    srm->chi2 = 0;
-    srm->p_value = NAN;
-    srm->df = 0;
-
-    if (total == 0) {
-        return;
-    }
-
-    for (k = 0; k < n; k++) {
-        d = (double) mcf->counters[e][k]->new_visitors;
-
-        if (var[k].weight == 0) {
-            if (d > 0) {
-                /* visitors where none are expected: a mismatch for sure */
-                srm->chi2 = INFINITY;
-            }
-            continue;
-        }
-
-        expected = total * var[k].weight / weights;
-        srm->chi2 += (d - expected) * (d - expected) / expected;
-        cells++;
-    }
-
-    if (cells < 2) {
-        return;
-    }
-
-    srm->df = cells - 1;
-    srm->p_value = isinf(srm->chi2) ? 0 : ab_chi2_sf(srm->chi2, srm->df);
+    srm->p_value = ab_srm_test(observed, weights, exp->variants.nelts,
+                               &srm->chi2, &srm->df);
 }
 
 
@@ -89,7 +65,7 @@ ngx_http_ab_double(u_char *p, double v, const char *undefined)
         return ngx_sprintf(p, "%s", v > 0 ? "+Inf" : "-Inf");
     }
 
-    return p + snprintf((char *) p, 32, "%.17g", v);
+    return p + snprintf((char *) p, NGX_HTTP_AB_DOUBLE_LEN, "%.17g", v);
 }
 
 
@@ -116,7 +92,7 @@ ngx_http_ab_status_json(ngx_http_ab_main_conf_t *mcf, u_char *p)
         p = ngx_sprintf(p, "%s{\"name\":\"%V\",\"srm\":{\"chi2\":",
                         e ? "," : "", &exp[e].name);
         p = ngx_http_ab_double(p, srm.df ? srm.chi2 : NAN, "null");
-        p = ngx_sprintf(p, ",\"df\":%ui,\"p_value\":", srm.df);
+        p = ngx_sprintf(p, ",\"df\":%uz,\"p_value\":", srm.df);
         p = ngx_http_ab_double(p, srm.p_value, "null");
         p = ngx_sprintf(p, ",\"alert\":%s},\"variants\":[",
                         srm.p_value < NGX_HTTP_AB_SRM_ALERT ? "true"

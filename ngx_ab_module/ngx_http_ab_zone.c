@@ -424,43 +424,10 @@ ngx_http_ab_zone_status(ngx_http_ab_main_conf_t *mcf, u_char *p,
 
 /*
  * First exposures. SRM needs each visitor counted once per experiment,
- * and the edge keeps no per-visitor state: a marker cookie, NAME_x next to
- * the id cookie NAME, lists the tags (ab_salt_tag) of the experiments the
- * visitor was exposed to, "a1b2c3.0f9e8d", the 16 most recent at most.
- * It is only used where ab_zone is configured.
+ * and the edge keeps no per-visitor state: the marker cookie (see
+ * AB_MARKER_SUFFIX in ab_core.h), read with the id, lists the experiments
+ * the visitor was exposed to. It is only used where ab_zone is configured.
  */
-
-#define NGX_HTTP_AB_MARKER_SUFFIX  "_x"
-#define NGX_HTTP_AB_MARKER_TAGS    16
-#define NGX_HTTP_AB_TAG_STEP       (AB_TAG_LEN + 1)
-
-
-static ngx_int_t
-ngx_http_ab_valid_marker(ngx_str_t *v)
-{
-    ngx_uint_t  i;
-
-    if (v->len == 0 || (v->len + 1) % NGX_HTTP_AB_TAG_STEP != 0
-        || (v->len + 1) / NGX_HTTP_AB_TAG_STEP > NGX_HTTP_AB_MARKER_TAGS)
-    {
-        return 0;
-    }
-
-    for (i = 0; i < v->len; i++) {
-        if (i % NGX_HTTP_AB_TAG_STEP == AB_TAG_LEN) {
-            if (v->data[i] != '.') {
-                return 0;
-            }
-
-        } else if (!((v->data[i] >= '0' && v->data[i] <= '9')
-                     || (v->data[i] >= 'a' && v->data[i] <= 'f')))
-        {
-            return 0;
-        }
-    }
-
-    return 1;
-}
 
 
 static ngx_uint_t
@@ -469,7 +436,7 @@ ngx_http_ab_marker_has(ngx_str_t *marker, u_char *tag)
     u_char  *p;
 
     for (p = marker->data; p < marker->data + marker->len;
-         p += NGX_HTTP_AB_TAG_STEP)
+         p += AB_MARKER_STEP)
     {
         if (ngx_memcmp(p, tag, AB_TAG_LEN) == 0) {
             return 1;
@@ -477,34 +444,6 @@ ngx_http_ab_marker_has(ngx_str_t *marker, u_char *tag)
     }
 
     return 0;
-}
-
-
-static void
-ngx_http_ab_read_marker(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx)
-{
-    u_char                   buf[64 + sizeof(NGX_HTTP_AB_MARKER_SUFFIX)];
-    ngx_str_t                name;
-    ngx_http_ab_loc_conf_t  *lcf;
-
-    ctx->marker_done = 1;
-    ngx_str_null(&ctx->marker);
-
-    lcf = ngx_http_get_module_loc_conf(r, ngx_http_ab_module);
-
-    name.data = buf;
-    name.len = ngx_cpymem(ngx_cpymem(buf, lcf->cookie->name.data,
-                                     lcf->cookie->name.len),
-                          NGX_HTTP_AB_MARKER_SUFFIX,
-                          sizeof(NGX_HTTP_AB_MARKER_SUFFIX) - 1)
-               - buf;
-
-    if (ngx_http_ab_find_cookie(r->main, &name, &ctx->marker,
-                                ngx_http_ab_valid_marker)
-        != NGX_OK)
-    {
-        ngx_str_null(&ctx->marker);
-    }
 }
 
 
@@ -547,7 +486,9 @@ ngx_http_ab_seen_before(ngx_http_ab_main_conf_t *mcf, ngx_str_t *uid,
 }
 
 
-void
+/* Counts exposure e of variant k; returns 1 for the visitor's first
+ * exposure to the experiment, as far as the edge can tell. */
+ngx_uint_t
 ngx_http_ab_count_exposure(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx,
     ngx_uint_t e, ngx_uint_t k)
 {
@@ -561,19 +502,19 @@ ngx_http_ab_count_exposure(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx,
 
     (void) ngx_atomic_fetch_add(&c->exposures, 1);
 
-    if (!ctx->marker_done) {
-        ngx_http_ab_read_marker(r, ctx);
+    if (ngx_http_ab_marker_has(&ctx->marker, exp->tag)) {
+        return 0;
     }
 
-    if (!ngx_http_ab_marker_has(&ctx->marker, exp->tag)) {
-        if (!ngx_http_ab_seen_before(mcf, &ctx->uid, exp->tag)) {
-            (void) ngx_atomic_fetch_add(&c->new_visitors, 1);
-        }
-
-        /* the marker is sent again either way */
-        ctx->flags[e] |= NGX_HTTP_AB_FIRST;
-        ctx->first_exposures++;
+    if (!ngx_http_ab_seen_before(mcf, &ctx->uid, exp->tag)) {
+        (void) ngx_atomic_fetch_add(&c->new_visitors, 1);
     }
+
+    /* the marker is sent again either way */
+    ctx->flags[e] |= NGX_HTTP_AB_FIRST;
+    ctx->first_exposures++;
+
+    return 1;
 }
 
 
@@ -595,11 +536,11 @@ ngx_http_ab_set_marker(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx)
     exp = mcf->experiments.elts;
     ck = ctx->mint_cookie ? ctx->mint_cookie : lcf->cookie;
 
-    add = ngx_min(ctx->first_exposures, NGX_HTTP_AB_MARKER_TAGS);
-    old = ctx->marker.len ? (ctx->marker.len + 1) / NGX_HTTP_AB_TAG_STEP : 0;
-    keep = ngx_min(old, NGX_HTTP_AB_MARKER_TAGS - add);
+    add = ngx_min(ctx->first_exposures, AB_MARKER_TAGS);
+    old = ctx->marker.len ? (ctx->marker.len + 1) / AB_MARKER_STEP : 0;
+    keep = ngx_min(old, AB_MARKER_TAGS - add);
 
-    value.len = (keep + add) * NGX_HTTP_AB_TAG_STEP - 1;
+    value.len = (keep + add) * AB_MARKER_STEP - 1;
     value.data = ngx_pnalloc(r->pool, value.len + 1);
     if (value.data == NULL) {
         return NGX_ERROR;
@@ -610,8 +551,8 @@ ngx_http_ab_set_marker(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx)
     if (keep) {
         /* the old list's last tag has no '.' after it */
         p = ngx_cpymem(p,
-                       ctx->marker.data + (old - keep) * NGX_HTTP_AB_TAG_STEP,
-                       keep * NGX_HTTP_AB_TAG_STEP - 1);
+                       ctx->marker.data + (old - keep) * AB_MARKER_STEP,
+                       keep * AB_MARKER_STEP - 1);
         *p++ = '.';
     }
 
@@ -634,7 +575,7 @@ ngx_http_ab_set_marker(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx)
         *p++ = '.';
     }
 
-    return ngx_http_ab_set_cookie(r, ck, NGX_HTTP_AB_MARKER_SUFFIX, &value);
+    return ngx_http_ab_set_cookie(r, ck, AB_MARKER_SUFFIX, &value);
 }
 
 
@@ -697,42 +638,23 @@ ngx_http_ab_count_event(ngx_slab_pool_t *shpool, ngx_http_ab_counter_t *c,
 }
 
 
+/* The events of a visitor enrolled in experiment e with variant k. */
 void
-ngx_http_ab_count_events(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx,
+ngx_http_ab_count_events(ngx_http_request_t *r, ngx_uint_t e, ngx_uint_t k,
     ngx_str_t *events, ngx_uint_t claim)
 {
-    size_t                    pos, len;
-    ngx_int_t                 k;
-    ngx_uint_t                e;
+    size_t                    pos = 0, len;
     const char               *name;
     ngx_slab_pool_t          *shpool;
     ngx_http_ab_main_conf_t  *mcf;
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_ab_module);
-
-    if (mcf->counters == NULL || events->len == 0) {
-        return;
-    }
-
     shpool = (ngx_slab_pool_t *) mcf->zone->shm.addr;
 
-    /* every experiment the visitor is really enrolled in, exposed yet or
-     * not: the live view; abstat applies the exposure rules */
-    for (e = 0; e < mcf->experiments.nelts; e++) {
-        k = ngx_http_ab_assignment(r, ctx, e);
-
-        if ((ctx->flags[e] & (NGX_HTTP_AB_ENROLLED|NGX_HTTP_AB_FORCED))
-            != NGX_HTTP_AB_ENROLLED)
-        {
-            continue;
-        }
-
-        pos = 0;
-        while (ab_events_next_name((char *) events->data, events->len, &pos,
-                                   &name, &len))
-        {
-            ngx_http_ab_count_event(shpool, mcf->counters[e][k], name, len,
-                                    claim);
-        }
+    while (ab_events_next_name((char *) events->data, events->len, &pos,
+                               &name, &len))
+    {
+        ngx_http_ab_count_event(shpool, mcf->counters[e][k], name, len,
+                                claim);
     }
 }

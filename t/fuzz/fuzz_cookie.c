@@ -2,8 +2,10 @@
  * libFuzzer target: a Cookie header value as a client sends it. Every
  * occurrence of the id cookie is found and validated; the iterator must
  * stay inside the input and always make progress, and ab_cookie_uid(),
- * the module's one-call lookup with its fast path, must find the same id
- * as the iterator and ab_valid_uid() together.
+ * with its fast path, must find the same id as the iterator and
+ * ab_valid_uid() together, and ab_cookie_scan(), the module's one pass
+ * for the id and the marker, the same id and the same marker as the
+ * iterator and ab_valid_marker() do.
  */
 
 #include "ab_core.h"
@@ -15,9 +17,12 @@
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    const char  *hdr = (const char *) data, *val, *first = NULL, *fast;
-    size_t       pos = 0, last = 0, len, rounds = 0, first_len = 0, fast_len;
-    int          found;
+    const char    *hdr = (const char *) data, *val, *first = NULL, *fast;
+    const char    *marker = NULL;
+    size_t         pos = 0, last = 0, len, rounds = 0, first_len = 0;
+    size_t         fast_len, marker_len = 0;
+    int            found;
+    ab_cookies_t   both = { NULL, 0, NULL, 0 };
 
     while (ab_cookie_next(hdr, size, &pos, "abid", 4, &val, &len)) {
         if (val < hdr || val + len > hdr + size || pos <= last && rounds) {
@@ -44,6 +49,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (found != (first != NULL)
         || (found && (fast != first || fast_len != first_len)))
+    {
+        abort();
+    }
+
+    pos = 0;
+    while (ab_cookie_next(hdr, size, &pos, "abid_x", 6, &val, &len)) {
+        if (ab_valid_marker(val, len)) {
+            marker = val;
+            marker_len = len;
+            break;
+        }
+    }
+
+    found = ab_cookie_scan(hdr, size, "abid", 4, 1, &both);
+
+    if (found != (first != NULL && marker != NULL)
+        || both.uid != first || both.uid_len != first_len
+        || both.marker != marker || both.marker_len != marker_len)
     {
         abort();
     }

@@ -49,7 +49,7 @@ test_bucket(void)
                == ab_layer_bucket("layer1", 6, id, 32)
                && ab_holdout_bucket_before(uid, 32)
                   == ab_holdout_bucket(id, 32)
-               && ab_assign_before("salt", 4, 5000, cum, 2, uid, 32)
+               && ab_assign_before("salt", 4, 5000, cum, 2, uid, 32, NULL)
                   == ab_assign("salt", 4, 5000, cum, 2, id, 32),
                "buckets in place equal the plain ones");
         tap_ok(memcmp(uid, id, 32) == 0, "the id itself is left alone");
@@ -241,6 +241,73 @@ test_cookie_uid(void)
 }
 
 
+/* ab_cookie_scan(): the id and the marker of one header in one pass. */
+static void
+check_scan(const char *hdr, int want_marker, const char *uid,
+    const char *marker, const char *what)
+{
+    int           all;
+    ab_cookies_t  c = { NULL, 0, NULL, 0 };
+
+    all = ab_cookie_scan(hdr, strlen(hdr), "abid", 4, want_marker, &c);
+
+    tap_ok(all == (uid != NULL && (marker != NULL || !want_marker))
+           && (uid ? c.uid && c.uid_len == strlen(uid)
+                     && memcmp(c.uid, uid, c.uid_len) == 0
+                   : c.uid == NULL)
+           && (marker ? c.marker && c.marker_len == strlen(marker)
+                        && memcmp(c.marker, marker, c.marker_len) == 0
+                      : c.marker == NULL),
+           "id and marker: %s", what);
+}
+
+
+static void
+test_cookie_id_and_marker(void)
+{
+    const char    *id = "5f1d3c9a0b7e4d2c8a6f1e3b9c7d5a20";
+    ab_cookies_t   c = { NULL, 0, NULL, 0 };
+
+    check_scan("abid=5f1d3c9a0b7e4d2c8a6f1e3b9c7d5a20; abid_x=a1b2c3.0f9e8d",
+               1, id, "a1b2c3.0f9e8d", "both, id first");
+    check_scan("abid_x=a1b2c3; abid=5f1d3c9a0b7e4d2c8a6f1e3b9c7d5a20", 1, id,
+               "a1b2c3", "both, marker first");
+    check_scan("abid_x=a1b2c3; abid=5f1d3c9a0b7e4d2c8a6f1e3b9c7d5a20", 0, id,
+               NULL, "the marker only when asked for");
+    check_scan("abid_x=a1b2c3", 1, NULL, "a1b2c3", "a marker without an id");
+    check_scan("abid_x = \"a1b2c3\"", 1, NULL, "a1b2c3",
+               "spaces and quotes around the marker");
+    check_scan("abid_x=A1B2C3; abid_x=a1b2c3.; abid_x=a1b2c3", 1, NULL,
+               "a1b2c3", "invalid markers skipped: upper case, a trailing '.'");
+    check_scan("abid_xy=a1b2c3; abid_=a1b2c3", 1, NULL, NULL,
+               "other names that start alike");
+    check_scan("abid=short; abid_x=a1b2c3; abid=5f1d3c9a0b7e4d2c8a6f1e3b9c7d5a20",
+               1, id, "a1b2c3", "a bad id, the marker, a good id");
+
+    /* a second Cookie header fills in what the first lacked */
+    tap_ok(!ab_cookie_scan("abid_x=a1b2c3", 13, "abid", 4, 1, &c)
+           && ab_cookie_scan("abid=5f1d3c9a0b7e4d2c8a6f1e3b9c7d5a20; "
+                             "abid_x=0f9e8d", 52, "abid", 4, 1, &c)
+           && c.marker_len == 6 && memcmp(c.marker, "a1b2c3", 6) == 0
+           && c.uid_len == 32,
+           "id and marker: the first valid value over two headers");
+
+    tap_ok(ab_valid_marker("a1b2c3", 6) && ab_valid_marker("a1b2c3.0f9e8d", 13)
+           && !ab_valid_marker("", 0) && !ab_valid_marker("a1b2c", 5)
+           && !ab_valid_marker("a1b2c3.", 7) && !ab_valid_marker("a1b2g3", 6)
+           && !ab_valid_marker("a1b2c3,0f9e8d", 13),
+           "marker syntax: tags of six hex digits joined by '.'");
+    tap_ok(ab_valid_marker("000000.000001.000002.000003.000004.000005.000006."
+                           "000007.000008.000009.00000a.00000b.00000c.00000d."
+                           "00000e.00000f", 16 * 7 - 1)
+           && !ab_valid_marker("000000.000001.000002.000003.000004.000005."
+                               "000006.000007.000008.000009.00000a.00000b."
+                               "00000c.00000d.00000e.00000f.000010",
+                               17 * 7 - 1),
+           "marker syntax: AB_MARKER_TAGS tags at most");
+}
+
+
 static void
 test_cookie_scan(void)
 {
@@ -271,6 +338,7 @@ test_cookie_scan(void)
            "a lone quote is kept (and is an invalid id)");
 
     test_cookie_uid();
+    test_cookie_id_and_marker();
 }
 
 

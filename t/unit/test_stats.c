@@ -99,7 +99,8 @@ static void
 test_srm(void)
 {
     double  obs[] = { 5000, 5200 }, w[] = { 50, 50 }, chi2, p;
-    double  obs0[] = { 10, 10, 1 }, w0[] = { 1, 1, 0 };
+    double  obs0[] = { 10, 10, 1 }, w0[] = { 1, 1, 0 }, none[] = { 0, 0 };
+    size_t  df;
 
     p = ab_srm(obs, w, 2, &chi2);
     tap_close(chi2, 3.92157, 1e-6, "srm: chi2");
@@ -107,6 +108,16 @@ test_srm(void)
 
     p = ab_srm(obs0, w0, 3, &chi2);
     tap_ok(p == 0 && isinf(chi2), "srm: visitors in a zero-weight variant");
+
+    /* the module's status page needs the degrees of freedom too */
+    p = ab_srm_test(obs, w, 2, &chi2, &df);
+    tap_ok(df == 1 && p > 0.04 && p < 0.05, "srm: df of two cells");
+    p = ab_srm_test(obs0, w0, 3, &chi2, &df);
+    tap_ok(df == 1 && p == 0, "srm: a zero-weight variant is no cell");
+    p = ab_srm_test(none, w, 2, &chi2, &df);
+    tap_ok(df == 0 && isnan(p) && isnan(chi2), "srm: undefined before data");
+    p = ab_srm_test(obs, w, 1, &chi2, &df);
+    tap_ok(df == 0 && isnan(p), "srm: undefined for one variant");
 }
 
 
