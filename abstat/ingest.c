@@ -63,6 +63,7 @@ typedef struct {
     uint64_t     base;
     uint64_t     tell;
     size_t       pos;
+    ab_spans_t   spans;         /* of the parsed entries */
 } batch_t;
 
 typedef struct {
@@ -129,10 +130,11 @@ parse_batch(const src_t *src, batch_t *b)
     if (src->events) {
         return;
     }
+    ab_spans_reset(&b->spans);
     for (i = 0; i < b->n; i++) {
         if (b->ents[i].rd == AB_READ_LINE) {
             (void) ab_line_log_parse(b->ents[i].line, b->ents[i].len,
-                                     &b->ents[i].pl);
+                                     &b->ents[i].pl, &b->spans);
         }
     }
 }
@@ -413,6 +415,7 @@ src_close(src_t *src)
     for (i = 0; i < NBATCH; i++) {
         free(src->b[i].ents);
         free(src->b[i].buf);
+        ab_spans_free(&src->b[i].spans);
         src->b[i].ents = NULL;
         src->b[i].buf = NULL;
     }
@@ -458,7 +461,7 @@ prefetch_ahead(src_t *src, const ab_state_t *st)
     if (cur + PREFETCH / 2 < b->n) {
         e = &b->ents[cur + PREFETCH / 2];
         e->vis = AB_TAB_EMPTY;
-        if (has_visitor(e) && e->pl.exposures_len > 0) {
+        if (has_visitor(e) && e->pl.npairs > 0) {
             e->vis = ab_tab_get(&st->visitors, e->pl.key);
 #if defined(__GNUC__)
             if (e->vis < st->nvis) {
@@ -495,7 +498,7 @@ apply(ab_state_t *st, src_t *src, entry_t *e, const char *path,
 
     prefetch_ahead(src, st);
 
-    return ab_line_log_apply(st, &e->pl, path, lineno);
+    return ab_line_log_apply(st, &e->pl, &src->cur->spans, path, lineno);
 }
 
 

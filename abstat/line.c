@@ -7,6 +7,7 @@
 #include "line.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ab_core.h"
@@ -19,15 +20,6 @@ typedef struct {
     int  exp;                   /* -1: not selected */
     int  var;
 } pair_t;
-
-typedef struct {
-    const char  *name;
-    size_t       name_len;
-    const char  *order;
-    size_t       order_len;
-    int64_t      revenue;
-    int          client;        /* src=client: sent by the visitor */
-} event_t;
 
 enum { F_TIME, F_UID, F_EXPOSURES, F_FORCED, F_EVENTS, F_STATUS, F_RT, F_N };
 
@@ -115,14 +107,15 @@ find_byte(const char *p, const char *end, char c)
 }
 
 
-/* The syntax of "exp:var,exp:var": at[i] = start, ':' and end of pair i.
- * Pure, so that a parsing thread can run it. */
+/* The pairs of "exp:var,exp:var" appended to sp, at most MAX_PAIRS
+ * (the caller made room for them). Pure, so that a parsing thread can
+ * run it. */
 static const char *
-pairs_syntax(const char *s, size_t len, const char *(*at)[3], size_t *n)
+parse_pairs(const char *s, size_t len, ab_spans_t *sp)
 {
     const char  *p, *end = s + len, *comma, *colon;
-
-    *n = 0;
+    ab_ppair_t  *pr;
+    size_t       n = 0;
 
     for (p = s; p < end; p = comma + 1) {
         comma = find_byte(p, end, ',');
@@ -135,131 +128,48 @@ pairs_syntax(const char *s, size_t len, const char *(*at)[3], size_t *n)
         {
             return "bad pair";
         }
-        if (*n == MAX_PAIRS) {
+        if (n == MAX_PAIRS) {
             return "too many pairs";
         }
         if (comma + 1 == end) {
             return "trailing ','";
         }
-        at[*n][0] = p;
-        at[*n][1] = colon;
-        at[*n][2] = comma;
-        (*n)++;
+        pr = &sp->pairs[sp->npairs + n++];
+        pr->exp = p;
+        pr->exp_len = (size_t) (colon - p);
+        pr->var = colon + 1;
+        pr->var_len = (size_t) (comma - colon - 1);
     }
+
+    sp->npairs += n;
 
     return NULL;
 }
 
 
-/* The remembered entry of text s among memo[0..AB_MEMO_N), or NULL. */
-static ab_memo_t *
-memo_find(ab_memo_t *memo, const char *s, size_t len)
-{
-    size_t  k;
-
-    for (k = 0; len > 0 && len <= AB_MEMO_TEXT && k < AB_MEMO_N; k++) {
-        if (memo[k].len == len && memcmp(memo[k].text, s, len) == 0) {
-            return &memo[k];
-        }
-    }
-
-    return NULL;
-}
-
-
-/* The entry to remember s in (the oldest), or NULL when s is too long to
- * be remembered. */
-static ab_memo_t *
-memo_put(ab_memo_t *memo, size_t *next, const char *s, size_t len)
-{
-    ab_memo_t  *m;
-
-    if (len == 0 || len > AB_MEMO_TEXT) {
-        return NULL;
-    }
-    m = &memo[(*next)++ % AB_MEMO_N];
-    m->len = len;
-    m->n = 0;
-    memcpy(m->text, s, len);
-
-    return m;
-}
-
-
-/* pairs_syntax() of an exposures field, remembered for the last few
- * sound ones this thread saw: most lines repeat one of a few values. */
+/* The pairs of a sound line into interned ids. Done only once the whole
+ * line is known sound, so that a bad line adds no experiment or
+ * variant. */
 static const char *
-pairs_checked(const char *s, size_t len)
+pairs_intern(ab_state_t *st, const ab_ppair_t *prs, size_t n, pair_t *pairs)
 {
-    static _Thread_local ab_memo_t  sound[AB_MEMO_N];
-    static _Thread_local size_t     next;
-    const char                     *err, *at[MAX_PAIRS][3];
-    size_t                          n;
+    size_t  i;
 
-    if (memo_find(sound, s, len) != NULL) {
-        return NULL;
-    }
-    if ((err = pairs_syntax(s, len, at, &n)) == NULL) {
-        (void) memo_put(sound, &next, s, len);
-    }
-
-    return err;
-}
-
-
-/* Pairs of a field that passed pairs_syntax() into interned ids. Done
- * only once the whole line is known sound, so that a bad line adds no
- * experiment or variant. */
-static const char *
-pairs_intern(ab_state_t *st, const char *s, size_t len, pair_t *pairs,
-    size_t *n)
-{
-    const char  *at[MAX_PAIRS][3];
-    size_t       i;
-    ab_memo_t   *m;
-
-    /* the same text gives the same ids: names keep theirs, and the
-     * --experiment selection does not change */
-    if ((m = memo_find(st->memo, s, len)) != NULL) {
-        for (i = 0; i < m->n; i++) {
-            pairs[i].exp = m->exp[i];
-            pairs[i].var = m->var[i];
-        }
-        *n = m->n;
-        return NULL;
-    }
-
-    if (pairs_syntax(s, len, at, n) != NULL) {
-        return "bad pair";
-    }
-
-    for (i = 0; i < *n; i++) {
-        size_t  elen = (size_t) (at[i][1] - at[i][0]);
-        size_t  vlen = (size_t) (at[i][2] - at[i][1] - 1);
-
+    for (i = 0; i < n; i++) {
         pairs[i].exp = -1;
         pairs[i].var = -1;
 
-        if (!ab_state_selected(st, at[i][0], elen)) {
+        if (!ab_state_selected(st, prs[i].exp, prs[i].exp_len)) {
             continue;
         }
-        pairs[i].exp = ab_state_exp(st, at[i][0], elen);
+        pairs[i].exp = ab_state_exp(st, prs[i].exp, prs[i].exp_len);
         if (pairs[i].exp < 0) {
             return "too many experiments";
         }
-        pairs[i].var = ab_intern(&st->vars[pairs[i].exp], at[i][1] + 1, vlen);
+        pairs[i].var = ab_intern(&st->vars[pairs[i].exp], prs[i].var,
+                                 prs[i].var_len);
         if (pairs[i].var < 0) {
             return "too many variants";
-        }
-    }
-
-    if (*n <= AB_MEMO_PAIRS
-        && (m = memo_put(st->memo, &st->memo_next, s, len)) != NULL)
-    {
-        m->n = *n;
-        for (i = 0; i < *n; i++) {
-            m->exp[i] = pairs[i].exp;
-            m->var[i] = pairs[i].var;
         }
     }
 
@@ -309,9 +219,26 @@ is_order(const char *s, size_t len)
 }
 
 
+static int
+span_is(const char *s, size_t len, const char *lit, size_t litlen)
+{
+    return len == litlen && memcmp(s, lit, len) == 0;
+}
+
+
+/* What event name s is to abstat. */
+static int
+event_kind(const char *s, size_t len)
+{
+    return span_is(s, len, "purchase", 8) ? AB_EVENT_PURCHASE
+           : span_is(s, len, "refund", 6) ? AB_EVENT_REFUND
+           : AB_EVENT_FUNNEL;
+}
+
+
 /* One event "name;k=v;k=v" (no ','). */
 static const char *
-parse_event(const char *p, const char *end, event_t *ev)
+parse_event(const char *p, const char *end, ab_pevent_t *ev)
 {
     const char  *semi, *eq, *val;
     size_t       klen, vlen;
@@ -325,7 +252,8 @@ parse_event(const char *p, const char *end, event_t *ev)
 
     ev->name = p;
     ev->name_len = (size_t) (semi - p);
-    ev->order = NULL;
+    ev->kind = event_kind(ev->name, ev->name_len);
+    ev->order = "";
     ev->order_len = 0;
     ev->revenue = 0;
     ev->client = 0;
@@ -344,20 +272,20 @@ parse_event(const char *p, const char *end, event_t *ev)
         val = eq + 1;
         vlen = (size_t) (semi - val);
 
-        if (klen == 5 && memcmp(p, "order", 5) == 0) {
+        if (span_is(p, klen, "order", 5)) {
             if (!is_order(val, vlen)) {
                 return "bad order id";
             }
             ev->order = val;
             ev->order_len = vlen;
-        } else if (klen == 7 && memcmp(p, "revenue", 7) == 0) {
+        } else if (span_is(p, klen, "revenue", 7)) {
             if (ab_parse_micro(val, vlen, 1, &ev->revenue) != 0) {
                 return "bad revenue";
             }
         } else if (vlen == 0) {
             return "empty event value";
-        } else if (klen == 3 && memcmp(p, "src", 3) == 0) {
-            ev->client = vlen == 6 && memcmp(val, "client", 6) == 0;
+        } else if (span_is(p, klen, "src", 3)) {
+            ev->client = span_is(val, vlen, "client", 6);
         }
     }
 
@@ -365,24 +293,25 @@ parse_event(const char *p, const char *end, event_t *ev)
 }
 
 
+/* The events of an events field appended to sp, at most MAX_EVENTS (the
+ * caller made room for them). */
 static const char *
-parse_events(const char *s, size_t len, event_t *evs, size_t *n)
+parse_events(const char *s, size_t len, ab_spans_t *sp)
 {
     const char  *p = s, *end = s + len, *comma, *err;
-
-    *n = 0;
+    size_t       n = 0;
 
     while (p < end) {
         comma = find_byte(p, end, ',');
         comma = comma ? comma : end;
 
-        if (*n == MAX_EVENTS) {
+        if (n == MAX_EVENTS) {
             return "too many events";
         }
-        if ((err = parse_event(p, comma, &evs[*n])) != NULL) {
+        if ((err = parse_event(p, comma, &sp->events[sp->nevents + n]))) {
             return err;
         }
-        (*n)++;
+        n++;
 
         if (comma + 1 == end) {
             return "trailing ','";
@@ -390,15 +319,9 @@ parse_events(const char *s, size_t len, event_t *evs, size_t *n)
         p = comma + 1;
     }
 
+    sp->nevents += n;
+
     return NULL;
-}
-
-
-static int
-is_event(const event_t *ev, const char *name)
-{
-    return ev->name_len == strlen(name)
-           && memcmp(ev->name, name, ev->name_len) == 0;
 }
 
 
@@ -407,7 +330,7 @@ is_event(const event_t *ev, const char *name)
  * which find their visitor through the order, have any effect).
  */
 static int
-apply_events(ab_state_t *st, uint32_t vis, int64_t t, const event_t *evs,
+apply_events(ab_state_t *st, uint32_t vis, int64_t t, const ab_pevent_t *evs,
     size_t n, const int *ids)
 {
     ab_rec_t  rec;
@@ -415,18 +338,16 @@ apply_events(ab_state_t *st, uint32_t vis, int64_t t, const event_t *evs,
     int64_t   amount;
 
     for (i = 0; i < n; i++) {
-        const event_t  *ev = &evs[i];
+        const ab_pevent_t  *ev = &evs[i];
 
         /* Anyone can make the beacon log any name for any id: what a
          * visitor sends about itself is never money. */
-        if (ev->client
-            && (is_event(ev, "purchase") || is_event(ev, "refund")))
-        {
+        if (ev->client && ev->kind != AB_EVENT_FUNNEL) {
             st->client_order_events++;
             continue;
         }
 
-        if (is_event(ev, "refund")) {
+        if (ev->kind == AB_EVENT_REFUND) {
             /* The refunded amount, however the sender signed it. */
             amount = ev->revenue < 0 ? -ev->revenue : ev->revenue;
             if (ab_state_refund(st, ev->order, ev->order_len, amount) != 0) {
@@ -439,7 +360,7 @@ apply_events(ab_state_t *st, uint32_t vis, int64_t t, const event_t *evs,
             continue;
         }
 
-        if (is_event(ev, "purchase") && ev->order_len > 0) {
+        if (ev->kind == AB_EVENT_PURCHASE && ev->order_len > 0) {
             if (ab_state_purchase(st, vis, ev->order, ev->order_len, t,
                                   ev->revenue) != 0)
             {
@@ -452,7 +373,7 @@ apply_events(ab_state_t *st, uint32_t vis, int64_t t, const event_t *evs,
         rec.time = t;
         rec.vis = vis;
 
-        if (is_event(ev, "purchase")) {
+        if (ev->kind == AB_EVENT_PURCHASE) {
             /* Cannot be deduplicated: a resent one counts twice. */
             st->orders_no_id++;
             rec.kind = AB_REC_PURCHASE;
@@ -473,13 +394,13 @@ apply_events(ab_state_t *st, uint32_t vis, int64_t t, const event_t *evs,
 
 /* Funnel event ids, interned before anything is applied. */
 static const char *
-intern_events(ab_state_t *st, const event_t *evs, size_t n, int *ids)
+intern_events(ab_state_t *st, const ab_pevent_t *evs, size_t n, int *ids)
 {
     size_t  i;
 
     for (i = 0; i < n; i++) {
         ids[i] = -1;
-        if (is_event(&evs[i], "purchase") || is_event(&evs[i], "refund")) {
+        if (evs[i].kind != AB_EVENT_FUNNEL) {
             continue;
         }
         ids[i] = ab_intern(&st->events, evs[i].name, evs[i].name_len);
@@ -529,37 +450,62 @@ str_field(const ab_jv_t *v, const char **s, size_t *len)
 }
 
 
-const char *
-ab_line_log_parse(char *line, size_t len, ab_pline_t *pl)
+void
+ab_spans_reset(ab_spans_t *sp)
+{
+    sp->nevents = 0;
+    sp->npairs = 0;
+}
+
+
+void
+ab_spans_free(ab_spans_t *sp)
+{
+    free(sp->events);
+    free(sp->pairs);
+    memset(sp, 0, sizeof(*sp));
+}
+
+
+/* Room in sp for the most events and pairs one line can have. */
+static int
+spans_room(ab_spans_t *sp)
+{
+    return ab_grow_array((void **) &sp->events, &sp->capevents,
+                         sp->nevents + MAX_EVENTS, sizeof(*sp->events))
+           || ab_grow_array((void **) &sp->pairs, &sp->cappairs,
+                            sp->npairs + MAX_PAIRS, sizeof(*sp->pairs));
+}
+
+
+static const char *
+parse_fields(char *line, size_t len, ab_pline_t *pl, ab_spans_t *sp)
 {
     ab_jv_t      f[F_N];
-    const char  *err, *s[F_N], *at[MAX_PAIRS][3];
-    size_t       l[F_N], n, i;
-    event_t      evs[MAX_EVENTS];
-
-    pl->detail = NULL;
+    const char  *err, *s[F_N];
+    size_t       l[F_N], i;
 
     if ((err = ab_json_object(line, len, log_keys, F_N, f)) != NULL) {
         pl->detail = err;
-        return pl->what = "not JSON";
+        return "not JSON";
     }
 
     if (f[F_UID].type == AB_JV_ABSENT) {
-        return pl->what = "no uid";
+        return "no uid";
     }
     if (f[F_TIME].type == AB_JV_ABSENT) {
-        return pl->what = "no time";
+        return "no time";
     }
 
     for (i = 0; i < F_N; i++) {
         if (str_field(&f[i], &s[i], &l[i]) != 0) {
             pl->detail = "not a string";
-            return pl->what = log_keys[i].name;
+            return log_keys[i].name;
         }
     }
 
     if (ab_parse_micro(s[F_TIME], l[F_TIME], 0, &pl->time) != 0) {
-        return pl->what = "bad time";
+        return "bad time";
     }
 
     pl->status = 0;
@@ -567,75 +513,101 @@ ab_line_log_parse(char *line, size_t len, ab_pline_t *pl)
     if (l[F_STATUS] > 0
         && ab_parse_micro(s[F_STATUS], l[F_STATUS], 0, &pl->status))
     {
-        return pl->what = "bad status";
+        return "bad status";
     }
     if (l[F_RT] > 0 && ab_parse_micro(s[F_RT], l[F_RT], 0, &pl->rt)) {
-        return pl->what = "bad request_time";
+        return "bad request_time";
     }
 
     /* Forced pairs are checked for syntax and otherwise never used. */
-    if ((err = pairs_syntax(s[F_FORCED], l[F_FORCED], at, &n)) != NULL) {
+    if ((err = parse_pairs(s[F_FORCED], l[F_FORCED], sp)) != NULL) {
         pl->detail = err;
-        return pl->what = "bad forced";
+        return "bad forced";
     }
-    if ((err = parse_events(s[F_EVENTS], l[F_EVENTS], evs, &n)) != NULL) {
+    sp->npairs = pl->pair0;
+
+    if ((err = parse_events(s[F_EVENTS], l[F_EVENTS], sp)) != NULL) {
         pl->detail = err;
-        return pl->what = "bad events";
+        return "bad events";
     }
-    if ((err = pairs_checked(s[F_EXPOSURES], l[F_EXPOSURES])) != NULL) {
+    if ((err = parse_pairs(s[F_EXPOSURES], l[F_EXPOSURES], sp)) != NULL) {
         pl->detail = err;
-        return pl->what = "bad exposures";
+        return "bad exposures";
     }
 
     pl->uid = s[F_UID];
     pl->uid_len = l[F_UID];
-    pl->exposures = s[F_EXPOSURES];
-    pl->exposures_len = l[F_EXPOSURES];
-    pl->events = s[F_EVENTS];
-    pl->events_len = l[F_EVENTS];
     if (pl->uid_len > 0) {
         pl->key = ab_key_of(pl->uid, pl->uid_len);
     }
 
-    return pl->what = NULL;
+    return NULL;
+}
+
+
+const char *
+ab_line_log_parse(char *line, size_t len, ab_pline_t *pl, ab_spans_t *sp)
+{
+    pl->detail = NULL;
+    pl->oom = 0;
+    pl->event0 = sp->nevents;
+    pl->pair0 = sp->npairs;
+
+    if (spans_room(sp) != 0) {
+        pl->oom = 1;
+        return pl->what = "out of memory";
+    }
+
+    pl->what = parse_fields(line, len, pl, sp);
+
+    /* a bad line keeps no spans: the next line's start where its did */
+    if (pl->what != NULL) {
+        sp->nevents = pl->event0;
+        sp->npairs = pl->pair0;
+    }
+    pl->nevents = sp->nevents - pl->event0;
+    pl->npairs = sp->npairs - pl->pair0;
+
+    return pl->what;
 }
 
 
 int
-ab_line_log_apply(ab_state_t *st, const ab_pline_t *pl, const char *file,
-    uint64_t lineno)
+ab_line_log_apply(ab_state_t *st, const ab_pline_t *pl,
+    const ab_spans_t *sp, const char *file, uint64_t lineno)
 {
-    const char  *err;
-    size_t       npairs = 0, nevents = 0, i;
-    pair_t       pairs[MAX_PAIRS];
-    event_t      evs[MAX_EVENTS];
-    int          ids[MAX_EVENTS];
-    uint32_t     vis;
-    ab_rec_t     rec;
+    const ab_pevent_t  *evs = sp->events + pl->event0;
+    const char         *err;
+    size_t              npairs = 0, i;
+    pair_t              pairs[MAX_PAIRS];
+    int                 ids[MAX_EVENTS];
+    uint32_t            vis;
+    ab_rec_t            rec;
 
+    if (pl->oom) {
+        st->oom = 1;
+        return -1;
+    }
     if (pl->what != NULL) {
         return bad(st, file, lineno, pl->what, pl->detail);
     }
 
-    /* Both fields passed their syntax check in ab_line_log_parse(): what
-     * is left are the limits on names. */
-    if (pl->events_len > 0) {
-        (void) parse_events(pl->events, pl->events_len, evs, &nevents);
+    /* The line is sound: what is left are the limits on names. */
+    if (pl->uid_len > 0) {
+        npairs = pl->npairs;
+        err = pairs_intern(st, sp->pairs + pl->pair0, npairs, pairs);
+        if (err != NULL) {
+            return bad(st, file, lineno, "bad exposures", err);
+        }
     }
-    if (pl->uid_len > 0 && pl->exposures_len > 0
-        && (err = pairs_intern(st, pl->exposures, pl->exposures_len, pairs,
-                               &npairs)))
-    {
-        return bad(st, file, lineno, "bad exposures", err);
-    }
-    if ((err = intern_events(st, evs, nevents, ids))) {
+    if ((err = intern_events(st, evs, pl->nevents, ids))) {
         return bad(st, file, lineno, "bad events", err);
     }
 
     if (pl->uid_len == 0) {
         /* No visitor: nothing of this line can be attributed except a
          * refund, which finds its visitor through the order. */
-        return apply_events(st, AB_NONE, pl->time, evs, nevents, ids);
+        return apply_events(st, AB_NONE, pl->time, evs, pl->nevents, ids);
     }
 
     vis = ab_state_visitor_key(st, pl->key);
@@ -670,7 +642,7 @@ ab_line_log_apply(ab_state_t *st, const ab_pline_t *pl, const char *file,
         return -1;
     }
 
-    return apply_events(st, vis, pl->time, evs, nevents, ids);
+    return apply_events(st, vis, pl->time, evs, pl->nevents, ids);
 }
 
 
@@ -679,10 +651,15 @@ ab_line_log(ab_state_t *st, char *line, size_t len, const char *file,
     uint64_t lineno)
 {
     ab_pline_t  pl;
+    ab_spans_t  sp;
+    int         rc;
 
-    (void) ab_line_log_parse(line, len, &pl);
+    memset(&sp, 0, sizeof(sp));
+    (void) ab_line_log_parse(line, len, &pl, &sp);
+    rc = ab_line_log_apply(st, &pl, &sp, file, lineno);
+    ab_spans_free(&sp);
 
-    return ab_line_log_apply(st, &pl, file, lineno);
+    return rc;
 }
 
 
@@ -704,7 +681,7 @@ ab_line_event(ab_state_t *st, char *line, size_t len, const char *file,
 {
     ab_jv_t      f[E_N];
     const char  *err;
-    event_t      ev;
+    ab_pevent_t  ev;
     int          id = -1;
     int64_t      t;
     uint32_t     vis = AB_NONE;
@@ -725,6 +702,8 @@ ab_line_event(ab_state_t *st, char *line, size_t len, const char *file,
     memset(&ev, 0, sizeof(ev));
     ev.name = f[E_EVENT].s;
     ev.name_len = f[E_EVENT].len;
+    ev.kind = event_kind(ev.name, ev.name_len);
+    ev.order = "";
 
     if (f[E_ORDER].type != AB_JV_ABSENT) {
         if (f[E_ORDER].type != AB_JV_STRING
@@ -742,7 +721,7 @@ ab_line_event(ab_state_t *st, char *line, size_t len, const char *file,
         return bad(st, file, lineno, "bad revenue", NULL);
     }
 
-    if (!is_event(&ev, "refund")) {
+    if (ev.kind != AB_EVENT_REFUND) {
         /* Anything but a refund must say whose it is. */
         if (f[E_UID].type != AB_JV_STRING || f[E_UID].len == 0) {
             return bad(st, file, lineno, "no uid for a non-refund event",

@@ -88,21 +88,6 @@ typedef struct {
     char         reason[AB_REASON_MAX];
 } ab_bad_t;
 
-/* An exposures field seen lately and the (experiment, variant) ids it
- * came to (line.c; the parsing threads keep the texts they found sound
- * the same way): a few distinct values make up most log lines. */
-#define AB_MEMO_N      4
-#define AB_MEMO_TEXT   64
-#define AB_MEMO_PAIRS  4
-
-typedef struct {
-    size_t    len;              /* 0: unused */
-    size_t    n;
-    char      text[AB_MEMO_TEXT];
-    int       exp[AB_MEMO_PAIRS];
-    int       var[AB_MEMO_PAIRS];
-} ab_memo_t;
-
 typedef struct {
     const char *const  *only;   /* --experiment names, or none */
     size_t              nonly;
@@ -180,9 +165,6 @@ typedef struct {
 
     int                 oom;
     int                 spool_failed;   /* with oom: the spool, not memory */
-
-    ab_memo_t           memo[AB_MEMO_N];        /* exposures fields */
-    size_t              memo_next;
 } ab_state_t;
 
 int ab_state_init(ab_state_t *st);
