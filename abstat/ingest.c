@@ -487,24 +487,24 @@ prefetch_ahead(src_t *src, const ab_state_t *st)
 
 
 static int
-apply(ab_state_t *st, src_t *src, entry_t *e, const char *path,
-    uint64_t lineno)
+apply(ab_state_t *st, const ab_input_t *in, src_t *src, entry_t *e,
+    const char *path, uint64_t lineno)
 {
     st->lines++;
 
     if (src->events) {
-        return ab_line_event(st, e->line, e->len, path, lineno);
+        return ab_line_event(st, in, e->line, e->len, path, lineno);
     }
 
     prefetch_ahead(src, st);
 
-    return ab_line_log_apply(st, &e->pl, &src->cur->spans, path, lineno);
+    return ab_line_log_apply(st, in, &e->pl, &src->cur->spans, path, lineno);
 }
 
 
 int
-ab_ingest_file(ab_state_t *st, ab_incr_t *inc, const char *path,
-    int events, int threads)
+ab_ingest_file(ab_state_t *st, const ab_input_t *in, ab_incr_t *inc,
+    const char *path, int events)
 {
     ab_reader_t  *r = ab_reader_open(path);
     ab_fentry_t  *fe = NULL;
@@ -551,7 +551,7 @@ ab_ingest_file(ab_state_t *st, ab_incr_t *inc, const char *path,
     st->file_max_time = INT64_MIN;
     tell = ab_reader_tell(r);
 
-    if (src_open(&src, r, events, threads) != 0) {
+    if (src_open(&src, r, events, in->threads) != 0) {
         ab_reader_close(r);
         st->oom = 1;
         return -1;
@@ -573,7 +573,7 @@ ab_ingest_file(ab_state_t *st, ab_incr_t *inc, const char *path,
         if (pending && e->after > long_at) {
             pending = 0;
             st->lines++;
-            ab_state_bad(st, path, ++lineno, "line too long");
+            ab_line_bad(st, in, path, ++lineno, "line too long", NULL);
         }
 
         if (e->rd == AB_READ_EOF) {
@@ -588,12 +588,12 @@ ab_ingest_file(ab_state_t *st, ab_incr_t *inc, const char *path,
         if (e->rd == AB_READ_TOO_LONG) {
             if (inc == NULL) {
                 st->lines++;
-                ab_state_bad(st, path, ++lineno, "line too long");
+                ab_line_bad(st, in, path, ++lineno, "line too long", NULL);
             }
             continue;
         }
 
-        if (apply(st, &src, e, path, ++lineno) != 0) {
+        if (apply(st, in, &src, e, path, ++lineno) != 0) {
             rc = -1;
             break;
         }

@@ -151,7 +151,8 @@ parse_pairs(const char *s, size_t len, ab_spans_t *sp)
  * line is known sound, so that a bad line adds no experiment or
  * variant. */
 static const char *
-pairs_intern(ab_state_t *st, const ab_ppair_t *prs, size_t n, pair_t *pairs)
+pairs_intern(ab_state_t *st, const ab_input_t *in, const ab_ppair_t *prs,
+    size_t n, pair_t *pairs)
 {
     size_t  i;
 
@@ -159,7 +160,7 @@ pairs_intern(ab_state_t *st, const ab_ppair_t *prs, size_t n, pair_t *pairs)
         pairs[i].exp = -1;
         pairs[i].var = -1;
 
-        if (!ab_state_selected(st, prs[i].exp, prs[i].exp_len)) {
+        if (!ab_input_selected(in, prs[i].exp, prs[i].exp_len)) {
             continue;
         }
         pairs[i].exp = ab_state_exp(st, prs[i].exp, prs[i].exp_len);
@@ -413,9 +414,9 @@ intern_events(ab_state_t *st, const ab_pevent_t *evs, size_t n, int *ids)
 }
 
 
-static int
-bad(ab_state_t *st, const char *file, uint64_t lineno, const char *what,
-    const char *detail)
+void
+ab_line_bad(ab_state_t *st, const ab_input_t *in, const char *file,
+    uint64_t lineno, const char *what, const char *detail)
 {
     char  reason[AB_REASON_MAX];
 
@@ -423,7 +424,19 @@ bad(ab_state_t *st, const char *file, uint64_t lineno, const char *what,
         snprintf(reason, sizeof(reason), "%s: %s", what, detail);
         what = reason;
     }
-    ab_state_bad(st, file, lineno, what);
+    if (ab_state_bad(st, file, lineno, what) != NULL && !in->quiet) {
+        fprintf(stderr, "abstat: %s:%llu: bad line: %s\n", file,
+                (unsigned long long) lineno, what);
+    }
+}
+
+
+/* ab_line_bad(): a bad line is no error. */
+static int
+bad(ab_state_t *st, const ab_input_t *in, const char *file, uint64_t lineno,
+    const char *what, const char *detail)
+{
+    ab_line_bad(st, in, file, lineno, what, detail);
 
     return 0;
 }
@@ -573,8 +586,9 @@ ab_line_log_parse(char *line, size_t len, ab_pline_t *pl, ab_spans_t *sp)
 
 
 int
-ab_line_log_apply(ab_state_t *st, const ab_pline_t *pl,
-    const ab_spans_t *sp, const char *file, uint64_t lineno)
+ab_line_log_apply(ab_state_t *st, const ab_input_t *in,
+    const ab_pline_t *pl, const ab_spans_t *sp, const char *file,
+    uint64_t lineno)
 {
     const ab_pevent_t  *evs = sp->events + pl->event0;
     const char         *err;
@@ -589,19 +603,19 @@ ab_line_log_apply(ab_state_t *st, const ab_pline_t *pl,
         return -1;
     }
     if (pl->what != NULL) {
-        return bad(st, file, lineno, pl->what, pl->detail);
+        return bad(st, in, file, lineno, pl->what, pl->detail);
     }
 
     /* The line is sound: what is left are the limits on names. */
     if (pl->uid_len > 0) {
         npairs = pl->npairs;
-        err = pairs_intern(st, sp->pairs + pl->pair0, npairs, pairs);
+        err = pairs_intern(st, in, sp->pairs + pl->pair0, npairs, pairs);
         if (err != NULL) {
-            return bad(st, file, lineno, "bad exposures", err);
+            return bad(st, in, file, lineno, "bad exposures", err);
         }
     }
     if ((err = intern_events(st, evs, pl->nevents, ids))) {
-        return bad(st, file, lineno, "bad events", err);
+        return bad(st, in, file, lineno, "bad events", err);
     }
 
     if (pl->uid_len == 0) {
@@ -615,7 +629,9 @@ ab_line_log_apply(ab_state_t *st, const ab_pline_t *pl,
         return -1;
     }
 
-    for (i = 0; i < npairs; i++) {
+    /* Outside the exposure window (--since, --until) the line's
+     * requests and events still count for earlier exposures. */
+    for (i = 0; i < npairs && ab_input_in_window(in, pl->time); i++) {
         if (pairs[i].exp >= 0
             && ab_state_expose(st, vis, pairs[i].exp, pairs[i].var, pl->time)
                != 0)
@@ -647,8 +663,8 @@ ab_line_log_apply(ab_state_t *st, const ab_pline_t *pl,
 
 
 int
-ab_line_log(ab_state_t *st, char *line, size_t len, const char *file,
-    uint64_t lineno)
+ab_line_log(ab_state_t *st, const ab_input_t *in, char *line, size_t len,
+    const char *file, uint64_t lineno)
 {
     ab_pline_t  pl;
     ab_spans_t  sp;
@@ -656,7 +672,7 @@ ab_line_log(ab_state_t *st, char *line, size_t len, const char *file,
 
     memset(&sp, 0, sizeof(sp));
     (void) ab_line_log_parse(line, len, &pl, &sp);
-    rc = ab_line_log_apply(st, &pl, &sp, file, lineno);
+    rc = ab_line_log_apply(st, in, &pl, &sp, file, lineno);
     ab_spans_free(&sp);
 
     return rc;
@@ -676,8 +692,8 @@ micro_field(const ab_jv_t *v, int allow_neg, int64_t *out)
 
 
 int
-ab_line_event(ab_state_t *st, char *line, size_t len, const char *file,
-    uint64_t lineno)
+ab_line_event(ab_state_t *st, const ab_input_t *in, char *line, size_t len,
+    const char *file, uint64_t lineno)
 {
     ab_jv_t      f[E_N];
     const char  *err;
@@ -687,16 +703,16 @@ ab_line_event(ab_state_t *st, char *line, size_t len, const char *file,
     uint32_t     vis = AB_NONE;
 
     if ((err = ab_json_object(line, len, event_keys, E_N, f)) != NULL) {
-        return bad(st, file, lineno, "not JSON", err);
+        return bad(st, in, file, lineno, "not JSON", err);
     }
 
     if (f[E_TIME].type == AB_JV_ABSENT || micro_field(&f[E_TIME], 0, &t)) {
-        return bad(st, file, lineno, "bad or no time", NULL);
+        return bad(st, in, file, lineno, "bad or no time", NULL);
     }
     if (f[E_EVENT].type != AB_JV_STRING
         || !is_name(f[E_EVENT].s, f[E_EVENT].len))
     {
-        return bad(st, file, lineno, "bad or no event", NULL);
+        return bad(st, in, file, lineno, "bad or no event", NULL);
     }
 
     memset(&ev, 0, sizeof(ev));
@@ -709,7 +725,7 @@ ab_line_event(ab_state_t *st, char *line, size_t len, const char *file,
         if (f[E_ORDER].type != AB_JV_STRING
             || !is_order(f[E_ORDER].s, f[E_ORDER].len))
         {
-            return bad(st, file, lineno, "bad order", NULL);
+            return bad(st, in, file, lineno, "bad order", NULL);
         }
         ev.order = f[E_ORDER].s;
         ev.order_len = f[E_ORDER].len;
@@ -718,17 +734,17 @@ ab_line_event(ab_state_t *st, char *line, size_t len, const char *file,
     if (f[E_REVENUE].type != AB_JV_ABSENT
         && micro_field(&f[E_REVENUE], 1, &ev.revenue) != 0)
     {
-        return bad(st, file, lineno, "bad revenue", NULL);
+        return bad(st, in, file, lineno, "bad revenue", NULL);
     }
 
     if (ev.kind != AB_EVENT_REFUND) {
         /* Anything but a refund must say whose it is. */
         if (f[E_UID].type != AB_JV_STRING || f[E_UID].len == 0) {
-            return bad(st, file, lineno, "no uid for a non-refund event",
+            return bad(st, in, file, lineno, "no uid for a non-refund event",
                        NULL);
         }
         if ((err = intern_events(st, &ev, 1, &id)) != NULL) {
-            return bad(st, file, lineno, err, NULL);
+            return bad(st, in, file, lineno, err, NULL);
         }
         vis = ab_state_visitor(st, f[E_UID].s, f[E_UID].len);
         if (vis == AB_NONE) {

@@ -10,12 +10,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "input.h"
 #include "state.h"
 #include "tab.h"
 
 /* Both return 0, or -1 when out of memory (a bad line is not an error). */
-int ab_line_log(ab_state_t *st, char *line, size_t len, const char *file,
-    uint64_t lineno);
+int ab_line_log(ab_state_t *st, const ab_input_t *in, char *line, size_t len,
+    const char *file, uint64_t lineno);
 
 /* What an event is to abstat: purchases and refunds are money, any
  * other name a funnel step counted by name. */
@@ -87,11 +88,17 @@ typedef struct {
 const char *ab_line_log_parse(char *line, size_t len, ab_pline_t *pl,
     ab_spans_t *sp);
 
-int ab_line_log_apply(ab_state_t *st, const ab_pline_t *pl,
-    const ab_spans_t *sp, const char *file, uint64_t lineno);
-
-int ab_line_event(ab_state_t *st, char *line, size_t len, const char *file,
+int ab_line_log_apply(ab_state_t *st, const ab_input_t *in,
+    const ab_pline_t *pl, const ab_spans_t *sp, const char *file,
     uint64_t lineno);
+
+int ab_line_event(ab_state_t *st, const ab_input_t *in, char *line,
+    size_t len, const char *file, uint64_t lineno);
+
+/* Counts a bad line (what, with detail when not NULL) and, unless
+ * --quiet, tells the first few on stderr. */
+void ab_line_bad(ab_state_t *st, const ab_input_t *in, const char *file,
+    uint64_t lineno, const char *what, const char *detail);
 
 /*
  * A decimal with at most 6 fractional digits and at most 12 integer
