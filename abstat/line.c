@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ab_core.h"
+#include "ab_event.h"
 #include "jsonl.h"
 
 #define MAX_PAIRS   64
@@ -35,61 +36,6 @@ static const ab_json_key_t  event_keys[E_N] = {
     AB_JSON_KEY("time"), AB_JSON_KEY("event"), AB_JSON_KEY("order"),
     AB_JSON_KEY("revenue"), AB_JSON_KEY("uid")
 };
-
-
-int
-ab_parse_micro(const char *s, size_t len, int allow_neg, int64_t *out)
-{
-    static const uint64_t   pow10[7] = {
-        1, 10, 100, 1000, 10000, 100000, 1000000
-    };
-    const unsigned char    *p = (const unsigned char *) s, *end = p + len;
-    const unsigned char    *start;
-    uint64_t                v = 0;
-    unsigned                d;
-    size_t                  nint, nfrac;
-    int                     neg = 0;
-
-    if (allow_neg && p < end && *p == '-') {
-        neg = 1;
-        p++;
-    }
-
-    /* 12 digits, a dot and 6 digits at most: 19 characters, so that v
-     * cannot overflow below (this runs three times a log line: the
-     * integer digits and the fraction's in loops of their own) */
-    if (end - p > 19) {
-        return -1;
-    }
-
-    for (start = p; p < end && (d = (unsigned) *p - '0') <= 9; p++) {
-        v = v * 10 + d;
-    }
-    nint = (size_t) (p - start);
-    nfrac = 0;
-
-    if (p < end) {
-        if (*p != '.') {
-            return -1;
-        }
-        for (start = ++p; p < end && (d = (unsigned) *p - '0') <= 9; p++) {
-            v = v * 10 + d;
-        }
-        nfrac = (size_t) (p - start);
-        if (p < end || nfrac == 0 || nfrac > 6) {
-            return -1;
-        }
-    }
-
-    if (nint == 0 || nint > 12) {
-        return -1;
-    }
-
-    v *= pow10[6 - nfrac];
-    *out = neg ? -(int64_t) v : (int64_t) v;
-
-    return 0;
-}
 
 
 /* The first c in [p, end), or NULL. The fields are a few dozen bytes:
@@ -178,48 +124,6 @@ pairs_intern(ab_state_t *st, const ab_input_t *in, const ab_ppair_t *prs,
 }
 
 
-/* Whether s is 1..max bytes, each a lowercase letter, a digit or one of
- * `extra`; with `upper`, uppercase letters too. */
-static int
-is_word(const char *s, size_t len, size_t max, int upper, const char *extra)
-{
-    size_t  i;
-    char    c;
-
-    if (len < 1 || len > max) {
-        return 0;
-    }
-
-    for (i = 0; i < len; i++) {
-        c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
-              || (upper && c >= 'A' && c <= 'Z')
-              || (c != '\0' && strchr(extra, c) != NULL)))
-        {
-            return 0;
-        }
-    }
-
-    return 1;
-}
-
-
-/* Event names and keys: [a-z0-9_]{1,32}. */
-static int
-is_name(const char *s, size_t len)
-{
-    return is_word(s, len, 32, 0, "_");
-}
-
-
-/* Order ids: [A-Za-z0-9._:-]{1,64}. */
-static int
-is_order(const char *s, size_t len)
-{
-    return is_word(s, len, 64, 1, "._:-");
-}
-
-
 static int
 span_is(const char *s, size_t len, const char *lit, size_t litlen)
 {
@@ -247,7 +151,7 @@ parse_event(const char *p, const char *end, ab_pevent_t *ev)
     semi = find_byte(p, end, ';');
     semi = semi ? semi : end;
 
-    if (!is_name(p, (size_t) (semi - p))) {
+    if (!ab_event_valid_name(p, (size_t) (semi - p))) {
         return "bad event name";
     }
 
@@ -265,7 +169,7 @@ parse_event(const char *p, const char *end, ab_pevent_t *ev)
         semi = semi ? semi : end;
         eq = find_byte(p, semi, '=');
 
-        if (eq == NULL || !is_name(p, (size_t) (eq - p))) {
+        if (eq == NULL || !ab_event_valid_name(p, (size_t) (eq - p))) {
             return "bad event key";
         }
 
@@ -274,7 +178,7 @@ parse_event(const char *p, const char *end, ab_pevent_t *ev)
         vlen = (size_t) (semi - val);
 
         if (span_is(p, klen, "order", 5)) {
-            if (!is_order(val, vlen)) {
+            if (!ab_event_valid_value(val, vlen)) {
                 return "bad order id";
             }
             ev->order = val;
@@ -710,7 +614,7 @@ ab_line_event(ab_state_t *st, const ab_input_t *in, char *line, size_t len,
         return bad(st, in, file, lineno, "bad or no time", NULL);
     }
     if (f[E_EVENT].type != AB_JV_STRING
-        || !is_name(f[E_EVENT].s, f[E_EVENT].len))
+        || !ab_event_valid_name(f[E_EVENT].s, f[E_EVENT].len))
     {
         return bad(st, in, file, lineno, "bad or no event", NULL);
     }
@@ -723,7 +627,7 @@ ab_line_event(ab_state_t *st, const ab_input_t *in, char *line, size_t len,
 
     if (f[E_ORDER].type != AB_JV_ABSENT) {
         if (f[E_ORDER].type != AB_JV_STRING
-            || !is_order(f[E_ORDER].s, f[E_ORDER].len))
+            || !ab_event_valid_value(f[E_ORDER].s, f[E_ORDER].len))
         {
             return bad(st, in, file, lineno, "bad order", NULL);
         }

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ab_core.h"
 #include "input.h"
 #include "state.h"
 #include "tab.h"
@@ -105,6 +106,10 @@ void ab_line_bad(ab_state_t *st, const ab_input_t *in, const char *file,
  * digits, in millionths (times in microseconds, money in micro-units).
  * Returns 0 or -1.
  */
-int ab_parse_micro(const char *s, size_t len, int allow_neg, int64_t *out);
+static inline int
+ab_parse_micro(const char *s, size_t len, int allow_neg, int64_t *out)
+{
+    return ab_parse_decimal(s, len, 12, 6, allow_neg, out);
+}
 
 #endif /* ABSTAT_LINE_H */

@@ -190,6 +190,19 @@ test_micro(void)
     tap_ok(ab_parse_micro("1234567890123", 13, 0, &v) != 0,
            "13 integer digits refused (no overflow)");
     tap_ok(ab_parse_micro("", 0, 0, &v) != 0, "empty refused");
+
+    /* the one decimal reader under it, as percents and event values use
+     * it too */
+    tap_ok(ab_parse_decimal("999999999999.999999", 19, 12, 6, 1, &v) == 0
+           && v == 999999999999999999LL, "the largest decimal, no overflow");
+    tap_ok(ab_parse_decimal("33.3", 4, 3, 2, 0, &v) == 0 && v == 3330,
+           "in hundredths");
+    tap_ok(ab_parse_decimal("1000", 4, 3, 2, 0, &v) != 0,
+           "more integer digits than asked refused");
+    tap_ok(ab_parse_decimal("-007", 4, 12, 0, 1, &v) == 0 && v == -7,
+           "a whole number, leading zeros");
+    tap_ok(ab_parse_decimal("1.0", 3, 12, 0, 1, &v) != 0,
+           "no fraction where none is asked");
 }
 
 
