@@ -333,6 +333,8 @@ parse_value(jp_t *j, int depth, ab_jv_t *v)
     }
 
     v->s = j->p;
+    /* objects, arrays and literals have a start but no length */
+    v->len = 0;
 
     switch (*j->p) {
     case '"':
