@@ -64,6 +64,7 @@ typedef struct {
     uint64_t     tell;
     size_t       pos;
     ab_spans_t   spans;         /* of the parsed entries */
+    ab_json_shape_t  shape;     /* of the lines parsed in it so far */
 } batch_t;
 
 typedef struct {
@@ -134,7 +135,7 @@ parse_batch(const src_t *src, batch_t *b)
     for (i = 0; i < b->n; i++) {
         if (b->ents[i].rd == AB_READ_LINE) {
             (void) ab_line_log_parse(b->ents[i].line, b->ents[i].len,
-                                     &b->ents[i].pl, &b->spans);
+                                     &b->ents[i].pl, &b->spans, &b->shape);
         }
     }
 }

@@ -396,13 +396,14 @@ spans_room(ab_spans_t *sp)
 
 
 static const char *
-parse_fields(char *line, size_t len, ab_pline_t *pl, ab_spans_t *sp)
+parse_fields(char *line, size_t len, ab_pline_t *pl, ab_spans_t *sp,
+    ab_json_shape_t *shape)
 {
     ab_jv_t      f[F_N];
     const char  *err, *s[F_N];
     size_t       l[F_N], i;
 
-    if ((err = ab_json_object(line, len, log_keys, F_N, f)) != NULL) {
+    if ((err = ab_json_object(line, len, log_keys, F_N, f, shape)) != NULL) {
         pl->detail = err;
         return "not JSON";
     }
@@ -463,7 +464,8 @@ parse_fields(char *line, size_t len, ab_pline_t *pl, ab_spans_t *sp)
 
 
 const char *
-ab_line_log_parse(char *line, size_t len, ab_pline_t *pl, ab_spans_t *sp)
+ab_line_log_parse(char *line, size_t len, ab_pline_t *pl, ab_spans_t *sp,
+    ab_json_shape_t *shape)
 {
     pl->detail = NULL;
     pl->oom = 0;
@@ -475,7 +477,7 @@ ab_line_log_parse(char *line, size_t len, ab_pline_t *pl, ab_spans_t *sp)
         return pl->what = "out of memory";
     }
 
-    pl->what = parse_fields(line, len, pl, sp);
+    pl->what = parse_fields(line, len, pl, sp, shape);
 
     /* a bad line keeps no spans: the next line's start where its did */
     if (pl->what != NULL) {
@@ -575,7 +577,7 @@ ab_line_log(ab_state_t *st, const ab_input_t *in, char *line, size_t len,
     int         rc;
 
     memset(&sp, 0, sizeof(sp));
-    (void) ab_line_log_parse(line, len, &pl, &sp);
+    (void) ab_line_log_parse(line, len, &pl, &sp, NULL);
     rc = ab_line_log_apply(st, in, &pl, &sp, file, lineno);
     ab_spans_free(&sp);
 
@@ -606,7 +608,8 @@ ab_line_event(ab_state_t *st, const ab_input_t *in, char *line, size_t len,
     int64_t      t;
     uint32_t     vis = AB_NONE;
 
-    if ((err = ab_json_object(line, len, event_keys, E_N, f)) != NULL) {
+    if ((err = ab_json_object(line, len, event_keys, E_N, f, NULL)) != NULL)
+    {
         return bad(st, in, file, lineno, "not JSON", err);
     }
 

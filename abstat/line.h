@@ -12,6 +12,7 @@
 
 #include "ab_core.h"
 #include "input.h"
+#include "jsonl.h"
 #include "state.h"
 #include "tab.h"
 
@@ -67,8 +68,9 @@ void ab_spans_free(ab_spans_t *sp);
  * ab_line_log_parse() reads and checks a line without touching any state
  * and leaves a complete record of it (what: NULL for a sound line, else
  * why it is bad, with detail; the strings point into line, its events
- * and pairs are in sp). ab_line_log_apply() then counts the record
- * without reading its text again.
+ * and pairs are in sp). shape: the JSON reader's memory of the lines
+ * parsed before in this thread (jsonl.h), or NULL. ab_line_log_apply()
+ * then counts the record without reading its text again.
  */
 typedef struct {
     const char  *what;
@@ -87,7 +89,7 @@ typedef struct {
 } ab_pline_t;
 
 const char *ab_line_log_parse(char *line, size_t len, ab_pline_t *pl,
-    ab_spans_t *sp);
+    ab_spans_t *sp, ab_json_shape_t *shape);
 
 int ab_line_log_apply(ab_state_t *st, const ab_input_t *in,
     const ab_pline_t *pl, const ab_spans_t *sp, const char *file,
