@@ -280,8 +280,10 @@ intern_named(ab_state_t *st, const ab_config_t *cfg)
     const ab_expdef_t  *defs[2] = { cfg->conf, cfg->weights };
     size_t              ndefs[2] = { cfg->nconf, cfg->nweights };
 
-    for (i = 0; i < cfg->nonly; i++) {
-        if (ab_state_exp(st, cfg->only[i], strlen(cfg->only[i])) < 0) {
+    for (i = 0; i < cfg->input->nonly; i++) {
+        if (ab_state_exp(st, cfg->input->only[i],
+                         strlen(cfg->input->only[i])) < 0)
+        {
             return -1;
         }
     }

@@ -63,6 +63,8 @@ typedef struct {
     uint64_t     base;
     uint64_t     tell;
     size_t       pos;
+    ab_spans_t   spans;         /* of the parsed entries */
+    ab_json_shape_t  shape;     /* of the lines parsed in it so far */
 } batch_t;
 
 typedef struct {
@@ -129,10 +131,11 @@ parse_batch(const src_t *src, batch_t *b)
     if (src->events) {
         return;
     }
+    ab_spans_reset(&b->spans);
     for (i = 0; i < b->n; i++) {
         if (b->ents[i].rd == AB_READ_LINE) {
             (void) ab_line_log_parse(b->ents[i].line, b->ents[i].len,
-                                     &b->ents[i].pl);
+                                     &b->ents[i].pl, &b->spans, &b->shape);
         }
     }
 }
@@ -413,6 +416,7 @@ src_close(src_t *src)
     for (i = 0; i < NBATCH; i++) {
         free(src->b[i].ents);
         free(src->b[i].buf);
+        ab_spans_free(&src->b[i].spans);
         src->b[i].ents = NULL;
         src->b[i].buf = NULL;
     }
@@ -458,7 +462,7 @@ prefetch_ahead(src_t *src, const ab_state_t *st)
     if (cur + PREFETCH / 2 < b->n) {
         e = &b->ents[cur + PREFETCH / 2];
         e->vis = AB_TAB_EMPTY;
-        if (has_visitor(e) && e->pl.exposures_len > 0) {
+        if (has_visitor(e) && e->pl.npairs > 0) {
             e->vis = ab_tab_get(&st->visitors, e->pl.key);
 #if defined(__GNUC__)
             if (e->vis < st->nvis) {
@@ -484,24 +488,24 @@ prefetch_ahead(src_t *src, const ab_state_t *st)
 
 
 static int
-apply(ab_state_t *st, src_t *src, entry_t *e, const char *path,
-    uint64_t lineno)
+apply(ab_state_t *st, const ab_input_t *in, src_t *src, entry_t *e,
+    const char *path, uint64_t lineno)
 {
     st->lines++;
 
     if (src->events) {
-        return ab_line_event(st, e->line, e->len, path, lineno);
+        return ab_line_event(st, in, e->line, e->len, path, lineno);
     }
 
     prefetch_ahead(src, st);
 
-    return ab_line_log_apply(st, &e->pl, path, lineno);
+    return ab_line_log_apply(st, in, &e->pl, &src->cur->spans, path, lineno);
 }
 
 
 int
-ab_ingest_file(ab_state_t *st, ab_incr_t *inc, const char *path,
-    int events, int threads)
+ab_ingest_file(ab_state_t *st, const ab_input_t *in, ab_incr_t *inc,
+    const char *path, int events)
 {
     ab_reader_t  *r = ab_reader_open(path);
     ab_fentry_t  *fe = NULL;
@@ -548,7 +552,7 @@ ab_ingest_file(ab_state_t *st, ab_incr_t *inc, const char *path,
     st->file_max_time = INT64_MIN;
     tell = ab_reader_tell(r);
 
-    if (src_open(&src, r, events, threads) != 0) {
+    if (src_open(&src, r, events, in->threads) != 0) {
         ab_reader_close(r);
         st->oom = 1;
         return -1;
@@ -570,7 +574,7 @@ ab_ingest_file(ab_state_t *st, ab_incr_t *inc, const char *path,
         if (pending && e->after > long_at) {
             pending = 0;
             st->lines++;
-            ab_state_bad(st, path, ++lineno, "line too long");
+            ab_line_bad(st, in, path, ++lineno, "line too long", NULL);
         }
 
         if (e->rd == AB_READ_EOF) {
@@ -585,12 +589,12 @@ ab_ingest_file(ab_state_t *st, ab_incr_t *inc, const char *path,
         if (e->rd == AB_READ_TOO_LONG) {
             if (inc == NULL) {
                 st->lines++;
-                ab_state_bad(st, path, ++lineno, "line too long");
+                ab_line_bad(st, in, path, ++lineno, "line too long", NULL);
             }
             continue;
         }
 
-        if (apply(st, &src, e, path, ++lineno) != 0) {
+        if (apply(st, in, &src, e, path, ++lineno) != 0) {
             rc = -1;
             break;
         }

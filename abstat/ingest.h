@@ -7,19 +7,20 @@
 #ifndef ABSTAT_INGEST_H
 #define ABSTAT_INGEST_H
 
+#include "input.h"
 #include "persist.h"
 #include "state.h"
 
 /*
- * Reads path (a log, or with events an events file) into st. With inc
- * (--state), reading starts where the last run that saw the same file
- * stopped and stops before a last line without a newline. threads: how
- * many workers read and parse (up to AB_MAX_THREADS); 0 does it
- * all in the calling thread. Returns 0, 1 when the
- * file could not be (wholly) read (said on stderr), -1 on a fatal error
+ * Reads path (a log, or with events an events file) into st, as in says
+ * (in->threads: how many workers read and parse, up to AB_MAX_THREADS;
+ * 0 does it all in the calling thread). With inc (--state), reading
+ * starts where the last run that saw the same file stopped and stops
+ * before a last line without a newline. Returns 0, 1 when the file
+ * could not be (wholly) read (said on stderr), -1 on a fatal error
  * (st->oom set).
  */
-int ab_ingest_file(ab_state_t *st, ab_incr_t *inc, const char *path,
-    int events, int threads);
+int ab_ingest_file(ab_state_t *st, const ab_input_t *in, ab_incr_t *inc,
+    const char *path, int events);
 
 #endif /* ABSTAT_INGEST_H */

@@ -333,6 +333,8 @@ parse_value(jp_t *j, int depth, ab_jv_t *v)
     }
 
     v->s = j->p;
+    /* objects, arrays and literals have a start but no length */
+    v->len = 0;
 
     switch (*j->p) {
     case '"':
@@ -473,46 +475,28 @@ next_quote(const uint64_t *q, size_t from, size_t len)
 }
 
 
-/*
- * Keys asked for, found by a hash of length and end bytes: most keys of
- * a line are not asked for, and a hash answers "not one of ours" without
- * a branch per key. A slot holds the key's index + 1, 0 for none, or
- * SLOT_MANY when keys share it (then they are compared in turn).
- */
-#define KEY_SLOTS  64
-#define SLOT_MANY  0xff
-
-static size_t
-key_hash(const char *k, size_t len)
+/* The index of key k (len bytes) among keys, or nkeys. The lines of a
+ * log share a key order: the one after the last key found (*hint) is
+ * tried first. */
+static inline size_t
+key_index(const ab_json_key_t *keys, size_t nkeys, const char *k,
+    size_t len, size_t *hint)
 {
-    unsigned  first = len ? (unsigned char) k[0] : 0;
-    unsigned  last = len ? (unsigned char) k[len - 1] : 0;
+    size_t  i, n;
 
-    return (len * 7 + first * 3 + last) & (KEY_SLOTS - 1);
+    for (n = 0, i = *hint; n < nkeys; n++, i = i + 1 < nkeys ? i + 1 : 0) {
+        if (keys[i].len == len && memcmp(keys[i].name, k, len) == 0) {
+            *hint = i + 1 < nkeys ? i + 1 : 0;
+            return i;
+        }
+    }
+
+    return nkeys;
 }
 
 
-#define SHAPE_MAX  32            /* keys of the last line remembered */
-
-/* The slots of the last key set this thread asked for (callers ask for
- * the same static set line after line), with each key's first 16 bytes
- * as two words, zero past its end: a key of up to 16 bytes is compared
- * by two loads and masks instead of a call to memcmp. */
-static _Thread_local struct {
-    ab_json_key_t  keys[AB_JSON_MAX_KEYS];  /* the set the slots are of */
-    size_t         nkeys;
-    uint8_t        slot[KEY_SLOTS];
-    uint64_t       words[AB_JSON_MAX_KEYS][2];
-    /* The keys of the last line, in order, as far as they were short:
-     * nginx writes the same keys in the same order on every line, so
-     * the key at a position is first compared with the one there last
-     * time (length, words, closing quote), which spares the search for
-     * its end and the hash. */
-    size_t         nshape;
-    uint8_t        shape_len[SHAPE_MAX];
-    uint8_t        shape_index[SHAPE_MAX];  /* in keys, or nkeys */
-    uint64_t       shape_words[SHAPE_MAX][2];
-} slot_cache;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define AB_WORDS_LE  1
 
 /* [n]: the bytes of two little-endian words that n bytes fill */
 #define LEN_MASK(n)  ((n) >= 8 ? ~(uint64_t) 0 : ((uint64_t) 1 << (8 * (n))) - 1)
@@ -525,103 +509,30 @@ static const uint64_t  len_mask[17][2] = {
     { LEN_MASK(8), LEN_MASK(5) }, { LEN_MASK(8), LEN_MASK(6) },
     { LEN_MASK(8), LEN_MASK(7) }, { LEN_MASK(8), LEN_MASK(8) }
 };
-
-
-static void
-key_slots(const ab_json_key_t *keys, size_t nkeys)
-{
-    size_t  i, h;
-
-    memset(slot_cache.slot, 0, KEY_SLOTS);
-    memset(slot_cache.words, 0, sizeof(slot_cache.words));
-    for (i = 0; i < nkeys; i++) {
-        h = key_hash(keys[i].name, keys[i].len);
-        slot_cache.slot[h] = slot_cache.slot[h] ? SLOT_MANY
-                                                : (uint8_t) (i + 1);
-        memcpy(slot_cache.words[i], keys[i].name,
-               keys[i].len < 16 ? keys[i].len : 16);
-    }
-    memcpy(slot_cache.keys, keys, nkeys * sizeof(*keys));
-    slot_cache.nkeys = nkeys;
-    slot_cache.nshape = 0;
-}
-
-
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define AB_WORDS_LE  1
-
-/* Whether the len (<= 16) bytes at k, 16 of them readable, are those of
- * w (two words, zero past the end). */
-static inline int
-words_eq(const char *k, const uint64_t *w, size_t len)
-{
-    uint64_t  a, b;
-
-    memcpy(&a, k, 8);
-    memcpy(&b, k + 8, 8);
-
-    return (((a ^ w[0]) & len_mask[len][0])
-            | ((b ^ w[1]) & len_mask[len][1])) == 0;
-}
 #endif
-
-
-/* Whether k, of len bytes with room bytes readable from k on, is key i
- * of the cached set. */
-static inline int
-key_is(size_t i, const char *k, size_t len, size_t room)
-{
-    if (slot_cache.keys[i].len != len) {
-        return 0;
-    }
-#if defined(AB_WORDS_LE)
-    if (len <= 16 && room >= 16) {
-        return words_eq(k, slot_cache.words[i], len);
-    }
-#else
-    (void) room;
-#endif
-
-    return memcmp(slot_cache.keys[i].name, k, len) == 0;
-}
-
-
-/* The index of key k in the cached set, or the set's size. */
-static inline size_t
-key_index(const char *k, size_t len, size_t room)
-{
-    size_t  nkeys = slot_cache.nkeys;
-    size_t  s = slot_cache.slot[key_hash(k, len)], i;
-
-    if (s == 0) {
-        return nkeys;
-    }
-    if (s != SLOT_MANY) {
-        return key_is(s - 1, k, len, room) ? s - 1 : nkeys;
-    }
-    for (i = 0; i < nkeys; i++) {
-        if (key_is(i, k, len, room)) {
-            return i;
-        }
-    }
-
-    return nkeys;
-}
 
 
 /* Whether the key at k (room bytes readable from k on) is key j of the
  * last line's, closing quote included; then its length is the
  * remembered one. */
 static inline int
-shape_is(size_t j, const char *k, size_t room)
+shape_is(const ab_json_shape_t *sh, size_t j, const char *k, size_t room)
 {
 #if defined(AB_WORDS_LE)
-    size_t  len = slot_cache.shape_len[j];
+    size_t    len = sh->len[j];
+    uint64_t  a, b;
 
-    return room >= 17 && words_eq(k, slot_cache.shape_words[j], len)
+    if (room < 17) {
+        return 0;
+    }
+    memcpy(&a, k, 8);
+    memcpy(&b, k + 8, 8);
+
+    return (((a ^ sh->words[j][0]) & len_mask[len][0])
+            | ((b ^ sh->words[j][1]) & len_mask[len][1])) == 0
            && k[len] == '"';
 #else
-    (void) j; (void) k; (void) room;
+    (void) sh; (void) j; (void) k; (void) room;
     return 0;
 #endif
 }
@@ -631,37 +542,39 @@ shape_is(size_t j, const char *k, size_t room)
  * remembered for the next line when it is short; the ones after it are
  * forgotten. */
 static inline void
-shape_learn(size_t j, const char *k, size_t len, size_t i)
+shape_learn(ab_json_shape_t *sh, size_t j, const char *k, size_t len,
+    size_t i)
 {
-    if (j >= SHAPE_MAX || len > 16) {
-        if (j < slot_cache.nshape) {
-            slot_cache.nshape = j;
+    if (j >= AB_JSON_SHAPE_MAX || len > 16) {
+        if (j < sh->n) {
+            sh->n = j;
         }
         return;
     }
-    slot_cache.shape_len[j] = (uint8_t) len;
-    slot_cache.shape_index[j] = (uint8_t) i;
-    slot_cache.shape_words[j][0] = slot_cache.shape_words[j][1] = 0;
-    memcpy(slot_cache.shape_words[j], k, len);
-    slot_cache.nshape = j + 1;
+    sh->len[j] = (uint8_t) len;
+    sh->index[j] = (uint8_t) i;
+    sh->words[j][0] = sh->words[j][1] = 0;
+    memcpy(sh->words[j], k, len);
+    sh->n = j + 1;
 }
 
 
 /*
  * The shape nginx writes with escape=json: {"key":"value",...} with no
  * white space, every value a string without escapes. Such a line is read
- * here from a map of its quotes; 1 when it was (*err: NULL or "duplicate
- * key"), 0 when the line is anything else and the general reader must
- * decide. Whatever this accepts the general reader accepts with the same
- * result (fuzz_json checks it).
+ * here from a map of its quotes (and with sh, the last line's keys); 1
+ * when it was (*err: NULL or "duplicate key"), 0 when the line is
+ * anything else and the general reader must decide. Whatever this
+ * accepts the general reader accepts with the same result (fuzz_json
+ * checks it).
  */
 static int
 fast_object(char *line, size_t len, const ab_json_key_t *keys, size_t nkeys,
-    ab_jv_t *out, const char **err)
+    ab_jv_t *out, ab_json_shape_t *sh, const char **err)
 {
     uint64_t   q[FAST_MAX / 64];
     char      *term[AB_JSON_MAX_KEYS];
-    size_t     pos = 1, k0, k1, v0, v1, klen, i, j;
+    size_t     pos = 1, k0, k1, v0, v1, klen, i, j, hint = 0;
     int        known;
 
     if (len < 3 || len > FAST_MAX || line[0] != '{' || line[len - 1] != '}'
@@ -671,13 +584,6 @@ fast_object(char *line, size_t len, const ab_json_key_t *keys, size_t nkeys,
     }
 
     *err = NULL;
-    /* (the names' addresses and lengths: the same set, whatever array
-     * holds it) */
-    if (slot_cache.nkeys != nkeys
-        || memcmp(slot_cache.keys, keys, nkeys * sizeof(*keys)) != 0)
-    {
-        key_slots(keys, nkeys);
-    }
 
     for (j = 0; ; j++) {
         /* "key":"value" then ',' or the final '}' */
@@ -685,10 +591,9 @@ fast_object(char *line, size_t len, const ab_json_key_t *keys, size_t nkeys,
         if (line[k0] != '"') {
             return 0;
         }
-        known = j < slot_cache.nshape && shape_is(j, line + k0 + 1,
-                                                  len - k0 - 1);
-        k1 = known ? k0 + 1 + slot_cache.shape_len[j]
-                   : next_quote(q, k0 + 1, len);
+        known = sh != NULL && j < sh->n
+                && shape_is(sh, j, line + k0 + 1, len - k0 - 1);
+        k1 = known ? k0 + 1 + sh->len[j] : next_quote(q, k0 + 1, len);
         v0 = k1 + 2;
         if (k1 + 3 >= len || line[k1 + 1] != ':' || line[v0] != '"') {
             return 0;
@@ -700,10 +605,12 @@ fast_object(char *line, size_t len, const ab_json_key_t *keys, size_t nkeys,
 
         klen = k1 - k0 - 1;
         if (known) {
-            i = slot_cache.shape_index[j];
+            i = sh->index[j];
         } else {
-            i = key_index(line + k0 + 1, klen, len - k0 - 1);
-            shape_learn(j, line + k0 + 1, klen, i);
+            i = key_index(keys, nkeys, line + k0 + 1, klen, &hint);
+            if (sh != NULL) {
+                shape_learn(sh, j, line + k0 + 1, klen, i);
+            }
         }
         if (i < nkeys) {
             if (out[i].type != AB_JV_ABSENT) {
@@ -739,7 +646,7 @@ fast_object(char *line, size_t len, const ab_json_key_t *keys, size_t nkeys,
 
 const char *
 ab_json_object(char *line, size_t len, const ab_json_key_t *keys,
-    size_t nkeys, ab_jv_t *out)
+    size_t nkeys, ab_jv_t *out, ab_json_shape_t *shape)
 {
     const char  *err;
     size_t       i;
@@ -752,7 +659,7 @@ ab_json_object(char *line, size_t len, const ab_json_key_t *keys,
         out[i].type = AB_JV_ABSENT;
     }
 
-    if (fast_object(line, len, keys, nkeys, out, &err)) {
+    if (fast_object(line, len, keys, nkeys, out, shape, &err)) {
         return err;
     }
 
@@ -766,7 +673,7 @@ ab_json_object_general(char *line, size_t len, const ab_json_key_t *keys,
 {
     jp_t     j = { line, line + len, NULL };
     char    *key, *term[AB_JSON_MAX_KEYS];
-    size_t   klen, i, n, hint = 0;
+    size_t   klen, i, hint = 0;
     ab_jv_t  v;
 
     if (nkeys > AB_JSON_MAX_KEYS) {
@@ -802,24 +709,16 @@ ab_json_object_general(char *line, size_t len, const ab_json_key_t *keys,
             return j.err;
         }
 
-        /* Lines of one log share a key order: try the key after the
-         * last one found first. */
-        for (n = 0, i = hint; n < nkeys; n++, i = i + 1 < nkeys ? i + 1 : 0) {
-            if (keys[i].len == klen
-                && memcmp(keys[i].name, key, klen) == 0)
-            {
-                /* readers differ on which copy wins: a line that says
-                 * two things about a field it is read for says nothing */
-                if (out[i].type != AB_JV_ABSENT) {
-                    return "duplicate key";
-                }
-                out[i] = v;
-                /* Terminate after the whole line is read: the byte after a
-                 * value may still be a delimiter the parser needs. */
-                term[i] = (char *) v.s + v.len;
-                hint = i + 1 < nkeys ? i + 1 : 0;
-                break;
+        if ((i = key_index(keys, nkeys, key, klen, &hint)) < nkeys) {
+            /* readers differ on which copy wins: a line that says two
+             * things about a field it is read for says nothing */
+            if (out[i].type != AB_JV_ABSENT) {
+                return "duplicate key";
             }
+            out[i] = v;
+            /* Terminate after the whole line is read: the byte after a
+             * value may still be a delimiter the parser needs. */
+            term[i] = (char *) v.s + v.len;
         }
 
         skip_ws(&j);

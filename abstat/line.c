@@ -7,9 +7,11 @@
 #include "line.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ab_core.h"
+#include "ab_event.h"
 #include "jsonl.h"
 
 #define MAX_PAIRS   64
@@ -19,15 +21,6 @@ typedef struct {
     int  exp;                   /* -1: not selected */
     int  var;
 } pair_t;
-
-typedef struct {
-    const char  *name;
-    size_t       name_len;
-    const char  *order;
-    size_t       order_len;
-    int64_t      revenue;
-    int          client;        /* src=client: sent by the visitor */
-} event_t;
 
 enum { F_TIME, F_UID, F_EXPOSURES, F_FORCED, F_EVENTS, F_STATUS, F_RT, F_N };
 
@@ -45,61 +38,6 @@ static const ab_json_key_t  event_keys[E_N] = {
 };
 
 
-int
-ab_parse_micro(const char *s, size_t len, int allow_neg, int64_t *out)
-{
-    static const uint64_t   pow10[7] = {
-        1, 10, 100, 1000, 10000, 100000, 1000000
-    };
-    const unsigned char    *p = (const unsigned char *) s, *end = p + len;
-    const unsigned char    *start;
-    uint64_t                v = 0;
-    unsigned                d;
-    size_t                  nint, nfrac;
-    int                     neg = 0;
-
-    if (allow_neg && p < end && *p == '-') {
-        neg = 1;
-        p++;
-    }
-
-    /* 12 digits, a dot and 6 digits at most: 19 characters, so that v
-     * cannot overflow below (this runs three times a log line: the
-     * integer digits and the fraction's in loops of their own) */
-    if (end - p > 19) {
-        return -1;
-    }
-
-    for (start = p; p < end && (d = (unsigned) *p - '0') <= 9; p++) {
-        v = v * 10 + d;
-    }
-    nint = (size_t) (p - start);
-    nfrac = 0;
-
-    if (p < end) {
-        if (*p != '.') {
-            return -1;
-        }
-        for (start = ++p; p < end && (d = (unsigned) *p - '0') <= 9; p++) {
-            v = v * 10 + d;
-        }
-        nfrac = (size_t) (p - start);
-        if (p < end || nfrac == 0 || nfrac > 6) {
-            return -1;
-        }
-    }
-
-    if (nint == 0 || nint > 12) {
-        return -1;
-    }
-
-    v *= pow10[6 - nfrac];
-    *out = neg ? -(int64_t) v : (int64_t) v;
-
-    return 0;
-}
-
-
 /* The first c in [p, end), or NULL. The fields are a few dozen bytes:
  * a loop the compiler inlines beats a call to memchr. */
 static inline const char *
@@ -115,14 +53,15 @@ find_byte(const char *p, const char *end, char c)
 }
 
 
-/* The syntax of "exp:var,exp:var": at[i] = start, ':' and end of pair i.
- * Pure, so that a parsing thread can run it. */
+/* The pairs of "exp:var,exp:var" appended to sp, at most MAX_PAIRS
+ * (the caller made room for them). Pure, so that a parsing thread can
+ * run it. */
 static const char *
-pairs_syntax(const char *s, size_t len, const char *(*at)[3], size_t *n)
+parse_pairs(const char *s, size_t len, ab_spans_t *sp)
 {
     const char  *p, *end = s + len, *comma, *colon;
-
-    *n = 0;
+    ab_ppair_t  *pr;
+    size_t       n = 0;
 
     for (p = s; p < end; p = comma + 1) {
         comma = find_byte(p, end, ',');
@@ -135,183 +74,76 @@ pairs_syntax(const char *s, size_t len, const char *(*at)[3], size_t *n)
         {
             return "bad pair";
         }
-        if (*n == MAX_PAIRS) {
+        if (n == MAX_PAIRS) {
             return "too many pairs";
         }
         if (comma + 1 == end) {
             return "trailing ','";
         }
-        at[*n][0] = p;
-        at[*n][1] = colon;
-        at[*n][2] = comma;
-        (*n)++;
+        pr = &sp->pairs[sp->npairs + n++];
+        pr->exp = p;
+        pr->exp_len = (size_t) (colon - p);
+        pr->var = colon + 1;
+        pr->var_len = (size_t) (comma - colon - 1);
     }
+
+    sp->npairs += n;
 
     return NULL;
 }
 
 
-/* The remembered entry of text s among memo[0..AB_MEMO_N), or NULL. */
-static ab_memo_t *
-memo_find(ab_memo_t *memo, const char *s, size_t len)
-{
-    size_t  k;
-
-    for (k = 0; len > 0 && len <= AB_MEMO_TEXT && k < AB_MEMO_N; k++) {
-        if (memo[k].len == len && memcmp(memo[k].text, s, len) == 0) {
-            return &memo[k];
-        }
-    }
-
-    return NULL;
-}
-
-
-/* The entry to remember s in (the oldest), or NULL when s is too long to
- * be remembered. */
-static ab_memo_t *
-memo_put(ab_memo_t *memo, size_t *next, const char *s, size_t len)
-{
-    ab_memo_t  *m;
-
-    if (len == 0 || len > AB_MEMO_TEXT) {
-        return NULL;
-    }
-    m = &memo[(*next)++ % AB_MEMO_N];
-    m->len = len;
-    m->n = 0;
-    memcpy(m->text, s, len);
-
-    return m;
-}
-
-
-/* pairs_syntax() of an exposures field, remembered for the last few
- * sound ones this thread saw: most lines repeat one of a few values. */
+/* The pairs of a sound line into interned ids. Done only once the whole
+ * line is known sound, so that a bad line adds no experiment or
+ * variant. */
 static const char *
-pairs_checked(const char *s, size_t len)
+pairs_intern(ab_state_t *st, const ab_input_t *in, const ab_ppair_t *prs,
+    size_t n, pair_t *pairs)
 {
-    static _Thread_local ab_memo_t  sound[AB_MEMO_N];
-    static _Thread_local size_t     next;
-    const char                     *err, *at[MAX_PAIRS][3];
-    size_t                          n;
+    size_t  i;
 
-    if (memo_find(sound, s, len) != NULL) {
-        return NULL;
-    }
-    if ((err = pairs_syntax(s, len, at, &n)) == NULL) {
-        (void) memo_put(sound, &next, s, len);
-    }
-
-    return err;
-}
-
-
-/* Pairs of a field that passed pairs_syntax() into interned ids. Done
- * only once the whole line is known sound, so that a bad line adds no
- * experiment or variant. */
-static const char *
-pairs_intern(ab_state_t *st, const char *s, size_t len, pair_t *pairs,
-    size_t *n)
-{
-    const char  *at[MAX_PAIRS][3];
-    size_t       i;
-    ab_memo_t   *m;
-
-    /* the same text gives the same ids: names keep theirs, and the
-     * --experiment selection does not change */
-    if ((m = memo_find(st->memo, s, len)) != NULL) {
-        for (i = 0; i < m->n; i++) {
-            pairs[i].exp = m->exp[i];
-            pairs[i].var = m->var[i];
-        }
-        *n = m->n;
-        return NULL;
-    }
-
-    if (pairs_syntax(s, len, at, n) != NULL) {
-        return "bad pair";
-    }
-
-    for (i = 0; i < *n; i++) {
-        size_t  elen = (size_t) (at[i][1] - at[i][0]);
-        size_t  vlen = (size_t) (at[i][2] - at[i][1] - 1);
-
+    for (i = 0; i < n; i++) {
         pairs[i].exp = -1;
         pairs[i].var = -1;
 
-        if (!ab_state_selected(st, at[i][0], elen)) {
+        if (!ab_input_selected(in, prs[i].exp, prs[i].exp_len)) {
             continue;
         }
-        pairs[i].exp = ab_state_exp(st, at[i][0], elen);
+        pairs[i].exp = ab_state_exp(st, prs[i].exp, prs[i].exp_len);
         if (pairs[i].exp < 0) {
             return "too many experiments";
         }
-        pairs[i].var = ab_intern(&st->vars[pairs[i].exp], at[i][1] + 1, vlen);
+        pairs[i].var = ab_intern(&st->vars[pairs[i].exp], prs[i].var,
+                                 prs[i].var_len);
         if (pairs[i].var < 0) {
             return "too many variants";
         }
     }
 
-    if (*n <= AB_MEMO_PAIRS
-        && (m = memo_put(st->memo, &st->memo_next, s, len)) != NULL)
-    {
-        m->n = *n;
-        for (i = 0; i < *n; i++) {
-            m->exp[i] = pairs[i].exp;
-            m->var[i] = pairs[i].var;
-        }
-    }
-
     return NULL;
 }
 
 
-/* Whether s is 1..max bytes, each a lowercase letter, a digit or one of
- * `extra`; with `upper`, uppercase letters too. */
 static int
-is_word(const char *s, size_t len, size_t max, int upper, const char *extra)
+span_is(const char *s, size_t len, const char *lit, size_t litlen)
 {
-    size_t  i;
-    char    c;
-
-    if (len < 1 || len > max) {
-        return 0;
-    }
-
-    for (i = 0; i < len; i++) {
-        c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
-              || (upper && c >= 'A' && c <= 'Z')
-              || (c != '\0' && strchr(extra, c) != NULL)))
-        {
-            return 0;
-        }
-    }
-
-    return 1;
+    return len == litlen && memcmp(s, lit, len) == 0;
 }
 
 
-/* Event names and keys: [a-z0-9_]{1,32}. */
+/* What event name s is to abstat. */
 static int
-is_name(const char *s, size_t len)
+event_kind(const char *s, size_t len)
 {
-    return is_word(s, len, 32, 0, "_");
-}
-
-
-/* Order ids: [A-Za-z0-9._:-]{1,64}. */
-static int
-is_order(const char *s, size_t len)
-{
-    return is_word(s, len, 64, 1, "._:-");
+    return span_is(s, len, "purchase", 8) ? AB_EVENT_PURCHASE
+           : span_is(s, len, "refund", 6) ? AB_EVENT_REFUND
+           : AB_EVENT_FUNNEL;
 }
 
 
 /* One event "name;k=v;k=v" (no ','). */
 static const char *
-parse_event(const char *p, const char *end, event_t *ev)
+parse_event(const char *p, const char *end, ab_pevent_t *ev)
 {
     const char  *semi, *eq, *val;
     size_t       klen, vlen;
@@ -319,13 +151,14 @@ parse_event(const char *p, const char *end, event_t *ev)
     semi = find_byte(p, end, ';');
     semi = semi ? semi : end;
 
-    if (!is_name(p, (size_t) (semi - p))) {
+    if (!ab_event_valid_name(p, (size_t) (semi - p))) {
         return "bad event name";
     }
 
     ev->name = p;
     ev->name_len = (size_t) (semi - p);
-    ev->order = NULL;
+    ev->kind = event_kind(ev->name, ev->name_len);
+    ev->order = "";
     ev->order_len = 0;
     ev->revenue = 0;
     ev->client = 0;
@@ -336,7 +169,7 @@ parse_event(const char *p, const char *end, event_t *ev)
         semi = semi ? semi : end;
         eq = find_byte(p, semi, '=');
 
-        if (eq == NULL || !is_name(p, (size_t) (eq - p))) {
+        if (eq == NULL || !ab_event_valid_name(p, (size_t) (eq - p))) {
             return "bad event key";
         }
 
@@ -344,20 +177,20 @@ parse_event(const char *p, const char *end, event_t *ev)
         val = eq + 1;
         vlen = (size_t) (semi - val);
 
-        if (klen == 5 && memcmp(p, "order", 5) == 0) {
-            if (!is_order(val, vlen)) {
+        if (span_is(p, klen, "order", 5)) {
+            if (!ab_event_valid_value(val, vlen)) {
                 return "bad order id";
             }
             ev->order = val;
             ev->order_len = vlen;
-        } else if (klen == 7 && memcmp(p, "revenue", 7) == 0) {
+        } else if (span_is(p, klen, "revenue", 7)) {
             if (ab_parse_micro(val, vlen, 1, &ev->revenue) != 0) {
                 return "bad revenue";
             }
         } else if (vlen == 0) {
             return "empty event value";
-        } else if (klen == 3 && memcmp(p, "src", 3) == 0) {
-            ev->client = vlen == 6 && memcmp(val, "client", 6) == 0;
+        } else if (span_is(p, klen, "src", 3)) {
+            ev->client = span_is(val, vlen, "client", 6);
         }
     }
 
@@ -365,24 +198,25 @@ parse_event(const char *p, const char *end, event_t *ev)
 }
 
 
+/* The events of an events field appended to sp, at most MAX_EVENTS (the
+ * caller made room for them). */
 static const char *
-parse_events(const char *s, size_t len, event_t *evs, size_t *n)
+parse_events(const char *s, size_t len, ab_spans_t *sp)
 {
     const char  *p = s, *end = s + len, *comma, *err;
-
-    *n = 0;
+    size_t       n = 0;
 
     while (p < end) {
         comma = find_byte(p, end, ',');
         comma = comma ? comma : end;
 
-        if (*n == MAX_EVENTS) {
+        if (n == MAX_EVENTS) {
             return "too many events";
         }
-        if ((err = parse_event(p, comma, &evs[*n])) != NULL) {
+        if ((err = parse_event(p, comma, &sp->events[sp->nevents + n]))) {
             return err;
         }
-        (*n)++;
+        n++;
 
         if (comma + 1 == end) {
             return "trailing ','";
@@ -390,15 +224,9 @@ parse_events(const char *s, size_t len, event_t *evs, size_t *n)
         p = comma + 1;
     }
 
+    sp->nevents += n;
+
     return NULL;
-}
-
-
-static int
-is_event(const event_t *ev, const char *name)
-{
-    return ev->name_len == strlen(name)
-           && memcmp(ev->name, name, ev->name_len) == 0;
 }
 
 
@@ -407,7 +235,7 @@ is_event(const event_t *ev, const char *name)
  * which find their visitor through the order, have any effect).
  */
 static int
-apply_events(ab_state_t *st, uint32_t vis, int64_t t, const event_t *evs,
+apply_events(ab_state_t *st, uint32_t vis, int64_t t, const ab_pevent_t *evs,
     size_t n, const int *ids)
 {
     ab_rec_t  rec;
@@ -415,18 +243,16 @@ apply_events(ab_state_t *st, uint32_t vis, int64_t t, const event_t *evs,
     int64_t   amount;
 
     for (i = 0; i < n; i++) {
-        const event_t  *ev = &evs[i];
+        const ab_pevent_t  *ev = &evs[i];
 
         /* Anyone can make the beacon log any name for any id: what a
          * visitor sends about itself is never money. */
-        if (ev->client
-            && (is_event(ev, "purchase") || is_event(ev, "refund")))
-        {
+        if (ev->client && ev->kind != AB_EVENT_FUNNEL) {
             st->client_order_events++;
             continue;
         }
 
-        if (is_event(ev, "refund")) {
+        if (ev->kind == AB_EVENT_REFUND) {
             /* The refunded amount, however the sender signed it. */
             amount = ev->revenue < 0 ? -ev->revenue : ev->revenue;
             if (ab_state_refund(st, ev->order, ev->order_len, amount) != 0) {
@@ -439,7 +265,7 @@ apply_events(ab_state_t *st, uint32_t vis, int64_t t, const event_t *evs,
             continue;
         }
 
-        if (is_event(ev, "purchase") && ev->order_len > 0) {
+        if (ev->kind == AB_EVENT_PURCHASE && ev->order_len > 0) {
             if (ab_state_purchase(st, vis, ev->order, ev->order_len, t,
                                   ev->revenue) != 0)
             {
@@ -452,7 +278,7 @@ apply_events(ab_state_t *st, uint32_t vis, int64_t t, const event_t *evs,
         rec.time = t;
         rec.vis = vis;
 
-        if (is_event(ev, "purchase")) {
+        if (ev->kind == AB_EVENT_PURCHASE) {
             /* Cannot be deduplicated: a resent one counts twice. */
             st->orders_no_id++;
             rec.kind = AB_REC_PURCHASE;
@@ -473,13 +299,13 @@ apply_events(ab_state_t *st, uint32_t vis, int64_t t, const event_t *evs,
 
 /* Funnel event ids, interned before anything is applied. */
 static const char *
-intern_events(ab_state_t *st, const event_t *evs, size_t n, int *ids)
+intern_events(ab_state_t *st, const ab_pevent_t *evs, size_t n, int *ids)
 {
     size_t  i;
 
     for (i = 0; i < n; i++) {
         ids[i] = -1;
-        if (is_event(&evs[i], "purchase") || is_event(&evs[i], "refund")) {
+        if (evs[i].kind != AB_EVENT_FUNNEL) {
             continue;
         }
         ids[i] = ab_intern(&st->events, evs[i].name, evs[i].name_len);
@@ -492,9 +318,9 @@ intern_events(ab_state_t *st, const event_t *evs, size_t n, int *ids)
 }
 
 
-static int
-bad(ab_state_t *st, const char *file, uint64_t lineno, const char *what,
-    const char *detail)
+void
+ab_line_bad(ab_state_t *st, const ab_input_t *in, const char *file,
+    uint64_t lineno, const char *what, const char *detail)
 {
     char  reason[AB_REASON_MAX];
 
@@ -502,7 +328,19 @@ bad(ab_state_t *st, const char *file, uint64_t lineno, const char *what,
         snprintf(reason, sizeof(reason), "%s: %s", what, detail);
         what = reason;
     }
-    ab_state_bad(st, file, lineno, what);
+    if (ab_state_bad(st, file, lineno, what) != NULL && !in->quiet) {
+        fprintf(stderr, "abstat: %s:%llu: bad line: %s\n", file,
+                (unsigned long long) lineno, what);
+    }
+}
+
+
+/* ab_line_bad(): a bad line is no error. */
+static int
+bad(ab_state_t *st, const ab_input_t *in, const char *file, uint64_t lineno,
+    const char *what, const char *detail)
+{
+    ab_line_bad(st, in, file, lineno, what, detail);
 
     return 0;
 }
@@ -529,37 +367,63 @@ str_field(const ab_jv_t *v, const char **s, size_t *len)
 }
 
 
-const char *
-ab_line_log_parse(char *line, size_t len, ab_pline_t *pl)
+void
+ab_spans_reset(ab_spans_t *sp)
+{
+    sp->nevents = 0;
+    sp->npairs = 0;
+}
+
+
+void
+ab_spans_free(ab_spans_t *sp)
+{
+    free(sp->events);
+    free(sp->pairs);
+    memset(sp, 0, sizeof(*sp));
+}
+
+
+/* Room in sp for the most events and pairs one line can have. */
+static int
+spans_room(ab_spans_t *sp)
+{
+    return ab_grow_array((void **) &sp->events, &sp->capevents,
+                         sp->nevents + MAX_EVENTS, sizeof(*sp->events))
+           || ab_grow_array((void **) &sp->pairs, &sp->cappairs,
+                            sp->npairs + MAX_PAIRS, sizeof(*sp->pairs));
+}
+
+
+static const char *
+parse_fields(char *line, size_t len, ab_pline_t *pl, ab_spans_t *sp,
+    ab_json_shape_t *shape)
 {
     ab_jv_t      f[F_N];
-    const char  *err, *s[F_N], *at[MAX_PAIRS][3];
-    size_t       l[F_N], n, i;
-    event_t      evs[MAX_EVENTS];
+    const char  *err, *s[F_N];
+    size_t       l[F_N], i;
 
-    pl->detail = NULL;
-
-    if ((err = ab_json_object(line, len, log_keys, F_N, f)) != NULL) {
+    if ((err = ab_json_object(line, len, log_keys, F_N, f, shape)) != NULL) {
         pl->detail = err;
-        return pl->what = "not JSON";
+        return "not JSON";
     }
 
     if (f[F_UID].type == AB_JV_ABSENT) {
-        return pl->what = "no uid";
+        return "no uid";
     }
     if (f[F_TIME].type == AB_JV_ABSENT) {
-        return pl->what = "no time";
+        return "no time";
     }
 
     for (i = 0; i < F_N; i++) {
         if (str_field(&f[i], &s[i], &l[i]) != 0) {
             pl->detail = "not a string";
-            return pl->what = log_keys[i].name;
+            return log_keys[i].name;
         }
     }
 
     if (ab_parse_micro(s[F_TIME], l[F_TIME], 0, &pl->time) != 0) {
-        return pl->what = "bad time";
+        return "bad time";
     }
 
     pl->status = 0;
@@ -567,75 +431,103 @@ ab_line_log_parse(char *line, size_t len, ab_pline_t *pl)
     if (l[F_STATUS] > 0
         && ab_parse_micro(s[F_STATUS], l[F_STATUS], 0, &pl->status))
     {
-        return pl->what = "bad status";
+        return "bad status";
     }
     if (l[F_RT] > 0 && ab_parse_micro(s[F_RT], l[F_RT], 0, &pl->rt)) {
-        return pl->what = "bad request_time";
+        return "bad request_time";
     }
 
     /* Forced pairs are checked for syntax and otherwise never used. */
-    if ((err = pairs_syntax(s[F_FORCED], l[F_FORCED], at, &n)) != NULL) {
+    if ((err = parse_pairs(s[F_FORCED], l[F_FORCED], sp)) != NULL) {
         pl->detail = err;
-        return pl->what = "bad forced";
+        return "bad forced";
     }
-    if ((err = parse_events(s[F_EVENTS], l[F_EVENTS], evs, &n)) != NULL) {
+    sp->npairs = pl->pair0;
+
+    if ((err = parse_events(s[F_EVENTS], l[F_EVENTS], sp)) != NULL) {
         pl->detail = err;
-        return pl->what = "bad events";
+        return "bad events";
     }
-    if ((err = pairs_checked(s[F_EXPOSURES], l[F_EXPOSURES])) != NULL) {
+    if ((err = parse_pairs(s[F_EXPOSURES], l[F_EXPOSURES], sp)) != NULL) {
         pl->detail = err;
-        return pl->what = "bad exposures";
+        return "bad exposures";
     }
 
     pl->uid = s[F_UID];
     pl->uid_len = l[F_UID];
-    pl->exposures = s[F_EXPOSURES];
-    pl->exposures_len = l[F_EXPOSURES];
-    pl->events = s[F_EVENTS];
-    pl->events_len = l[F_EVENTS];
     if (pl->uid_len > 0) {
         pl->key = ab_key_of(pl->uid, pl->uid_len);
     }
 
-    return pl->what = NULL;
+    return NULL;
+}
+
+
+const char *
+ab_line_log_parse(char *line, size_t len, ab_pline_t *pl, ab_spans_t *sp,
+    ab_json_shape_t *shape)
+{
+    pl->detail = NULL;
+    pl->oom = 0;
+    pl->event0 = sp->nevents;
+    pl->pair0 = sp->npairs;
+
+    if (spans_room(sp) != 0) {
+        pl->oom = 1;
+        return pl->what = "out of memory";
+    }
+
+    pl->what = parse_fields(line, len, pl, sp, shape);
+
+    /* a bad line keeps no spans: the next line's start where its did */
+    if (pl->what != NULL) {
+        sp->nevents = pl->event0;
+        sp->npairs = pl->pair0;
+    }
+    pl->nevents = sp->nevents - pl->event0;
+    pl->npairs = sp->npairs - pl->pair0;
+
+    return pl->what;
 }
 
 
 int
-ab_line_log_apply(ab_state_t *st, const ab_pline_t *pl, const char *file,
+ab_line_log_apply(ab_state_t *st, const ab_input_t *in,
+    const ab_pline_t *pl, const ab_spans_t *sp, const char *file,
     uint64_t lineno)
 {
-    const char  *err;
-    size_t       npairs = 0, nevents = 0, i;
-    pair_t       pairs[MAX_PAIRS];
-    event_t      evs[MAX_EVENTS];
-    int          ids[MAX_EVENTS];
-    uint32_t     vis;
-    ab_rec_t     rec;
+    const ab_pevent_t  *evs = sp->events + pl->event0;
+    const char         *err;
+    size_t              npairs = 0, i;
+    pair_t              pairs[MAX_PAIRS];
+    int                 ids[MAX_EVENTS];
+    uint32_t            vis;
+    ab_rec_t            rec;
 
+    if (pl->oom) {
+        st->oom = 1;
+        return -1;
+    }
     if (pl->what != NULL) {
-        return bad(st, file, lineno, pl->what, pl->detail);
+        return bad(st, in, file, lineno, pl->what, pl->detail);
     }
 
-    /* Both fields passed their syntax check in ab_line_log_parse(): what
-     * is left are the limits on names. */
-    if (pl->events_len > 0) {
-        (void) parse_events(pl->events, pl->events_len, evs, &nevents);
+    /* The line is sound: what is left are the limits on names. */
+    if (pl->uid_len > 0) {
+        npairs = pl->npairs;
+        err = pairs_intern(st, in, sp->pairs + pl->pair0, npairs, pairs);
+        if (err != NULL) {
+            return bad(st, in, file, lineno, "bad exposures", err);
+        }
     }
-    if (pl->uid_len > 0 && pl->exposures_len > 0
-        && (err = pairs_intern(st, pl->exposures, pl->exposures_len, pairs,
-                               &npairs)))
-    {
-        return bad(st, file, lineno, "bad exposures", err);
-    }
-    if ((err = intern_events(st, evs, nevents, ids))) {
-        return bad(st, file, lineno, "bad events", err);
+    if ((err = intern_events(st, evs, pl->nevents, ids))) {
+        return bad(st, in, file, lineno, "bad events", err);
     }
 
     if (pl->uid_len == 0) {
         /* No visitor: nothing of this line can be attributed except a
          * refund, which finds its visitor through the order. */
-        return apply_events(st, AB_NONE, pl->time, evs, nevents, ids);
+        return apply_events(st, AB_NONE, pl->time, evs, pl->nevents, ids);
     }
 
     vis = ab_state_visitor_key(st, pl->key);
@@ -643,7 +535,9 @@ ab_line_log_apply(ab_state_t *st, const ab_pline_t *pl, const char *file,
         return -1;
     }
 
-    for (i = 0; i < npairs; i++) {
+    /* Outside the exposure window (--since, --until) the line's
+     * requests and events still count for earlier exposures. */
+    for (i = 0; i < npairs && ab_input_in_window(in, pl->time); i++) {
         if (pairs[i].exp >= 0
             && ab_state_expose(st, vis, pairs[i].exp, pairs[i].var, pl->time)
                != 0)
@@ -670,19 +564,24 @@ ab_line_log_apply(ab_state_t *st, const ab_pline_t *pl, const char *file,
         return -1;
     }
 
-    return apply_events(st, vis, pl->time, evs, nevents, ids);
+    return apply_events(st, vis, pl->time, evs, pl->nevents, ids);
 }
 
 
 int
-ab_line_log(ab_state_t *st, char *line, size_t len, const char *file,
-    uint64_t lineno)
+ab_line_log(ab_state_t *st, const ab_input_t *in, char *line, size_t len,
+    const char *file, uint64_t lineno)
 {
     ab_pline_t  pl;
+    ab_spans_t  sp;
+    int         rc;
 
-    (void) ab_line_log_parse(line, len, &pl);
+    memset(&sp, 0, sizeof(sp));
+    (void) ab_line_log_parse(line, len, &pl, &sp, NULL);
+    rc = ab_line_log_apply(st, in, &pl, &sp, file, lineno);
+    ab_spans_free(&sp);
 
-    return ab_line_log_apply(st, &pl, file, lineno);
+    return rc;
 }
 
 
@@ -699,38 +598,41 @@ micro_field(const ab_jv_t *v, int allow_neg, int64_t *out)
 
 
 int
-ab_line_event(ab_state_t *st, char *line, size_t len, const char *file,
-    uint64_t lineno)
+ab_line_event(ab_state_t *st, const ab_input_t *in, char *line, size_t len,
+    const char *file, uint64_t lineno)
 {
     ab_jv_t      f[E_N];
     const char  *err;
-    event_t      ev;
+    ab_pevent_t  ev;
     int          id = -1;
     int64_t      t;
     uint32_t     vis = AB_NONE;
 
-    if ((err = ab_json_object(line, len, event_keys, E_N, f)) != NULL) {
-        return bad(st, file, lineno, "not JSON", err);
+    if ((err = ab_json_object(line, len, event_keys, E_N, f, NULL)) != NULL)
+    {
+        return bad(st, in, file, lineno, "not JSON", err);
     }
 
     if (f[E_TIME].type == AB_JV_ABSENT || micro_field(&f[E_TIME], 0, &t)) {
-        return bad(st, file, lineno, "bad or no time", NULL);
+        return bad(st, in, file, lineno, "bad or no time", NULL);
     }
     if (f[E_EVENT].type != AB_JV_STRING
-        || !is_name(f[E_EVENT].s, f[E_EVENT].len))
+        || !ab_event_valid_name(f[E_EVENT].s, f[E_EVENT].len))
     {
-        return bad(st, file, lineno, "bad or no event", NULL);
+        return bad(st, in, file, lineno, "bad or no event", NULL);
     }
 
     memset(&ev, 0, sizeof(ev));
     ev.name = f[E_EVENT].s;
     ev.name_len = f[E_EVENT].len;
+    ev.kind = event_kind(ev.name, ev.name_len);
+    ev.order = "";
 
     if (f[E_ORDER].type != AB_JV_ABSENT) {
         if (f[E_ORDER].type != AB_JV_STRING
-            || !is_order(f[E_ORDER].s, f[E_ORDER].len))
+            || !ab_event_valid_value(f[E_ORDER].s, f[E_ORDER].len))
         {
-            return bad(st, file, lineno, "bad order", NULL);
+            return bad(st, in, file, lineno, "bad order", NULL);
         }
         ev.order = f[E_ORDER].s;
         ev.order_len = f[E_ORDER].len;
@@ -739,17 +641,17 @@ ab_line_event(ab_state_t *st, char *line, size_t len, const char *file,
     if (f[E_REVENUE].type != AB_JV_ABSENT
         && micro_field(&f[E_REVENUE], 1, &ev.revenue) != 0)
     {
-        return bad(st, file, lineno, "bad revenue", NULL);
+        return bad(st, in, file, lineno, "bad revenue", NULL);
     }
 
-    if (!is_event(&ev, "refund")) {
+    if (ev.kind != AB_EVENT_REFUND) {
         /* Anything but a refund must say whose it is. */
         if (f[E_UID].type != AB_JV_STRING || f[E_UID].len == 0) {
-            return bad(st, file, lineno, "no uid for a non-refund event",
+            return bad(st, in, file, lineno, "no uid for a non-refund event",
                        NULL);
         }
         if ((err = intern_events(st, &ev, 1, &id)) != NULL) {
-            return bad(st, file, lineno, err, NULL);
+            return bad(st, in, file, lineno, err, NULL);
         }
         vis = ab_state_visitor(st, f[E_UID].s, f[E_UID].len);
         if (vis == AB_NONE) {

@@ -59,28 +59,24 @@ enum { OPT_CAP = 256, OPT_EVENTS, OPT_STATE, OPT_NO_WAIT, OPT_LATE,
 
 typedef struct {
     int             format;
-    ab_config_t     cfg;
-    const char    **only;
-    size_t          nonly;
+    ab_input_t      in;         /* how the input is read */
+    ab_config_t     cfg;        /* how it is analysed */
     const char    **events;
     size_t          nevents;
     ab_expdef_t    *conf;
     size_t          nconf;
     ab_expdef_t    *weights;
     size_t          nweights;
-    int             quiet;
     const char     *state;      /* --state */
     int             no_wait;
     double          late;       /* --late, seconds */
     double          retain;     /* --retain, seconds */
     double          max_bad;    /* --max-bad, percent of lines */
     size_t          width;      /* --width: text columns, 0 no limit */
-    int64_t         since, until;
     const char     *since_arg, *until_arg;
     const char     *output;     /* --output */
     int             fail_on;    /* FAIL_* */
     int             trend_table;        /* --table trend */
-    int             threads;    /* --threads */
     char          **primary;    /* --primary */
     size_t          nprimary;
     int             sequential; /* -1 unless --sequential/--no-sequential */
@@ -302,46 +298,79 @@ push(const char **arr, size_t *n, const char *s)
 }
 
 
+/* getopt_long()'s: ':' first, so that a missing value is told apart */
+#define OPTSTRING  ":f:e:a:w:c:b:o:qhV"
+
+static const struct option  longopts[] = {
+    { "format",      required_argument, NULL, 'f' },
+    { "experiment",  required_argument, NULL, 'e' },
+    { "alpha",       required_argument, NULL, 'a' },
+    { "weights",     required_argument, NULL, 'w' },
+    { "nginx-conf",  required_argument, NULL, 'c' },
+    { "baseline",    required_argument, NULL, 'b' },
+    { "cap-revenue", required_argument, NULL, OPT_CAP },
+    { "events",      required_argument, NULL, OPT_EVENTS },
+    { "output",      required_argument, NULL, 'o' },
+    { "fail-on",     required_argument, NULL, OPT_FAIL_ON },
+    { "bucket",      required_argument, NULL, OPT_BUCKET },
+    { "table",       required_argument, NULL, OPT_TABLE },
+    { "state",       required_argument, NULL, OPT_STATE },
+    { "no-wait",     no_argument,       NULL, OPT_NO_WAIT },
+    { "late",        required_argument, NULL, OPT_LATE },
+    { "since",       required_argument, NULL, OPT_SINCE },
+    { "until",       required_argument, NULL, OPT_UNTIL },
+    { "threads",     required_argument, NULL, OPT_THREADS },
+    { "retain",      required_argument, NULL, OPT_RETAIN },
+    { "max-bad",     required_argument, NULL, OPT_MAX_BAD },
+    { "width",       required_argument, NULL, OPT_WIDTH },
+    { "primary",     required_argument, NULL, OPT_PRIMARY },
+    { "mde",         required_argument, NULL, OPT_MDE },
+    { "guardrail-margin", required_argument, NULL, OPT_GUARD_MARGIN },
+    { "max-visitor-share", required_argument, NULL, OPT_MAX_SHARE },
+    { "sequential",  no_argument,       NULL, OPT_SEQ },
+    { "no-sequential", no_argument,     NULL, OPT_NO_SEQ },
+    { "sequential-tuning", required_argument, NULL, OPT_SEQ_TUNING },
+    { "cuped",       no_argument,       NULL, OPT_CUPED },
+    { "no-cuped",    no_argument,       NULL, OPT_NO_CUPED },
+    { "cuped-lookback", required_argument, NULL, OPT_CUPED_LOOKBACK },
+    { "quiet",       no_argument,       NULL, 'q' },
+    { "help",        no_argument,       NULL, 'h' },
+    { "version",     no_argument,       NULL, 'V' },
+    { NULL, 0, NULL, 0 }
+};
+
+
+/*
+ * Whether --help (or -h) is among the options, wherever it stands: it
+ * wins before any option is judged (abstat report --since x --help).
+ * Read with the same table as the options themselves, so that a value
+ * ("-o -h") is a value; '-' first keeps argv in order, a word that is
+ * no option coming as 1. *state: the command word is "state".
+ */
+static int
+asks_help(int argc, char **argv, int *state)
+{
+    int  c, help = 0, words = 0;
+
+    opterr = 0;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "-" OPTSTRING, longopts, NULL)) != -1)
+    {
+        if (c == 1 && words++ == 0) {
+            *state = strcmp(optarg, "state") == 0;
+        }
+        help |= c == 'h';
+    }
+    /* the real parse starts afresh */
+    optind = 0;
+
+    return help;
+}
+
+
 static void
 parse_options(int argc, char **argv, opts_t *o)
 {
-    static const struct option  longopts[] = {
-        { "format",      required_argument, NULL, 'f' },
-        { "experiment",  required_argument, NULL, 'e' },
-        { "alpha",       required_argument, NULL, 'a' },
-        { "weights",     required_argument, NULL, 'w' },
-        { "nginx-conf",  required_argument, NULL, 'c' },
-        { "baseline",    required_argument, NULL, 'b' },
-        { "cap-revenue", required_argument, NULL, OPT_CAP },
-        { "events",      required_argument, NULL, OPT_EVENTS },
-        { "output",      required_argument, NULL, 'o' },
-        { "fail-on",     required_argument, NULL, OPT_FAIL_ON },
-        { "bucket",      required_argument, NULL, OPT_BUCKET },
-        { "table",       required_argument, NULL, OPT_TABLE },
-        { "state",       required_argument, NULL, OPT_STATE },
-        { "no-wait",     no_argument,       NULL, OPT_NO_WAIT },
-        { "late",        required_argument, NULL, OPT_LATE },
-        { "since",       required_argument, NULL, OPT_SINCE },
-        { "until",       required_argument, NULL, OPT_UNTIL },
-        { "threads",     required_argument, NULL, OPT_THREADS },
-        { "retain",      required_argument, NULL, OPT_RETAIN },
-        { "max-bad",     required_argument, NULL, OPT_MAX_BAD },
-        { "width",       required_argument, NULL, OPT_WIDTH },
-        { "primary",     required_argument, NULL, OPT_PRIMARY },
-        { "mde",         required_argument, NULL, OPT_MDE },
-        { "guardrail-margin", required_argument, NULL, OPT_GUARD_MARGIN },
-        { "max-visitor-share", required_argument, NULL, OPT_MAX_SHARE },
-        { "sequential",  no_argument,       NULL, OPT_SEQ },
-        { "no-sequential", no_argument,     NULL, OPT_NO_SEQ },
-        { "sequential-tuning", required_argument, NULL, OPT_SEQ_TUNING },
-        { "cuped",       no_argument,       NULL, OPT_CUPED },
-        { "no-cuped",    no_argument,       NULL, OPT_NO_CUPED },
-        { "cuped-lookback", required_argument, NULL, OPT_CUPED_LOOKBACK },
-        { "quiet",       no_argument,       NULL, 'q' },
-        { "help",        no_argument,       NULL, 'h' },
-        { "version",     no_argument,       NULL, 'V' },
-        { NULL, 0, NULL, 0 }
-    };
     const char  *err;
     char         msg[512];
     double       d;
@@ -350,8 +379,7 @@ parse_options(int argc, char **argv, opts_t *o)
     /* getopt's own messages would name argv[0], the command word */
     opterr = 0;
 
-    while ((c = getopt_long(argc, argv, ":f:e:a:w:c:b:o:qhV", longopts,
-                            NULL)) != -1)
+    while ((c = getopt_long(argc, argv, OPTSTRING, longopts, NULL)) != -1)
     {
         switch (c) {
         case 'f':
@@ -396,7 +424,7 @@ parse_options(int argc, char **argv, opts_t *o)
             if (!ab_valid_experiment_name(optarg, strlen(optarg))) {
                 usage_error("bad experiment name '%s'", optarg);
             }
-            o->only = push(o->only, &o->nonly, optarg);
+            o->in.only = push(o->in.only, &o->in.nonly, optarg);
             break;
         case 'a':
             o->cfg.alpha = parse_double(optarg, "bad --alpha '%s'");
@@ -532,14 +560,14 @@ parse_options(int argc, char **argv, opts_t *o)
             }
             break;
         case OPT_SINCE:
-            if (ab_time_parse(optarg, &o->since) != 0) {
+            if (ab_time_parse(optarg, &o->in.since) != 0) {
                 usage_error("bad --since '%s' (ISO 8601 or epoch seconds)",
                             optarg);
             }
             o->since_arg = optarg;
             break;
         case OPT_UNTIL:
-            if (ab_time_parse(optarg, &o->until) != 0) {
+            if (ab_time_parse(optarg, &o->in.until) != 0) {
                 usage_error("bad --until '%s' (ISO 8601 or epoch seconds)",
                             optarg);
             }
@@ -547,17 +575,14 @@ parse_options(int argc, char **argv, opts_t *o)
             break;
         case OPT_THREADS:
             if (optarg[0] >= '0' && optarg[0] <= '8' && optarg[1] == '\0') {
-                o->threads = optarg[0] - '0';
+                o->in.threads = optarg[0] - '0';
             } else {
                 usage_error("bad --threads '%s' (0 to 8)", optarg);
             }
             break;
         case 'q':
-            o->quiet = 1;
+            o->in.quiet = 1;
             break;
-        case 'h':
-            fputs(usage_text, stdout);
-            exit(0);
         case 'V':
             printf("abstat %s\n", ABSTAT_VERSION);
             exit(0);
@@ -750,7 +775,7 @@ state_cuped(opts_t *o, ab_state_t *st, int fresh)
         return;
     }
     if (o->cfg.cuped && st->hist_lookback != o->cfg.cuped_lookback) {
-        if (!o->quiet) {
+        if (!o->in.quiet) {
             fprintf(stderr, "abstat: %s keeps %g s of history before entry, "
                     "not the %g s of --cuped-lookback: no CUPED in this "
                     "report (give --cuped-lookback %g, or start a new "
@@ -782,24 +807,24 @@ state_open(opts_t *o, ab_state_t *st, ab_incr_t *inc)
     state_cuped(o, st, inc->run == 0);
 
     if (inc->run == 0) {
-        inc->since = st->since;
-        inc->until = st->until;
-        inc->only = calloc(o->nonly + 1, sizeof(char *));
-        for (i = 0; inc->only && i < o->nonly; i++) {
-            if ((inc->only[inc->nonly++] = strdup(o->only[i])) == NULL) {
+        inc->since = o->in.since;
+        inc->until = o->in.until;
+        inc->only = calloc(o->in.nonly + 1, sizeof(char *));
+        for (i = 0; inc->only && i < o->in.nonly; i++) {
+            if ((inc->only[inc->nonly++] = strdup(o->in.only[i])) == NULL) {
                 break;
             }
         }
-        if (inc->only == NULL || inc->nonly < o->nonly) {
+        if (inc->only == NULL || inc->nonly < o->in.nonly) {
             fprintf(stderr, "abstat: out of memory\n");
             return EXIT_INTERNAL;
         }
     } else {
-        same = inc->since == st->since && inc->until == st->until
-               && inc->nonly == o->nonly;
-        for (i = 0; same && i < o->nonly; i++) {
+        same = inc->since == o->in.since && inc->until == o->in.until
+               && inc->nonly == o->in.nonly;
+        for (i = 0; same && i < o->in.nonly; i++) {
             for (j = 0; j < inc->nonly; j++) {
-                if (strcmp(o->only[i], inc->only[j]) == 0) {
+                if (strcmp(o->in.only[i], inc->only[j]) == 0) {
                     break;
                 }
             }
@@ -827,7 +852,7 @@ state_close(const opts_t *o, ab_state_t *st, ab_incr_t *inc,
     char     err[1024];
     int64_t  late_us = (int64_t) (o->late * 1e6);
 
-    if (st->late_exposures > late_before && !o->quiet) {
+    if (st->late_exposures > late_before && !o->in.quiet) {
         fprintf(stderr, "abstat: %s: %llu exposure(s) older than what an "
                 "earlier run already folded (more than --late %g s out of "
                 "order); the report may differ from a full run\n", o->state,
@@ -908,7 +933,7 @@ opts_free(opts_t *o)
     ab_expdef_free(o->weights, o->nweights);
     free(o->conf);
     free(o->weights);
-    free(o->only);
+    free(o->in.only);
     free(o->events);
     while (o->nprimary > 0) {
         free(o->primary[--o->nprimary]);
@@ -933,11 +958,10 @@ cfg_from_opts(opts_t *o)
     }
     o->cfg.primary = (const char *const *) o->primary;
     o->cfg.nprimary = o->nprimary;
-    o->cfg.only = o->only;
+    o->cfg.input = &o->in;
     /* experiments are reported side by side by the main thread and
      * as many more */
-    o->cfg.threads = o->threads + 1;
-    o->cfg.nonly = o->nonly;
+    o->cfg.threads = o->in.threads + 1;
     o->cfg.conf = o->conf;
     o->cfg.nconf = o->nconf;
     o->cfg.weights = o->weights;
@@ -953,6 +977,7 @@ opts_default(opts_t *o)
     long  ncpu;
 
     memset(o, 0, sizeof(*o));
+    ab_input_default(&o->in);
     o->cfg.alpha = 0.05;
     o->cfg.max_visitor_share = AB_MAX_VISITOR_SHARE;
     o->cfg.seq_tuning = AB_SEQ_TUNING_DEFAULT;
@@ -963,13 +988,11 @@ opts_default(opts_t *o)
     o->retain = AB_RETAIN_DEFAULT;
     o->max_bad = 1;
     o->width = 80;
-    o->since = INT64_MIN;
-    o->until = INT64_MAX;
     ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     /* the main thread parses too while it waits for the workers: one
      * worker fewer than CPUs keeps every CPU busy without a third thread
      * taking turns with the main one on two CPUs */
-    o->threads = ncpu <= 2 ? 1 : ncpu > 5 ? 4 : (int) ncpu - 1;
+    o->in.threads = ncpu <= 2 ? 1 : ncpu > 5 ? 4 : (int) ncpu - 1;
 }
 
 
@@ -1027,12 +1050,6 @@ state_main(int argc, char **argv)
     long         removed;
     int          rc, exp;
 
-    if (argc > 1 && (strcmp(argv[1], "--help") == 0
-                     || strcmp(argv[1], "-h") == 0))
-    {
-        fputs(usage_state_text, stdout);
-        return 0;
-    }
     if (argc < 2 || strcmp(argv[1], "prune") != 0) {
         state_usage("unknown state command '%s' (prune)",
                     argc < 2 ? "" : argv[1]);
@@ -1046,7 +1063,7 @@ state_main(int argc, char **argv)
     if (o.state == NULL) {
         state_usage("state prune needs --state FILE%s", "");
     }
-    if (o.nonly != 1) {
+    if (o.in.nonly != 1) {
         state_usage("state prune needs one --experiment NAME%s", "");
     }
     if (o.trend_table && (o.format != FMT_CSV || !o.cfg.bucket)) {
@@ -1069,10 +1086,10 @@ state_main(int argc, char **argv)
         rc = EXIT_USAGE;
         goto done;
     }
-    exp = ab_intern_find(&st.exps, o.only[0], strlen(o.only[0]));
+    exp = ab_intern_find(&st.exps, o.in.only[0], strlen(o.in.only[0]));
     if (exp < 0) {
         fprintf(stderr, "abstat: %s has no experiment '%s'\n", o.state,
-                o.only[0]);
+                o.in.only[0]);
         rc = EXIT_USAGE;
         goto done;
     }
@@ -1105,7 +1122,7 @@ state_main(int argc, char **argv)
     }
     /* a state made with --experiment NAME ... no longer holds NAME */
     for (i = 0, j = 0; i < inc.nonly; i++) {
-        if (strcmp(inc.only[i], o.only[0]) == 0) {
+        if (strcmp(inc.only[i], o.in.only[0]) == 0) {
             free(inc.only[i]);
         } else {
             inc.only[j++] = inc.only[i];
@@ -1118,9 +1135,9 @@ state_main(int argc, char **argv)
         rc = EXIT_STATE;
         goto done;
     }
-    if (!o.quiet) {
+    if (!o.in.quiet) {
         fprintf(stderr, "abstat: %s: experiment %s pruned (%ld "
-                "membership(s))\n", o.state, o.only[0], removed);
+                "membership(s))\n", o.state, o.in.only[0], removed);
     }
 
 done:
@@ -1216,14 +1233,17 @@ check_names(const opts_t *o, const ab_state_t *st, char *const *files,
 {
     const char  *missing = ab_names_missing_experiment(st, &o->cfg);
     ab_state_t   all;
+    ab_input_t   every;
     int          i, ok = 1;
 
     if (missing != NULL) {
         ab_state_init(&all);
-        all.quiet = 1;
+        ab_input_default(&every);
+        every.quiet = 1;
+        every.threads = o->in.threads;
         for (i = 0; i < nfiles && ok; i++) {
             ok = strcmp(files[i], "-") != 0
-                 && ab_ingest_file(&all, NULL, files[i], 0, o->threads) >= 0;
+                 && ab_ingest_file(&all, &every, NULL, files[i], 0) >= 0;
         }
         ab_names_say_experiments(missing, ok ? &all : NULL, &o->cfg);
         ab_state_free(&all);
@@ -1242,15 +1262,13 @@ main(int argc, char **argv)
     ab_report_t  rep;
     ab_incr_t    inc;
     uint64_t     late_before, lines0, bad0, flines, fbad;
-    int          i, status = 0, rc, bad_input = 0;
+    int          i, status = 0, rc, bad_input = 0, state = 0;
     const char  *stdin_only[] = { "-" };
     char *const *files;
     int          nfiles;
 
-    if (argc > 1 && (strcmp(argv[1], "--help") == 0
-                     || strcmp(argv[1], "-h") == 0))
-    {
-        fputs(usage_text, stdout);
+    if (asks_help(argc, argv, &state)) {
+        fputs(state ? usage_state_text : usage_text, stdout);
         return 0;
     }
     if (argc > 1 && (strcmp(argv[1], "--version") == 0
@@ -1283,11 +1301,6 @@ main(int argc, char **argv)
         fprintf(stderr, "abstat: out of memory\n");
         return EXIT_INTERNAL;
     }
-    st.only = o.only;
-    st.nonly = o.nonly;
-    st.quiet = o.quiet;
-    st.since = o.since;
-    st.until = o.until;
 
     files = argv + 1 + optind;
     nfiles = argc - 1 - optind;
@@ -1323,10 +1336,9 @@ main(int argc, char **argv)
         flines = st.lines;
         fbad = st.bad_lines;
         rc = i < nfiles
-             ? ab_ingest_file(&st, o.state ? &inc : NULL, files[i], 0,
-                              o.threads)
-             : ab_ingest_file(&st, o.state ? &inc : NULL,
-                              o.events[i - nfiles], 1, o.threads);
+             ? ab_ingest_file(&st, &o.in, o.state ? &inc : NULL, files[i], 0)
+             : ab_ingest_file(&st, &o.in, o.state ? &inc : NULL,
+                              o.events[i - nfiles], 1);
         if (rc < 0 || st.oom) {
             if (st.spool_failed) {
                 fprintf(stderr, "abstat: cannot write the spool file in "
@@ -1347,7 +1359,7 @@ main(int argc, char **argv)
         }
     }
 
-    if (st.bad_lines > 0 && !o.quiet) {
+    if (st.bad_lines > 0 && !o.in.quiet) {
         fprintf(stderr, "abstat: %llu bad line(s) skipped\n",
                 (unsigned long long) st.bad_lines);
     }

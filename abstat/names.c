@@ -175,12 +175,12 @@ ab_names_missing_experiment(const ab_state_t *st, const ab_config_t *cfg)
 {
     size_t  i, len;
 
-    for (i = 0; i < cfg->nonly; i++) {
-        len = strlen(cfg->only[i]);
-        if (ab_intern_find(&st->exps, cfg->only[i], len) < 0
-            && !in_config(cfg, cfg->only[i], len))
+    for (i = 0; i < cfg->input->nonly; i++) {
+        len = strlen(cfg->input->only[i]);
+        if (ab_intern_find(&st->exps, cfg->input->only[i], len) < 0
+            && !in_config(cfg, cfg->input->only[i], len))
         {
-            return cfg->only[i];
+            return cfg->input->only[i];
         }
     }
 

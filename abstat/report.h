@@ -12,6 +12,7 @@
 #include "power.h"
 #include "sequential.h"
 #include "cuped.h"
+#include "input.h"
 #include "state.h"
 #include "stats.h"
 
@@ -35,8 +36,8 @@ typedef struct {
     const ab_expdef_t  *weights;        /* --weights */
     size_t              nweights;
     const char         *baseline;       /* --baseline, or NULL */
-    const char *const  *only;           /* --experiment */
-    size_t              nonly;
+    const ab_input_t   *input;          /* --experiment and the rest of
+                                           how the input was read */
     int                 bucket;         /* AB_BUCKET_*: trend series */
     int                 threads;        /* experiments reported at once */
     const char *const  *primary;        /* --primary; none: roles.c's default */

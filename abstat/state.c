@@ -67,8 +67,6 @@ int
 ab_state_init(ab_state_t *st)
 {
     memset(st, 0, sizeof(*st));
-    st->since = INT64_MIN;
-    st->until = INT64_MAX;
 
     ab_intern_init(&st->exps, AB_MAX_EXPERIMENTS);
     ab_intern_init(&st->events, AB_MAX_EVENT_NAMES);
@@ -144,7 +142,7 @@ ab_state_free(ab_state_t *st)
 }
 
 
-void
+const ab_bad_t *
 ab_state_bad(ab_state_t *st, const char *file, uint64_t line,
     const char *reason)
 {
@@ -153,7 +151,7 @@ ab_state_bad(ab_state_t *st, const char *file, uint64_t line,
     st->bad_lines++;
 
     if (st->nbad >= AB_BAD_SAMPLES) {
-        return;
+        return NULL;
     }
 
     b = &st->bad[st->nbad++];
@@ -161,29 +159,7 @@ ab_state_bad(ab_state_t *st, const char *file, uint64_t line,
     b->line = line;
     snprintf(b->reason, sizeof(b->reason), "%s", reason);
 
-    if (!st->quiet) {
-        fprintf(stderr, "abstat: %s:%llu: bad line: %s\n", file,
-                (unsigned long long) line, reason);
-    }
-}
-
-
-int
-ab_state_selected(const ab_state_t *st, const char *name, size_t len)
-{
-    size_t  i;
-
-    if (st->nonly == 0) {
-        return 1;
-    }
-
-    for (i = 0; i < st->nonly; i++) {
-        if (strlen(st->only[i]) == len && memcmp(st->only[i], name, len) == 0) {
-            return 1;
-        }
-    }
-
-    return 0;
+    return b;
 }
 
 
@@ -249,12 +225,6 @@ ab_state_expose(ab_state_t *st, uint32_t vis, int exp, int var, int64_t t)
 {
     uint32_t    m;
     ab_memb_t  *mb;
-
-    if (t < st->since || t >= st->until) {
-        /* Outside the exposure window (--since, --until): the line's
-         * requests and events still count for earlier exposures. */
-        return 0;
-    }
 
     for (m = st->heads[vis]; m != AB_NONE; m = st->membs[m].next) {
         if (st->membs[m].exp == exp) {

@@ -89,26 +89,7 @@ typedef struct {
     char         reason[AB_REASON_MAX];
 } ab_bad_t;
 
-/* An exposures field seen lately and the (experiment, variant) ids it
- * came to (line.c; the parsing threads keep the texts they found sound
- * the same way): a few distinct values make up most log lines. */
-#define AB_MEMO_N      4
-#define AB_MEMO_TEXT   64
-#define AB_MEMO_PAIRS  4
-
 typedef struct {
-    size_t    len;              /* 0: unused */
-    size_t    n;
-    char      text[AB_MEMO_TEXT];
-    int       exp[AB_MEMO_PAIRS];
-    int       var[AB_MEMO_PAIRS];
-} ab_memo_t;
-
-typedef struct {
-    const char *const  *only;   /* --experiment names, or none */
-    size_t              nonly;
-    int                 quiet;  /* no bad-line samples on stderr */
-
     ab_tab_t            visitors;
     uint32_t           *heads;
     size_t              nvis, capvis;
@@ -148,8 +129,6 @@ typedef struct {
     int64_t             min_time;       /* earliest, when has_min_time */
     int                 has_min_time;
     int64_t             file_max_time;  /* the same in the current file */
-    int64_t             since;  /* exposure window [since, until), us */
-    int64_t             until;
 
     /*
      * Folded records (--state, see fold.c): what records older than the
@@ -183,9 +162,6 @@ typedef struct {
 
     int                 oom;
     int                 spool_failed;   /* with oom: the spool, not memory */
-
-    ab_memo_t           memo[AB_MEMO_N];        /* exposures fields */
-    size_t              memo_next;
 } ab_state_t;
 
 int ab_state_init(ab_state_t *st);
@@ -195,20 +171,18 @@ int ab_state_init(ab_state_t *st);
 int ab_state_exp(ab_state_t *st, const char *name, size_t len);
 void ab_state_free(ab_state_t *st);
 
-/* Counts a bad line, keeps it as a sample while there are fewer than
- * AB_BAD_SAMPLES, and prints the kept ones on stderr. */
-void ab_state_bad(ab_state_t *st, const char *file, uint64_t line,
-    const char *reason);
-
-/* Whether experiment `name` is to be read at all (--experiment). */
-int ab_state_selected(const ab_state_t *st, const char *name, size_t len);
+/* Counts a bad line and keeps it as a sample while there are fewer than
+ * AB_BAD_SAMPLES: the sample kept, or NULL. */
+const ab_bad_t *ab_state_bad(ab_state_t *st, const char *file,
+    uint64_t line, const char *reason);
 
 /* The visitor index of a uid, created on first sight. AB_NONE on OOM. */
 uint32_t ab_state_visitor(ab_state_t *st, const char *uid, size_t len);
 /* The same, for a key made by ab_key_of() (perhaps in another thread). */
 uint32_t ab_state_visitor_key(ab_state_t *st, ab_key_t key);
 
-/* An unforced exposure of visitor vis to (exp, var) at time t. */
+/* An unforced exposure of visitor vis to (exp, var) at time t (the
+ * caller leaves out those outside --since and --until). */
 int ab_state_expose(ab_state_t *st, uint32_t vis, int exp, int var,
     int64_t t);
 

@@ -224,52 +224,76 @@ ab_assign_before(const char *salt, size_t salt_len, uint32_t traffic,
 }
 
 
+int
+ab_parse_decimal(const char *s, size_t len, size_t max_int, size_t frac,
+    int allow_neg, int64_t *out)
+{
+    static const uint64_t   pow10[19] = {
+        1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000,
+        1000000000, 10000000000, 100000000000, 1000000000000,
+        10000000000000, 100000000000000, 1000000000000000,
+        10000000000000000, 100000000000000000, 1000000000000000000
+    };
+    const unsigned char    *p = (const unsigned char *) s, *end = p + len;
+    const unsigned char    *start;
+    uint64_t                v = 0;
+    unsigned                d;
+    size_t                  nint, nfrac = 0;
+    int                     neg = 0;
+
+    if (allow_neg && p < end && *p == '-') {
+        neg = 1;
+        p++;
+    }
+
+    /* the digits, a dot and the fraction's digits at most, so that v
+     * cannot overflow below (abstat runs this three times a log line:
+     * the integer digits and the fraction's in loops of their own) */
+    if ((size_t) (end - p) > max_int + 1 + frac) {
+        return -1;
+    }
+
+    for (start = p; p < end && (d = (unsigned) *p - '0') <= 9; p++) {
+        v = v * 10 + d;
+    }
+    nint = (size_t) (p - start);
+
+    if (p < end) {
+        if (*p != '.') {
+            return -1;
+        }
+        for (start = ++p; p < end && (d = (unsigned) *p - '0') <= 9; p++) {
+            v = v * 10 + d;
+        }
+        nfrac = (size_t) (p - start);
+        if (p < end || nfrac == 0 || nfrac > frac) {
+            return -1;
+        }
+    }
+
+    if (nint == 0 || nint > max_int) {
+        return -1;
+    }
+
+    v *= pow10[frac - nfrac];
+    *out = neg ? -(int64_t) v : (int64_t) v;
+
+    return 0;
+}
+
+
 int32_t
 ab_parse_percent(const char *s, size_t len)
 {
-    int32_t  whole = 0, frac = 0;
-    size_t   i = 0, digits = 0, fdigits = 0;
+    int64_t  v;
 
-    if (len < 2 || s[len - 1] != '%') {
-        return -1;
-    }
-    len--;
-
-    for ( /* void */ ; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
-        if (++digits > 3) {
-            return -1;
-        }
-        whole = whole * 10 + (s[i] - '0');
-    }
-
-    if (digits == 0) {
+    if (len < 2 || s[len - 1] != '%'
+        || ab_parse_decimal(s, len - 1, 3, 2, 0, &v) != 0)
+    {
         return -1;
     }
 
-    if (i < len && s[i] == '.') {
-        for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
-            if (++fdigits > 2) {
-                return -1;
-            }
-            frac = frac * 10 + (s[i] - '0');
-        }
-
-        if (fdigits == 0) {
-            return -1;
-        }
-
-        if (fdigits == 1) {
-            frac *= 10;
-        }
-    }
-
-    if (i != len) {
-        return -1;
-    }
-
-    whole = whole * 100 + frac;
-
-    return whole > AB_BUCKETS ? -1 : whole;
+    return v > AB_BUCKETS ? -1 : (int32_t) v;
 }
 
 

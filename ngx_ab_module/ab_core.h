@@ -80,6 +80,16 @@ int ab_assign_before(const char *salt, size_t salt_len, uint32_t traffic,
     uint32_t *bucket);
 
 /*
+ * A decimal -?[0-9]{1,max_int}(.[0-9]{1,frac})? (the sign only with
+ * allow_neg) as a whole number of 10^-frac units: "1.5" with frac 2 is
+ * 150. max_int + frac is at most 18. Returns 0, or -1 for anything else.
+ * The one reader of decimals: percents, event values, abstat's times
+ * and amounts.
+ */
+int ab_parse_decimal(const char *s, size_t len, size_t max_int, size_t frac,
+    int allow_neg, int64_t *out);
+
+/*
  * Parses "50%", "33.33%", "0.01%", "100%" into 0.01% units (0..10000).
  * Returns the value, or -1 for bad syntax, more than two fractional digits
  * or more than 100%.

@@ -5,7 +5,10 @@
 #include "ab_event.h"
 #include "ab_core.h"
 
+#include <stdint.h>
 #include <string.h>
+
+#include "ab_core.h"
 
 typedef struct {
     const char  *p;
@@ -96,67 +99,38 @@ ab_span_is(ab_span_t s, const char *lit)
 static size_t
 ab_normalize_decimal(ab_span_t s, size_t max_frac, char *out)
 {
-    size_t       i = 0, int_start, int_len, frac_len = 0, n = 0;
-    const char  *frac = NULL;
-    int          neg = 0, nonzero = 0;
+    char      digits[20];
+    int64_t   v;
+    uint64_t  u;
+    size_t    n = 0, nd = 0, lo = 0, i;
 
-    if (s.len && s.p[0] == '-') {
-        neg = 1;
-        i = 1;
-    }
-
-    int_start = i;
-    while (i < s.len && ab_is_digit(s.p[i])) {
-        i++;
-    }
-    int_len = i - int_start;
-
-    if (int_len == 0 || int_len > 12) {
+    if (ab_parse_decimal(s.p, s.len, 12, max_frac, 1, &v) != 0) {
         return 0;
     }
 
-    if (i < s.len) {
-        if (s.p[i] != '.' || max_frac == 0) {
-            return 0;
-        }
-
-        frac = s.p + ++i;
-        while (i < s.len && ab_is_digit(s.p[i])) {
-            i++;
-        }
-        frac_len = (size_t) (s.p + i - frac);
-
-        if (i != s.len || frac_len == 0 || frac_len > max_frac) {
-            return 0;
-        }
-    }
-
-    /* strip leading zeros of the integer part, keep one digit */
-    while (int_len > 1 && s.p[int_start] == '0') {
-        int_start++;
-        int_len--;
-    }
-
-    while (frac_len && frac[frac_len - 1] == '0') {
-        frac_len--;
-    }
-
-    for (i = 0; i < int_len; i++) {
-        nonzero |= s.p[int_start + i] != '0';
-    }
-    nonzero |= frac_len != 0;
-
-    if (neg && nonzero) {
+    if (v < 0) {
         out[n++] = '-';
     }
 
-    memcpy(out + n, s.p + int_start, int_len);
-    n += int_len;
+    /* the digits of |v|, lowest first, at least one before the point */
+    u = v < 0 ? -(uint64_t) v : (uint64_t) v;
+    do {
+        digits[nd++] = (char) ('0' + u % 10);
+        u /= 10;
+    } while (u != 0 || nd <= max_frac);
 
-    if (frac_len) {
+    for (i = nd; i > max_frac; i--) {
+        out[n++] = digits[i - 1];
+    }
+
+    while (lo < max_frac && digits[lo] == '0') {
+        lo++;
+    }
+    if (lo < max_frac) {
         out[n++] = '.';
-        memcpy(out + n, frac, frac_len);
-        n += frac_len;
+        for (i = max_frac; i > lo; i--) {
+            out[n++] = digits[i - 1];
+        }
     }
 
     return n;
@@ -423,6 +397,15 @@ ab_event_valid_name(const char *name, size_t len)
     ab_span_t  s = { name, len };
 
     return ab_valid_token(s);
+}
+
+
+int
+ab_event_valid_value(const char *value, size_t len)
+{
+    ab_span_t  s = { value, len };
+
+    return ab_valid_value(s);
 }
 
 

@@ -51,8 +51,12 @@ void ab_events_parse(ab_events_t *ev, const char *in, size_t len,
 int ab_events_next_name(const char *list, size_t len, size_t *pos,
     const char **name, size_t *name_len);
 
-/* 1 when `name` is a valid event name ([a-z0-9_]{1,32}). */
+/* 1 when `name` is a valid event name or key ([a-z0-9_]{1,32}). */
 int ab_event_valid_name(const char *name, size_t len);
+
+/* 1 when `value` is a valid order id or value of a key other than
+ * revenue, qty and currency ([A-Za-z0-9._:-]{1,64}). */
+int ab_event_valid_value(const char *value, size_t len);
 
 /*
  * 1 for the names abstat counts as orders or refunds ("purchase",

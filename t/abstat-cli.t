@@ -23,12 +23,35 @@ close $fh;
 
 my ($rc, $out, $err);
 
-for my $help (['--help'], ['report', '--help'], ['-h']) {
+# --help wins wherever it stands, before any other option is judged:
+# after a bad value, an unknown option, a file, or before the command
+for my $help (['--help'], ['report', '--help'], ['-h'], ['--help', 'report'],
+              ['report', '--since', 'x', '--help'],
+              ['report', '--no-such-option', '--help'],
+              ['report', '-qh'], ['report', $log, '--help'],
+              ['-q', '--help'])
+{
     ($rc, $out, $err) = run_abstat_raw(@$help);
     is($rc, 0, "@$help: exit 0");
     like($out, qr/^Usage: abstat report/, "@$help: usage on stdout");
     is($err, '', "@$help: nothing on stderr");
 }
+for my $help (['state', '--help'], ['state', 'prune', '--help'],
+              ['state', 'prune', '--since', 'x', '-h'])
+{
+    ($rc, $out, $err) = run_abstat_raw(@$help);
+    is($rc, 0, "@$help: exit 0");
+    like($out, qr/^Usage: abstat state prune/, "@$help: its usage on stdout");
+    is($err, '', "@$help: nothing on stderr");
+}
+# a value that looks like help is a value, and after -- a file name
+($rc, $out, $err) = run_abstat_raw('report', '--experiment', '-h', $log);
+is($rc, 2, "'--experiment -h': exit 2");
+like($err, qr/bad experiment name '-h'/, "'--experiment -h': a bad name");
+($rc, $out, $err) = run_abstat_raw('report', '--max-bad', '2', $log, '--',
+                                 '--help');
+is($rc, 1, "'-- --help': a file it cannot read: exit 1");
+like($err, qr/--help: No such file/, "'-- --help': said so");
 
 ($rc, $out) = run_abstat_raw('--version');
 is($rc, 0, '--version: exit 0');

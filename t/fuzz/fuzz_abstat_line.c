@@ -16,6 +16,7 @@
 #include <string.h>
 
 static ab_state_t  st;
+static ab_input_t  quiet;       /* every experiment, no bad-line samples */
 static int         ready;
 static unsigned    calls;
 
@@ -23,15 +24,15 @@ static unsigned    calls;
 /* One reading of the input through fn, on a writable, NUL-terminated
  * copy as the reader hands it over. */
 static void
-one(int (*fn)(ab_state_t *, char *, size_t, const char *, uint64_t),
-    char *line, const uint8_t *data, size_t size)
+one(int (*fn)(ab_state_t *, const ab_input_t *, char *, size_t,
+    const char *, uint64_t), char *line, const uint8_t *data, size_t size)
 {
     uint64_t  bad = st.bad_lines;
 
     memcpy(line, data, size);
     line[size] = '\0';
 
-    if (fn(&st, line, size, "fuzz", 1) != 0 && !st.oom) {
+    if (fn(&st, &quiet, line, size, "fuzz", 1) != 0 && !st.oom) {
         abort();
     }
     if (st.bad_lines > bad + 1) {
@@ -54,7 +55,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (ab_state_init(&st) != 0) {
             abort();
         }
-        st.quiet = 1;
+        ab_input_default(&quiet);
+        quiet.quiet = 1;
         ready = 1;
     }
 

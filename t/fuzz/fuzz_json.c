@@ -26,6 +26,8 @@ static const ab_json_key_t  keys[] = {
 
 #define NKEYS  (sizeof(keys) / sizeof(keys[0]))
 
+static ab_json_shape_t  shape;
+
 
 /* Whether the text has a \u escape of a UTF-16 surrogate: grammatically
  * valid JSON that abstat accepts alone (RFC 8259 leaves lone surrogates
@@ -69,7 +71,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(copy, data, size);
     copy[size] = '\0';
 
-    err = ab_json_object(line, size, keys, NKEYS, v);
+    /* the shape the inputs before left: the fuzzer's inputs are lines
+     * read one after another */
+    err = ab_json_object(line, size, keys, NKEYS, v, &shape);
     ref_err = ab_json_object_general(ref, size, keys, NKEYS, rv);
 
     /* fast path against the general reader: same verdict, same values */

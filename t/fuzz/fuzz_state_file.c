@@ -49,7 +49,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (ab_state_init(&st) != 0) {
         abort();
     }
-    st.quiet = 1;
     memset(&inc, 0, sizeof(inc));
     err[0] = '\0';
 

@@ -23,7 +23,7 @@ parse(const char *text, ab_jv_t *out)
 
     snprintf(buf, sizeof(buf), "%s", text);
 
-    return ab_json_object(buf, strlen(buf), keys, 3, out);
+    return ab_json_object(buf, strlen(buf), keys, 3, out, NULL);
 }
 
 
@@ -130,16 +130,18 @@ test_json_shape(void)
         /* the remembered key twice: the second is a duplicate */
         "{\"time\":\"8.5\",\"time\":\"8.6\",\"uid\":\"u8\",\"pad\":\"pppppppppppppppppppppppp\"}",
     };
-    char         a[256], b[256];
-    ab_jv_t      fast[4], gen[4];
-    const char  *ef, *eg;
-    size_t       i, k;
-    int          same;
+    char             a[256], b[256];
+    ab_jv_t          fast[4], gen[4];
+    ab_json_shape_t  shape;
+    const char      *ef, *eg;
+    size_t           i, k;
+    int              same;
 
+    memset(&shape, 0, sizeof(shape));
     for (i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
         snprintf(a, sizeof(a), "%s", lines[i]);
         snprintf(b, sizeof(b), "%s", lines[i]);
-        ef = ab_json_object(a, strlen(a), lk, 4, fast);
+        ef = ab_json_object(a, strlen(a), lk, 4, fast, &shape);
         eg = ab_json_object_general(b, strlen(b), lk, 4, gen);
         same = (ef == NULL) == (eg == NULL);
         for (k = 0; same && ef == NULL && k < 4; k++) {
@@ -153,20 +155,20 @@ test_json_shape(void)
     }
 
     snprintf(a, sizeof(a), "%s", lines[2]);
-    ab_json_object(a, strlen(a), lk, 4, fast);
+    ab_json_object(a, strlen(a), lk, 4, fast, &shape);
     tap_ok(fast[2].type == AB_JV_ABSENT, "a key one byte off is not taken");
     snprintf(a, sizeof(a), "%s", lines[3]);
-    ab_json_object(a, strlen(a), lk, 4, fast);
+    ab_json_object(a, strlen(a), lk, 4, fast, &shape);
     snprintf(a, sizeof(a), "%s", lines[6]);
-    ab_json_object(a, strlen(a), lk, 4, fast);
+    ab_json_object(a, strlen(a), lk, 4, fast, &shape);
     tap_ok(fast[2].type == AB_JV_STRING && strcmp(fast[2].s, "502") == 0,
            "a key the remembered one is a prefix of is read whole");
     snprintf(a, sizeof(a), "%s", lines[7]);
-    ab_json_object(a, strlen(a), lk, 4, fast);
+    ab_json_object(a, strlen(a), lk, 4, fast, &shape);
     tap_ok(fast[1].type == AB_JV_STRING && strcmp(fast[1].s, "u5") == 0,
            "a key moved is found where it is");
     snprintf(a, sizeof(a), "%s", lines[10]);
-    tap_ok(ab_json_object(a, strlen(a), lk, 4, fast) != NULL,
+    tap_ok(ab_json_object(a, strlen(a), lk, 4, fast, &shape) != NULL,
            "a remembered key twice is a duplicate");
 }
 
@@ -190,6 +192,19 @@ test_micro(void)
     tap_ok(ab_parse_micro("1234567890123", 13, 0, &v) != 0,
            "13 integer digits refused (no overflow)");
     tap_ok(ab_parse_micro("", 0, 0, &v) != 0, "empty refused");
+
+    /* the one decimal reader under it, as percents and event values use
+     * it too */
+    tap_ok(ab_parse_decimal("999999999999.999999", 19, 12, 6, 1, &v) == 0
+           && v == 999999999999999999LL, "the largest decimal, no overflow");
+    tap_ok(ab_parse_decimal("33.3", 4, 3, 2, 0, &v) == 0 && v == 3330,
+           "in hundredths");
+    tap_ok(ab_parse_decimal("1000", 4, 3, 2, 0, &v) != 0,
+           "more integer digits than asked refused");
+    tap_ok(ab_parse_decimal("-007", 4, 12, 0, 1, &v) == 0 && v == -7,
+           "a whole number, leading zeros");
+    tap_ok(ab_parse_decimal("1.0", 3, 12, 0, 1, &v) != 0,
+           "no fraction where none is asked");
 }
 
 

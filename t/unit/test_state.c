@@ -47,7 +47,6 @@ test_exposures(void)
     int         e, a, b;
 
     ab_state_init(&st);
-    st.quiet = 1;
 
     v1 = ab_state_visitor(&st, "visitor-one", 11);
     v2 = ab_state_visitor(&st, "visitor-two", 11);

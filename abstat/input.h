@@ -1,0 +1,36 @@
+/*
+ * What the command line says about reading: which experiments and which
+ * exposures count, how loudly bad lines are told, how many threads
+ * parse. Set once by the option parser and only read after that: the
+ * state (state.h) holds what was read, never how to read it.
+ */
+
+#ifndef ABSTAT_INPUT_H
+#define ABSTAT_INPUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    const char        **only;   /* --experiment names; none: all */
+    size_t              nonly;
+    int64_t             since;  /* exposure window [since, until), us */
+    int64_t             until;
+    int                 quiet;  /* no bad-line samples on stderr */
+    int                 threads;        /* parsing beside the caller */
+} ab_input_t;
+
+/* Everything counts, told on stderr, read in the calling thread. */
+void ab_input_default(ab_input_t *in);
+
+/* Whether experiment `name` is to be read at all (--experiment). */
+int ab_input_selected(const ab_input_t *in, const char *name, size_t len);
+
+/* Whether an exposure at t (us) is inside the window (--since, --until). */
+static inline int
+ab_input_in_window(const ab_input_t *in, int64_t t)
+{
+    return t >= in->since && t < in->until;
+}
+
+#endif /* ABSTAT_INPUT_H */
