@@ -491,6 +491,15 @@ ab_line_log_parse(char *line, size_t len, ab_pline_t *pl, ab_spans_t *sp,
 }
 
 
+/* A 5xx status, as the micro-unit reader gives it (status x 10^6, the
+ * reader being the one of times and money). */
+static int
+is_5xx(int64_t status_micro)
+{
+    return status_micro >= 500 * AB_MICRO && status_micro < 600 * AB_MICRO;
+}
+
+
 int
 ab_line_log_apply(ab_state_t *st, const ab_input_t *in,
     const ab_pline_t *pl, const ab_spans_t *sp, const char *file,
@@ -558,7 +567,7 @@ ab_line_log_apply(ab_state_t *st, const ab_input_t *in,
     rec.time = pl->time;
     rec.vis = vis;
     rec.value = pl->rt;
-    rec.arg = pl->status >= 500000000 && pl->status < 600000000;
+    rec.arg = is_5xx(pl->status);
 
     if (ab_state_record(st, &rec) != 0) {
         return -1;

@@ -103,6 +103,9 @@ int ab_line_event(ab_state_t *st, const ab_input_t *in, char *line,
 void ab_line_bad(ab_state_t *st, const ab_input_t *in, const char *file,
     uint64_t lineno, const char *what, const char *detail);
 
+/* One unit in ab_parse_micro's millionths. */
+#define AB_MICRO  INT64_C(1000000)
+
 /*
  * A decimal with at most 6 fractional digits and at most 12 integer
  * digits, in millionths (times in microseconds, money in micro-units).
