@@ -44,6 +44,20 @@ for my $help (['state', '--help'], ['state', 'prune', '--help'],
     like($out, qr/^Usage: abstat state prune/, "@$help: its usage on stdout");
     is($err, '', "@$help: nothing on stderr");
 }
+# the usage is short and names every long option, each one the man page
+# (the option reference) describes, and no other
+{
+    my (undef, $usage) = run_abstat_raw('--help');
+    my $man = AbstatTest::slurp('abstat/abstat.1');
+    $man =~ s/\\-/-/g;
+    my %in_man = map { $_ => 1 } $man =~ /(?<![a-z-])--([a-z][a-z-]*[a-z])/g;
+    my %in_usage = map { $_ => 1 } $usage =~ /--([a-z][a-z-]*[a-z])/g;
+    is_deeply([sort keys %in_usage], [sort keys %in_man],
+              'the usage names the options of abstat(1), all of them');
+    cmp_ok(scalar(() = $usage =~ /\n/g), '<=', 30, 'the usage is short');
+    like($usage, qr/man abstat/, '... and points to the man page');
+}
+
 # a value that looks like help is a value, and after -- a file name
 ($rc, $out, $err) = run_abstat_raw('report', '--experiment', '-h', $log);
 is($rc, 2, "'--experiment -h': exit 2");
