@@ -49,7 +49,8 @@ sub new_reports {
 # the unit tests
 for my $bin (sort glob("$root/build/asan/unit/test_*")) {
     my $name = basename($bin);
-    my @args = $name eq 'test_core' ? ("$root/t/data/vectors.tsv") : ();
+    my %data = (test_core => 'vectors.tsv', test_hetero => 'hetero-vectors.tsv');
+    my @args = $data{$name} ? ("$root/t/data/$data{$name}") : ();
     my $tap = `'$bin' @args 2>&1`;
     my $rc = $? >> 8;
     my $oks = () = $tap =~ /^ok /mg;

@@ -1,7 +1,8 @@
 /*
  * Cochran's Q (abstat/hetero.c) against statsmodels: the cases of
- * scripts/hetero-reference, read from the file given (t/unit-hetero.t
- * runs the script), to 1e-12 relative; and the cases it must refuse.
+ * scripts/hetero-reference, read from the file given
+ * (t/data/hetero-vectors.tsv), to 1e-12 relative; and the cases it must
+ * refuse.
  */
 
 #include "tap.h"
