@@ -141,55 +141,46 @@ event_kind(const char *s, size_t len)
 }
 
 
-/* One event "name;k=v;k=v" (no ','). */
+/* The fields of one event of the normalized list (ab_events_next). */
 static const char *
-parse_event(const char *p, const char *end, ab_pevent_t *ev)
+parse_event(const ab_event_item_t *it, ab_pevent_t *ev)
 {
-    const char  *semi, *eq, *val;
-    size_t       klen, vlen;
+    const char  *key, *val;
+    size_t       klen, vlen, pos = 0;
+    int          rc;
 
-    semi = find_byte(p, end, ';');
-    semi = semi ? semi : end;
-
-    if (!ab_event_valid_name(p, (size_t) (semi - p))) {
+    if (!ab_event_valid_name(it->name, it->name_len)) {
         return "bad event name";
     }
 
-    ev->name = p;
-    ev->name_len = (size_t) (semi - p);
+    ev->name = it->name;
+    ev->name_len = it->name_len;
     ev->kind = event_kind(ev->name, ev->name_len);
     ev->order = "";
     ev->order_len = 0;
     ev->revenue = 0;
     ev->client = 0;
 
-    for (p = semi; p < end; p = semi) {
-        p++;
-        semi = find_byte(p, end, ';');
-        semi = semi ? semi : end;
-        eq = find_byte(p, semi, '=');
-
-        if (eq == NULL || !ab_event_valid_name(p, (size_t) (eq - p))) {
+    while ((rc = ab_event_next_param(it->params, it->params_len, &pos, &key,
+                                     &klen, &val, &vlen)) != 0)
+    {
+        if (rc < 0 || !ab_event_valid_name(key, klen)) {
             return "bad event key";
         }
 
-        klen = (size_t) (eq - p);
-        val = eq + 1;
-        vlen = (size_t) (semi - val);
-
-        if (span_is(p, klen, "order", 5)) {
+        if (span_is(key, klen, "order", 5)) {
             if (!ab_event_valid_value(val, vlen)) {
                 return "bad order id";
             }
             ev->order = val;
             ev->order_len = vlen;
-        } else if (span_is(p, klen, "revenue", 7)) {
+        } else if (span_is(key, klen, "revenue", 7)) {
             if (ab_parse_micro(val, vlen, 1, &ev->revenue) != 0) {
                 return "bad revenue";
             }
         } else if (vlen == 0) {
             return "empty event value";
-        } else if (span_is(p, klen, "src", 3)) {
+        } else if (span_is(key, klen, "src", 3)) {
             ev->client = span_is(val, vlen, "client", 6);
         }
     }
@@ -203,25 +194,22 @@ parse_event(const char *p, const char *end, ab_pevent_t *ev)
 static const char *
 parse_events(const char *s, size_t len, ab_spans_t *sp)
 {
-    const char  *p = s, *end = s + len, *comma, *err;
-    size_t       n = 0;
+    ab_event_item_t  it;
+    const char      *err;
+    size_t           n = 0, pos = 0;
+    int              rc;
 
-    while (p < end) {
-        comma = find_byte(p, end, ',');
-        comma = comma ? comma : end;
-
+    while ((rc = ab_events_next(s, len, &pos, &it)) != 0) {
+        if (rc < 0) {
+            return "trailing ','";
+        }
         if (n == MAX_EVENTS) {
             return "too many events";
         }
-        if ((err = parse_event(p, comma, &sp->events[sp->nevents + n]))) {
+        if ((err = parse_event(&it, &sp->events[sp->nevents + n]))) {
             return err;
         }
         n++;
-
-        if (comma + 1 == end) {
-            return "trailing ','";
-        }
-        p = comma + 1;
     }
 
     sp->nevents += n;

@@ -367,25 +367,14 @@ int
 ab_events_next_name(const char *list, size_t len, size_t *pos,
     const char **name, size_t *name_len)
 {
-    size_t  i = *pos, start;
+    ab_event_item_t  it;
 
-    if (i >= len) {
+    if (ab_events_next(list, len, pos, &it) != 1) {
         return 0;
     }
 
-    start = i;
-    while (i < len && list[i] != ';' && list[i] != ',') {
-        i++;
-    }
-
-    *name = list + start;
-    *name_len = i - start;
-
-    while (i < len && list[i] != ',') {
-        i++;
-    }
-
-    *pos = i + 1;
+    *name = it.name;
+    *name_len = it.name_len;
 
     return 1;
 }

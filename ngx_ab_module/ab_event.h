@@ -44,10 +44,85 @@ void ab_events_init(ab_events_t *ev, char *buf, size_t cap);
 void ab_events_parse(ab_events_t *ev, const char *in, size_t len,
     const char *marker, const char *const *reserved);
 
+/* One event of a normalized list: its name, and its parameters
+ * (";k=v;k=v", each with its ';'; empty when it has none). */
+typedef struct {
+    const char  *name;
+    size_t       name_len;
+    const char  *params;
+    size_t       params_len;
+} ab_event_item_t;
+
 /*
- * Iterates over the names of the events in a normalized list: start with
- * *pos = 0; returns 1 with name/len set, 0 at the end.
+ * The one reader of the normalized form, for the module (names it
+ * counts) and abstat (every field of a logged event). Start with *pos =
+ * 0; returns 1 with *it set, 0 at the end, -1 at a ',' that ends the
+ * list (an event left empty there). Inline: abstat runs it per line.
  */
+static inline int
+ab_events_next(const char *list, size_t len, size_t *pos, ab_event_item_t *it)
+{
+    size_t  i = *pos, start = i;
+
+    if (i >= len) {
+        return len > 0 && i == len && list[len - 1] == ',' ? -1 : 0;
+    }
+
+    while (i < len && list[i] != ';' && list[i] != ',') {
+        i++;
+    }
+    it->name = list + start;
+    it->name_len = i - start;
+
+    start = i;
+    while (i < len && list[i] != ',') {
+        i++;
+    }
+    it->params = list + start;
+    it->params_len = i - start;
+
+    *pos = i + 1;
+
+    return 1;
+}
+
+/*
+ * The parameters of an event, ";k=v;k=v": start with *pos = 0; returns 1
+ * with key and value set, 0 at the end, -1 at one without '=', empty
+ * ones included (*key and *key_len then span it).
+ */
+static inline int
+ab_event_next_param(const char *params, size_t len, size_t *pos,
+    const char **key, size_t *key_len, const char **val, size_t *val_len)
+{
+    size_t  i = *pos + 1, start = i, eq = (size_t) -1;
+
+    if (*pos >= len) {
+        return 0;
+    }
+
+    while (i < len && params[i] != ';') {
+        if (params[i] == '=' && eq == (size_t) -1) {
+            eq = i;
+        }
+        i++;
+    }
+    *pos = i;
+    *key = params + start;
+
+    if (eq == (size_t) -1) {
+        *key_len = i - start;
+        return -1;
+    }
+
+    *key_len = eq - start;
+    *val = params + eq + 1;
+    *val_len = i - eq - 1;
+
+    return 1;
+}
+
+/* The names of the events of a normalized list (ab_events_next). */
 int ab_events_next_name(const char *list, size_t len, size_t *pos,
     const char **name, size_t *name_len);
 

@@ -149,6 +149,66 @@ test_names_iter(void)
 }
 
 
+/* The normalized form read back as abstat reads it: events, then each
+ * one's parameters; what the grammar never writes is told apart. */
+static const char *
+read_back(const char *list, char *got, size_t cap)
+{
+    ab_event_item_t  it;
+    const char      *k, *v;
+    size_t           pos = 0, p, kl, vl;
+    int              rc, r;
+
+    got[0] = '\0';
+    while ((rc = ab_events_next(list, strlen(list), &pos, &it)) != 0) {
+        if (rc < 0) {
+            strncat(got, "TRAILING", cap - strlen(got) - 1);
+            break;
+        }
+        strncat(got, it.name, it.name_len);
+        for (p = 0; (r = ab_event_next_param(it.params, it.params_len, &p,
+                                             &k, &kl, &v, &vl)) != 0; )
+        {
+            strcat(got, r < 0 ? "{bad}" : "{");
+            if (r > 0) {
+                strncat(got, k, kl);
+                strcat(got, "=");
+                strncat(got, v, vl);
+                strcat(got, "}");
+            }
+        }
+        strcat(got, "|");
+    }
+
+    return got;
+}
+
+
+static void
+test_reader(void)
+{
+    static const struct {
+        const char  *in, *want;
+    } cases[] = {
+        { "purchase;order=1;revenue=9.5,view", "purchase{order=1}{revenue=9.5}|view|" },
+        { "a,", "a|TRAILING" },
+        { "a,,b", "a||b|" },
+        { "a;", "a{bad}|" },
+        { "a;k=v;", "a{k=v}{bad}|" },
+        { "a;k", "a{bad}|" },
+        { "", "" },
+    };
+    char    got[256];
+    size_t  i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        tap_ok(strcmp(read_back(cases[i].in, got, sizeof(got)),
+                      cases[i].want) == 0, "read back \"%s\": %s",
+               cases[i].in, got);
+    }
+}
+
+
 static void
 test_force(void)
 {
@@ -201,6 +261,7 @@ main(void)
     test_grammar();
     test_limits();
     test_names_iter();
+    test_reader();
     test_force();
     test_range();
 
