@@ -14,6 +14,7 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
+use IO::Socket::INET;
 use Test::More;
 use ABNginx;
 
@@ -194,8 +195,12 @@ SKIP: {
 }
 
 SKIP: {
-    skip "$ABNginx::NGINX has no HTTP/3 (--with-http_v3_module, 1.25+)", 1
+    skip "$ABNginx::NGINX has no HTTP/3 (--with-http_v3_module, 1.25+)", 2
         unless $nginx_h3;
+    # nginx holds the UDP port: a second bind fails
+    my $udp = IO::Socket::INET->new(Proto => 'udp', LocalAddr => '127.0.0.1',
+        LocalPort => $t->port(2));
+    ok(!$udp, 'HTTP/3: nginx listens for QUIC beside the module');
     skip "HTTP/3 requests not tested: curl is built without HTTP3 (curl -V; "
         . "Debian 12's curl 7.88.1 is), only that nginx serves the module "
         . 'beside a QUIC listener', 1 unless $curl_h3;
