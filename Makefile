@@ -85,8 +85,8 @@ test: deps
 	prove -r t/
 	$(MAKE) test-matrix
 
-# MATRIX: lanes such as "1.30.4-static 1.26.3" or "all" (default: README,
-# "nginx versions")
+# MATRIX: lanes such as "1.30.4-static 1.26.3" (default: all eight; the
+# README's "nginx versions" says how long they take)
 test-matrix: all
 	scripts/test-matrix $(MATRIX)
 
