@@ -1,7 +1,10 @@
 # A/B testing at the edge: the nginx module and the abstat log processor.
 #
 #   make          build build/ngx_http_ab_module.so, build/abstat, unit tests
-#   make test     install dependencies, build, run every test under prove
+#   make test     install dependencies, build, run every test under prove,
+#                 then the version matrix (make test-matrix)
+#   make test-matrix  the module suite against nginx 1.22.1 to 1.31.4
+#                 (scripts/build-matrix, scripts/test-matrix; MATRIX=lanes)
 #   make demo     install its packages only, build, run the demo end to end
 #   make reference  regenerate abstat's expected reports (needs scipy)
 #   make asan     build/asan/abstat and build/asan/unit/* with ASan+UBSan
@@ -33,7 +36,7 @@ ifneq ($(ABSTAT_MAIN),)
 PROGRAMS   += $(BUILD)/abstat
 endif
 
-.PHONY: all module unit test demo reference clean deps asan install uninstall deb
+.PHONY: all module unit test test-matrix demo reference clean deps asan install uninstall deb
 
 all: $(PROGRAMS) unit
 
@@ -80,6 +83,12 @@ deps:
 test: deps
 	$(MAKE) all
 	prove -r t/
+	$(MAKE) test-matrix
+
+# MATRIX: lanes such as "1.30.4-static 1.26.3" (default: all eight; the
+# README's "nginx versions" says how long they take)
+test-matrix: all
+	scripts/test-matrix $(MATRIX)
 
 demo:
 	scripts/install-deps --for demo
