@@ -99,6 +99,49 @@ ab_siphash24(const uint8_t key[AB_STICKY_KEY_LEN], const void *msg,
 }
 
 
+static int
+hex_value(unsigned char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    c |= 0x20;
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    return -1;
+}
+
+
+int
+ab_key_parse(const char *text, size_t len, uint8_t key[AB_STICKY_KEY_LEN])
+{
+    size_t  i;
+    int     hi, lo;
+
+    if (len < 2 * AB_STICKY_KEY_LEN) {
+        return -1;
+    }
+    for (i = 2 * AB_STICKY_KEY_LEN; i < len; i++) {
+        if (text[i] != ' ' && text[i] != '\t' && text[i] != '\n'
+            && text[i] != '\r')
+        {
+            return -1;
+        }
+    }
+    for (i = 0; i < AB_STICKY_KEY_LEN; i++) {
+        hi = hex_value((unsigned char) text[2 * i]);
+        lo = hex_value((unsigned char) text[2 * i + 1]);
+        if (hi < 0 || lo < 0) {
+            return -1;
+        }
+        key[i] = (uint8_t) (hi << 4 | lo);
+    }
+
+    return 0;
+}
+
+
 uint32_t
 ab_sticky_tag(const char *name, size_t len, uint32_t version)
 {

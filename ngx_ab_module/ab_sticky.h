@@ -57,6 +57,15 @@ typedef enum {
     AB_STICKY_FORGED            /* the MAC does not match */
 } ab_sticky_status_t;
 
+/*
+ * The key of an `ab_sticky_secret` or `ab_uid_from key=` file: exactly
+ * 2 * AB_STICKY_KEY_LEN hex digits (as `openssl rand -hex 16` prints
+ * them), then optional whitespace. Anything else is rejected rather than
+ * hashed into a key, so a truncated or wrong file fails `nginx -t`
+ * instead of silently weakening the MAC. Returns 0, or -1.
+ */
+int ab_key_parse(const char *text, size_t len, uint8_t key[AB_STICKY_KEY_LEN]);
+
 /* SipHash-2-4 of msg under a 16-byte key, the paper's convention (the
  * key's two halves and the result little-endian). */
 uint64_t ab_siphash24(const uint8_t key[AB_STICKY_KEY_LEN], const void *msg,

@@ -27,6 +27,7 @@
 
 #include "ab_core.h"
 #include "ab_event.h"
+#include "ab_sticky.h"
 
 
 typedef struct {
@@ -203,6 +204,8 @@ ngx_int_t ngx_http_ab_send_uncached(ngx_http_request_t *r,
     ngx_uint_t status, char *type, ngx_buf_t *b);
 ngx_http_ab_experiment_t *ngx_http_ab_find_experiment(
     ngx_http_ab_main_conf_t *mcf, ngx_str_t *name);
+char *ngx_http_ab_key_load(ngx_conf_t *cf, ngx_command_t *cmd,
+    ngx_str_t *path, u_char key[AB_STICKY_KEY_LEN]);
 
 
 /* ngx_http_ab_experiment.c */

@@ -145,3 +145,57 @@ ngx_http_ab_find_experiment(ngx_http_ab_main_conf_t *mcf, ngx_str_t *name)
 
     return NULL;
 }
+
+
+/*
+ * Reads the secret key of `ab_sticky_secret` or `ab_uid_from key=` from
+ * path (relative to the conf prefix, as nginx resolves included files):
+ * 32 hex digits, see ab_key_parse(). Runs while the configuration is
+ * read, so it may block; an error names the directive and the file.
+ */
+char *
+ngx_http_ab_key_load(ngx_conf_t *cf, ngx_command_t *cmd, ngx_str_t *path,
+    u_char key[AB_STICKY_KEY_LEN])
+{
+    u_char           text[4 * AB_STICKY_KEY_LEN];
+    ssize_t          n;
+    ngx_fd_t         fd;
+    ngx_str_t        name;
+    ngx_file_info_t  fi;
+
+    name = *path;
+    if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    fd = ngx_open_file(name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"%V\" cannot open key file \"%V\"",
+                           &cmd->name, &name);
+        return NGX_CONF_ERROR;
+    }
+
+    n = -1;
+    if (ngx_fd_info(fd, &fi) != NGX_FILE_ERROR) {
+        n = read(fd, text, sizeof(text));
+        if (fi.st_mode & S_IROTH) {
+            ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                               "\"%V\" key file \"%V\" is readable by "
+                               "every user: anyone who reads it can forge "
+                               "assignments", &cmd->name, &name);
+        }
+    }
+    ngx_close_file(fd);
+
+    if (n < 0 || ab_key_parse((char *) text, (size_t) n, key) != 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" key file \"%V\" must hold exactly %d "
+                           "hex digits (openssl rand -hex %d)",
+                           &cmd->name, &name, 2 * AB_STICKY_KEY_LEN,
+                           AB_STICKY_KEY_LEN);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}

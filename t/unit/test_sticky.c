@@ -188,6 +188,31 @@ test_uid_of_user(void)
 }
 
 
+static void
+test_key_parse(void)
+{
+    static const char  hex[] = "000102030405060708090a0b0c0d0e0f";
+    uint8_t            k[AB_STICKY_KEY_LEN];
+    char               buf[64];
+
+    tap_ok(ab_key_parse(hex, 32, k) == 0 && memcmp(k, key, sizeof(k)) == 0,
+           "key file: 32 hex digits are the 16 key bytes");
+    tap_ok(ab_key_parse("000102030405060708090A0B0C0D0E0F \n", 34, k) == 0
+           && memcmp(k, key, sizeof(k)) == 0,
+           "... upper case, trailing whitespace allowed");
+    tap_ok(ab_key_parse(hex, 31, k) == -1, "... 31 digits rejected");
+    snprintf(buf, sizeof(buf), "%s0", hex);
+    tap_ok(ab_key_parse(buf, 33, k) == -1, "... 33 digits rejected");
+    snprintf(buf, sizeof(buf), "%s x", hex);
+    tap_ok(ab_key_parse(buf, 34, k) == -1, "... trailing text rejected");
+    memcpy(buf, hex, 32);
+    buf[7] = 'g';
+    tap_ok(ab_key_parse(buf, 32, k) == -1, "... a non-hex digit rejected");
+    tap_ok(ab_key_parse(" 000102030405060708090a0b0c0d0e0f", 33, k) == -1,
+           "... leading whitespace rejected");
+}
+
+
 int
 main(void)
 {
@@ -202,6 +227,7 @@ main(void)
     test_forgeries();
     test_sizes();
     test_uid_of_user();
+    test_key_parse();
 
     return tap_done();
 }
