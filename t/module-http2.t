@@ -5,9 +5,14 @@
 # `cookie` fields; nginx joins them, and the visitor gets the same id and
 # variant as over HTTP/1.1 (one Cookie header, or several). A new visitor
 # gets the id cookie, and a client's X-AB-* request headers are stripped,
-# on every protocol. HTTP/3: nginx built with it serves the module beside
-# a QUIC listener; requests over HTTP/3 need a curl built with it, which
-# Debian 12's is not (the test says so and skips those).
+# on every protocol, and the storefront's X-AB-Event response header is
+# captured and removed before the client sees it. HTTP/3: Debian 12's
+# curl is built without it, so requests over HTTP/3 go through ngtcp2's
+# example client (gtlsclient, Debian's ngtcp2-client): a new visitor gets
+# the id cookie and the variant HTTP/1.1 gives that id, and the event
+# header is stripped. That client cannot send request headers, so a
+# returning visitor's cookie fields over HTTP/3 are tested only where
+# curl has HTTP3.
 # Runs against any nginx of the matrix (TEST_NGINX_BINARY, scripts/build-matrix).
 
 use strict;
@@ -38,6 +43,7 @@ my $http2_directive = $v[0] > 1 || $v[1] > 25 || ($v[1] == 25 && $v[2] >= 1);
 my $nginx_h3 = $nginx_v =~ /--with-http_v3_module/;
 my $curl_h3 = $curl_v =~ /^Features:.*\bHTTP3\b/m;
 my $debug = $nginx_v =~ /--with-debug/;
+my $gtls = system('command -v gtlsclient >/dev/null 2>&1') == 0;
 
 my $dir = $t->dir;
 my $cert = "$dir/cert.pem";
@@ -59,12 +65,26 @@ my $quic = $nginx_h3 ? 'listen 127.0.0.1:%%PORT_2%% quic;' : '';
 
 my $location = <<'EOF';
     error_log %%DIR%%/debug.log debug;
+    access_log %%DIR%%/ab.log ab_proto;
     location /x {
         ab e;
         return 200 "$ab_e|$ab_uid|$ab_uid_new|$http_x_ab_uid|$http_x_other|$server_protocol\n";
     }
+    location /buy {
+        ab e;
+        proxy_pass http://127.0.0.1:%%PORT_3%%;
+    }
 EOF
 $t->write_config(<<"EOF")->start;
+log_format ab_proto '\$server_protocol|\$ab_uid|\$ab_events|\$request_uri';
+server {
+    listen 127.0.0.1:%%PORT_3%%;
+    access_log off;
+    location / {
+        add_header X-AB-Event "purchase; order=\$arg_o; revenue=12.5" always;
+        return 200 "bought\n";
+    }
+}
 ab_experiment e { salt h2; variant a 50%; variant b 50%; }
 server {
     listen 127.0.0.1:%%PORT%%;
@@ -126,6 +146,20 @@ sub fields {
     return \%f;
 }
 
+# The log line of the request for /buy?o=ORDER holds the captured event.
+sub event_logged {
+    my ($lane, $protocol, $uid, $order) = @_;
+    my $line;
+    for (1 .. 50) {
+        ($line) = grep { m{\|/buy\?o=\Q$order\E$} }
+            split /\n/, $t->read_file('ab.log') // '';
+        last if $line;
+        select(undef, undef, undef, 0.1);
+    }
+    is($line, "$protocol|$uid|purchase;order=$order;revenue=12.5|/buy?o=$order",
+        "$lane: the event is in the log line");
+}
+
 my @uids = ('h2visitor0000000000000001', 'h2visitor0000000000000002',
     'h2visitor0000000000000003', 'h2visitor0000000000000004',
     '0123456789abcdef', 'A-_zA-_zA-_zA-_zA-_zA-_zA-_zA-_z');
@@ -181,6 +215,15 @@ for my $lane ('HTTP/1.1', 'h2c', 'h2 (TLS)') {
     is($f->{forged}, '', "$lane: a client's X-AB-Uid is stripped");
     is($f->{other}, 'kept', "$lane: other headers arrive");
     is($f->{uid}, $uids[0], "$lane: and the id is the cookie's");
+
+    # the storefront's event header is captured and never reaches the
+    # client
+    my $o = 'o-' . ($lane =~ tr/a-zA-Z0-9//cdr);
+    $r = curl($lane, "/buy?o=$o", "cookie: abid=$uids[0]");
+    is($r->{status}, 200, "$lane: the upstream answers") or diag($r->{raw});
+    ok(!$r->{h}{'x-ab-event'}, "$lane: X-AB-Event is stripped")
+        or diag($r->{raw});
+    event_logged($lane, $want_protocol{$lane}, $uids[0], $o);
 }
 
 # The client really sent separate fields: nginx's debug log shows each
@@ -194,6 +237,65 @@ SKIP: {
         or diag(scalar(@fields) . ' cookie fields logged');
 }
 
+# One request over HTTP/3 with ngtcp2's client, which prints the response
+# headers as "http: stream 0x0 [name: value]" and the body as a hex dump.
+sub h3 {
+    my ($path) = @_;
+    my $port = $t->port(2);
+    my $pid = open(my $fh, '-|') // die "fork: $!";
+    if (!$pid) {
+        open STDERR, '>&', \*STDOUT;
+        exec('timeout', '20', 'gtlsclient', '--exit-on-all-streams-close',
+            '--no-quic-dump', '--timeout=10s', '127.0.0.1', $port,
+            "https://127.0.0.1:$port$path") or POSIX::_exit(127);
+    }
+    my $out = do { local $/; <$fh> } // '';
+    close $fh;
+    my (%h, $status, $body);
+    for (split /\n/, $out) {
+        if (/^http: stream 0x0 \[:status: (\d+)\]/) {
+            $status = $1;
+        } elsif (/^http: stream 0x0 \[([^:\]][^:]*): (.*)\]$/) {
+            push @{$h{lc $1}}, $2;
+        } elsif (/^[0-9a-f]{8}  ((?:[0-9a-f]{2} {1,2})+)/) {
+            $body .= pack('H*', $1 =~ tr/ //dr);
+        }
+    }
+    return { status => $status // 0, h => \%h, body => $body // '',
+        raw => $out };
+}
+
+# New visitors over HTTP/3: each gets an id cookie and, for that id, the
+# variant HTTP/1.1 gives it; the storefront's event header is stripped.
+sub h3_new_visitors {
+    my %seen;
+    for my $i (1 .. 4) {
+        my $r = h3('/x');
+        my %f;
+        @f{qw(variant uid uid_new forged other protocol)} = split /\|/,
+            ($r->{body} =~ s/\n\z//r), -1;
+        is($r->{status}, 200, "HTTP/3 request $i: 200") or diag($r->{raw});
+        is($f{protocol}, 'HTTP/3.0', "HTTP/3 request $i: spoken");
+        is($f{uid_new}, '1', "HTTP/3 request $i: a new visitor");
+        my $c = ABNginx::parse_set_cookie($r->{h}{'set-cookie'}[0] // '');
+        ok($c && $c->{name} eq 'abid' && $c->{value} eq $f{uid},
+            "HTTP/3 request $i: Set-Cookie carries the new id")
+            or diag($r->{raw});
+        my $h1 = fields($t->get('/x', "Cookie: abid=$f{uid}"));
+        is($f{variant}, $h1->{variant},
+            "HTTP/3 request $i: HTTP/1.1 gives $f{uid} the same variant");
+        $seen{$f{uid}}++;
+    }
+    is(scalar(keys %seen), 4, 'HTTP/3: every new visitor got its own id');
+
+    my $r = h3('/buy?o=o-h3');
+    is($r->{status}, 200, 'HTTP/3: the upstream answers') or diag($r->{raw});
+    ok(!$r->{h}{'x-ab-event'}, 'HTTP/3: X-AB-Event is stripped')
+        or diag($r->{raw});
+    my $c = ABNginx::parse_set_cookie($r->{h}{'set-cookie'}[0] // '');
+    event_logged('HTTP/3', 'HTTP/3.0', $c ? $c->{value} : '?', 'o-h3');
+}
+
 SKIP: {
     skip "$ABNginx::NGINX has no HTTP/3 (--with-http_v3_module, 1.25+)", 2
         unless $nginx_h3;
@@ -201,14 +303,18 @@ SKIP: {
     my $udp = IO::Socket::INET->new(Proto => 'udp', LocalAddr => '127.0.0.1',
         LocalPort => $t->port(2));
     ok(!$udp, 'HTTP/3: nginx listens for QUIC beside the module');
-    skip "HTTP/3 requests not tested: curl is built without HTTP3 (curl -V; "
-        . "Debian 12's curl 7.88.1 is), only that nginx serves the module "
-        . 'beside a QUIC listener', 1 unless $curl_h3;
-    my ($base) = @{$url{'h2 (TLS)'}};
-    my $out = `curl -sS --http3-only --cacert $cert -H 'cookie: pre=1' -H 'cookie: abid=$uids[0]' $base/x 2>&1`;
-    my @f = split /\|/, $out;
-    is_deeply([@f[0, 1]], [$variant{$uids[0]}, $uids[0]],
-        'HTTP/3: the same id and variant') or diag($out);
+    skip 'HTTP/3 requests not tested: neither curl (curl -V: no HTTP3; '
+        . "Debian 12's curl 7.88.1 has none) nor ngtcp2's gtlsclient (apt-get "
+        . 'install ngtcp2-client) is here, only that nginx serves the module '
+        . 'beside a QUIC listener', 1 unless $curl_h3 || $gtls;
+    if ($curl_h3) {
+        my ($base) = @{$url{'h2 (TLS)'}};
+        my $out = `curl -sS --http3-only --cacert $cert -H 'cookie: pre=1' -H 'cookie: abid=$uids[0]' $base/x 2>&1`;
+        my @f = split /\|/, $out;
+        is_deeply([@f[0, 1]], [$variant{$uids[0]}, $uids[0]],
+            'HTTP/3 (curl): the same id and variant') or diag($out);
+    }
+    h3_new_visitors() if $gtls;
 }
 
 ABNginx::finish();
