@@ -1,7 +1,8 @@
 #!/usr/bin/perl
 # ab_uid_from: a logged-in user gets one visitor id on every device (a
 # keyed hash of the user id, never the user id itself), and so the same
-# variant of every experiment and the same holdout; an empty value falls
+# variant of every experiment, the same holdout, and one new visitor in
+# the live counters, not one per device; an empty value falls
 # back to the cookie; another key gives other ids; $ab_uid_source and the
 # shipped ab_json format's uid_source say where each id came from; the
 # anonymous cookie is neither minted nor replaced for a logged-in request.
@@ -11,6 +12,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
+use JSON::PP;
 use ABNginx qw(reference_assign set_cookies);
 
 my $t = ABNginx->new->require_module->require_reference;
@@ -26,6 +28,7 @@ my $http = <<"EOF";
 include %%REPO%%/conf-examples/log-format.conf;
 access_log %%DIR%%/access.log ab_json;
 ab_holdout 20%;
+ab_zone uid_from 4m;
 ab_experiment e1 { variant a 50%; variant b 50%; }
 ab_experiment e3 { salt "three ways"; variant x 1; variant y 1; variant z 1; }
 
@@ -38,6 +41,7 @@ server {
     location /other-key { ab_uid_from \$http_x_user_id key=%%DIR%%/other.key;
                           ab e1 e3; return 200 $show; }
     location /off       { ab_uid_from off; ab e1 e3; return 200 $show; }
+    location = /status  { ab_status; }
 }
 EOF
 $t->write_config($http, access_log => 0)->start;
@@ -69,6 +73,19 @@ for my $user (@users) {
     ok(!$seen_uid{$uid}++, "$user: an id of its own");
     $uid_of{$user} = $first;
 }
+
+# The live counters see the derived id too: a user's second device is
+# no new visitor (no marker there, but the zone has seen the id).
+my $status = JSON::PP->new->decode($t->get('/status')->{body});
+my ($e1) = grep { $_->{name} eq 'e1' } @{$status->{experiments}};
+my ($first, $exposures) = (0, 0);
+for (@{$e1->{variants}}) {
+    $first += $_->{new_visitors};
+    $exposures += $_->{exposures};
+}
+my $enrolled = grep { $uid_of{$_}[5] ne '1' } @users;
+is($exposures, 4 * $enrolled, 'live counters: every exposure of e1 counted');
+is($first, $enrolled, 'live counters: one new visitor per user, not per device');
 
 # The variants are those of the derived id (the documented algorithm),
 # the holdout too: every step after the id sees the derived one.
