@@ -4,6 +4,7 @@
  */
 
 #include "analyze.h"
+#include "confhist.h"
 
 #include "bigmem.h"
 #include "history.h"
@@ -269,16 +270,40 @@ pass_free(ab_pass_t *p)
 }
 
 
+/* The configured variants of the experiments the input has. */
+static int
+intern_defs(ab_state_t *st, const ab_expdef_t *defs, size_t ndefs)
+{
+    size_t  i, j;
+    int     e;
+
+    for (i = 0; i < ndefs; i++) {
+        const ab_expdef_t  *d = &defs[i];
+
+        e = ab_intern_find(&st->exps, d->name, strlen(d->name));
+        if (e < 0) {
+            /* Configured but unseen experiments stay out unless named
+             * by --experiment. */
+            continue;
+        }
+        for (j = 0; j < d->nvars; j++) {
+            if (ab_intern(&st->vars[e], d->vars[j], strlen(d->vars[j])) < 0) {
+                return -1;
+            }
+        }
+    }
+
+    return 0;
+}
+
+
 /* Experiments named by --experiment or the configuration get an id
  * (and their configured variants one) even when the log never shows
  * them, so that they are reported, with zero visitors. */
 static int
 intern_named(ab_state_t *st, const ab_config_t *cfg)
 {
-    size_t  i, j, k;
-    int     e;
-    const ab_expdef_t  *defs[2] = { cfg->conf, cfg->weights };
-    size_t              ndefs[2] = { cfg->nconf, cfg->nweights };
+    size_t  i;
 
     for (i = 0; i < cfg->input->nonly; i++) {
         if (ab_state_exp(st, cfg->input->only[i],
@@ -288,22 +313,18 @@ intern_named(ab_state_t *st, const ab_config_t *cfg)
         }
     }
 
-    for (k = 0; k < 2; k++) {
-        for (i = 0; i < ndefs[k]; i++) {
-            const ab_expdef_t  *d = &defs[k][i];
-
-            e = ab_intern_find(&st->exps, d->name, strlen(d->name));
-            if (e < 0) {
-                /* Configured but unseen experiments stay out unless named
-                 * by --experiment (done above). */
-                continue;
-            }
-            for (j = 0; j < d->nvars; j++) {
-                if (ab_intern(&st->vars[e], d->vars[j], strlen(d->vars[j])) < 0)
-                {
-                    return -1;
-                }
-            }
+    /* every snapshot of --config-history: a variant configured once may
+     * have had visitors then */
+    if (intern_defs(st, cfg->conf, cfg->nconf) != 0
+        || intern_defs(st, cfg->weights, cfg->nweights) != 0)
+    {
+        return -1;
+    }
+    for (i = 0; cfg->history != NULL && i < cfg->history->n; i++) {
+        if (intern_defs(st, cfg->history->snaps[i].defs,
+                        cfg->history->snaps[i].ndefs) != 0)
+        {
+            return -1;
         }
     }
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "confhist.h"
 #include "roles.h"
 #include "exact.h"
 #include "guardrail.h"
@@ -474,28 +475,78 @@ share_test(ab_rmetric_t *m, double kt, double nt, double kc, double nc,
 }
 
 
+/*
+ * The expected split of --config-history: the weights each visitor
+ * entered under. When weights change, sticky visitors (and visitors who
+ * never come back) keep the variant of their entry, so the pooled split
+ * is that mixture, not the newest weights. 0, or -1 when not testable.
+ */
+static int
+srm_history(const ab_pass_t *p, int e, ab_rexp_t *x, double *w)
+{
+    const char  **names = calloc(x->nvariants + 1, sizeof(char *));
+    size_t        i;
+    int           rc;
+
+    if (names == NULL) {
+        return -1;
+    }
+    for (i = 0; i < x->nvariants; i++) {
+        names[i] = x->variants[i].name;
+    }
+
+    x->weights_source = "config-history";
+    x->weight_changes = (long) ab_confhist_changes(p->cfg->history, x->name);
+    rc = ab_confhist_expected(p->cfg->history, p->st, e, names, x->nvariants,
+                              w, x->srm_warning, sizeof(x->srm_warning));
+    free(names);
+
+    return rc == 0 ? 0 : -1;
+}
+
+
 static void
-srm(const ab_pass_t *p, ab_rexp_t *x, const ab_expdef_t *def,
-    const char *source)
+srm(const ab_pass_t *p, int e, ab_rexp_t *x, const ab_expdef_t *def,
+    const char *source, const ab_expdef_t *conf)
 {
     double  *obs = calloc(x->nvariants + 1, sizeof(double));
     double  *w = calloc(x->nvariants + 1, sizeof(double));
     double   total = 0;
     size_t   i, j;
+    int      history = strcmp(source, "weights") != 0
+                       && p->cfg->history != NULL
+                       && ab_confhist_has(p->cfg->history, x->name);
 
-    if (obs == NULL || w == NULL) {
+    x->weight_changes = -1;
+    x->srm_warning[0] = '\0';
+
+    if (obs == NULL || w == NULL
+        || (history && srm_history(p, e, x, w) != 0))
+    {
         free(obs);
         free(w);
         x->chi2 = x->srm_p = NAN;
+        for (i = 0; i < x->nvariants; i++) {
+            x->variants[i].expected = NAN;
+        }
         return;
     }
 
-    x->weights_source = def ? source : "equal";
+    if (!history) {
+        x->weights_source = def ? source : "equal";
+    }
+    if (!history && conf != NULL && conf->sticky) {
+        snprintf(x->srm_warning, sizeof(x->srm_warning), "%s is sticky: "
+                 "the SRM test assumes its weights never changed; if they "
+                 "did, give --config-history", x->name);
+    }
 
     for (i = 0; i < x->nvariants; i++) {
         obs[i] = (double) x->variants[i].visitors;
-        w[i] = def ? 0 : 1;
-        for (j = 0; def && j < def->nvars; j++) {
+        if (!history) {
+            w[i] = def ? 0 : 1;
+        }
+        for (j = 0; !history && def && j < def->nvars; j++) {
             if (strcmp(def->vars[j], x->variants[i].name) == 0) {
                 w[i] = def->weights[j];
             }
@@ -611,7 +662,7 @@ ab_experiment_report(const ab_pass_t *p, int e, ab_rexp_t *x)
     x->nvariants = nv;
     x->baseline = 0;
     fill_variants(p, e, order, x);
-    srm(p, x, def, wdef ? "weights" : "nginx-conf");
+    srm(p, e, x, def, wdef ? "weights" : "nginx-conf", conf);
 
     if (cfg->cap_pct > 0) {
         cap = revenue_cap(p, e, cfg->cap_pct);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "ab_core.h"
+#include "confhist.h"
 #include "expdef.h"
 #include "fold.h"
 #include "guardrail.h"
@@ -55,7 +56,8 @@ enum { OPT_CAP = 256, OPT_EVENTS, OPT_STATE, OPT_NO_WAIT, OPT_LATE,
        OPT_SINCE, OPT_UNTIL, OPT_FAIL_ON, OPT_BUCKET, OPT_TABLE,
        OPT_THREADS, OPT_RETAIN, OPT_MAX_BAD, OPT_WIDTH, OPT_PRIMARY,
        OPT_MDE, OPT_GUARD_MARGIN, OPT_MAX_SHARE, OPT_SEQ, OPT_NO_SEQ,
-       OPT_SEQ_TUNING, OPT_CUPED, OPT_NO_CUPED, OPT_CUPED_LOOKBACK };
+       OPT_SEQ_TUNING, OPT_CUPED, OPT_NO_CUPED, OPT_CUPED_LOOKBACK,
+       OPT_CONFIG_HISTORY };
 
 typedef struct {
     int             format;
@@ -67,6 +69,7 @@ typedef struct {
     size_t          nconf;
     ab_expdef_t    *weights;
     size_t          nweights;
+    ab_confhist_t   history;    /* --config-history; n 0: none */
     const char     *state;      /* --state */
     int             no_wait;
     double          late;       /* --late, seconds */
@@ -96,7 +99,7 @@ static const char  usage_text[] =
     "Selection:   -e, --experiment NAME  --since TIME  --until TIME\n"
     "             --events FILE\n"
     "Design:      -b, --baseline VAR  -w, --weights EXP=VAR:W,...\n"
-    "             -c, --nginx-conf FILE\n"
+    "             -c, --nginx-conf FILE  --config-history FILE\n"
     "Statistics:  -a, --alpha A  --primary METRIC[,...]  --mde PCT\n"
     "             --sequential  --no-sequential  --sequential-tuning N\n"
     "             --cuped  --no-cuped  --cuped-lookback DURATION\n"
@@ -251,6 +254,7 @@ static const struct option  longopts[] = {
     { "alpha",       required_argument, NULL, 'a' },
     { "weights",     required_argument, NULL, 'w' },
     { "nginx-conf",  required_argument, NULL, 'c' },
+    { "config-history", required_argument, NULL, OPT_CONFIG_HISTORY },
     { "baseline",    required_argument, NULL, 'b' },
     { "cap-revenue", required_argument, NULL, OPT_CAP },
     { "events",      required_argument, NULL, OPT_EVENTS },
@@ -401,6 +405,16 @@ parse_options(int argc, char **argv, opts_t *o)
                         "ab_experiment block (includes followed)\n", optarg);
                 /* Remember that it was given, even without experiments. */
                 o->conf = calloc(1, sizeof(*o->conf));
+            }
+            break;
+        case OPT_CONFIG_HISTORY:
+            if (o->history.n > 0) {
+                usage_error("--config-history given twice%s", "");
+            }
+            if (ab_confhist_read(optarg, &o->history, msg, sizeof(msg)) != 0)
+            {
+                fprintf(stderr, "abstat: --config-history: %s\n", msg);
+                exit(EXIT_USAGE);
             }
             break;
         case 'b':
@@ -875,6 +889,7 @@ opts_free(opts_t *o)
 {
     ab_expdef_free(o->conf, o->nconf);
     ab_expdef_free(o->weights, o->nweights);
+    ab_confhist_free(&o->history);
     free(o->conf);
     free(o->weights);
     free(o->in.only);
@@ -910,6 +925,7 @@ cfg_from_opts(opts_t *o)
     o->cfg.nconf = o->nconf;
     o->cfg.weights = o->weights;
     o->cfg.nweights = o->nweights;
+    o->cfg.history = o->history.n > 0 ? &o->history : NULL;
     /* an incremental run is a repeated look by design */
     o->cfg.sequential = o->sequential >= 0 ? o->sequential : o->state != NULL;
 }

@@ -1,7 +1,8 @@
 /*
  * A tokenizer close enough to nginx's (words, quotes, escapes, comments,
  * ';', '{', '}') to find ab_experiment blocks anywhere in the tree. Other
- * directives are skipped unread: abstat needs only the variants.
+ * directives are skipped unread: abstat needs only the variants, and
+ * whether the experiment is sticky.
  * Relative include paths resolve against the directory of the file given
  * to --nginx-conf, as nginx resolves them against its conf prefix.
  */
@@ -242,8 +243,14 @@ do_experiment(ctx_t *c, src_t *s, const stmt_t *head)
             return fail(c, s, st.line, "unexpected block or end of file in "
                         "ab_experiment");
         }
+        if (st.nw == 2 && strcmp(st.w[0], "sticky") == 0) {
+            /* the SRM test then needs the weights of each entry */
+            d->sticky = strcmp(st.w[1], "on") == 0;
+            continue;
+        }
         if (st.nw == 0 || strcmp(st.w[0], "variant") != 0) {
-            /* salt, traffic, layer and anything later versions add. */
+            /* salt, traffic, layer, version and anything later versions
+             * add. */
             continue;
         }
         if (st.nw != 3) {

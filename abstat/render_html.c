@@ -484,7 +484,7 @@ verdict(FILE *out, const ab_rexp_t *x, double alpha, int seq)
         nmoved += ab_metric_moved(&x->metrics[i], alpha);
         nreg += ab_metric_regressed(&x->metrics[i], alpha);
     }
-    warn = x->srm_alert || nreg > 0;
+    warn = x->srm_alert || nreg > 0 || x->srm_warning[0] != '\0';
 
     fprintf(out, "<div class=\"verdict%s\"><ul>",
             warn ? " warn" : nmoved ? "" : " neutral");
@@ -498,6 +498,11 @@ verdict(FILE *out, const ab_rexp_t *x, double alpha, int seq)
         fputs("<li>Split as expected (SRM p = ", out);
         num(out, x->srm_p, "%.2g");
         fputs(").</li>", out);
+    }
+    if (x->srm_warning[0] != '\0') {
+        fputs("<li><strong>SRM</strong>: ", out);
+        esc(out, x->srm_warning);
+        fputs(".</li>", out);
     }
 
     for (i = 0; i < x->nvariants; i++) {

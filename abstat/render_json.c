@@ -279,6 +279,12 @@ experiment_json(const ab_rexp_t *x, const ab_report_t *rep)
         add_num(exp, x->variants[i].name, x->variants[i].expected);
     }
     cJSON_AddStringToObject(srm, "weights_source", x->weights_source);
+    if (x->weight_changes >= 0) {
+        add_count(srm, "weight_changes", (uint64_t) x->weight_changes);
+    }
+    if (x->srm_warning[0] != '\0') {
+        cJSON_AddStringToObject(srm, "warning", x->srm_warning);
+    }
     add_num(srm, "chi2", x->chi2);
     add_num(srm, "p_value", x->srm_p);
     cJSON_AddBoolToObject(srm, "alert", x->srm_alert);

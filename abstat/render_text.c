@@ -480,7 +480,9 @@ ab_render_text(FILE *out, const ab_report_t *rep, size_t width)
         n = snprintf(buf, sizeof(buf), "SRM: expected split from %s%s; ",
                      x->weights_source,
                      strcmp(x->weights_source, "equal") == 0
-                     ? " (no --weights or --nginx-conf for it)" : "");
+                     ? " (no --weights or --nginx-conf for it)"
+                     : x->weight_changes > 0
+                     ? " (the weights at each visitor's entry)" : "");
         if (isnan(x->srm_p)) {
             snprintf(buf + n, sizeof(buf) - n, "not testable");
         } else {
@@ -489,6 +491,10 @@ ab_render_text(FILE *out, const ab_report_t *rep, size_t width)
                      "ratio mismatch, results are not trustworthy" : "");
         }
         ab_ttab_wrap(out, width, buf);
+        if (x->srm_warning[0] != '\0') {
+            snprintf(buf, sizeof(buf), "WARNING: %s", x->srm_warning);
+            ab_ttab_wrap(out, width, buf);
+        }
         if (!isnan(x->revenue_cap)) {
             snprintf(buf, sizeof(buf), "Revenue cap (%gth percentile of "
                      "non-zero visitor revenue): %.2f", rep->cap_pct,

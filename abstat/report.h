@@ -26,7 +26,12 @@ typedef struct {
     char    **vars;
     double   *weights;          /* any positive scale */
     int       kind;             /* ab_weight_kind_t of all of them, or 0 */
+    int       sticky;           /* `sticky on;`: visitors keep the variant
+                                   they entered with (nginx conf only) */
 } ab_expdef_t;
+
+/* --config-history (confhist.h) */
+typedef struct ab_confhist_s  ab_confhist_t;
 
 typedef struct {
     double              alpha;
@@ -35,6 +40,7 @@ typedef struct {
     size_t              nconf;
     const ab_expdef_t  *weights;        /* --weights */
     size_t              nweights;
+    const ab_confhist_t *history;       /* --config-history, or NULL */
     const char         *baseline;       /* --baseline, or NULL */
     const ab_input_t   *input;          /* --experiment and the rest of
                                            how the input was read */
@@ -132,10 +138,14 @@ typedef struct {
     const char     *baseline_source;    /* option, nginx-conf, ... */
     ab_rvariant_t  *variants;
     size_t          nvariants;
-    const char     *weights_source;     /* weights, nginx-conf, equal */
+    const char     *weights_source;     /* weights, config-history,
+                                           nginx-conf, equal */
     double          chi2;
     double          srm_p;
     int             srm_alert;
+    long            weight_changes;     /* in --config-history; -1 without */
+    char            srm_warning[256];   /* why the SRM test may mislead,
+                                           or empty */
     double          revenue_cap;        /* NaN without --cap-revenue */
     ab_rmetric_t   *metrics;
     size_t          nmetrics;

@@ -1,6 +1,7 @@
 /*
  * The visitor id: the ab_uid_cookie directive, the Cookie header read once
- * for the id and the marker, minting a new id, and Set-Cookie. A leaf:
+ * for the id and the marker, minting a new id, Set-Cookie, and the id of
+ * a logged-in user (ab_uid_from). A leaf:
  * what to do with the id is ngx_http_ab_request.c's business.
  */
 
@@ -267,6 +268,104 @@ ngx_http_ab_mint_uid(u_char *dst)
 
     ab_hex((char *) dst, bytes, sizeof(bytes));
     ngx_memzero(bytes, sizeof(bytes));
+
+    return NGX_OK;
+}
+
+
+/*
+ * ab_uid_from $variable key=FILE | off. The key is required: without it
+ * anyone who knows a user's id could work out the visitor id abstat
+ * reports for them. A value with no variable in it is refused, as it
+ * would make every visitor one.
+ */
+char *
+ngx_http_ab_uid_from(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_ab_loc_conf_t  *lcf = conf;
+
+    ngx_str_t                         *value, path;
+    ngx_http_ab_uid_from_t            *from;
+    ngx_http_compile_complex_value_t   ccv;
+
+    if (lcf->uid_from != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (cf->args->nelts == 2 && ngx_strcmp(value[1].data, "off") == 0) {
+        lcf->uid_from = NULL;
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_http_script_variables_count(&value[1]) == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" needs a variable, not the constant "
+                           "\"%V\"", &cmd->name, &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (cf->args->nelts < 3) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" requires key=FILE", &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_strncmp(value[2].data, "key=", 4) != 0 || value[2].len == 4) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\" in \"%V\" directive",
+                           &value[2], &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    from = ngx_pcalloc(cf->pool, sizeof(ngx_http_ab_uid_from_t));
+    if (from == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+    ccv.cf = cf;
+    ccv.value = &value[1];
+    ccv.complex_value = &from->value;
+
+    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    path.data = value[2].data + 4;
+    path.len = value[2].len - 4;
+
+    if (ngx_http_ab_key_load(cf, cmd, &path, from->key) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    lcf->uid_from = from;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * The visitor id of the user ab_uid_from names, AB_UID_MINTED_LEN hex
+ * digits into dst; NGX_DECLINED when its value is empty (not logged in).
+ * The user's own id goes nowhere else, the debug log included.
+ */
+ngx_int_t
+ngx_http_ab_user_uid(ngx_http_request_t *r, ngx_http_ab_uid_from_t *from,
+    u_char *dst)
+{
+    ngx_str_t  user;
+
+    if (ngx_http_complex_value(r, &from->value, &user) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (user.len == 0) {
+        return NGX_DECLINED;
+    }
+
+    ab_uid_of_user(from->key, (char *) user.data, user.len, (char *) dst);
 
     return NGX_OK;
 }

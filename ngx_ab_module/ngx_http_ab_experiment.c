@@ -24,6 +24,7 @@ static char *ngx_http_ab_experiment_done(ngx_conf_t *cf,
 static ngx_str_t  ngx_http_ab_reserved[] = {
     ngx_string("uid"),
     ngx_string("uid_new"),
+    ngx_string("uid_source"),
     ngx_string("exposures"),
     ngx_string("events"),
     ngx_string("events_invalid"),

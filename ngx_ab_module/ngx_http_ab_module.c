@@ -35,6 +35,13 @@ static ngx_command_t  ngx_http_ab_commands[] = {
       0,
       NULL },
 
+    { ngx_string("ab_uid_from"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_ab_uid_from,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("ab"),
       NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
       ngx_http_ab,
@@ -274,6 +281,7 @@ ngx_http_ab_create_loc_conf(ngx_conf_t *cf)
     lcf->force_allow = NGX_CONF_UNSET_PTR;
     lcf->exclude = NGX_CONF_UNSET_PTR;
     lcf->strip = NGX_CONF_UNSET_PTR;
+    lcf->uid_from = NGX_CONF_UNSET_PTR;
 
     return lcf;
 }
@@ -338,6 +346,7 @@ ngx_http_ab_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->force, prev->force, NULL);
     ngx_conf_merge_ptr_value(conf->force_allow, prev->force_allow, NULL);
     ngx_conf_merge_ptr_value(conf->exclude, prev->exclude, NULL);
+    ngx_conf_merge_ptr_value(conf->uid_from, prev->uid_from, NULL);
 
     if (ngx_http_ab_merge_strip(cf, prev, conf) != NGX_CONF_OK) {
         return NGX_CONF_ERROR;

@@ -109,6 +109,13 @@ typedef struct {
 } ngx_http_ab_cookie_conf_t;
 
 
+/* ab_uid_from: the logged-in user's id, and the key it is hashed with. */
+typedef struct {
+    ngx_http_complex_value_t    value;
+    u_char                      key[AB_STICKY_KEY_LEN];
+} ngx_http_ab_uid_from_t;
+
+
 /* One experiment named by an `ab` directive. */
 typedef struct {
     ngx_str_t                   name;
@@ -134,6 +141,8 @@ typedef struct {
                                                   NULL: any but orders */
     ngx_array_t                *strip;      /* of ngx_str_t, lower-case
                                                prefixes; NULL: off */
+    ngx_http_ab_uid_from_t     *uid_from;   /* NGX_CONF_UNSET_PTR: inherit,
+                                               NULL: off */
 } ngx_http_ab_loc_conf_t;
 
 
@@ -141,7 +150,8 @@ typedef enum {
     NGX_HTTP_AB_UID_UNKNOWN = 0,            /* not looked at yet */
     NGX_HTTP_AB_UID_COOKIE,                 /* a valid cookie was sent */
     NGX_HTTP_AB_UID_MINTED,                 /* minted on this request */
-    NGX_HTTP_AB_UID_NONE                    /* none, and too late to mint */
+    NGX_HTTP_AB_UID_NONE,                   /* none, and too late to mint */
+    NGX_HTTP_AB_UID_USER                    /* ab_uid_from's user id */
 } ngx_http_ab_uid_state_e;
 
 
@@ -221,6 +231,9 @@ ngx_int_t ngx_http_ab_read_cookies(ngx_http_request_t *r,
     ngx_http_ab_cookie_conf_t *ck, ngx_uint_t want_marker, ngx_str_t *uid,
     ngx_str_t *marker);
 ngx_int_t ngx_http_ab_mint_uid(u_char *dst);
+char *ngx_http_ab_uid_from(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+ngx_int_t ngx_http_ab_user_uid(ngx_http_request_t *r,
+    ngx_http_ab_uid_from_t *from, u_char *dst);
 ngx_int_t ngx_http_ab_set_cookie(ngx_http_request_t *r,
     ngx_http_ab_cookie_conf_t *ck, char *suffix, ngx_str_t *value);
 

@@ -14,6 +14,8 @@ static ngx_int_t ngx_http_ab_uid_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_ab_uid_new_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_ab_uid_source_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_ab_exposures_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_ab_events_variable(ngx_http_request_t *r,
@@ -39,6 +41,9 @@ static ngx_http_variable_t  ngx_http_ab_vars[] = {
       NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
     { ngx_string("ab_uid_new"), NULL, ngx_http_ab_uid_new_variable, 0,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("ab_uid_source"), NULL, ngx_http_ab_uid_source_variable, 0,
       NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
     { ngx_string("ab_exposures"), NULL, ngx_http_ab_exposures_variable, 0,
@@ -175,14 +180,60 @@ ngx_http_ab_ctx_compute(ngx_http_request_t *r, ngx_uint_t create)
 
 
 /*
- * The visitor's id, the first time it is asked for: read from the cookie
- * (with the marker, in the same pass), else minted, else none. Excluded
- * visitors (bots, no consent) have none: nothing is minted for them, and
- * an id they still carry is neither used nor logged.
+ * The id of a logged-in visitor (ab_uid_from), or NGX_DECLINED when its
+ * value is empty. The cookie's id is left as it is, neither replaced nor
+ * minted, so that logging out gives the visitor their cookie id back; the
+ * cookies are read for the marker only. Written where the hashes want it.
+ */
+static ngx_int_t
+ngx_http_ab_login_uid(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx,
+    ngx_http_ab_loc_conf_t *lcf, ngx_http_ab_main_conf_t *mcf)
+{
+    ngx_int_t  rc;
+    ngx_str_t  cookie_uid;
+
+    rc = ngx_http_ab_user_uid(r, lcf->uid_from, ctx->key);
+
+    if (rc == NGX_DECLINED) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "ab: ab_uid_from is empty, the cookie's id is used");
+        return NGX_DECLINED;
+    }
+
+    if (rc != NGX_OK) {
+        ctx->uid_state = NGX_HTTP_AB_UID_NONE;
+        return NGX_ERROR;
+    }
+
+    if (mcf->counters != NULL) {
+        (void) ngx_http_ab_read_cookies(r->main, lcf->cookie, 1,
+                                        &cookie_uid, &ctx->marker);
+    }
+
+    ctx->uid.data = ctx->key;
+    ctx->uid.len = AB_UID_MINTED_LEN;
+    ctx->key_uid = 1;
+    ctx->uid_state = NGX_HTTP_AB_UID_USER;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "ab: visitor id \"%V\" from the user of ab_uid_from",
+                   &ctx->uid);
+
+    return NGX_OK;
+}
+
+
+/*
+ * The visitor's id, the first time it is asked for: a logged-in user's
+ * (ab_uid_from), else read from the cookie (with the marker, in the same
+ * pass), else minted, else none. Excluded visitors (bots, no consent) have
+ * none: nothing is minted for them, and an id they still carry is neither
+ * used nor logged.
  */
 ngx_int_t
 ngx_http_ab_uid_compute(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx)
 {
+    ngx_int_t                 rc;
     ngx_http_ab_loc_conf_t   *lcf;
     ngx_http_ab_main_conf_t  *mcf;
 
@@ -195,6 +246,13 @@ ngx_http_ab_uid_compute(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx)
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_ab_module);
     mcf = ngx_http_get_module_main_conf(r, ngx_http_ab_module);
+
+    if (lcf->uid_from != NULL) {
+        rc = ngx_http_ab_login_uid(r, ctx, lcf, mcf);
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
+    }
 
     /* the marker is only of use to the live counters */
     if (ngx_http_ab_read_cookies(r->main, lcf->cookie, mcf->counters != NULL,
@@ -391,6 +449,35 @@ ngx_http_ab_uid_new_variable(ngx_http_request_t *r,
     } else {
         ngx_http_ab_set_value(v, (u_char *) "", 0);
     }
+
+    return NGX_OK;
+}
+
+
+/* Where the id came from: user, cookie or new; empty when there is none. */
+static ngx_int_t
+ngx_http_ab_uid_source_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_ab_ctx_t  *ctx;
+
+    static ngx_str_t  source[] = {
+        ngx_null_string,                    /* UNKNOWN: not after uid() */
+        ngx_string("cookie"),
+        ngx_string("new"),
+        ngx_null_string,                    /* NONE */
+        ngx_string("user")
+    };
+
+    ctx = ngx_http_ab_ctx(r, 1);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    (void) ngx_http_ab_uid(r, ctx);
+
+    ngx_http_ab_set_value(v, source[ctx->uid_state].data,
+                          source[ctx->uid_state].len);
 
     return NGX_OK;
 }

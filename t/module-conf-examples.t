@@ -65,5 +65,7 @@ for my $k (@ABNginx::LOG_KEYS) {
         uri => 'ab_uri', ua => 'ab_ua'}->{$k}) or next;
     like($lf, qr/"\Q$k\E":"\$\Q$var\E"/, "log-format.conf: $k is \$$var");
 }
+like($lf, qr/"uid_source":"\$ab_uid_source"/,
+    'log-format.conf: uid_source is $ab_uid_source');
 
 ABNginx::finish();

@@ -13,6 +13,12 @@ use ABNginx;
 
 my $t = ABNginx->new->require_module->expect_emerg;
 
+# ab_uid_from's key files: a good one, and one that is no key
+my $KEY = $t->write_file('uid.key', "00112233445566778899aabbccddeeff\n");
+my $NOT_KEY = $t->write_file('bad.key', "not a key\n");
+chmod 0600, $KEY, $NOT_KEY;
+my $DIR = $t->dir;
+
 # An experiment block with the given body.
 sub exp_block {
     my ($name, @lines) = @_;
@@ -156,7 +162,7 @@ my @errors = (
         ["reserved name $n", exp_block("$n #HERE", 'variant a 50%;',
             'variant b 50%;') . ' #HERE',
             qq{experiment name "$n" collides with variable "\$ab_$n"}]
-    } qw(uid uid_new exposures events events_invalid forced holdout)),
+    } qw(uid uid_new uid_source exposures events events_invalid forced holdout)),
 
     # ab_uid_cookie
     ['cookie: invalid parameter', 'ab_uid_cookie abid foo; #HERE',
@@ -186,6 +192,28 @@ my @errors = (
         'invalid cookie name "" in "ab_uid_cookie" directive'],
     ['cookie: name too long', "ab_uid_cookie $long65; #HERE",
         qq{invalid cookie name "$long65" in "ab_uid_cookie" directive}],
+
+    # ab_uid_from
+    ['uid_from: a constant', 'ab_uid_from user7 key=%%DIR%%/uid.key; #HERE',
+        '"ab_uid_from" needs a variable, not the constant "user7"'],
+    ['uid_from: no key', server('ab_uid_from $http_x_user_id; #HERE'),
+        '"ab_uid_from" requires key=FILE'],
+    ['uid_from: unknown parameter',
+        'ab_uid_from $http_x_user_id secret=%%DIR%%/uid.key; #HERE',
+        'invalid parameter "secret=%%DIR%%/uid.key" in "ab_uid_from" directive'
+        =~ s/%%DIR%%/$DIR/r],
+    ['uid_from: empty key=', 'ab_uid_from $http_x_user_id key=; #HERE',
+        'invalid parameter "key=" in "ab_uid_from" directive'],
+    ['uid_from: missing key file',
+        'ab_uid_from $http_x_user_id key=%%DIR%%/none.key; #HERE',
+        qq{"ab_uid_from" cannot open key file "$DIR/none.key" }
+        . '(2: No such file or directory)'],
+    ['uid_from: not a key', 'ab_uid_from $http_x_user_id key=%%DIR%%/bad.key; #HERE',
+        qq{"ab_uid_from" key file "$DIR/bad.key" must hold exactly 32 hex }
+        . 'digits (openssl rand -hex 16)'],
+    ['uid_from: duplicate', "ab_uid_from \$http_x_a key=%%DIR%%/uid.key;\n"
+        . 'ab_uid_from $http_x_b key=%%DIR%%/uid.key; #HERE',
+        '"ab_uid_from" directive is duplicate'],
 
     # events, holdout, live counters, layers, targeting, QA force, beacon
     ['header name with a space', qq{ab_event_header "a b"; #HERE},
@@ -311,7 +339,13 @@ my @valid = (
         '    location /c { ab_uid_cookie "v!#$%&\'*+-.^_`|~"; }',
         '}'],
     ['variables usable', $FOO . "\n" . server(
-        'add_header X-A "$ab_uid $ab_uid_new $ab_foo $ab_exposures";')],
+        'add_header X-A "$ab_uid $ab_uid_new $ab_uid_source $ab_foo $ab_exposures";')],
+    ['ab_uid_from at every level, and off', join "\n",
+        'ab_uid_from $http_x_user_id key=%%DIR%%/uid.key;', 'server {',
+        '    listen 127.0.0.1:%%PORT%%;',
+        '    ab_uid_from "u:$cookie_session" key=%%DIR%%/uid.key;',
+        '    location / { ab_uid_from off; }',
+        '    location /b { ab_uid_from $arg_user key=uid.key; }', '}'],
     ['ab_event_header names', "ab_event_header X-Shop-Event;\n$E\n"
         . server('ab_event_header off;') . "\nserver {\n"
         . "    listen 127.0.0.1:%%PORT_1%%;\n    ab_event_header X_Ev.1;\n}"],
