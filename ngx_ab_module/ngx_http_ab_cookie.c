@@ -211,7 +211,7 @@ ngx_int_t
 ngx_http_ab_read_cookies(ngx_http_request_t *r, ngx_http_ab_cookie_conf_t *ck,
     ngx_uint_t want_marker, ngx_str_t *uid, ngx_str_t *marker)
 {
-    ab_cookies_t       found = { NULL, 0, NULL, 0 };
+    ab_cookies_t       found = { NULL, 0, NULL, 0, NULL, 0 };
 #if (nginx_version >= 1023000)
     ngx_table_elt_t   *h;
 
