@@ -176,13 +176,15 @@ ngx_http_ab_ctx_compute(ngx_http_request_t *r, ngx_uint_t create)
 
 /*
  * The visitor's id, the first time it is asked for: read from the cookie
- * (with the marker, in the same pass), else minted, else none. Excluded
- * visitors (bots, no consent) have none: nothing is minted for them, and
- * an id they still carry is neither used nor logged.
+ * (with the marker and the sticky cookie, in the same pass), else minted,
+ * else none. Excluded visitors (bots, no consent) have none: nothing is
+ * minted for them, and an id they still carry is neither used nor logged.
  */
 ngx_int_t
 ngx_http_ab_uid_compute(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx)
 {
+    ngx_int_t                 rc;
+    ngx_str_t                 sticky;
     ngx_http_ab_loc_conf_t   *lcf;
     ngx_http_ab_main_conf_t  *mcf;
 
@@ -196,11 +198,14 @@ ngx_http_ab_uid_compute(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx)
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_ab_module);
     mcf = ngx_http_get_module_main_conf(r, ngx_http_ab_module);
 
-    /* the marker is only of use to the live counters */
-    if (ngx_http_ab_read_cookies(r->main, lcf->cookie, mcf->counters != NULL,
-                                 &ctx->uid, &ctx->marker)
-        == NGX_OK)
-    {
+    rc = ngx_http_ab_read_cookies(r->main, lcf->cookie, mcf->cookie_scan,
+                                  &ctx->uid, &ctx->marker, &sticky);
+
+    if (sticky.data) {
+        ngx_http_ab_sticky_sent(r, ctx, &sticky);
+    }
+
+    if (rc == NGX_OK) {
         ctx->uid_state = NGX_HTTP_AB_UID_COOKIE;
 
         ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
@@ -267,8 +272,10 @@ ngx_int_t
 ngx_http_ab_assignment_compute(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx,
     ngx_uint_t i)
 {
+    int                        stored;
     uint32_t                   b;
     ngx_int_t                  k;
+    ngx_http_ab_sticky_t      *st = NULL;
     ngx_http_ab_main_conf_t   *mcf;
     ngx_http_ab_experiment_t  *exp;
 
@@ -315,8 +322,8 @@ ngx_http_ab_assignment_compute(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx,
         return ngx_http_ab_assigned(ctx, i, NGX_HTTP_AB_NOT_ENROLLED, 0);
     }
 
-    /* 6. outside traffic: nothing; 7. else the variant of the variant
-     * bucket: enrolled (the two hashes share the salt copied once) */
+    /* 6. outside traffic: nothing (the variant bucket of step 8 is drawn
+     * with the traffic bucket: the two hashes share the salt copied once) */
     k = ab_assign_before((char *) exp->salt.data, exp->salt.len,
                          (uint32_t) exp->traffic, exp->bounds,
                          exp->variants.nelts,
@@ -329,11 +336,32 @@ ngx_http_ab_assignment_compute(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx,
         return ngx_http_ab_assigned(ctx, i, NGX_HTTP_AB_NOT_ENROLLED, 0);
     }
 
+    /* 7. sticky on: the variant stored in the visitor's sticky cookie */
+    if (exp->sticky) {
+        st = ngx_http_ab_sticky(r, ctx);
+        stored = st ? ab_sticky_variant(&st->stored, exp->sticky_tag) : -1;
+
+        if (stored >= 0) {
+            ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "ab: \"%V\" enrolled in \"%V\": sticky: stored "
+                           "variant used", &exp->name,
+                           &((ngx_http_ab_variant_t *) exp->variants.elts)
+                               [stored].name);
+            return ngx_http_ab_assigned(ctx, i, stored, NGX_HTTP_AB_ENROLLED);
+        }
+    }
+
+    /* 8. else the variant of the variant bucket: enrolled, and stored if
+     * sticky */
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "ab: \"%V\" enrolled in \"%V\": variant bucket %uD",
                    &exp->name,
                    &((ngx_http_ab_variant_t *) exp->variants.elts)[k].name,
                    b);
+
+    if (st) {
+        ngx_http_ab_sticky_store(r, ctx, exp, k);
+    }
 
     return ngx_http_ab_assigned(ctx, i, k, NGX_HTTP_AB_ENROLLED);
 }
@@ -754,6 +782,12 @@ ngx_http_ab_header_filter(ngx_http_request_t *r)
     }
 
     if (ctx->first_exposures && ngx_http_ab_set_marker(r, ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ctx->sticky && ctx->sticky->changed
+        && ngx_http_ab_sticky_issue(r, ctx) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
