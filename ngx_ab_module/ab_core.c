@@ -625,16 +625,27 @@ ab_cookie_uid_fast(const char *hdr, size_t len, size_t pos, const char *name,
 }
 
 
+/* Whether the pair's name goes on with `suffix` at `at`. */
+static int
+ab_cookie_suffix(const char *hdr, size_t at, size_t end, const char *suffix,
+    size_t suffix_len)
+{
+    return end - at >= suffix_len && memcmp(hdr + at, suffix, suffix_len) == 0;
+}
+
+
 int
 ab_cookie_scan(const char *hdr, size_t len, const char *name,
-    size_t name_len, int want_marker, ab_cookies_t *found)
+    size_t name_len, int want, ab_cookies_t *found)
 {
-    int          marker;
+    int          which;
     size_t       pos = 0, start, end, at, vlen;
     const char  *val;
 
     for ( ;; ) {
-        if (found->uid && (found->marker || !want_marker)) {
+        if (found->uid && (found->marker || !(want & AB_SCAN_MARKER))
+            && (found->sticky || !(want & AB_SCAN_STICKY)))
+        {
             return 1;
         }
 
@@ -663,24 +674,39 @@ ab_cookie_scan(const char *hdr, size_t len, const char *name,
             continue;
         }
 
-        /* NAME or NAME_x: the id's name is a prefix of the marker's */
+        /* NAME, NAME_x or NAME_s: the id's name is a prefix of the others */
         at = start + name_len;
-        marker = want_marker && end - at >= sizeof(AB_MARKER_SUFFIX) - 1
-                 && memcmp(hdr + at, AB_MARKER_SUFFIX,
-                           sizeof(AB_MARKER_SUFFIX) - 1) == 0;
+        which = 0;
 
-        if (marker) {
+        if ((want & AB_SCAN_MARKER)
+            && ab_cookie_suffix(hdr, at, end, AB_MARKER_SUFFIX,
+                                sizeof(AB_MARKER_SUFFIX) - 1))
+        {
+            which = AB_SCAN_MARKER;
             at += sizeof(AB_MARKER_SUFFIX) - 1;
+
+        } else if ((want & AB_SCAN_STICKY)
+                   && ab_cookie_suffix(hdr, at, end, AB_STICKY_SUFFIX,
+                                       sizeof(AB_STICKY_SUFFIX) - 1))
+        {
+            which = AB_SCAN_STICKY;
+            at += sizeof(AB_STICKY_SUFFIX) - 1;
         }
 
         if (!ab_cookie_value(hdr, at, end, &val, &vlen)) {
             continue;
         }
 
-        if (marker) {
+        if (which == AB_SCAN_MARKER) {
             if (found->marker == NULL && ab_valid_marker(val, vlen)) {
                 found->marker = val;
                 found->marker_len = vlen;
+            }
+
+        } else if (which == AB_SCAN_STICKY) {
+            if (found->sticky == NULL) {
+                found->sticky = val;
+                found->sticky_len = vlen;
             }
 
         } else if (found->uid == NULL && ab_uid_ok(val, vlen)) {
@@ -695,7 +721,7 @@ int
 ab_cookie_uid(const char *hdr, size_t len, const char *name,
     size_t name_len, const char **val, size_t *val_len)
 {
-    ab_cookies_t  found = { NULL, 0, NULL, 0 };
+    ab_cookies_t  found = { NULL, 0, NULL, 0, NULL, 0 };
 
     if (!ab_cookie_scan(hdr, len, name, name_len, 0, &found)) {
         return 0;

@@ -140,23 +140,39 @@ int ab_cookie_uid(const char *hdr, size_t len, const char *name,
 
 int ab_valid_marker(const char *s, size_t len);
 
+/*
+ * Sticky assignments. The sticky cookie, NAME_s next to the id cookie
+ * NAME, holds the stored variants (ab_sticky.h); only a MAC under the
+ * visitor's id can tell whether a value is valid, so the scan takes the
+ * first one as it is.
+ */
+#define AB_STICKY_SUFFIX  "_s"
+
 /* What ab_cookie_scan() found; NULL: nothing valid yet. */
 typedef struct {
     const char  *uid;
     size_t       uid_len;
     const char  *marker;
     size_t       marker_len;
+    const char  *sticky;
+    size_t       sticky_len;
 } ab_cookies_t;
 
+/* What ab_cookie_scan() looks for besides the id. */
+#define AB_SCAN_MARKER  0x01
+#define AB_SCAN_STICKY  0x02
+
 /*
- * The id and the marker in one pass over a Cookie header value, as every
- * request needs: the first value of cookie `name` that is a valid id and,
- * with want_marker, the first value of NAME AB_MARKER_SUFFIX that is a
- * valid marker. A field already set (by an earlier Cookie header) is kept.
- * Returns 1 once everything asked for is found.
+ * The id, the marker and the sticky cookie in one pass over a Cookie
+ * header value, as every request needs: the first value of cookie `name`
+ * that is a valid id; with AB_SCAN_MARKER in `want`, the first value of
+ * NAME AB_MARKER_SUFFIX that is a valid marker; with AB_SCAN_STICKY, the
+ * first value of NAME AB_STICKY_SUFFIX. A field already set (by an
+ * earlier Cookie header) is kept. Returns 1 once everything asked for is
+ * found.
  */
 int ab_cookie_scan(const char *hdr, size_t len, const char *name,
-    size_t name_len, int want_marker, ab_cookies_t *found);
+    size_t name_len, int want, ab_cookies_t *found);
 
 /*
  * Parses a layer range "FROM-TO%" (also "FROM%-TO%"), both percents in

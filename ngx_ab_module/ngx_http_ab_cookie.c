@@ -1,7 +1,7 @@
 /*
  * The visitor id: the ab_uid_cookie directive, the Cookie header read once
- * for the id and the marker, minting a new id, Set-Cookie, and the id of
- * a logged-in user (ab_uid_from). A leaf:
+ * for the id, the marker and the sticky cookie, minting a new id,
+ * Set-Cookie, and the id of a logged-in user (ab_uid_from). A leaf:
  * what to do with the id is ngx_http_ab_request.c's business.
  */
 
@@ -204,22 +204,24 @@ ngx_http_ab_seed_random(ngx_cycle_t *cycle)
 
 
 /*
- * The id cookie of `ck` and, with want_marker, its marker cookie (NAME_x):
- * the first valid value of each over every Cookie header, in one pass.
- * NGX_OK when a valid id was found; marker is empty when none was.
+ * The id cookie of `ck` and, as `want` asks (AB_SCAN_MARKER,
+ * AB_SCAN_STICKY), its marker cookie (NAME_x) and its sticky cookie
+ * (NAME_s): the first valid value of each over every Cookie header, in one
+ * pass. NGX_OK when a valid id was found; marker is empty when none was,
+ * and sticky's data NULL.
  */
 ngx_int_t
 ngx_http_ab_read_cookies(ngx_http_request_t *r, ngx_http_ab_cookie_conf_t *ck,
-    ngx_uint_t want_marker, ngx_str_t *uid, ngx_str_t *marker)
+    ngx_uint_t want, ngx_str_t *uid, ngx_str_t *marker, ngx_str_t *sticky)
 {
-    ab_cookies_t       found = { NULL, 0, NULL, 0 };
+    ab_cookies_t       found = { NULL, 0, NULL, 0, NULL, 0 };
 #if (nginx_version >= 1023000)
     ngx_table_elt_t   *h;
 
     /* nginx 1.23 links repeated headers into a list */
     for (h = r->headers_in.cookie; h; h = h->next) {
         if (ab_cookie_scan((char *) h->value.data, h->value.len,
-                           (char *) ck->name.data, ck->name.len, want_marker,
+                           (char *) ck->name.data, ck->name.len, want,
                            &found))
         {
             break;
@@ -233,7 +235,7 @@ ngx_http_ab_read_cookies(ngx_http_request_t *r, ngx_http_ab_cookie_conf_t *ck,
 
     for (i = 0; i < r->headers_in.cookies.nelts; i++) {
         if (ab_cookie_scan((char *) h[i]->value.data, h[i]->value.len,
-                           (char *) ck->name.data, ck->name.len, want_marker,
+                           (char *) ck->name.data, ck->name.len, want,
                            &found))
         {
             break;
@@ -243,6 +245,8 @@ ngx_http_ab_read_cookies(ngx_http_request_t *r, ngx_http_ab_cookie_conf_t *ck,
 
     marker->data = (u_char *) found.marker;
     marker->len = found.marker_len;
+    sticky->data = (u_char *) found.sticky;
+    sticky->len = found.sticky_len;
 
     if (found.uid == NULL) {
         return NGX_DECLINED;
@@ -376,6 +380,16 @@ ngx_int_t
 ngx_http_ab_set_cookie(ngx_http_request_t *r, ngx_http_ab_cookie_conf_t *ck,
     char *suffix, ngx_str_t *value)
 {
+    return ngx_http_ab_add_cookie(r, ck, suffix, value) ? NGX_OK : NGX_ERROR;
+}
+
+
+/* The same, returning the header (so that a later value can replace it),
+ * or NULL. */
+ngx_table_elt_t *
+ngx_http_ab_add_cookie(ngx_http_request_t *r, ngx_http_ab_cookie_conf_t *ck,
+    char *suffix, ngx_str_t *value)
+{
     u_char           *p;
     size_t            len, slen = suffix ? ngx_strlen(suffix) : 0;
     ngx_table_elt_t  *h;
@@ -413,12 +427,12 @@ ngx_http_ab_set_cookie(ngx_http_request_t *r, ngx_http_ab_cookie_conf_t *ck,
 
     p = ngx_pnalloc(r->pool, len);
     if (p == NULL) {
-        return NGX_ERROR;
+        return NULL;
     }
 
     h = ngx_http_ab_add_header(r, "Set-Cookie");
     if (h == NULL) {
-        return NGX_ERROR;
+        return NULL;
     }
 
     h->value.data = p;
@@ -454,5 +468,5 @@ ngx_http_ab_set_cookie(ngx_http_request_t *r, ngx_http_ab_cookie_conf_t *ck,
 
     h->value.len = p - h->value.data;
 
-    return NGX_OK;
+    return h;
 }

@@ -6,6 +6,8 @@
  *         traffic  100%;
  *         variant  control  50%;
  *         variant  upsell   50%;
+ *         sticky   on;
+ *         version  1;
  *     }
  *
  * Each experiment becomes the variable $ab_<name>.
@@ -86,6 +88,8 @@ ngx_http_ab_experiment_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_memzero(exp, sizeof(ngx_http_ab_experiment_t));
     exp->name = value[1];
     exp->traffic = -1;
+    exp->sticky = NGX_CONF_UNSET;
+    exp->version = NGX_CONF_UNSET;
     exp->index = mcf->experiments.nelts - 1;
 
     if (ngx_array_init(&exp->variants, cf->pool, 4,
@@ -283,6 +287,61 @@ ngx_http_ab_experiment_line(ngx_conf_t *cf, ngx_command_t *dummy, void *conf)
         return NGX_CONF_OK;
     }
 
+    if (ngx_strcmp(value[0].data, "sticky") == 0) {
+        if (nargs != 2) {
+            goto invalid_args;
+        }
+
+        if (exp->sticky != NGX_CONF_UNSET) {
+            goto duplicate;
+        }
+
+        if (ngx_strcmp(value[1].data, "on") == 0) {
+            exp->sticky = 1;
+
+        } else if (ngx_strcmp(value[1].data, "off") == 0) {
+            exp->sticky = 0;
+
+        } else {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid sticky \"%V\" in ab_experiment "
+                               "\"%V\": \"on\" or \"off\"", &value[1],
+                               &exp->name);
+            return NGX_CONF_ERROR;
+        }
+
+        /* whether it has a key is known once the http block is read */
+        exp->sticky_file = cf->conf_file->file.name.data;
+        exp->sticky_line = cf->conf_file->line;
+
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_strcmp(value[0].data, "version") == 0) {
+        if (nargs != 2) {
+            goto invalid_args;
+        }
+
+        if (exp->version != NGX_CONF_UNSET) {
+            goto duplicate;
+        }
+
+        /* it goes into the sticky tag as 32 bits */
+        exp->version = ngx_atoi(value[1].data, value[1].len);
+
+        if (exp->version == NGX_ERROR
+            || (uint64_t) exp->version > NGX_MAX_UINT32_VALUE)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid version \"%V\" in ab_experiment "
+                               "\"%V\": 0 to 4294967295", &value[1],
+                               &exp->name);
+            return NGX_CONF_ERROR;
+        }
+
+        return NGX_CONF_OK;
+    }
+
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                        "unknown directive \"%V\" in ab_experiment \"%V\"",
                        &value[0], &exp->name);
@@ -412,6 +471,17 @@ ngx_http_ab_experiment_done(ngx_conf_t *cf, ngx_http_ab_experiment_t *exp)
 
     if (exp->traffic == -1) {
         exp->traffic = AB_BUCKETS;
+    }
+
+    ngx_conf_init_value(exp->sticky, 0);
+    ngx_conf_init_value(exp->version, 0);
+
+    /* the name, not the salt: a new salt reshuffles the variant buckets
+     * but not what visitors have stored; `version` is for that */
+    if (exp->sticky) {
+        exp->sticky_tag = ab_sticky_tag((char *) exp->name.data,
+                                        exp->name.len,
+                                        (uint32_t) exp->version);
     }
 
     return NGX_CONF_OK;

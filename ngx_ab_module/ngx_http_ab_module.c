@@ -28,6 +28,13 @@ static ngx_command_t  ngx_http_ab_commands[] = {
       0,
       NULL },
 
+    { ngx_string("ab_sticky_secret"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_ab_sticky_secret,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("ab_uid_cookie"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
       ngx_http_ab_uid_cookie,
@@ -203,6 +210,13 @@ ngx_http_ab_create_main_conf(ngx_conf_t *cf)
         return NULL;
     }
 
+    if (ngx_array_init(&mcf->sticky, cf->pool, 1,
+                       sizeof(ngx_http_ab_experiment_t *))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
     mcf->holdout = NGX_CONF_UNSET;
 
     return mcf;
@@ -229,7 +243,18 @@ ngx_http_ab_init_main_conf(ngx_conf_t *cf, void *conf)
         mcf->key_room = ngx_max(mcf->key_room, room);
     }
 
-    return ngx_http_ab_zone_init_conf(cf, mcf);
+    if (ngx_http_ab_sticky_init_conf(cf, mcf) != NGX_CONF_OK
+        || ngx_http_ab_zone_init_conf(cf, mcf) != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    /* the marker is only of use to the live counters, the sticky cookie
+     * to sticky experiments */
+    mcf->cookie_scan = (mcf->counters ? AB_SCAN_MARKER : 0)
+                       | (mcf->sticky.nelts ? AB_SCAN_STICKY : 0);
+
+    return NGX_CONF_OK;
 }
 
 

@@ -9,6 +9,7 @@
  * header read once for the id and the marker, minting, Set-Cookie),
  * ngx_http_ab_policy.c (QA overrides, exclusion, holdout, layers),
  * ngx_http_ab_zone.c (live counters in shared memory, the marker),
+ * ngx_http_ab_sticky.c (the stored variants of `sticky on` experiments),
  * ngx_http_ab_events.c (events from the storefront's response header) and
  * ngx_http_ab_util.c (helpers every file may use). Around them:
  * ngx_http_ab_module.c (module, plain directives, conf create/merge),
@@ -49,6 +50,11 @@ typedef struct {
     int32_t                     layer_from; /* 0.01% units, [from, to) */
     int32_t                     layer_to;
     u_char                      tag[AB_TAG_LEN]; /* ab_salt_tag() */
+    ngx_flag_t                  sticky;     /* NGX_CONF_UNSET while parsed */
+    ngx_int_t                   version;    /* NGX_CONF_UNSET while parsed */
+    uint32_t                    sticky_tag; /* ab_sticky_tag(), if sticky */
+    u_char                     *sticky_file; /* where `sticky on` was, */
+    ngx_uint_t                  sticky_line; /* for errors found later */
 } ngx_http_ab_experiment_t;
 
 
@@ -87,6 +93,13 @@ typedef struct {
     ngx_uint_t                  generation; /* of this cycle in ab_zone */
     size_t                      key_room;   /* the longest prefix any
                                                bucket writes before the id */
+    ngx_array_t                 sticky;     /* ngx_http_ab_experiment_t *
+                                               of the `sticky on` ones */
+    ngx_flag_t                  sticky_secret; /* sticky_key was read */
+    u_char                      sticky_key[AB_STICKY_KEY_LEN];
+    ngx_uint_t                  cookie_scan; /* AB_SCAN_*: what the Cookie
+                                                header is read for besides
+                                                the id */
 } ngx_http_ab_main_conf_t;
 
 
@@ -157,6 +170,21 @@ typedef enum {
 
 #define NGX_HTTP_AB_NOT_ENROLLED  (-1)
 
+
+/* The sticky cookie of a request: made when the id's pass over the Cookie
+ * header finds one, read when a sticky experiment first needs it. */
+typedef struct {
+    ngx_str_t                   cookie;     /* as sent; data NULL: none */
+    ab_sticky_t                 stored;     /* once read: the valid entries
+                                               of configured sticky
+                                               experiments */
+    ngx_table_elt_t            *header;     /* its Set-Cookie, once made */
+    unsigned                    read:1;     /* `stored` is set */
+    unsigned                    changed:1;  /* to be sent: an entry was
+                                               added or dropped, or the
+                                               cookie sent was invalid */
+} ngx_http_ab_sticky_t;
+
 /* ctx->flags[experiment] */
 #define NGX_HTTP_AB_ENROLLED    0x01    /* counts: a real assignment */
 #define NGX_HTTP_AB_FORCED      0x02    /* pinned by ab_force */
@@ -168,7 +196,6 @@ typedef enum {
 /* Lives on the main request and survives internal redirects. */
 typedef struct {
     ngx_str_t                   uid;
-    ngx_uint_t                  uid_state;  /* ngx_http_ab_uid_state_e */
     ngx_http_ab_cookie_conf_t  *mint_cookie; /* flags for the Set-Cookie */
     ngx_uint_t                  nexperiments;
     int16_t                    *assigned;   /* per experiment, once flagged
@@ -182,9 +209,16 @@ typedef struct {
     ngx_uint_t                  nexposures;
     ngx_str_t                   marker;     /* the marker cookie's tags,
                                                read with the id */
+    ngx_http_ab_sticky_t       *sticky;     /* NULL until a sticky cookie
+                                               is found or a sticky
+                                               experiment needs one */
     ngx_uint_t                  first_exposures;
     ngx_str_t                   events;     /* normalized, "," separated */
     ngx_uint_t                  events_invalid;
+    /* a bit field, so that the context is as small as it was before it
+     * held the sticky cookie: a few bytes more can push later allocations
+     * of the request into a second pool block */
+    unsigned                    uid_state:3; /* ngx_http_ab_uid_state_e */
     unsigned                    policy_done:1;
     unsigned                    excluded:1;
     unsigned                    holdout:1;
@@ -228,14 +262,34 @@ char *ngx_http_ab_uid_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 ngx_http_ab_cookie_conf_t *ngx_http_ab_default_cookie(ngx_conf_t *cf);
 ngx_int_t ngx_http_ab_seed_random(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_ab_read_cookies(ngx_http_request_t *r,
-    ngx_http_ab_cookie_conf_t *ck, ngx_uint_t want_marker, ngx_str_t *uid,
-    ngx_str_t *marker);
+    ngx_http_ab_cookie_conf_t *ck, ngx_uint_t want, ngx_str_t *uid,
+    ngx_str_t *marker, ngx_str_t *sticky);
 ngx_int_t ngx_http_ab_mint_uid(u_char *dst);
 char *ngx_http_ab_uid_from(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 ngx_int_t ngx_http_ab_user_uid(ngx_http_request_t *r,
     ngx_http_ab_uid_from_t *from, u_char *dst);
+ngx_table_elt_t *ngx_http_ab_add_cookie(ngx_http_request_t *r,
+    ngx_http_ab_cookie_conf_t *ck, char *suffix, ngx_str_t *value);
 ngx_int_t ngx_http_ab_set_cookie(ngx_http_request_t *r,
     ngx_http_ab_cookie_conf_t *ck, char *suffix, ngx_str_t *value);
+
+
+/* The attributes of the cookies that go with the id (the marker, the
+ * sticky cookie): those of the id cookie itself, where it was minted if
+ * it was. */
+static ngx_inline ngx_http_ab_cookie_conf_t *
+ngx_http_ab_visitor_cookie(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx)
+{
+    ngx_http_ab_loc_conf_t  *lcf;
+
+    if (ctx->mint_cookie) {
+        return ctx->mint_cookie;
+    }
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_ab_module);
+
+    return lcf->cookie;
+}
 
 
 /*
@@ -360,6 +414,32 @@ ngx_http_ab_holdout(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx)
 {
     return ctx->holdout_done ? ctx->holdout
                              : ngx_http_ab_holdout_compute(r, ctx);
+}
+
+
+/* ngx_http_ab_sticky.c: the stored variants of `sticky on` experiments */
+char *ngx_http_ab_sticky_secret(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_ab_sticky_init_conf(ngx_conf_t *cf,
+    ngx_http_ab_main_conf_t *mcf);
+void ngx_http_ab_sticky_sent(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx,
+    ngx_str_t *cookie);
+ngx_http_ab_sticky_t *ngx_http_ab_sticky_compute(ngx_http_request_t *r,
+    ngx_http_ab_ctx_t *ctx);
+void ngx_http_ab_sticky_store(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx,
+    ngx_http_ab_experiment_t *exp, ngx_uint_t k);
+ngx_int_t ngx_http_ab_sticky_issue(ngx_http_request_t *r,
+    ngx_http_ab_ctx_t *ctx);
+
+
+/* The visitor's stored variants, read from the sticky cookie the first
+ * time; needs the id resolved. NULL: none can be read or stored (no
+ * memory), the variant bucket decides. */
+static ngx_inline ngx_http_ab_sticky_t *
+ngx_http_ab_sticky(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx)
+{
+    return ctx->sticky && ctx->sticky->read
+           ? ctx->sticky : ngx_http_ab_sticky_compute(r, ctx);
 }
 
 

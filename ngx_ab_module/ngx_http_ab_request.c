@@ -183,14 +183,15 @@ ngx_http_ab_ctx_compute(ngx_http_request_t *r, ngx_uint_t create)
  * The id of a logged-in visitor (ab_uid_from), or NGX_DECLINED when its
  * value is empty. The cookie's id is left as it is, neither replaced nor
  * minted, so that logging out gives the visitor their cookie id back; the
- * cookies are read for the marker only. Written where the hashes want it.
+ * cookies are read for the marker and the sticky cookie only. Written
+ * where the hashes want it.
  */
 static ngx_int_t
 ngx_http_ab_login_uid(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx,
     ngx_http_ab_loc_conf_t *lcf, ngx_http_ab_main_conf_t *mcf)
 {
     ngx_int_t  rc;
-    ngx_str_t  cookie_uid;
+    ngx_str_t  cookie_uid, sticky;
 
     rc = ngx_http_ab_user_uid(r, lcf->uid_from, ctx->key);
 
@@ -205,9 +206,13 @@ ngx_http_ab_login_uid(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx,
         return NGX_ERROR;
     }
 
-    if (mcf->counters != NULL) {
-        (void) ngx_http_ab_read_cookies(r->main, lcf->cookie, 1,
-                                        &cookie_uid, &ctx->marker);
+    if (mcf->cookie_scan) {
+        (void) ngx_http_ab_read_cookies(r->main, lcf->cookie,
+                                        mcf->cookie_scan, &cookie_uid,
+                                        &ctx->marker, &sticky);
+        if (sticky.data) {
+            ngx_http_ab_sticky_sent(r, ctx, &sticky);
+        }
     }
 
     ctx->uid.data = ctx->key;
@@ -225,8 +230,8 @@ ngx_http_ab_login_uid(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx,
 
 /*
  * The visitor's id, the first time it is asked for: a logged-in user's
- * (ab_uid_from), else read from the cookie (with the marker, in the same
- * pass), else minted, else none. Excluded visitors (bots, no consent) have
+ * (ab_uid_from), else read from the cookie (with the marker and the
+ * sticky cookie, in the same pass), else minted, else none. Excluded visitors (bots, no consent) have
  * none: nothing is minted for them, and an id they still carry is neither
  * used nor logged.
  */
@@ -234,6 +239,7 @@ ngx_int_t
 ngx_http_ab_uid_compute(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx)
 {
     ngx_int_t                 rc;
+    ngx_str_t                 sticky;
     ngx_http_ab_loc_conf_t   *lcf;
     ngx_http_ab_main_conf_t  *mcf;
 
@@ -254,11 +260,14 @@ ngx_http_ab_uid_compute(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx)
         }
     }
 
-    /* the marker is only of use to the live counters */
-    if (ngx_http_ab_read_cookies(r->main, lcf->cookie, mcf->counters != NULL,
-                                 &ctx->uid, &ctx->marker)
-        == NGX_OK)
-    {
+    rc = ngx_http_ab_read_cookies(r->main, lcf->cookie, mcf->cookie_scan,
+                                  &ctx->uid, &ctx->marker, &sticky);
+
+    if (sticky.data) {
+        ngx_http_ab_sticky_sent(r, ctx, &sticky);
+    }
+
+    if (rc == NGX_OK) {
         ctx->uid_state = NGX_HTTP_AB_UID_COOKIE;
 
         ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
@@ -325,8 +334,10 @@ ngx_int_t
 ngx_http_ab_assignment_compute(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx,
     ngx_uint_t i)
 {
+    int                        stored;
     uint32_t                   b;
     ngx_int_t                  k;
+    ngx_http_ab_sticky_t      *st = NULL;
     ngx_http_ab_main_conf_t   *mcf;
     ngx_http_ab_experiment_t  *exp;
 
@@ -373,8 +384,8 @@ ngx_http_ab_assignment_compute(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx,
         return ngx_http_ab_assigned(ctx, i, NGX_HTTP_AB_NOT_ENROLLED, 0);
     }
 
-    /* 6. outside traffic: nothing; 7. else the variant of the variant
-     * bucket: enrolled (the two hashes share the salt copied once) */
+    /* 6. outside traffic: nothing (the variant bucket of step 8 is drawn
+     * with the traffic bucket: the two hashes share the salt copied once) */
     k = ab_assign_before((char *) exp->salt.data, exp->salt.len,
                          (uint32_t) exp->traffic, exp->bounds,
                          exp->variants.nelts,
@@ -387,11 +398,32 @@ ngx_http_ab_assignment_compute(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx,
         return ngx_http_ab_assigned(ctx, i, NGX_HTTP_AB_NOT_ENROLLED, 0);
     }
 
+    /* 7. sticky on: the variant stored in the visitor's sticky cookie */
+    if (exp->sticky) {
+        st = ngx_http_ab_sticky(r, ctx);
+        stored = st ? ab_sticky_variant(&st->stored, exp->sticky_tag) : -1;
+
+        if (stored >= 0) {
+            ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "ab: \"%V\" enrolled in \"%V\": sticky: stored "
+                           "variant used", &exp->name,
+                           &((ngx_http_ab_variant_t *) exp->variants.elts)
+                               [stored].name);
+            return ngx_http_ab_assigned(ctx, i, stored, NGX_HTTP_AB_ENROLLED);
+        }
+    }
+
+    /* 8. else the variant of the variant bucket: enrolled, and stored if
+     * sticky */
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "ab: \"%V\" enrolled in \"%V\": variant bucket %uD",
                    &exp->name,
                    &((ngx_http_ab_variant_t *) exp->variants.elts)[k].name,
                    b);
+
+    if (st) {
+        ngx_http_ab_sticky_store(r, ctx, exp, k);
+    }
 
     return ngx_http_ab_assigned(ctx, i, k, NGX_HTTP_AB_ENROLLED);
 }
@@ -841,6 +873,12 @@ ngx_http_ab_header_filter(ngx_http_request_t *r)
     }
 
     if (ctx->first_exposures && ngx_http_ab_set_marker(r, ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ctx->sticky && ctx->sticky->changed
+        && ngx_http_ab_sticky_issue(r, ctx) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 

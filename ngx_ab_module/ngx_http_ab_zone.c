@@ -526,15 +526,13 @@ ngx_http_ab_set_marker(ngx_http_request_t *r, ngx_http_ab_ctx_t *ctx)
     u_char                     *p;
     ngx_str_t                   value;
     ngx_uint_t                  i, e, old, keep, add, skip;
-    ngx_http_ab_loc_conf_t     *lcf;
     ngx_http_ab_main_conf_t    *mcf;
     ngx_http_ab_experiment_t   *exp;
     ngx_http_ab_cookie_conf_t  *ck;
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_ab_module);
-    lcf = ngx_http_get_module_loc_conf(r, ngx_http_ab_module);
     exp = mcf->experiments.elts;
-    ck = ctx->mint_cookie ? ctx->mint_cookie : lcf->cookie;
+    ck = ngx_http_ab_visitor_cookie(r, ctx);
 
     add = ngx_min(ctx->first_exposures, AB_MARKER_TAGS);
     old = ctx->marker.len ? (ctx->marker.len + 1) / AB_MARKER_STEP : 0;

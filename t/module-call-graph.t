@@ -61,7 +61,7 @@ for my $c (glob("$root/ngx_ab_module/*.c")) {
 is($rc, 0, 'no call cycle between the module\'s files') or diag($out);
 
 # the orchestrator asks, the leaves answer
-for my $leaf (qw(cookie policy zone events util)) {
+for my $leaf (qw(cookie policy zone sticky events util)) {
     unlike($out, qr/^ngx_http_ab_$leaf -> ngx_http_ab_request:/m,
            "ngx_http_ab_$leaf.c never calls the orchestrator");
 }

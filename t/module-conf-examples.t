@@ -5,7 +5,9 @@
 # The files are tested as written except for what would touch the machine:
 # absolute file system paths are moved under the test directory and listen
 # addresses become free 127.0.0.1 ports (nginx -t opens log files, creates
-# cache directories and binds the listening sockets).
+# cache directories and binds the listening sockets). Key files (*.key, as
+# `openssl rand -hex 16` makes them) are made there, readable by the owner
+# only, as the examples tell.
 
 use strict;
 use warnings;
@@ -33,6 +35,11 @@ sub sandboxed {
     $text =~ s{(?<=[\s"'])(/(?:var|run|srv|tmp|etc|opt|usr|home|data)/[^\s;"']*)}{
         my $p = "$sandbox$1";
         make_path(dirname($p));
+        if ($p =~ /\.key$/) {
+            $t->write_file($p, join('', map { sprintf '%02x', int rand 256 } 1 .. 16)
+                . "\n");
+            chmod 0600, $p;
+        }
         $p;
     }ge;
     return $text;

@@ -1,6 +1,7 @@
 #!/usr/bin/perl
-# Configuration errors of every directive (experiments, the id cookie,
-# events, holdout, live counters, layers, targeting, QA force, beacon):
+# Configuration errors of every directive (experiments, sticky
+# assignments, the id cookie, events, holdout, live counters, layers,
+# targeting, QA force, beacon):
 # nginx -t must fail with the exact message, in the file and on the line
 # of the offending directive; the valid forms next to each error must pass.
 
@@ -36,6 +37,22 @@ sub layered {
     my ($name, $range, $mark) = @_;
     return "ab_experiment $name {\n    layer L $range;" . ($mark ? ' #HERE' : '')
         . "\n    variant a 1;\n    variant b 1;\n}" . ($mark ? ' #HERE' : '');
+}
+
+# ab_sticky_secret: a valid key (mode 0600: a key others can read is
+# warned about), and one that is not 32 hex digits.
+my $dir = $t->dir;
+chmod 0600, $t->write_file('sticky.key', "00112233445566778899aabbccddeeff\n");
+$t->write_file('short.key', "00112233445566778899aabbccddee\n");
+my $SECRET = 'ab_sticky_secret %%DIR%%/sticky.key;';
+
+# n sticky experiments s1 .. sn (#HERE on the last one's `sticky on`).
+sub sticky_exps {
+    my ($n, $mark) = @_;
+    return join "\n", map {
+        exp_block("s$_", 'sticky on;' . ($mark && $_ == $n ? ' #HERE' : ''),
+            'variant a 1;', 'variant b 1;')
+    } 1 .. $n;
 }
 
 # A server whose location applies the given ab directive.
@@ -163,6 +180,56 @@ my @errors = (
             'variant b 50%;') . ' #HERE',
             qq{experiment name "$n" collides with variable "\$ab_$n"}]
     } qw(uid uid_new uid_source exposures events events_invalid forced holdout)),
+
+    # sticky, version, ab_sticky_secret
+    ['sticky on without ab_sticky_secret', exp_block('foo', 'sticky on; #HERE',
+        'variant a 1;', 'variant b 1;'),
+        '"sticky on" in ab_experiment "foo" needs the "ab_sticky_secret" '
+        . 'directive'],
+    (map {
+        my ($arg, $v) = ($_, $_ eq '""' ? '' : $_);
+        ["invalid sticky $arg", "$SECRET\n" . exp_block('foo',
+            "sticky $arg; #HERE", 'variant a 1;', 'variant b 1;'),
+            qq{invalid sticky "$v" in ab_experiment "foo": "on" or "off"}]
+    } qw(yes 1 ON "")),
+    ['sticky without a value', exp_block('foo', 'sticky; #HERE',
+        'variant a 1;', 'variant b 1;'),
+        'invalid number of arguments in "sticky" of ab_experiment "foo"'],
+    ['duplicate sticky', "$SECRET\n" . exp_block('foo', 'sticky on;',
+        'sticky off; #HERE', 'variant a 1;', 'variant b 1;'),
+        'duplicate "sticky" in ab_experiment "foo"'],
+    (map {
+        my ($arg, $v) = ($_, $_ eq '""' ? '' : $_);
+        ["invalid version $arg", exp_block('foo', "version $arg; #HERE",
+            'variant a 1;', 'variant b 1;'),
+            qq{invalid version "$v" in ab_experiment "foo": 0 to 4294967295}]
+    } qw(-1 abc 1.5 4294967296 99999999999999999999 1e3 "")),
+    ['duplicate version', exp_block('foo', 'version 1;', 'version 2; #HERE',
+        'variant a 1;', 'variant b 1;'),
+        'duplicate "version" in ab_experiment "foo"'],
+    ['version with two values', exp_block('foo', 'version 1 2; #HERE',
+        'variant a 1;', 'variant b 1;'),
+        'invalid number of arguments in "version" of ab_experiment "foo"'],
+    ['17 sticky experiments', "$SECRET\n" . sticky_exps(17, 1),
+        'too many sticky experiments at ab_experiment "s17": the sticky '
+        . 'cookie holds 16'],
+    # two names whose tags collide (found with scripts/sticky-cookie)
+    ['sticky tags colliding', "$SECRET\n" . exp_block('c105528', 'sticky on;',
+        'variant a 1;', 'variant b 1;') . "\n" . exp_block('c121179',
+        'sticky on; #HERE', 'variant a 1;', 'variant b 1;'),
+        'sticky tag of ab_experiment "c121179" equals that of ab_experiment '
+        . '"c105528": change the "version" of one'],
+    ['ab_sticky_secret without a file', 'ab_sticky_secret %%DIR%%/none.key; #HERE',
+        qq{"ab_sticky_secret" cannot open key file "$dir/none.key" (2: No such }
+        . 'file or directory)'],
+    ['ab_sticky_secret with a short key', 'ab_sticky_secret %%DIR%%/short.key; #HERE',
+        qq{"ab_sticky_secret" key file "$dir/short.key" must hold exactly 32 }
+        . 'hex digits (openssl rand -hex 16)'],
+    ['duplicate ab_sticky_secret', "$SECRET\n$SECRET #HERE",
+        '"ab_sticky_secret" directive is duplicate'],
+    ['ab_sticky_secret in a server',
+        "server {\n    listen 127.0.0.1:%%PORT%%;\n    $SECRET #HERE\n}",
+        '"ab_sticky_secret" directive is not allowed here'],
 
     # ab_uid_cookie
     ['cookie: invalid parameter', 'ab_uid_cookie abid foo; #HERE',
@@ -364,6 +431,17 @@ my @valid = (
         . "server {\n    listen 127.0.0.1:%%PORT%%;\n"
         . "    location = /s { ab_status; }\n    location = /e { ab_beacon; }\n}"],
     ['ab_beacon events=', server('ab_beacon events=add_to_cart,view_item,a_1;')],
+    ['sticky on and off, versions, the secret after the experiments',
+        join "\n", exp_block('kept', 'sticky on;', 'version 4294967295;',
+            'variant a 1;', 'variant b 1;'),
+        exp_block('drawn', 'sticky off;', 'version 0;', 'variant a 1;',
+            'variant b 1;'), $SECRET, server('ab kept drawn;')],
+    ['16 sticky experiments', "$SECRET\n" . sticky_exps(16)],
+    ['tags collide no more with another version', "$SECRET\n"
+        . exp_block('c105528', 'sticky on;', 'variant a 1;', 'variant b 1;')
+        . "\n" . exp_block('c121179', 'sticky on;', 'version 1;',
+            'variant a 1;', 'variant b 1;')],
+    ['ab_sticky_secret with no sticky experiment', $SECRET],
 );
 
 for my $case (@valid) {

@@ -4,15 +4,16 @@
 # certificate made here. A browser sends its cookies over HTTP/2 as several
 # `cookie` fields; nginx joins them, and the visitor gets the same id and
 # variant as over HTTP/1.1 (one Cookie header, or several). A new visitor
-# gets the id cookie, and a client's X-AB-* request headers are stripped,
-# on every protocol, and the storefront's X-AB-Event response header is
-# captured and removed before the client sees it. HTTP/3: Debian 12's
-# curl is built without it, so requests over HTTP/3 go through ngtcp2's
-# example client (gtlsclient, Debian's ngtcp2-client): a new visitor gets
-# the id cookie and the variant HTTP/1.1 gives that id, and the event
-# header is stripped. That client cannot send request headers, so a
-# returning visitor's cookie fields over HTTP/3 are tested only where
-# curl has HTTP3.
+# gets the id cookie, a sticky experiment's cookie is set and read back,
+# a client's X-AB-* request headers are stripped, on every protocol, and
+# the storefront's X-AB-Event response header is captured and removed
+# before the client sees it. HTTP/3: Debian 12's curl is built without
+# it, so requests over HTTP/3 go through ngtcp2's example client
+# (gtlsclient, Debian's ngtcp2-client): a new visitor gets the id cookie
+# and the variant HTTP/1.1 gives that id, and the event header is
+# stripped. That client cannot send request headers, so a returning
+# visitor's cookie fields over HTTP/3 are tested only where curl has
+# HTTP3.
 # Runs against any nginx of the matrix (TEST_NGINX_BINARY, scripts/build-matrix).
 
 use strict;
@@ -74,7 +75,9 @@ my $location = <<'EOF';
         ab e;
         proxy_pass http://127.0.0.1:%%PORT_3%%;
     }
+    location /s { ab s; return 200 "$ab_s"; }
 EOF
+chmod 0600, $t->write_file('sticky.key', "00112233445566778899aabbccddeeff\n");
 $t->write_config(<<"EOF")->start;
 log_format ab_proto '\$server_protocol|\$ab_uid|\$ab_events|\$request_uri';
 server {
@@ -86,6 +89,8 @@ server {
     }
 }
 ab_experiment e { salt h2; variant a 50%; variant b 50%; }
+ab_sticky_secret %%DIR%%/sticky.key;
+ab_experiment s { sticky on; variant a 50%; variant b 50%; }
 server {
     listen 127.0.0.1:%%PORT%%;
 $location
@@ -210,6 +215,19 @@ for my $lane ('HTTP/1.1', 'h2c', 'h2 (TLS)') {
     is($again->{variant}, $f->{variant}, "$lane: with the same variant");
 
     # a client's X-AB-* headers never reach the configuration
+    # a sticky experiment: its cookie is set, and read back from a cookie
+    # field of its own
+    $r = curl($lane, '/s', "cookie: abid=$uids[1]");
+    my ($st) = grep { $_ && $_->{name} eq 'abid_s' }
+        map { ABNginx::parse_set_cookie($_) } @{$r->{h}{'set-cookie'} // []};
+    ok($st && $r->{body} =~ /^[ab]$/, "$lane: a sticky experiment sets abid_s")
+        or diag($r->{raw});
+    my $back = curl($lane, '/s', "cookie: abid=$uids[1]",
+        'cookie: abid_s=' . ($st ? $st->{value} : ''));
+    ok($back->{body} eq $r->{body} && !$back->{h}{'set-cookie'},
+        "$lane: the stored variant comes back, no new cookie")
+        or diag($back->{raw});
+
     $f = fields(curl($lane, '/x', "cookie: abid=$uids[0]",
         'x-ab-uid: FORGED', 'x-other: kept'));
     is($f->{forged}, '', "$lane: a client's X-AB-Uid is stripped");

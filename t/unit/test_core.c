@@ -241,24 +241,30 @@ test_cookie_uid(void)
 }
 
 
-/* ab_cookie_scan(): the id and the marker of one header in one pass. */
+/* ab_cookie_scan(): the id, the marker and the sticky cookie of one
+ * header in one pass, each only when asked for. */
 static void
-check_scan(const char *hdr, int want_marker, const char *uid,
-    const char *marker, const char *what)
+check_scan(const char *hdr, int want, const char *uid, const char *marker,
+    const char *sticky, const char *what)
 {
     int           all;
-    ab_cookies_t  c = { NULL, 0, NULL, 0 };
+    ab_cookies_t  c = { NULL, 0, NULL, 0, NULL, 0 };
 
-    all = ab_cookie_scan(hdr, strlen(hdr), "abid", 4, want_marker, &c);
+    all = ab_cookie_scan(hdr, strlen(hdr), "abid", 4, want, &c);
 
-    tap_ok(all == (uid != NULL && (marker != NULL || !want_marker))
+    tap_ok(all == (uid != NULL
+                   && (marker != NULL || !(want & AB_SCAN_MARKER))
+                   && (sticky != NULL || !(want & AB_SCAN_STICKY)))
            && (uid ? c.uid && c.uid_len == strlen(uid)
                      && memcmp(c.uid, uid, c.uid_len) == 0
                    : c.uid == NULL)
            && (marker ? c.marker && c.marker_len == strlen(marker)
                         && memcmp(c.marker, marker, c.marker_len) == 0
-                      : c.marker == NULL),
-           "id and marker: %s", what);
+                      : c.marker == NULL)
+           && (sticky ? c.sticky && c.sticky_len == strlen(sticky)
+                        && memcmp(c.sticky, sticky, c.sticky_len) == 0
+                      : c.sticky == NULL),
+           "id, marker and sticky cookie: %s", what);
 }
 
 
@@ -266,31 +272,53 @@ static void
 test_cookie_id_and_marker(void)
 {
     const char    *id = "5f1d3c9a0b7e4d2c8a6f1e3b9c7d5a20";
-    ab_cookies_t   c = { NULL, 0, NULL, 0 };
+    ab_cookies_t   c = { NULL, 0, NULL, 0, NULL, 0 };
 
     check_scan("abid=5f1d3c9a0b7e4d2c8a6f1e3b9c7d5a20; abid_x=a1b2c3.0f9e8d",
-               1, id, "a1b2c3.0f9e8d", "both, id first");
-    check_scan("abid_x=a1b2c3; abid=5f1d3c9a0b7e4d2c8a6f1e3b9c7d5a20", 1, id,
-               "a1b2c3", "both, marker first");
+               AB_SCAN_MARKER, id, "a1b2c3.0f9e8d", NULL, "both, id first");
+    check_scan("abid_x=a1b2c3; abid=5f1d3c9a0b7e4d2c8a6f1e3b9c7d5a20",
+               AB_SCAN_MARKER, id, "a1b2c3", NULL, "both, marker first");
     check_scan("abid_x=a1b2c3; abid=5f1d3c9a0b7e4d2c8a6f1e3b9c7d5a20", 0, id,
-               NULL, "the marker only when asked for");
-    check_scan("abid_x=a1b2c3", 1, NULL, "a1b2c3", "a marker without an id");
-    check_scan("abid_x = \"a1b2c3\"", 1, NULL, "a1b2c3",
+               NULL, NULL, "the marker only when asked for");
+    check_scan("abid_x=a1b2c3", AB_SCAN_MARKER, NULL, "a1b2c3", NULL,
+               "a marker without an id");
+    check_scan("abid_x = \"a1b2c3\"", AB_SCAN_MARKER, NULL, "a1b2c3", NULL,
                "spaces and quotes around the marker");
-    check_scan("abid_x=A1B2C3; abid_x=a1b2c3.; abid_x=a1b2c3", 1, NULL,
-               "a1b2c3", "invalid markers skipped: upper case, a trailing '.'");
-    check_scan("abid_xy=a1b2c3; abid_=a1b2c3", 1, NULL, NULL,
-               "other names that start alike");
+    check_scan("abid_x=A1B2C3; abid_x=a1b2c3.; abid_x=a1b2c3", AB_SCAN_MARKER,
+               NULL, "a1b2c3", NULL,
+               "invalid markers skipped: upper case, a trailing '.'");
+    check_scan("abid_xy=a1b2c3; abid_=a1b2c3", AB_SCAN_MARKER, NULL, NULL,
+               NULL, "other names that start alike");
     check_scan("abid=short; abid_x=a1b2c3; abid=5f1d3c9a0b7e4d2c8a6f1e3b9c7d5a20",
-               1, id, "a1b2c3", "a bad id, the marker, a good id");
+               AB_SCAN_MARKER, id, "a1b2c3", NULL,
+               "a bad id, the marker, a good id");
 
     /* a second Cookie header fills in what the first lacked */
-    tap_ok(!ab_cookie_scan("abid_x=a1b2c3", 13, "abid", 4, 1, &c)
+    tap_ok(!ab_cookie_scan("abid_x=a1b2c3", 13, "abid", 4, AB_SCAN_MARKER,
+                           &c)
            && ab_cookie_scan("abid=5f1d3c9a0b7e4d2c8a6f1e3b9c7d5a20; "
-                             "abid_x=0f9e8d", 52, "abid", 4, 1, &c)
+                             "abid_x=0f9e8d", 52, "abid", 4, AB_SCAN_MARKER,
+                             &c)
            && c.marker_len == 6 && memcmp(c.marker, "a1b2c3", 6) == 0
            && c.uid_len == 32,
            "id and marker: the first valid value over two headers");
+
+    check_scan("abid=5f1d3c9a0b7e4d2c8a6f1e3b9c7d5a20; abid_s=AQ-_; "
+               "abid_x=a1b2c3", AB_SCAN_MARKER|AB_SCAN_STICKY, id, "a1b2c3",
+               "AQ-_", "id, marker and sticky cookie in one pass");
+    check_scan("abid_s = \"AQ\"; abid_s=BB; "
+               "abid=5f1d3c9a0b7e4d2c8a6f1e3b9c7d5a20", AB_SCAN_STICKY, id,
+               NULL, "AQ", "the first sticky value as it is, without spaces "
+               "and quotes");
+    check_scan("abid_s=; abid=5f1d3c9a0b7e4d2c8a6f1e3b9c7d5a20",
+               AB_SCAN_STICKY, id, NULL, "", "an empty sticky value is found");
+    check_scan("abid_s=AQ; abid=5f1d3c9a0b7e4d2c8a6f1e3b9c7d5a20",
+               AB_SCAN_MARKER, id, NULL, NULL,
+               "the sticky cookie only when asked for");
+    check_scan("abid_sx=AQ; abid_=AQ; abid=5f1d3c9a0b7e4d2c8a6f1e3b9c7d5a20",
+               AB_SCAN_STICKY, id, NULL, NULL, "other sticky-like names");
+    check_scan("abid_s=AQ", AB_SCAN_STICKY, NULL, NULL, "AQ",
+               "a sticky cookie without an id");
 
     tap_ok(ab_valid_marker("a1b2c3", 6) && ab_valid_marker("a1b2c3.0f9e8d", 13)
            && !ab_valid_marker("", 0) && !ab_valid_marker("a1b2c", 5)
