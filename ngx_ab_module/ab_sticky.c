@@ -142,6 +142,36 @@ ab_key_parse(const char *text, size_t len, uint8_t key[AB_STICKY_KEY_LEN])
 }
 
 
+void
+ab_key_derive(const uint8_t key[AB_STICKY_KEY_LEN], const char *purpose,
+    uint8_t out[AB_STICKY_KEY_LEN])
+{
+    /* "ab:key:PURPOSE:0" and ":1", one per half: under key, every other
+     * message is a sticky MAC's, which starts with a visitor id, and ':'
+     * is never in one (ab_valid_uid), so no output is shared */
+    uint8_t   msg[64];
+    size_t    n, plen = strlen(purpose);
+    uint64_t  h;
+    int       half, b;
+
+    if (plen > sizeof(msg) - 9) {
+        plen = sizeof(msg) - 9;
+    }
+    memcpy(msg, "ab:key:", 7);
+    memcpy(msg + 7, purpose, plen);
+    n = 7 + plen;
+    msg[n++] = ':';
+
+    for (half = 0; half < 2; half++) {
+        msg[n] = (uint8_t) ('0' + half);
+        h = ab_siphash24(key, msg, n + 1);
+        for (b = 0; b < 8; b++) {
+            out[8 * half + b] = (uint8_t) (h >> (8 * b));
+        }
+    }
+}
+
+
 uint32_t
 ab_sticky_tag(const char *name, size_t len, uint32_t version)
 {

@@ -66,6 +66,16 @@ typedef enum {
  */
 int ab_key_parse(const char *text, size_t len, uint8_t key[AB_STICKY_KEY_LEN]);
 
+/*
+ * A key of its own for one purpose, derived from key: so that one
+ * secret (ab_sticky_secret) serves the sticky cookie's MAC and, when
+ * `ab_uid_from` names no key file, the ids of logged-in users, and no
+ * output of one use is an output of the other. purpose is a short text
+ * such as "ab:uid_from".
+ */
+void ab_key_derive(const uint8_t key[AB_STICKY_KEY_LEN], const char *purpose,
+    uint8_t out[AB_STICKY_KEY_LEN]);
+
 /* SipHash-2-4 of msg under a 16-byte key, the paper's convention (the
  * key's two halves and the result little-endian). */
 uint64_t ab_siphash24(const uint8_t key[AB_STICKY_KEY_LEN], const void *msg,

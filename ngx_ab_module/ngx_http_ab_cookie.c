@@ -278,10 +278,12 @@ ngx_http_ab_mint_uid(u_char *dst)
 
 
 /*
- * ab_uid_from $variable key=FILE | off. The key is required: without it
- * anyone who knows a user's id could work out the visitor id abstat
- * reports for them. A value with no variable in it is refused, as it
- * would make every visitor one.
+ * ab_uid_from $variable [key=FILE] | off. A key there must be: without
+ * it anyone who knows a user's id could work out the visitor id abstat
+ * reports for them. Without key= it is derived from ab_sticky_secret's
+ * (ngx_http_ab_uid_from_key(), once the http block is read, as that
+ * directive may come later). A value with no variable in it is refused,
+ * as it would make every visitor one.
  */
 char *
 ngx_http_ab_uid_from(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
@@ -310,13 +312,9 @@ ngx_http_ab_uid_from(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (cf->args->nelts < 3) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"%V\" requires key=FILE", &cmd->name);
-        return NGX_CONF_ERROR;
-    }
-
-    if (ngx_strncmp(value[2].data, "key=", 4) != 0 || value[2].len == 4) {
+    if (cf->args->nelts == 3
+        && (ngx_strncmp(value[2].data, "key=", 4) != 0 || value[2].len == 4))
+    {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid parameter \"%V\" in \"%V\" directive",
                            &value[2], &cmd->name);
@@ -337,14 +335,44 @@ ngx_http_ab_uid_from(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    lcf->uid_from = from;
+
+    if (cf->args->nelts == 2) {
+        from->from_secret = 1;
+        from->file = cf->conf_file->file.name.data;
+        from->line = cf->conf_file->line;
+        return NGX_CONF_OK;
+    }
+
     path.data = value[2].data + 4;
     path.len = value[2].len - 4;
 
-    if (ngx_http_ab_key_load(cf, cmd, &path, from->key) != NGX_CONF_OK) {
+    return ngx_http_ab_key_load(cf, cmd, &path, from->key);
+}
+
+
+/* The key of an ab_uid_from without key=, from ab_sticky_secret's: a key
+ * of its own (ab_key_derive()), so that no user's visitor id is a sticky
+ * cookie's MAC. Called for every location that has it; derives once. */
+char *
+ngx_http_ab_uid_from_key(ngx_conf_t *cf, ngx_http_ab_uid_from_t *from,
+    ngx_http_ab_main_conf_t *mcf)
+{
+    if (!from->from_secret) {
+        return NGX_CONF_OK;
+    }
+
+    if (!mcf->sticky_secret) {
+        /* at the directive's line, not at the end of the http block */
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"ab_uid_from %V\" has no key=FILE and there is no "
+                      "\"ab_sticky_secret\" to derive its key from in "
+                      "%s:%ui", &from->value.value, from->file, from->line);
         return NGX_CONF_ERROR;
     }
 
-    lcf->uid_from = from;
+    ab_key_derive(mcf->sticky_key, "ab:uid_from", from->key);
+    from->from_secret = 0;
 
     return NGX_CONF_OK;
 }

@@ -373,6 +373,14 @@ ngx_http_ab_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->exclude, prev->exclude, NULL);
     ngx_conf_merge_ptr_value(conf->uid_from, prev->uid_from, NULL);
 
+    if (conf->uid_from != NULL
+        && ngx_http_ab_uid_from_key(cf, conf->uid_from,
+               ngx_http_conf_get_module_main_conf(cf, ngx_http_ab_module))
+           != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
     if (ngx_http_ab_merge_strip(cf, prev, conf) != NGX_CONF_OK) {
         return NGX_CONF_ERROR;
     }

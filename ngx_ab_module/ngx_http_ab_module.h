@@ -126,6 +126,12 @@ typedef struct {
 typedef struct {
     ngx_http_complex_value_t    value;
     u_char                      key[AB_STICKY_KEY_LEN];
+    unsigned                    from_secret:1;  /* no key=: the key is
+                                                   derived from
+                                                   ab_sticky_secret's once
+                                                   the http block is read */
+    u_char                     *file;           /* where, for its error */
+    ngx_uint_t                  line;
 } ngx_http_ab_uid_from_t;
 
 
@@ -266,6 +272,8 @@ ngx_int_t ngx_http_ab_read_cookies(ngx_http_request_t *r,
     ngx_str_t *marker, ngx_str_t *sticky);
 ngx_int_t ngx_http_ab_mint_uid(u_char *dst);
 char *ngx_http_ab_uid_from(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *ngx_http_ab_uid_from_key(ngx_conf_t *cf, ngx_http_ab_uid_from_t *from,
+    ngx_http_ab_main_conf_t *mcf);
 ngx_int_t ngx_http_ab_user_uid(ngx_http_request_t *r,
     ngx_http_ab_uid_from_t *from, u_char *dst);
 ngx_table_elt_t *ngx_http_ab_add_cookie(ngx_http_request_t *r,

@@ -263,8 +263,10 @@ my @errors = (
     # ab_uid_from
     ['uid_from: a constant', 'ab_uid_from user7 key=%%DIR%%/uid.key; #HERE',
         '"ab_uid_from" needs a variable, not the constant "user7"'],
-    ['uid_from: no key', server('ab_uid_from $http_x_user_id; #HERE'),
-        '"ab_uid_from" requires key=FILE'],
+    ['uid_from: no key and no ab_sticky_secret',
+        server('ab_uid_from $http_x_user_id; #HERE'),
+        '"ab_uid_from $http_x_user_id" has no key=FILE and there is no '
+        . '"ab_sticky_secret" to derive its key from'],
     ['uid_from: unknown parameter',
         'ab_uid_from $http_x_user_id secret=%%DIR%%/uid.key; #HERE',
         'invalid parameter "secret=%%DIR%%/uid.key" in "ab_uid_from" directive'
@@ -413,6 +415,10 @@ my @valid = (
         '    ab_uid_from "u:$cookie_session" key=%%DIR%%/uid.key;',
         '    location / { ab_uid_from off; }',
         '    location /b { ab_uid_from $arg_user key=uid.key; }', '}'],
+    ['ab_uid_from with its key from ab_sticky_secret, given later', join "\n",
+        'ab_uid_from $http_x_user_id;', 'server {',
+        '    listen 127.0.0.1:%%PORT%%;',
+        '    location / { ab_uid_from $arg_user; }', '}', $SECRET],
     ['ab_event_header names', "ab_event_header X-Shop-Event;\n$E\n"
         . server('ab_event_header off;') . "\nserver {\n"
         . "    listen 127.0.0.1:%%PORT_1%%;\n    ab_event_header X_Ev.1;\n}"],

@@ -16,7 +16,7 @@ use lib "$FindBin::Bin/lib";
 use File::Temp ();
 use MIME::Base64 qw(decode_base64 encode_base64);
 use Test::More;
-use ABNginx qw(reference_assign set_cookies);
+use ABNginx qw(reference_assign set_cookies sticky_reference);
 
 my $t = ABNginx->new->require_module->require_reference;
 
@@ -26,19 +26,7 @@ my $WRONG_KEY = '3f8a1c5e7b9d2f4a6c8e0b1d3f5a7c9f';
 my $keyfile = $t->write_file('sticky.key', "$KEY\n");
 chmod 0600, $keyfile;
 
-# scripts/sticky-cookie over a list of commands: its answers, in order.
-sub sticky_ref {
-    my (@cmd) = @_;
-    my $tmp = File::Temp->new;
-    print $tmp map { "$_\n" } @cmd;
-    close $tmp;
-    my @out = `$ABNginx::PYTHON $ABNginx::REPO/scripts/sticky-cookie < $tmp`;
-    die "scripts/sticky-cookie failed: $?" if $? || @out != @cmd;
-    chomp @out;
-    return @out;
-}
-
-my ($TAG0, $TAG1, $OTHER) = sticky_ref('tag st 0', 'tag st 1', 'tag other 0');
+my ($TAG0, $TAG1, $OTHER) = sticky_reference('tag st 0', 'tag st 1', 'tag other 0');
 
 # st is sticky; ns has st's salt and weights without sticky, so it shows
 # what the algorithm gives the same visitor.
@@ -114,7 +102,7 @@ sub visit {
 # reason it is invalid), read with the reference.
 sub entries {
     my ($ids, $values) = @_;
-    return map { s/^ok //r } sticky_ref(map {
+    return map { s/^ok //r } sticky_reference(map {
         "read $KEY $ids->[$_] " . ($values->[$_] // '') } 0 .. $#$ids);
 }
 
@@ -197,7 +185,7 @@ is(count(map { $r[$_][0][1] ne $want80[$_] || @{$r[$_][1]} } 0 .. $#uids), 0,
 # Ignored: the algorithm's a, and a valid cookie replaces it.
 my @a = grep { $want80[$_] eq 'a' } 0 .. $#uids;
 my ($u, $v) = @uids[@a[0, 1]];
-my @made = sticky_ref(
+my @made = sticky_reference(
     "make $KEY $u $TAG1:0",
     "make $WRONG_KEY $u $TAG1:1",
     "make $KEY $u $TAG1:1",
@@ -244,7 +232,7 @@ my @forged = (
 
 for my $f (@forged) {
     my ($name, $value, $why) = @$f;
-    my ($check) = sticky_ref("read $KEY $u $value");
+    my ($check) = sticky_reference("read $KEY $u $value");
     like($check, qr/^(?:$why)/, "$name: the reference reads it as $why");
     my ($res) = visit('/', [$u], [$value]);
     is($res->[0][1], 'a', "$name: ignored, the algorithm's variant");

@@ -13,7 +13,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
 use JSON::PP;
-use ABNginx qw(reference_assign set_cookies);
+use ABNginx qw(reference_assign set_cookies sticky_reference);
 
 my $t = ABNginx->new->require_module->require_reference;
 
@@ -21,13 +21,15 @@ my $debug = `$ABNginx::NGINX -V 2>&1` =~ /--with-debug/;
 
 my $key = $t->write_file('uid.key', "00112233445566778899aabbccddeeff\n");
 my $other = $t->write_file('other.key', "ffeeddccbbaa99887766554433221100\n");
-chmod 0600, $key, $other;
+my $secret = $t->write_file('sticky.key', "0f1e2d3c4b5a69788796a5b4c3d2e1f0\n");
+chmod 0600, $key, $other, $secret;
 
 my $show = '"$ab_uid|$ab_uid_source|$ab_uid_new|$ab_e1|$ab_e3|$ab_holdout"';
 my $http = <<"EOF";
 include %%REPO%%/conf-examples/log-format.conf;
 access_log %%DIR%%/access.log ab_json;
 ab_holdout 20%;
+ab_sticky_secret %%DIR%%/sticky.key;
 ab_zone uid_from 4m;
 ab_experiment e1 { variant a 50%; variant b 50%; }
 ab_experiment e3 { salt "three ways"; variant x 1; variant y 1; variant z 1; }
@@ -41,6 +43,7 @@ server {
     location /other-key { ab_uid_from \$http_x_user_id key=%%DIR%%/other.key;
                           ab e1 e3; return 200 $show; }
     location /off       { ab_uid_from off; ab e1 e3; return 200 $show; }
+    location /secret    { ab_uid_from \$http_x_user_id; ab e1 e3; return 200 $show; }
     location = /status  { ab_status; }
 }
 EOF
@@ -115,6 +118,20 @@ for my $user (@users[0 .. 3]) {
     isnt($a, $uid_of{$user}[0], "$user, other key: another id");
 }
 
+# The ids as the documented hash computes them, apart from the C: under
+# the key file's key, and without key= under the key derived from
+# ab_sticky_secret's (never the secret itself).
+my ($derived) = sticky_reference('derive 0f1e2d3c4b5a69788796a5b4c3d2e1f0 ab:uid_from');
+for my $user (@users[0 .. 5]) {
+    my ($want, $want_secret, $not_raw) = sticky_reference(
+        "uid 00112233445566778899aabbccddeeff $user", "uid $derived $user",
+        "uid 0f1e2d3c4b5a69788796a5b4c3d2e1f0 $user");
+    is($uid_of{$user}[0], $want, "$user: key=FILE: the documented id");
+    my ($got) = answer($t->get('/secret', "X-User-Id: $user"));
+    is($got, $want_secret, "$user: no key=: the id under ab_sticky_secret's derived key");
+    isnt($got, $not_raw, "$user: ... not under the secret itself");
+}
+
 # Empty value: the cookie's id, or a new one; the login leaves the
 # anonymous cookie alone, and logging out gives it back.
 my $v = $t->visitor;
@@ -138,7 +155,8 @@ $t->stop;
 my @log = $t->log_json;
 my %src;
 $src{$_->{uid_source}}++ for @log;
-is($src{user}, 4 * @users + 8 + 1, 'log: uid_source user on every logged-in line');
+is($src{user}, 4 * @users + 8 + 6 + 1,
+    'log: uid_source user on every logged-in line');
 is($src{new}, 1, 'log: uid_source new once');
 is($src{cookie}, 3, 'log: uid_source cookie on the anonymous returns');
 my %logged = map { $_->{uid} => 1 } grep { $_->{uid_source} eq 'user' } @log;

@@ -84,7 +84,7 @@ use Time::HiRes qw(sleep time);
 
 our @EXPORT_OK = qw(chi2_sf chi2_test http_request parse_set_cookie
     set_cookies header_values nginx_str
-    reference_assign read_vectors $LOG_FORMAT);
+    reference_assign sticky_reference read_vectors $LOG_FORMAT);
 
 our $REPO = abs_path(dirname(__FILE__) . '/../..');
 our $STATIC = $ENV{TEST_AB_STATIC_NGINX};
@@ -1010,6 +1010,20 @@ sub reference_assign {
     }
     croak 'reference returned ' . @rows . ' rows for ' . @q if @rows != @q;
     return @rows;
+}
+
+# scripts/sticky-cookie (the sticky cookie's and ab_uid_from's keyed
+# hashes, written apart from the C) over a list of commands: its answers.
+sub sticky_reference {
+    my (@cmd) = @_;
+    my $tmp = File::Temp->new;
+    print $tmp map { "$_\n" } @cmd;
+    close $tmp;
+    my ($out, $rc) = _run_capture('/bin/sh', '-c',
+        "$PYTHON $REPO/scripts/sticky-cookie < $tmp");
+    my @out = split /\n/, $out;
+    croak "scripts/sticky-cookie failed ($rc): $out" if $rc || @out != @cmd;
+    return @out;
 }
 
 # ln Gamma(x), Lanczos approximation (g = 7, n = 9), |error| < 1e-14.

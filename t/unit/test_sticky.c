@@ -213,6 +213,34 @@ test_key_parse(void)
 }
 
 
+static void
+test_key_derive(void)
+{
+    uint8_t  a[AB_STICKY_KEY_LEN], b[AB_STICKY_KEY_LEN], c[AB_STICKY_KEY_LEN];
+    uint8_t  wrong[AB_STICKY_KEY_LEN];
+    uint64_t h;
+    int      i;
+
+    ab_key_derive(key, "ab:uid_from", a);
+    ab_key_derive(key, "ab:uid_from", b);
+    tap_ok(memcmp(a, b, sizeof(a)) == 0, "a derived key is the same each time");
+    tap_ok(memcmp(a, key, sizeof(a)) != 0, "... and not the key itself");
+    ab_key_derive(key, "ab:other", c);
+    tap_ok(memcmp(a, c, sizeof(a)) != 0, "another purpose: another key");
+    memcpy(wrong, key, sizeof(key));
+    wrong[15] ^= 1;
+    ab_key_derive(wrong, "ab:uid_from", c);
+    tap_ok(memcmp(a, c, sizeof(a)) != 0, "another secret: another key");
+
+    /* its halves are SipHash-2-4 of "ab:key:ab:uid_from:0" and ":1" */
+    h = ab_siphash24(key, "ab:key:ab:uid_from:1", 20);
+    for (i = 0; i < 8 && a[8 + i] == (uint8_t) (h >> (8 * i)); i++) {
+        /* void */
+    }
+    tap_ok(i == 8, "... the second half as documented");
+}
+
+
 int
 main(void)
 {
@@ -228,6 +256,7 @@ main(void)
     test_sizes();
     test_uid_of_user();
     test_key_parse();
+    test_key_derive();
 
     return tap_done();
 }
