@@ -206,13 +206,13 @@ ab_confhist_changes(const ab_confhist_t *h, const char *name)
 
 int
 ab_confhist_expected(const ab_confhist_t *h, const ab_state_t *st, int e,
-    const char *const *names, size_t nv, double *expected, char *warn,
-    size_t warnlen)
+    const uint32_t *list, size_t nlist, const char *const *names, size_t nv,
+    double *expected, char *warn, size_t warnlen)
 {
     const ab_expdef_t  *d;
     const ab_memb_t    *mb;
     double             *shares;     /* [snapshot][variant]; -1: no exp */
-    size_t              i, k, s;
+    size_t              at, n, i, k, s;
     char                when[40];
     const char         *name = st->exps.names[e];
 
@@ -232,7 +232,9 @@ ab_confhist_expected(const ab_confhist_t *h, const ab_state_t *st, int e,
         expected[i] = 0;
     }
 
-    for (i = 0; i < st->nmemb; i++) {
+    n = list ? nlist : st->nmemb;
+    for (at = 0; at < n; at++) {
+        i = list ? list[at] : at;
         mb = &st->membs[i];
         if (mb->exp != e || mb->var == AB_VAR_MULTI) {
             continue;

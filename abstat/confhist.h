@@ -44,14 +44,15 @@ size_t ab_confhist_changes(const ab_confhist_t *h, const char *name);
 
 /*
  * The expected visitors of each of the nv variants (names, in report
- * order) of experiment e of st: each visitor (multi-variant ones left
- * out, as in the counts) adds the shares of the snapshot in effect at
+ * order) of experiment e of st, among the memberships of list (nlist of
+ * them; NULL: all, else one segment's): each visitor (multi-variant ones
+ * left out, as in the counts) adds the shares of the snapshot in effect at
  * their entry. Returns -1, saying why in warn, when a visitor entered
  * under a snapshot without the experiment; -2 when out of memory.
  */
 int ab_confhist_expected(const ab_confhist_t *h, const ab_state_t *st,
-    int e, const char *const *names, size_t nv, double *expected,
-    char *warn, size_t warnlen);
+    int e, const uint32_t *list, size_t nlist, const char *const *names,
+    size_t nv, double *expected, char *warn, size_t warnlen);
 
 void ab_confhist_free(ab_confhist_t *h);
 

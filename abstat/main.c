@@ -57,7 +57,8 @@ enum { OPT_CAP = 256, OPT_EVENTS, OPT_STATE, OPT_NO_WAIT, OPT_LATE,
        OPT_THREADS, OPT_RETAIN, OPT_MAX_BAD, OPT_WIDTH, OPT_PRIMARY,
        OPT_MDE, OPT_GUARD_MARGIN, OPT_MAX_SHARE, OPT_SEQ, OPT_NO_SEQ,
        OPT_SEQ_TUNING, OPT_CUPED, OPT_NO_CUPED, OPT_CUPED_LOOKBACK,
-       OPT_CONFIG_HISTORY };
+       OPT_CONFIG_HISTORY,
+       OPT_BY, OPT_BY_TOP };
 
 typedef struct {
     int             format;
@@ -80,9 +81,11 @@ typedef struct {
     const char     *output;     /* --output */
     int             fail_on;    /* FAIL_* */
     int             trend_table;        /* --table trend */
+    int             segments_table;     /* --table segments */
     char          **primary;    /* --primary */
     size_t          nprimary;
     int             sequential; /* -1 unless --sequential/--no-sequential */
+    ab_by_t         by;         /* --by, --by-top */
 } opts_t;
 
 /* Short on purpose: abstat(1) is the one option reference. */
@@ -94,7 +97,7 @@ static const char  usage_text[] =
     "FILE: stdin) and reports every experiment against its baseline.\n"
     "\n"
     "Output:      -f, --format text|json|csv|html|prom  -o, --output FILE\n"
-    "             --width N  --bucket day|hour  --table metrics|trend\n"
+    "             --width N  --bucket day|hour  --table metrics|trend|segments\n"
     "             -q, --quiet\n"
     "Selection:   -e, --experiment NAME  --since TIME  --until TIME\n"
     "             --events FILE\n"
@@ -105,6 +108,7 @@ static const char  usage_text[] =
     "             --cuped  --no-cuped  --cuped-lookback DURATION\n"
     "             --cap-revenue PCT  --max-visitor-share PCT\n"
     "             --guardrail-margin PCT\n"
+    "Segments:    --by device|visitor|field:NAME|day|hour  --by-top N\n"
     "Alerts:      --fail-on srm,guardrail  --max-bad PCT\n"
     "Incremental: --state FILE  --no-wait  --late SECONDS  --retain DURATION\n"
     "Reading:     --threads N\n"
@@ -281,6 +285,8 @@ static const struct option  longopts[] = {
     { "cuped",       no_argument,       NULL, OPT_CUPED },
     { "no-cuped",    no_argument,       NULL, OPT_NO_CUPED },
     { "cuped-lookback", required_argument, NULL, OPT_CUPED_LOOKBACK },
+    { "by",          required_argument, NULL, OPT_BY },
+    { "by-top",      required_argument, NULL, OPT_BY_TOP },
     { "quiet",       no_argument,       NULL, 'q' },
     { "help",        no_argument,       NULL, 'h' },
     { "version",     no_argument,       NULL, 'V' },
@@ -361,8 +367,11 @@ parse_options(int argc, char **argv, opts_t *o)
         case OPT_TABLE:
             if (strcmp(optarg, "trend") == 0) {
                 o->trend_table = 1;
+            } else if (strcmp(optarg, "segments") == 0) {
+                o->segments_table = 1;
             } else if (strcmp(optarg, "metrics") != 0) {
-                usage_error("unknown --table '%s' (metrics or trend)", optarg);
+                usage_error("unknown --table '%s' (metrics, trend or "
+                            "segments)", optarg);
             }
             break;
         case OPT_FAIL_ON:
@@ -538,6 +547,20 @@ parse_options(int argc, char **argv, opts_t *o)
                 usage_error("bad --threads '%s' (0 to 8)", optarg);
             }
             break;
+        case OPT_BY:
+            if ((err = ab_by_add(&o->by, optarg)) != NULL) {
+                snprintf(msg, sizeof(msg), "--by '%%s': %s", err);
+                usage_error(msg, optarg);
+            }
+            break;
+        case OPT_BY_TOP:
+            d = parse_double(optarg, "bad --by-top '%s'");
+            if (!(d >= 1 && d <= AB_BY_TOP_MAX && d == (double) (size_t) d)) {
+                usage_error("--by-top must be a whole number 1 to 1000, not "
+                            "'%s'", optarg);
+            }
+            o->by.top = (size_t) d;
+            break;
         case 'q':
             o->in.quiet = 1;
             break;
@@ -568,6 +591,7 @@ render_to(FILE *out, const opts_t *o, const ab_report_t *rep)
         break;
     case FMT_CSV:
         rc = o->trend_table ? ab_render_csv_trend(out, rep)
+             : o->segments_table ? ab_render_csv_segments(out, rep)
              : ab_render_csv(out, rep);
         break;
     case FMT_PROM:
@@ -746,6 +770,36 @@ state_cuped(opts_t *o, ab_state_t *st, int fresh)
 }
 
 
+/* The --by set of st: this run's for a new state; a state made with
+ * another set cannot be continued (its visitors' values of the other
+ * dimensions were never taken). 0, EXIT_STATE or EXIT_INTERNAL. */
+static int
+state_by(const opts_t *o, ab_state_t *st, int fresh)
+{
+    char  spec[AB_SEG_SPEC_MAX];
+
+    if (fresh) {
+        if (ab_state_by(st, o->in.by) != 0) {
+            fprintf(stderr, "abstat: out of memory\n");
+            return EXIT_INTERNAL;
+        }
+        return 0;
+    }
+
+    ab_by_spec(o->in.by, spec, sizeof(spec));
+    if (strcmp(spec, st->seg_spec) != 0) {
+        fprintf(stderr, "abstat: %s was made with --by '%s', this run asks "
+                "for --by '%s'; give the same --by options in the same order "
+                "or use another state file\n", o->state,
+                st->seg_spec[0] ? st->seg_spec : "(none)",
+                spec[0] ? spec : "(none)");
+        return EXIT_STATE;
+    }
+
+    return 0;
+}
+
+
 static int
 state_open(opts_t *o, ab_state_t *st, ab_incr_t *inc)
 {
@@ -763,6 +817,9 @@ state_open(opts_t *o, ab_state_t *st, ab_incr_t *inc)
     }
 
     state_cuped(o, st, inc->run == 0);
+    if ((rc = state_by(o, st, inc->run == 0)) != 0) {
+        return rc;
+    }
 
     if (inc->run == 0) {
         inc->since = o->in.since;
@@ -928,6 +985,11 @@ cfg_from_opts(opts_t *o)
     o->cfg.history = o->history.n > 0 ? &o->history : NULL;
     /* an incremental run is a repeated look by design */
     o->cfg.sequential = o->sequential >= 0 ? o->sequential : o->state != NULL;
+    if (o->by.n > 0) {
+        ab_line_by(&o->by);
+        o->in.by = &o->by;
+        o->cfg.by = &o->by;
+    }
 }
 
 
@@ -948,6 +1010,7 @@ opts_default(opts_t *o)
     o->retain = AB_RETAIN_DEFAULT;
     o->max_bad = 1;
     o->width = 80;
+    o->by.top = AB_BY_TOP_DEFAULT;
     ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     /* the main thread parses too while it waits for the workers: one
      * worker fewer than CPUs keeps every CPU busy without a third thread
@@ -980,6 +1043,9 @@ prune_load(opts_t *o, ab_state_t *st, ab_incr_t *inc)
     }
     if (inc->run == 0) {
         fprintf(stderr, "abstat: %s: no such state file\n", o->state);
+        return EXIT_STATE;
+    }
+    if (state_by(o, st, 0) != 0) {
         return EXIT_STATE;
     }
     if (o->cfg.cuped) {
@@ -1251,13 +1317,18 @@ main(int argc, char **argv)
     if (o.trend_table && (o.format != FMT_CSV || !o.cfg.bucket)) {
         usage_error("--table trend needs --format csv and --bucket%s", "");
     }
+    if (o.segments_table && (o.format != FMT_CSV || o.by.n == 0)) {
+        usage_error("--table segments needs --format csv and --by%s", "");
+    }
     if (o.format == FMT_HTML && o.cfg.bucket == AB_BUCKET_NONE) {
         /* The page's charts are over time. */
         o.cfg.bucket = AB_BUCKET_DAY;
     }
     cfg_from_opts(&o);
 
-    if (ab_state_init(&st) != 0) {
+    if (ab_state_init(&st) != 0
+        || (o.state == NULL && ab_state_by(&st, o.in.by) != 0))
+    {
         fprintf(stderr, "abstat: out of memory\n");
         return EXIT_INTERNAL;
     }

@@ -160,6 +160,23 @@ subtest 'a ramp 50/50 -> 80/20: fine against the history' => sub {
     ok(!exists $w->{srm}{warning}, 'no sticky warning with the history');
 };
 
+subtest 'segments: each against the weights its own visitors entered' => sub {
+    # the first phase enters in hour 08, the second from 13:33 on
+    my $log = ramp_log(0.5, 0.8, 3000);
+    my $x = exp_of(report_ok('--config-history', $history, '--by', 'hour',
+                             $log), 'ramp');
+    my %seg = map { $_->{value} => $_ } @{$x->{segments} // []};
+    is_deeply([sort keys %seg], ['2027-01-15T08', '2027-01-15T13',
+        '2027-01-15T14'], 'one segment per hour of entry');
+    is($seg{'2027-01-15T08'}{srm}{weights_source}, 'config-history',
+       'a segment reads the history too');
+    close_to($seg{'2027-01-15T08'}{srm}{expected}{control}, 0.5,
+             'hour 08: entered under 50/50');
+    close_to($seg{$_}{srm}{expected}{control}, 0.8,
+             "hour $_: entered under 80/20") for '2027-01-15T13', '2027-01-15T14';
+    ok(!$seg{$_}{srm}{alert}, "$_: no alert") for sort keys %seg;
+};
+
 subtest 'a real mismatch under the history alerts' => sub {
     # served 65/35 after the ramp, where the configuration said 80/20
     my $log = ramp_log(0.5, 0.65, 3000);
