@@ -41,6 +41,40 @@ typedef struct {
     int                 failed;
 } ab_pass_t;
 
+/*
+ * Which memberships of an experiment a report reads: all of them, or
+ * those of one segment (map: the segment of each value id of dimension
+ * dim, segments.c); and their funnel and multi-variant counts, which the
+ * pass keeps per experiment and segments.c counts per segment.
+ */
+typedef struct {
+    const uint16_t  *map;       /* NULL: every membership */
+    size_t           dim;
+    uint16_t         seg;
+    const uint64_t  *event_count;       /* [var * nevents + event] */
+    const uint64_t  *event_pre;         /* the same; NULL without CUPED */
+    const uint64_t  *event_both;
+    const uint64_t  *multi;             /* [var] */
+} ab_msel_t;
+
+static inline int
+ab_msel_has(const ab_state_t *st, const ab_msel_t *sel, size_t m)
+{
+    return sel->map == NULL
+           || sel->map[st->segs[m * st->nseg + sel->dim]] == sel->seg;
+}
+
+/* The variants, SRM and metrics of experiment e's memberships that sel
+ * selects: variants in order (ids, baseline first), revenue cap cap
+ * (NaN: none). No roles (roles.c), no trend. */
+int ab_experiment_rows(const ab_pass_t *p, int e, const ab_msel_t *sel,
+    const int *order, const char *baseline_source, double cap, ab_rexp_t *x);
+
+/* The segments of experiment e (cfg->by) and their heterogeneity into x,
+ * whose own rows are made (segments.c). */
+int ab_segments(const ab_pass_t *p, int e, const int *order, double cap,
+    ab_rexp_t *x);
+
 /* Per-membership totals for a pass: the folded ones *folded (taken
  * over: *folded becomes NULL) grown to every membership, or zeroes. */
 int ab_pass_totals(const ab_state_t *st, ab_vagg_t **folded, ab_vagg_t **out);

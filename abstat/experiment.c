@@ -297,8 +297,8 @@ reported_defs(double cap, size_t *use)
 /* The moments of the reported metrics; of y only for ratios (the others'
  * y is 1), since estimate() reads nothing else. */
 static void
-accumulate(const ab_pass_t *p, int e, double cap, acc_t *acc,
-    ab_cuped_acc_t *cacc, int pass)
+accumulate(const ab_pass_t *p, int e, const ab_msel_t *sel, double cap,
+    acc_t *acc, ab_cuped_acc_t *cacc, int pass)
 {
     const ab_state_t  *st = p->st;
     acc_t             *a;
@@ -309,7 +309,9 @@ accumulate(const ab_pass_t *p, int e, double cap, acc_t *acc,
     for (i = 0; i < st->nmemb; i++) {
         const ab_memb_t  *mb = &st->membs[i];
 
-        if (mb->exp != e || mb->var == AB_VAR_MULTI) {
+        if (mb->exp != e || mb->var == AB_VAR_MULTI
+            || !ab_msel_has(st, sel, i))
+        {
             continue;
         }
 
@@ -440,21 +442,21 @@ cuped_sequence(ab_rmetric_t *m, const ab_config_t *cfg)
 /* CUPED of funnel event ev between variants tv and cv of experiment e:
  * the covariate is whether the visitor had the event in its history. */
 static void
-event_cuped(const ab_pass_t *p, int e, int tv, int cv, size_t ev,
-    ab_rmetric_t *m, const ab_config_t *cfg)
+event_cuped(const ab_pass_t *p, const ab_msel_t *sel, int tv, int cv,
+    size_t ev, ab_rmetric_t *m, const ab_config_t *cfg)
 {
     size_t            nev = p->st->events.n;
     size_t            at = (size_t) tv * nev + ev, ac = (size_t) cv * nev + ev;
     ab_cuped_share_t  t, c;
 
     t.n = m->t.n;
-    t.k = (double) p->event_count[e][at];
-    t.k_pre = (double) p->event_pre[e][at];
-    t.k_both = (double) p->event_both[e][at];
+    t.k = (double) sel->event_count[at];
+    t.k_pre = (double) sel->event_pre[at];
+    t.k_both = (double) sel->event_both[at];
     c.n = m->c.n;
-    c.k = (double) p->event_count[e][ac];
-    c.k_pre = (double) p->event_pre[e][ac];
-    c.k_both = (double) p->event_both[e][ac];
+    c.k = (double) sel->event_count[ac];
+    c.k_pre = (double) sel->event_pre[ac];
+    c.k_both = (double) sel->event_both[ac];
 
     m->has_cuped = ab_cuped_share_row(&t, &c, cfg->alpha, &m->cuped);
     cuped_sequence(m, cfg);
@@ -516,7 +518,8 @@ srm(const ab_pass_t *p, ab_rexp_t *x, const ab_expdef_t *def,
 
 
 static void
-fill_variants(const ab_pass_t *p, int e, const int *order, ab_rexp_t *x)
+fill_variants(const ab_pass_t *p, int e, const ab_msel_t *sel,
+    const int *order, ab_rexp_t *x)
 {
     const ab_state_t  *st = p->st;
     size_t             i, *pos = calloc(st->vars[e].n + 1, sizeof(size_t));
@@ -525,14 +528,16 @@ fill_variants(const ab_pass_t *p, int e, const int *order, ab_rexp_t *x)
     for (i = 0; pos && i < x->nvariants; i++) {
         pos[order[i]] = i;
         x->variants[i].name = st->vars[e].names[order[i]];
-        x->variants[i].multi_variant = p->multi[e][order[i]];
+        x->variants[i].multi_variant = sel->multi[order[i]];
     }
 
     for (i = 0; pos && i < st->nmemb; i++) {
         const ab_memb_t  *mb = &st->membs[i];
         const ab_vagg_t  *a = &p->agg[i];
 
-        if (mb->exp != e || mb->var == AB_VAR_MULTI) {
+        if (mb->exp != e || mb->var == AB_VAR_MULTI
+            || !ab_msel_has(st, sel, i))
+        {
             continue;
         }
         v = &x->variants[pos[mb->var]];
@@ -558,31 +563,42 @@ fill_variants(const ab_pass_t *p, int e, const int *order, ab_rexp_t *x)
 }
 
 
+/* What the configuration says of experiment name: its weights (the
+ * --weights over the nginx conf) and the nginx conf's own. */
+static const ab_expdef_t *
+def_of(const ab_config_t *cfg, const char *name, const ab_expdef_t **conf,
+    int *from_weights)
+{
+    const ab_expdef_t  *wdef = find_def(cfg->weights, cfg->nweights, name);
+
+    *conf = find_def(cfg->conf, cfg->nconf, name);
+    *from_weights = wdef != NULL;
+
+    return wdef ? wdef : *conf;
+}
+
+
 int
-ab_experiment_report(const ab_pass_t *p, int e, ab_rexp_t *x)
+ab_experiment_rows(const ab_pass_t *p, int e, const ab_msel_t *sel,
+    const int *order, const char *baseline_source, double cap, ab_rexp_t *x)
 {
     const ab_state_t   *st = p->st;
     const ab_config_t  *cfg = p->cfg;
     const char         *name = st->exps.names[e];
-    const ab_expdef_t  *conf, *wdef, *def;
+    const ab_expdef_t  *conf, *def;
     size_t              nv = st->vars[e].n, nev = st->events.n, k, v, i, j;
     size_t              maxm;
-    int                *order, *evorder;
+    int                *evorder, from_weights;
     acc_t              *acc;
     ab_cuped_acc_t     *cacc = NULL;
-    double              cap = NAN;
-    const uint64_t     *ec = p->event_count[e];
+    const uint64_t     *ec = sel->event_count;
 
     memset(x, 0, sizeof(*x));
     x->name = name;
-    x->revenue_cap = NAN;
-
-    conf = find_def(cfg->conf, cfg->nconf, name);
-    wdef = find_def(cfg->weights, cfg->nweights, name);
-    def = wdef ? wdef : conf;
+    x->revenue_cap = cap;
+    def = def_of(cfg, name, &conf, &from_weights);
 
     maxm = (NDEFS + nev) * (nv ? nv : 1);
-    order = calloc(nv + 1, sizeof(int));
     evorder = calloc(nev + 1, sizeof(int));
     acc = calloc(nv * NDEFS + 1, sizeof(acc_t));
     if (p->pre != NULL) {
@@ -591,8 +607,7 @@ ab_experiment_report(const ab_pass_t *p, int e, ab_rexp_t *x)
     x->variants = calloc(nv + 1, sizeof(ab_rvariant_t));
     x->metrics = calloc(maxm, sizeof(ab_rmetric_t));
 
-    if (!order || !evorder || !acc || !x->variants || !x->metrics
-        || (p->pre && !cacc))
+    if (!evorder || !acc || !x->variants || !x->metrics || (p->pre && !cacc))
     {
         goto fail;
     }
@@ -604,23 +619,14 @@ ab_experiment_report(const ab_pass_t *p, int e, ab_rexp_t *x)
     }
     qsort_r(evorder, nev, sizeof(int), cmp_var, st->events.names);
 
-    x->baseline_source = order_variants(p, e, def, conf, order);
-    if (x->baseline_source == NULL) {
-        goto fail;
-    }
+    x->baseline_source = baseline_source;
     x->nvariants = nv;
     x->baseline = 0;
-    fill_variants(p, e, order, x);
-    srm(p, x, def, wdef ? "weights" : "nginx-conf");
+    fill_variants(p, e, sel, order, x);
+    srm(p, x, def, from_weights ? "weights" : "nginx-conf");
 
-    if (cfg->cap_pct > 0) {
-        cap = revenue_cap(p, e, cfg->cap_pct);
-        x->revenue_cap = cap;
-    }
-
-    accumulate(p, e, cap, acc, cacc, 0);
-    accumulate(p, e, cap, acc, cacc, 1);
-
+    accumulate(p, e, sel, cap, acc, cacc, 0);
+    accumulate(p, e, sel, cap, acc, cacc, 1);
     for (k = 0; k <= NDEFS; k++) {
         if (k == FUNNEL_AT) {
             for (j = 0; j < nev; j++) {
@@ -650,7 +656,7 @@ ab_experiment_report(const ab_pass_t *p, int e, ab_rexp_t *x)
                     m = add_metric(x, mname, v, 0, &t, &c, cfg);
                     share_test(m, kt, nt, kc, nc, cfg->alpha);
                     if (p->event_pre != NULL) {
-                        event_cuped(p, e, order[v], order[0], i, m, cfg);
+                        event_cuped(p, sel, order[v], order[0], i, m, cfg);
                     }
                 }
             }
@@ -701,16 +707,6 @@ ab_experiment_report(const ab_pass_t *p, int e, ab_rexp_t *x)
         x->metrics[i].rel_clipped = ab_clip_rel(&x->metrics[i].e);
     }
 
-    /* roles, Holm over the primary family, power (roles.c) */
-    if (ab_roles_apply(x, cfg, ab_entry_span_days(p, e)) != 0) {
-        goto fail;
-    }
-
-    if (cfg->bucket && ab_trend(p, e, order, x) != 0) {
-        goto fail;
-    }
-
-    free(order);
     free(evorder);
     free(acc);
     free(cacc);
@@ -718,7 +714,6 @@ ab_experiment_report(const ab_pass_t *p, int e, ab_rexp_t *x)
     return 0;
 
 fail:
-    free(order);
     free(evorder);
     free(acc);
     free(cacc);
@@ -728,12 +723,74 @@ fail:
 }
 
 
+int
+ab_experiment_report(const ab_pass_t *p, int e, ab_rexp_t *x)
+{
+    const ab_config_t  *cfg = p->cfg;
+    const ab_expdef_t  *conf, *def;
+    const char         *src;
+    size_t              nv = p->st->vars[e].n;
+    double              cap = NAN;
+    int                *order, from_weights;
+    ab_msel_t           all;
+
+    memset(x, 0, sizeof(*x));
+    def = def_of(cfg, p->st->exps.names[e], &conf, &from_weights);
+
+    order = calloc(nv + 1, sizeof(int));
+    if (order == NULL) {
+        return -1;
+    }
+    src = order_variants(p, e, def, conf, order);
+    if (src == NULL) {
+        free(order);
+        return -1;
+    }
+    if (cfg->cap_pct > 0) {
+        cap = revenue_cap(p, e, cfg->cap_pct);
+    }
+
+    memset(&all, 0, sizeof(all));
+    all.event_count = p->event_count[e];
+    all.event_pre = p->event_pre ? p->event_pre[e] : NULL;
+    all.event_both = p->event_both ? p->event_both[e] : NULL;
+    all.multi = p->multi[e];
+
+    if (ab_experiment_rows(p, e, &all, order, src, cap, x) != 0
+        /* roles, Holm over the primary family, power (roles.c) */
+        || ab_roles_apply(x, cfg, ab_entry_span_days(p, e)) != 0
+        || (cfg->bucket && ab_trend(p, e, order, x) != 0)
+        /* the segments read the pooled rows (their heterogeneity) */
+        || (cfg->by && ab_segments(p, e, order, cap, x) != 0))
+    {
+        free(order);
+        ab_experiment_free(x);
+        return -1;
+    }
+
+    free(order);
+
+    return 0;
+}
+
+
 void
 ab_experiment_free(ab_rexp_t *x)
 {
+    size_t  i;
+
+    for (i = 0; i < x->nsegs; i++) {
+        ab_experiment_free(&x->segs[i].r);
+    }
+    free(x->segs);
+    free(x->het);
     free(x->variants);
     free(x->metrics);
     free(x->trend);
+    x->segs = NULL;
+    x->nsegs = 0;
+    x->het = NULL;
+    x->nhet = 0;
     x->variants = NULL;
     x->metrics = NULL;
     x->trend = NULL;

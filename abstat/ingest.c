@@ -69,6 +69,7 @@ typedef struct {
 
 typedef struct {
     ab_reader_t      *r;
+    const ab_by_t    *by;       /* --by: what the parser takes too */
     int               events;
     int               nworkers;
     int               stop;     /* the consumer wants no more */
@@ -135,7 +136,8 @@ parse_batch(const src_t *src, batch_t *b)
     for (i = 0; i < b->n; i++) {
         if (b->ents[i].rd == AB_READ_LINE) {
             (void) ab_line_log_parse(b->ents[i].line, b->ents[i].len,
-                                     &b->ents[i].pl, &b->spans, &b->shape);
+                                     &b->ents[i].pl, &b->spans, &b->shape,
+                                     src->by);
         }
     }
 }
@@ -285,12 +287,14 @@ static void src_close(src_t *src);
 
 
 static int
-src_open(src_t *src, ab_reader_t *r, int events, int threads)
+src_open(src_t *src, ab_reader_t *r, int events, int threads,
+    const ab_by_t *by)
 {
     size_t  i;
 
     memset(src, 0, sizeof(*src));
     src->r = r;
+    src->by = by;
     src->events = events;
 
     for (i = 0; i < NBATCH; i++) {
@@ -552,11 +556,12 @@ ab_ingest_file(ab_state_t *st, const ab_input_t *in, ab_incr_t *inc,
     st->file_max_time = INT64_MIN;
     tell = ab_reader_tell(r);
 
-    if (src_open(&src, r, events, in->threads) != 0) {
+    if (src_open(&src, r, events, in->threads, in->by) != 0) {
         ab_reader_close(r);
         st->oom = 1;
         return -1;
     }
+
 
     for ( ;; ) {
         e = src_next(&src);

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "segment.h"
+
 typedef struct {
     const char        **only;   /* --experiment names; none: all */
     size_t              nonly;
@@ -18,6 +20,8 @@ typedef struct {
     int64_t             until;
     int                 quiet;  /* no bad-line samples on stderr */
     int                 threads;        /* parsing beside the caller */
+    const ab_by_t      *by;     /* --by, keys ready (ab_line_by()); NULL:
+                                   none */
 } ab_input_t;
 
 /* Everything counts, told on stderr, read in the calling thread. */

@@ -383,15 +383,25 @@ spans_room(ab_spans_t *sp)
 }
 
 
+void
+ab_line_by(ab_by_t *by)
+{
+    ab_by_keys(by, log_keys, F_N);
+}
+
+
 static const char *
 parse_fields(char *line, size_t len, ab_pline_t *pl, ab_spans_t *sp,
-    ab_json_shape_t *shape)
+    ab_json_shape_t *shape, const ab_by_t *by)
 {
-    ab_jv_t      f[F_N];
+    ab_jv_t      f[AB_JSON_MAX_KEYS];
     const char  *err, *s[F_N];
     size_t       l[F_N], i;
 
-    if ((err = ab_json_object(line, len, log_keys, F_N, f, shape)) != NULL) {
+    /* the dimensions' keys only with --by: no cost without */
+    err = by ? ab_json_object(line, len, by->keys, by->nkeys, f, shape)
+             : ab_json_object(line, len, log_keys, F_N, f, shape);
+    if (err != NULL) {
         pl->detail = err;
         return "not JSON";
     }
@@ -447,13 +457,17 @@ parse_fields(char *line, size_t len, ab_pline_t *pl, ab_spans_t *sp,
         pl->key = ab_key_of(pl->uid, pl->uid_len);
     }
 
+    for (i = 0; by != NULL && i < by->n; i++) {
+        pl->seg[i] = ab_seg_text(&by->dims[i], f);
+    }
+
     return NULL;
 }
 
 
 const char *
 ab_line_log_parse(char *line, size_t len, ab_pline_t *pl, ab_spans_t *sp,
-    ab_json_shape_t *shape)
+    ab_json_shape_t *shape, const ab_by_t *by)
 {
     pl->detail = NULL;
     pl->oom = 0;
@@ -465,7 +479,7 @@ ab_line_log_parse(char *line, size_t len, ab_pline_t *pl, ab_spans_t *sp,
         return pl->what = "out of memory";
     }
 
-    pl->what = parse_fields(line, len, pl, sp, shape);
+    pl->what = parse_fields(line, len, pl, sp, shape, by);
 
     /* a bad line keeps no spans: the next line's start where its did */
     if (pl->what != NULL) {
@@ -476,6 +490,36 @@ ab_line_log_parse(char *line, size_t len, ab_pline_t *pl, ab_spans_t *sp,
     pl->npairs = sp->npairs - pl->pair0;
 
     return pl->what;
+}
+
+
+/* The segment value ids of a sound line (in->by's dimensions). */
+static int
+seg_ids(ab_state_t *st, const ab_input_t *in, const ab_pline_t *pl,
+    uint16_t *ids)
+{
+    const ab_dim_t  *d;
+    char             buf[16];
+    const char      *s;
+    size_t           i, len;
+    int              id;
+
+    for (i = 0; i < st->nseg; i++) {
+        d = &in->by->dims[i];
+        s = pl->seg[i].s;
+        len = pl->seg[i].len;
+        if (d->kind == AB_DIM_DAY || d->kind == AB_DIM_HOUR) {
+            len = ab_seg_time(d->kind, pl->time, buf);
+            s = buf;
+        }
+        if ((id = ab_state_seg_id(st, i, s, len)) < 0) {
+            st->oom = 1;
+            return -1;
+        }
+        ids[i] = (uint16_t) id;
+    }
+
+    return 0;
 }
 
 
@@ -498,6 +542,7 @@ ab_line_log_apply(ab_state_t *st, const ab_input_t *in,
     size_t              npairs = 0, i;
     pair_t              pairs[MAX_PAIRS];
     int                 ids[MAX_EVENTS];
+    uint16_t            segs[AB_BY_MAX];
     uint32_t            vis;
     ab_rec_t            rec;
 
@@ -534,10 +579,15 @@ ab_line_log_apply(ab_state_t *st, const ab_input_t *in,
 
     /* Outside the exposure window (--since, --until) the line's
      * requests and events still count for earlier exposures. */
+    if (npairs > 0 && st->nseg > 0 && ab_input_in_window(in, pl->time)
+        && seg_ids(st, in, pl, segs) != 0)
+    {
+        return -1;
+    }
     for (i = 0; i < npairs && ab_input_in_window(in, pl->time); i++) {
         if (pairs[i].exp >= 0
-            && ab_state_expose(st, vis, pairs[i].exp, pairs[i].var, pl->time)
-               != 0)
+            && ab_state_expose(st, vis, pairs[i].exp, pairs[i].var, pl->time,
+                               st->nseg > 0 ? segs : NULL) != 0)
         {
             return -1;
         }
@@ -574,7 +624,7 @@ ab_line_log(ab_state_t *st, const ab_input_t *in, char *line, size_t len,
     int         rc;
 
     memset(&sp, 0, sizeof(sp));
-    (void) ab_line_log_parse(line, len, &pl, &sp, NULL);
+    (void) ab_line_log_parse(line, len, &pl, &sp, NULL, in->by);
     rc = ab_line_log_apply(st, in, &pl, &sp, file, lineno);
     ab_spans_free(&sp);
 

@@ -86,10 +86,16 @@ typedef struct {
     int64_t      rt;
     ab_key_t     key;           /* of uid, when uid_len > 0 */
     int          oom;           /* sp could not grow: not parsed */
+    ab_segtext_t seg[AB_BY_MAX];        /* by's dimensions' text */
 } ab_pline_t;
 
+/* by: the --by set whose text the parser takes too, or NULL. */
 const char *ab_line_log_parse(char *line, size_t len, ab_pline_t *pl,
-    ab_spans_t *sp, ab_json_shape_t *shape);
+    ab_spans_t *sp, ab_json_shape_t *shape, const ab_by_t *by);
+
+/* Readies by's keys for ab_line_log_parse() (the log keys and what the
+ * dimensions read). */
+void ab_line_by(ab_by_t *by);
 
 int ab_line_log_apply(ab_state_t *st, const ab_input_t *in,
     const ab_pline_t *pl, const ab_spans_t *sp, const char *file,

@@ -55,7 +55,8 @@ enum { OPT_CAP = 256, OPT_EVENTS, OPT_STATE, OPT_NO_WAIT, OPT_LATE,
        OPT_SINCE, OPT_UNTIL, OPT_FAIL_ON, OPT_BUCKET, OPT_TABLE,
        OPT_THREADS, OPT_RETAIN, OPT_MAX_BAD, OPT_WIDTH, OPT_PRIMARY,
        OPT_MDE, OPT_GUARD_MARGIN, OPT_MAX_SHARE, OPT_SEQ, OPT_NO_SEQ,
-       OPT_SEQ_TUNING, OPT_CUPED, OPT_NO_CUPED, OPT_CUPED_LOOKBACK };
+       OPT_SEQ_TUNING, OPT_CUPED, OPT_NO_CUPED, OPT_CUPED_LOOKBACK,
+       OPT_BY, OPT_BY_TOP };
 
 typedef struct {
     int             format;
@@ -80,6 +81,7 @@ typedef struct {
     char          **primary;    /* --primary */
     size_t          nprimary;
     int             sequential; /* -1 unless --sequential/--no-sequential */
+    ab_by_t         by;         /* --by, --by-top */
 } opts_t;
 
 /* Short on purpose: abstat(1) is the one option reference. */
@@ -102,6 +104,7 @@ static const char  usage_text[] =
     "             --cuped  --no-cuped  --cuped-lookback DURATION\n"
     "             --cap-revenue PCT  --max-visitor-share PCT\n"
     "             --guardrail-margin PCT\n"
+    "Segments:    --by device|visitor|field:NAME|day|hour  --by-top N\n"
     "Alerts:      --fail-on srm,guardrail  --max-bad PCT\n"
     "Incremental: --state FILE  --no-wait  --late SECONDS  --retain DURATION\n"
     "Reading:     --threads N\n"
@@ -277,6 +280,8 @@ static const struct option  longopts[] = {
     { "cuped",       no_argument,       NULL, OPT_CUPED },
     { "no-cuped",    no_argument,       NULL, OPT_NO_CUPED },
     { "cuped-lookback", required_argument, NULL, OPT_CUPED_LOOKBACK },
+    { "by",          required_argument, NULL, OPT_BY },
+    { "by-top",      required_argument, NULL, OPT_BY_TOP },
     { "quiet",       no_argument,       NULL, 'q' },
     { "help",        no_argument,       NULL, 'h' },
     { "version",     no_argument,       NULL, 'V' },
@@ -524,6 +529,20 @@ parse_options(int argc, char **argv, opts_t *o)
                 usage_error("bad --threads '%s' (0 to 8)", optarg);
             }
             break;
+        case OPT_BY:
+            if ((err = ab_by_add(&o->by, optarg)) != NULL) {
+                snprintf(msg, sizeof(msg), "--by '%%s': %s", err);
+                usage_error(msg, optarg);
+            }
+            break;
+        case OPT_BY_TOP:
+            d = parse_double(optarg, "bad --by-top '%s'");
+            if (!(d >= 1 && d <= AB_BY_TOP_MAX && d == (double) (size_t) d)) {
+                usage_error("--by-top must be a whole number 1 to 1000, not "
+                            "'%s'", optarg);
+            }
+            o->by.top = (size_t) d;
+            break;
         case 'q':
             o->in.quiet = 1;
             break;
@@ -732,6 +751,36 @@ state_cuped(opts_t *o, ab_state_t *st, int fresh)
 }
 
 
+/* The --by set of st: this run's for a new state; a state made with
+ * another set cannot be continued (its visitors' values of the other
+ * dimensions were never taken). 0, EXIT_STATE or EXIT_INTERNAL. */
+static int
+state_by(const opts_t *o, ab_state_t *st, int fresh)
+{
+    char  spec[AB_SEG_SPEC_MAX];
+
+    if (fresh) {
+        if (ab_state_by(st, o->in.by) != 0) {
+            fprintf(stderr, "abstat: out of memory\n");
+            return EXIT_INTERNAL;
+        }
+        return 0;
+    }
+
+    ab_by_spec(o->in.by, spec, sizeof(spec));
+    if (strcmp(spec, st->seg_spec) != 0) {
+        fprintf(stderr, "abstat: %s was made with --by '%s', this run asks "
+                "for --by '%s'; give the same --by options in the same order "
+                "or use another state file\n", o->state,
+                st->seg_spec[0] ? st->seg_spec : "(none)",
+                spec[0] ? spec : "(none)");
+        return EXIT_STATE;
+    }
+
+    return 0;
+}
+
+
 static int
 state_open(opts_t *o, ab_state_t *st, ab_incr_t *inc)
 {
@@ -749,6 +798,9 @@ state_open(opts_t *o, ab_state_t *st, ab_incr_t *inc)
     }
 
     state_cuped(o, st, inc->run == 0);
+    if ((rc = state_by(o, st, inc->run == 0)) != 0) {
+        return rc;
+    }
 
     if (inc->run == 0) {
         inc->since = o->in.since;
@@ -912,6 +964,11 @@ cfg_from_opts(opts_t *o)
     o->cfg.nweights = o->nweights;
     /* an incremental run is a repeated look by design */
     o->cfg.sequential = o->sequential >= 0 ? o->sequential : o->state != NULL;
+    if (o->by.n > 0) {
+        ab_line_by(&o->by);
+        o->in.by = &o->by;
+        o->cfg.by = &o->by;
+    }
 }
 
 
@@ -932,6 +989,7 @@ opts_default(opts_t *o)
     o->retain = AB_RETAIN_DEFAULT;
     o->max_bad = 1;
     o->width = 80;
+    o->by.top = AB_BY_TOP_DEFAULT;
     ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     /* the main thread parses too while it waits for the workers: one
      * worker fewer than CPUs keeps every CPU busy without a third thread
@@ -964,6 +1022,9 @@ prune_load(opts_t *o, ab_state_t *st, ab_incr_t *inc)
     }
     if (inc->run == 0) {
         fprintf(stderr, "abstat: %s: no such state file\n", o->state);
+        return EXIT_STATE;
+    }
+    if (state_by(o, st, 0) != 0) {
         return EXIT_STATE;
     }
     if (o->cfg.cuped) {
@@ -1241,7 +1302,9 @@ main(int argc, char **argv)
     }
     cfg_from_opts(&o);
 
-    if (ab_state_init(&st) != 0) {
+    if (ab_state_init(&st) != 0
+        || (o.state == NULL && ab_state_by(&st, o.in.by) != 0))
+    {
         fprintf(stderr, "abstat: out of memory\n");
         return EXIT_INTERNAL;
     }

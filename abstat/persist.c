@@ -277,6 +277,11 @@ write_all(io_t *io, const ab_state_t *st, const ab_incr_t *inc)
         wintern(io, &st->vars[i]);
     }
     wintern(io, &st->events);
+    wstr(io, st->seg_spec);
+    w64(io, st->nseg);
+    for (i = 0; i < st->nseg; i++) {
+        wintern(io, &st->segvals[i]);
+    }
 
     w64(io, st->nvis);
     wkeys(io, &st->visitors, st->nvis);
@@ -301,6 +306,9 @@ write_all(io_t *io, const ab_state_t *st, const ab_incr_t *inc)
         wvar(io, m->var);
         wzig(io, m->entry - prev);
         prev = m->entry;
+    }
+    for (i = 0; i < st->nmemb * st->nseg; i++) {
+        wvar(io, st->segs[i]);
     }
     w64(io, st->nfold_memb);
     for (i = 0; i < st->nfold_memb; i++) {
@@ -818,6 +826,27 @@ read_all(io_t *io, ab_state_t *st, ab_incr_t *inc)
         rintern(io, &st->vars[i], AB_MAX_EXP_VARIANTS);
     }
     rintern(io, &st->events, AB_MAX_EVENT_NAMES);
+    s = rstr(io);
+    if (s != NULL && strlen(s) < sizeof(st->seg_spec)) {
+        memcpy(st->seg_spec, s, strlen(s) + 1);
+    } else {
+        io->err = 1;
+    }
+    free(s);
+    st->nseg = rcount(io, 1, AB_BY_MAX);
+    /* one dimension per name of the spec, each with "other" at least */
+    for (i = 0, n = st->seg_spec[0] != '\0'; st->seg_spec[i]; i++) {
+        n += st->seg_spec[i] == ',';
+    }
+    if (n != st->nseg) {
+        io->err = 1;
+    }
+    for (i = 0; !io->err && i < st->nseg; i++) {
+        rintern(io, &st->segvals[i], AB_SEG_VALUES_MAX);
+        if (st->segvals[i].n == 0) {
+            io->err = 1;
+        }
+    }
 
     st->nvis = st->capvis = rcount(io, 16, AB_NONE - 1);
     rkeys(io, &st->visitors, st->nvis);
@@ -844,6 +873,14 @@ read_all(io_t *io, ab_state_t *st, ab_incr_t *inc)
         m->exp = (uint16_t) rsmall(io, UINT16_MAX);
         m->var = (uint16_t) rsmall(io, UINT16_MAX);
         m->entry = rdelta(io, &prev);
+    }
+    st->capsegs = st->nmemb * st->nseg;
+    if (st->capsegs > 0) {
+        st->segs = ralloc(io, st->capsegs, sizeof(*st->segs));
+    }
+    for (i = 0; !io->err && i < st->capsegs; i++) {
+        st->segs[i] = (uint16_t) rsmall(io,
+                                        st->segvals[i % st->nseg].n - 1);
     }
     st->nfold_memb = rcount(io, 6, st->nmemb);
     st->fold_agg = ralloc(io, st->nfold_memb, sizeof(*st->fold_agg));

@@ -135,6 +135,11 @@ ab_state_prune(ab_state_t *st, int exp)
             mb.exp--;
         }
         st->membs[map[m]] = mb;
+        if (st->nseg > 0) {
+            /* map[m] <= m: the ids move down, as the memberships do */
+            memmove(st->segs + map[m] * st->nseg, st->segs + m * st->nseg,
+                    st->nseg * sizeof(*st->segs));
+        }
         if (m < st->nfold_memb) {
             st->fold_agg[map[m]] = st->fold_agg[m];
             st->fold_ebe[map[m]] = st->fold_ebe[m];

@@ -178,7 +178,7 @@ metric_json(const ab_rexp_t *x, const ab_rmetric_t *m)
     cJSON_AddStringToObject(o, "role", ab_role_name(m->role));
     cJSON_AddStringToObject(o, "test", m->rel_test ? "relative" : "absolute");
     add_num(o, "p_value_test", m->p_test);
-    if (m->role == AB_ROLE_PRIMARY) {
+    if (m->role == AB_ROLE_PRIMARY && !m->exploratory) {
         cJSON_AddItemToObject(o, "ci_adjusted", pair(m->adj_lo, m->adj_hi));
         add_num(o, "ci_adjusted_level", m->adj_level);
         cJSON_AddItemToObject(o, "power", power_json(&m->power));
@@ -200,6 +200,9 @@ metric_json(const ab_rexp_t *x, const ab_rmetric_t *m)
         }
     }
     cJSON_AddItemToObject(o, "cuped", cuped_json(m));
+    if (m->exploratory) {
+        cJSON_AddBoolToObject(o, "flag", m->flag);
+    }
 
     return o;
 }
@@ -260,20 +263,11 @@ trend_json(const ab_rexp_t *x, const ab_rtrend_t *t, int seq)
 
 
 static cJSON *
-experiment_json(const ab_rexp_t *x, const ab_report_t *rep)
+srm_json(const ab_rexp_t *x)
 {
-    cJSON   *o = cJSON_CreateObject(), *srm, *exp, *vars, *v, *ms;
+    cJSON   *srm = cJSON_CreateObject(), *exp;
     size_t   i;
 
-    cJSON_AddStringToObject(o, "name", x->name);
-    if (x->nvariants > 0) {
-        cJSON_AddStringToObject(o, "baseline", x->variants[x->baseline].name);
-    } else {
-        cJSON_AddNullToObject(o, "baseline");
-    }
-    cJSON_AddStringToObject(o, "baseline_source", x->baseline_source);
-
-    srm = cJSON_AddObjectToObject(o, "srm");
     exp = cJSON_AddObjectToObject(srm, "expected");
     for (i = 0; i < x->nvariants; i++) {
         add_num(exp, x->variants[i].name, x->variants[i].expected);
@@ -282,9 +276,17 @@ experiment_json(const ab_rexp_t *x, const ab_report_t *rep)
     add_num(srm, "chi2", x->chi2);
     add_num(srm, "p_value", x->srm_p);
     cJSON_AddBoolToObject(srm, "alert", x->srm_alert);
-    add_count(o, "primary_tests", x->nprimary_tests);
 
-    vars = cJSON_AddArrayToObject(o, "variants");
+    return srm;
+}
+
+
+static cJSON *
+variants_json(const ab_rexp_t *x)
+{
+    cJSON   *vars = cJSON_CreateArray(), *v;
+    size_t   i;
+
     for (i = 0; i < x->nvariants; i++) {
         const ab_rvariant_t  *rv = &x->variants[i];
 
@@ -302,9 +304,16 @@ experiment_json(const ab_rexp_t *x, const ab_report_t *rep)
         cJSON_AddItemToArray(vars, v);
     }
 
-    add_num(o, "revenue_cap", x->revenue_cap);
+    return vars;
+}
 
-    ms = cJSON_AddArrayToObject(o, "metrics");
+
+static cJSON *
+metrics_json(const ab_rexp_t *x, const ab_report_t *rep)
+{
+    cJSON   *ms = cJSON_CreateArray(), *v;
+    size_t   i;
+
     for (i = 0; i < x->nmetrics; i++) {
         v = metric_json(x, &x->metrics[i]);
         if (rep->sequential) {
@@ -313,6 +322,74 @@ experiment_json(const ab_rexp_t *x, const ab_report_t *rep)
         cJSON_AddItemToArray(ms, v);
     }
 
+    return ms;
+}
+
+
+/* --by: the segments, their heterogeneity and the multiplicity note. */
+static void
+segments_json(cJSON *o, const ab_rexp_t *x, const ab_report_t *rep)
+{
+    cJSON   *a, *s;
+    size_t   i;
+
+    a = cJSON_AddArrayToObject(o, "segments");
+    for (i = 0; i < x->nsegs; i++) {
+        const ab_rseg_t  *g = &x->segs[i];
+
+        s = cJSON_CreateObject();
+        cJSON_AddStringToObject(s, "dimension", g->dimension);
+        cJSON_AddStringToObject(s, "value", g->value);
+        add_count(s, "visitors", g->visitors);
+        cJSON_AddItemToObject(s, "variants", variants_json(&g->r));
+        cJSON_AddItemToObject(s, "metrics", metrics_json(&g->r, rep));
+        cJSON_AddItemToObject(s, "srm", srm_json(&g->r));
+        cJSON_AddItemToArray(a, s);
+    }
+
+    a = cJSON_AddArrayToObject(o, "heterogeneity");
+    for (i = 0; i < x->nhet; i++) {
+        const ab_rhet_t  *h = &x->het[i];
+
+        s = cJSON_CreateObject();
+        cJSON_AddStringToObject(s, "dimension", h->dimension);
+        cJSON_AddStringToObject(s, "metric", h->metric);
+        cJSON_AddStringToObject(s, "variant", x->variants[h->variant].name);
+        add_num(s, "q", h->q);
+        add_num(s, "df", h->segments >= 2 ? (double) h->segments - 1 : NAN);
+        add_count(s, "segments", h->segments);
+        add_num(s, "p_value", h->p_value);
+        cJSON_AddItemToArray(a, s);
+    }
+
+    s = cJSON_AddObjectToObject(o, "segment_multiplicity");
+    add_count(s, "segments", x->nsegs);
+    add_count(s, "tests", x->seg_tests);
+    add_count(s, "flags", x->seg_flags);
+    add_num(s, "expected_flags", rep->alpha * (double) x->seg_tests);
+}
+
+
+static cJSON *
+experiment_json(const ab_rexp_t *x, const ab_report_t *rep)
+{
+    cJSON   *o = cJSON_CreateObject(), *ms;
+    size_t   i;
+
+    cJSON_AddStringToObject(o, "name", x->name);
+    if (x->nvariants > 0) {
+        cJSON_AddStringToObject(o, "baseline", x->variants[x->baseline].name);
+    } else {
+        cJSON_AddNullToObject(o, "baseline");
+    }
+    cJSON_AddStringToObject(o, "baseline_source", x->baseline_source);
+
+    cJSON_AddItemToObject(o, "srm", srm_json(x));
+    add_count(o, "primary_tests", x->nprimary_tests);
+    cJSON_AddItemToObject(o, "variants", variants_json(x));
+    add_num(o, "revenue_cap", x->revenue_cap);
+    cJSON_AddItemToObject(o, "metrics", metrics_json(x, rep));
+
     if (rep->bucket) {
         ms = cJSON_AddArrayToObject(o, "trend");
         for (i = 0; i < x->ntrend; i++) {
@@ -320,8 +397,28 @@ experiment_json(const ab_rexp_t *x, const ab_report_t *rep)
                                                 rep->sequential));
         }
     }
+    if (rep->cfg != NULL && rep->cfg->by != NULL) {
+        segments_json(o, x, rep);
+    }
 
     return o;
+}
+
+
+/* --by: the dimensions, --by-top and the note every reader of segment
+ * results needs. */
+static void
+by_json(cJSON *root, const ab_by_t *by)
+{
+    cJSON   *o = cJSON_AddObjectToObject(root, "segmentation"), *a;
+    size_t   i;
+
+    a = cJSON_AddArrayToObject(o, "dimensions");
+    for (i = 0; i < by->n; i++) {
+        cJSON_AddItemToArray(a, cJSON_CreateString(by->dims[i].name));
+    }
+    add_count(o, "top", by->top);
+    cJSON_AddStringToObject(o, "note", AB_SEGMENT_NOTE);
 }
 
 
@@ -374,6 +471,9 @@ ab_render_json(FILE *out, const ab_report_t *rep)
     if (rep->bucket) {
         cJSON_AddStringToObject(root, "bucket",
                                 rep->bucket == AB_BUCKET_HOUR ? "hour" : "day");
+    }
+    if (rep->cfg != NULL && rep->cfg->by != NULL) {
+        by_json(root, rep->cfg->by);
     }
 
     exps = cJSON_AddArrayToObject(root, "experiments");

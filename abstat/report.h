@@ -49,6 +49,7 @@ typedef struct {
     double              seq_tuning;     /* --sequential-tuning N* */
     int                 cuped;          /* --cuped (default) */
     int64_t             cuped_lookback; /* us of history before entry */
+    const ab_by_t      *by;             /* --by; NULL: no segments */
 } ab_config_t;
 
 enum { AB_BUCKET_NONE, AB_BUCKET_DAY, AB_BUCKET_HOUR };
@@ -115,6 +116,8 @@ typedef struct {
     int          sequential;    /* the verdict reads seq (--sequential) */
     int          has_cuped;     /* cuped holds an adjusted result */
     ab_cuped_t   cuped;
+    int          exploratory;   /* a segment's row: no Holm, no power */
+    int          flag;          /* exploratory: its test's CI excludes 0 */
 } ab_rmetric_t;
 
 
@@ -125,6 +128,19 @@ const ab_effect_t *ab_metric_test(const ab_rmetric_t *m);
 /* Whether ab_metric_test() is CUPED's: then m->seq is the sequence of
  * the adjusted estimate too ("sequential and CUPED combine"). */
 int ab_metric_cuped(const ab_rmetric_t *m);
+
+struct ab_rseg_s;
+
+/* The heterogeneity of one dimension for one metric row (metric,
+ * variant): Cochran's Q over its segments' effects (hetero.h). */
+typedef struct {
+    const char   *dimension;
+    char          metric[AB_METRIC_NAME_MAX];
+    size_t        variant;      /* index into the experiment's variants */
+    double        q;
+    size_t        segments;     /* used: both arms with 2 visitors or more */
+    double        p_value;
+} ab_rhet_t;
 
 typedef struct {
     const char     *name;
@@ -142,7 +158,31 @@ typedef struct {
     ab_rtrend_t    *trend;              /* buckets x variants, by time */
     size_t          ntrend;
     size_t          nprimary_tests;     /* the Holm family's size */
+    /* --by (segments.c): the segments in report order, the heterogeneity
+     * rows, and the exploratory rows and flags over all segments */
+    struct ab_rseg_s  *segs;
+    size_t          nsegs;
+    ab_rhet_t      *het;
+    size_t          nhet;
+    size_t          seg_tests;
+    size_t          seg_flags;
 } ab_rexp_t;
+
+/* What every format says of segment results. */
+#define AB_SEGMENT_NOTE \
+    "segment results are exploratory: they are in no Holm family, and " \
+    "with S segments x M metric rows at alpha about alpha x S x M rows " \
+    "are flagged by chance alone"
+
+/* One segment of an experiment: a value of a dimension, and the report
+ * of the experiment's visitors with that value (variants, SRM, metrics;
+ * no trend, no Holm). */
+typedef struct ab_rseg_s {
+    const char     *dimension;  /* as --by names it */
+    const char     *value;
+    uint64_t        visitors;
+    ab_rexp_t       r;
+} ab_rseg_t;
 
 /* A time of the report that is not known (no line, or a --state file
  * that did not keep it). */

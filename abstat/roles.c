@@ -155,6 +155,54 @@ adjusted_ci(ab_rmetric_t *m, double gamma)
 }
 
 
+/* A row's role and the test its verdict reads, nothing adjusted yet. */
+static void
+row_test(ab_rmetric_t *m, const ab_config_t *cfg)
+{
+    m->role = role_of(cfg, m);
+    /* the relative effect is the headline wherever it is defined */
+    m->rel_test = !isnan(m->e.rel_effect);
+    /* CUPED's comparison where it adjusted the row (cuped.h) */
+    m->p_test = m->rel_test ? ab_metric_test(m)->rel_p_value
+                            : ab_metric_test(m)->p_value;
+    m->adj_lo = m->adj_hi = m->adj_level = NAN;
+    memset(&m->power, 0, sizeof(m->power));
+}
+
+
+void
+ab_roles_exploratory(ab_rexp_t *x, const ab_config_t *cfg)
+{
+    const ab_effect_t  *e;
+    size_t              i;
+    double              lo, hi;
+
+    for (i = 0; i < x->nmetrics; i++) {
+        ab_rmetric_t  *m = &x->metrics[i];
+
+        row_test(m, cfg);
+        m->exploratory = 1;
+        m->p_adjusted = NAN;
+        m->sequential = cfg->sequential > 0;
+        m->seq.p_adjusted = NAN;
+
+        /* the interval of the row's test: the sequence's with
+         * --sequential, else the fixed-horizon one (CUPED's where it
+         * adjusted the row) */
+        e = ab_metric_test(m);
+        if (m->sequential) {
+            lo = m->rel_test ? m->seq.rel_lo : m->seq.lo;
+            hi = m->rel_test ? m->seq.rel_hi : m->seq.hi;
+        } else {
+            lo = m->rel_test ? e->rel_lo : e->abs_lo;
+            hi = m->rel_test ? e->rel_hi : e->abs_hi;
+        }
+        m->flag = lo > 0 || hi < 0;
+    }
+    x->nprimary_tests = 0;
+}
+
+
 int
 ab_roles_apply(ab_rexp_t *x, const ab_config_t *cfg, double span_days)
 {
@@ -172,14 +220,7 @@ ab_roles_apply(ab_rexp_t *x, const ab_config_t *cfg, double span_days)
     for (i = 0; i < n; i++) {
         ab_rmetric_t  *m = &x->metrics[i];
 
-        m->role = role_of(cfg, m);
-        /* the relative effect is the headline wherever it is defined */
-        m->rel_test = !isnan(m->e.rel_effect);
-        /* CUPED's comparison where it adjusted the row (cuped.h) */
-        m->p_test = m->rel_test ? ab_metric_test(m)->rel_p_value
-                                : ab_metric_test(m)->p_value;
-        m->adj_lo = m->adj_hi = m->adj_level = NAN;
-        memset(&m->power, 0, sizeof(m->power));
+        row_test(m, cfg);
         p[i] = m->role == AB_ROLE_PRIMARY ? m->p_test : NAN;
         tests += !isnan(p[i]);
     }

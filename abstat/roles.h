@@ -36,6 +36,13 @@ const char *ab_primary_check(const char *name, int cap);
  */
 int ab_roles_apply(ab_rexp_t *x, const ab_config_t *cfg, double span_days);
 
+/*
+ * The same for a segment's rows (exploratory: no family, no Holm, no
+ * adjusted CI, no power), with each row's flag: the interval of its test
+ * (the always-valid one with --sequential) excludes 0.
+ */
+void ab_roles_exploratory(ab_rexp_t *x, const ab_config_t *cfg);
+
 /* A primary row whose Holm-adjusted p is below alpha (the always-valid
  * one with --sequential). */
 int ab_metric_moved(const ab_rmetric_t *m, double alpha);

@@ -66,12 +66,53 @@ ab_resize_zero(void **arr, size_t n, size_t need, size_t size)
 int
 ab_state_init(ab_state_t *st)
 {
+    size_t  i;
+
     memset(st, 0, sizeof(*st));
 
     ab_intern_init(&st->exps, AB_MAX_EXPERIMENTS);
     ab_intern_init(&st->events, AB_MAX_EVENT_NAMES);
+    for (i = 0; i < AB_BY_MAX; i++) {
+        ab_intern_init(&st->segvals[i], AB_SEG_VALUES_MAX);
+    }
 
     return 0;
+}
+
+
+int
+ab_state_by(ab_state_t *st, const ab_by_t *by)
+{
+    size_t  d;
+
+    st->nseg = by ? by->n : 0;
+    ab_by_spec(by, st->seg_spec, sizeof(st->seg_spec));
+    for (d = 0; d < st->nseg; d++) {
+        if (ab_intern(&st->segvals[d], AB_SEG_OTHER,
+                      sizeof(AB_SEG_OTHER) - 1) < 0)
+        {
+            return -1;
+        }
+    }
+
+    return 0;
+}
+
+
+int
+ab_state_seg_id(ab_state_t *st, size_t d, const char *s, size_t len)
+{
+    ab_intern_t  *t = &st->segvals[d];
+    int           id = ab_intern(t, s, len);
+
+    if (id < 0 && t->n >= t->limit) {
+        /* the limit is of distinct values: "other" is one of them, kept
+         * first so that it is always there */
+        st->seg_overflow++;
+        id = ab_intern_find(t, AB_SEG_OTHER, sizeof(AB_SEG_OTHER) - 1);
+    }
+
+    return id;
 }
 
 
@@ -118,6 +159,10 @@ ab_state_free(ab_state_t *st)
     free(st->vars);
     ab_intern_free(&st->exps);
     ab_intern_free(&st->events);
+    for (i = 0; i < AB_BY_MAX; i++) {
+        ab_intern_free(&st->segvals[i]);
+    }
+    free(st->segs);
     ab_tab_free(&st->visitors);
     ab_tab_free(&st->multi);
     ab_tab_free(&st->order_ids);
@@ -220,8 +265,27 @@ multi_add(ab_state_t *st, uint32_t memb, int var)
 }
 
 
+/* The entry line's segment values into membership m's: all of them for
+ * a new or earlier entry, the smaller of each on a tie. */
+static void
+entry_segs(ab_state_t *st, size_t m, const uint16_t *seg, int tie)
+{
+    uint16_t  *have = st->segs + m * st->nseg;
+    size_t     d;
+
+    for (d = 0; d < st->nseg; d++) {
+        if (!tie || strcmp(st->segvals[d].names[seg[d]],
+                           st->segvals[d].names[have[d]]) < 0)
+        {
+            have[d] = seg[d];
+        }
+    }
+}
+
+
 int
-ab_state_expose(ab_state_t *st, uint32_t vis, int exp, int var, int64_t t)
+ab_state_expose(ab_state_t *st, uint32_t vis, int exp, int var, int64_t t,
+    const uint16_t *seg)
 {
     uint32_t    m;
     ab_memb_t  *mb;
@@ -244,10 +308,17 @@ ab_state_expose(ab_state_t *st, uint32_t vis, int exp, int var, int64_t t)
     if (m == AB_NONE) {
         if (st->nmemb >= AB_NONE - 1
             || ab_grow_array((void **) &st->membs, &st->capmemb, st->nmemb + 1,
-                          sizeof(*st->membs)))
+                          sizeof(*st->membs))
+            || (st->nseg > 0
+                && ab_grow_array((void **) &st->segs, &st->capsegs,
+                                 (st->nmemb + 1) * st->nseg,
+                                 sizeof(*st->segs))))
         {
             st->oom = 1;
             return -1;
+        }
+        if (seg != NULL) {
+            entry_segs(st, st->nmemb, seg, 0);
         }
         mb = &st->membs[st->nmemb];
         mb->exp = (uint16_t) exp;
@@ -259,6 +330,9 @@ ab_state_expose(ab_state_t *st, uint32_t vis, int exp, int var, int64_t t)
     }
 
     mb = &st->membs[m];
+    if (seg != NULL && t <= mb->entry) {
+        entry_segs(st, m, seg, t == mb->entry);
+    }
     if (t < mb->entry) {
         mb->entry = t;
     }

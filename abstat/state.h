@@ -4,7 +4,9 @@
  *   visitor      a slot of the visitor table (uid hash -> index, ~27-53
  *                bytes at load 3/8..3/4) and the head of its list (4 bytes);
  *   membership   16 bytes per (visitor, experiment): variant, entry time;
- *   order        a slot of the order table and 32 bytes per order id.
+ *   order        a slot of the order table and 32 bytes per order id;
+ *   segments     with --by only: 2 bytes per (membership, dimension), in
+ *                segs beside the memberships, so that ab_memb_t stays 16.
  *
  * Requests and events are not kept in memory: each becomes a 24-byte
  * record in a spool file, read back once after the input, when every
@@ -20,6 +22,7 @@
 #include <stdio.h>
 
 #include "intern.h"
+#include "segment.h"
 #include "tab.h"
 
 #define AB_NONE             UINT32_MAX
@@ -160,6 +163,15 @@ typedef struct {
     uint64_t            forgotten;      /* visitors, by --retain */
     char               *bad_files[AB_BAD_SAMPLES];  /* owned names */
 
+    /* --by (segment.h): the set as a spec, per dimension the values
+     * seen, per membership (nmemb x nseg) the ids of its entry line's */
+    char                seg_spec[AB_SEG_SPEC_MAX];
+    size_t              nseg;
+    ab_intern_t         segvals[AB_BY_MAX];
+    uint16_t           *segs;
+    size_t              capsegs;
+    uint64_t            seg_overflow;   /* values past AB_SEG_VALUES_MAX */
+
     int                 oom;
     int                 spool_failed;   /* with oom: the spool, not memory */
 } ab_state_t;
@@ -182,9 +194,28 @@ uint32_t ab_state_visitor(ab_state_t *st, const char *uid, size_t len);
 uint32_t ab_state_visitor_key(ab_state_t *st, ab_key_t key);
 
 /* An unforced exposure of visitor vis to (exp, var) at time t (the
- * caller leaves out those outside --since and --until). */
+ * caller leaves out those outside --since and --until); seg: the line's
+ * segment value ids (st->nseg of them), NULL without --by. The entry
+ * line's values are the membership's: an earlier exposure replaces
+ * them, one at the same time keeps the bytewise smaller per dimension,
+ * so that the order of lines and files does not matter. */
 int ab_state_expose(ab_state_t *st, uint32_t vis, int exp, int var,
-    int64_t t);
+    int64_t t, const uint16_t *seg);
+
+/* Makes st segment by (its spec and dimensions); before any line. -1
+ * out of memory. */
+int ab_state_by(ab_state_t *st, const ab_by_t *by);
+
+/* The id of value s of dimension d (AB_SEG_OTHER's past the limit); -1
+ * out of memory. */
+int ab_state_seg_id(ab_state_t *st, size_t d, const char *s, size_t len);
+
+/* The value ids of membership m (st->nseg of them). */
+static inline const uint16_t *
+ab_state_segs(const ab_state_t *st, size_t m)
+{
+    return st->segs + m * st->nseg;
+}
 
 int ab_state_record(ab_state_t *st, const ab_rec_t *rec);
 

@@ -1,0 +1,432 @@
+/*
+ * The segments of one experiment (--by, segment.h): per dimension, the
+ * values its visitors entered with, the least frequent field values
+ * pooled as "other" (--by-top), and for each segment the report of its
+ * visitors alone, made by the same code as the experiment's own
+ * (ab_experiment_rows() over a membership selection); then Cochran's Q
+ * across a dimension's segments for every metric row.
+ *
+ * Segments are exploratory: their rows are in no Holm family
+ * (ab_roles_exploratory()), and the report counts their flags against
+ * what chance gives.
+ */
+
+#include "analyze.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hetero.h"
+#include "roles.h"
+
+#define NO_SEG  UINT16_MAX
+
+/* One dimension of one experiment: the segment of each value id, the
+ * segments' names, and per segment its funnel and multi-variant counts. */
+typedef struct {
+    size_t         dim;
+    uint16_t      *map;         /* [value id] -> segment, NO_SEG: unseen */
+    const char   **names;
+    size_t         n;
+    uint64_t      *visitors;    /* per value id, then per segment */
+    uint64_t      *event_count; /* [seg][var * nev + event] */
+    uint64_t      *event_pre;
+    uint64_t      *event_both;
+    uint64_t      *multi;       /* [seg][var] */
+} plan_t;
+
+
+static void
+plan_free(plan_t *pl)
+{
+    free(pl->map);
+    free(pl->names);
+    free(pl->visitors);
+    free(pl->event_count);
+    free(pl->event_pre);
+    free(pl->event_both);
+    free(pl->multi);
+}
+
+
+/* "other" and "(none)" after every other value, in that order. */
+static int
+last_rank(const char *s)
+{
+    return strcmp(s, AB_SEG_OTHER) == 0 ? 1 : strcmp(s, AB_SEG_NONE) == 0 ? 2
+                                                                          : 0;
+}
+
+
+static int
+cmp_name(const void *a, const void *b)
+{
+    const char  *x = *(const char *const *) a, *y = *(const char *const *) b;
+    int          rx = last_rank(x), ry = last_rank(y);
+
+    return rx != ry ? rx - ry : strcmp(x, y);
+}
+
+
+typedef struct {
+    const char *const  *names;
+    const uint64_t     *visitors;
+} rank_ctx_t;
+
+/* By visitors, most first; ties by value, bytewise. */
+static int
+cmp_freq(const void *a, const void *b, void *ctx)
+{
+    const rank_ctx_t  *c = ctx;
+    uint32_t           x = *(const uint32_t *) a, y = *(const uint32_t *) b;
+
+    if (c->visitors[x] != c->visitors[y]) {
+        return c->visitors[x] > c->visitors[y] ? -1 : 1;
+    }
+
+    return strcmp(c->names[x], c->names[y]);
+}
+
+
+/* Which values are segments of their own: all seen ones, except that
+ * of a field's, "(none)" aside, only the top most frequent by visitors;
+ * the others map to "other". Sets pl->map to each value's name's index
+ * in pl->names (resolved by plan_index()). */
+static int
+plan_values(const ab_pass_t *p, plan_t *pl, const ab_dim_t *dim, char *seen,
+    const char **label)
+{
+    const ab_intern_t  *vals = &p->st->segvals[pl->dim];
+    size_t              nv = vals->n, i, k = 0;
+    uint32_t           *ids = malloc((nv + 1) * sizeof(*ids));
+    rank_ctx_t          ctx = { (const char *const *) vals->names,
+                                pl->visitors };
+
+    if (ids == NULL) {
+        return -1;
+    }
+
+    for (i = 0; i < nv; i++) {
+        label[i] = seen[i] ? vals->names[i] : NULL;
+        if (seen[i] && ab_dim_pooled(dim->kind) && !last_rank(vals->names[i]))
+        {
+            ids[k++] = (uint32_t) i;
+        }
+    }
+    if (k > p->cfg->by->top) {
+        qsort_r(ids, k, sizeof(*ids), cmp_freq, &ctx);
+        for (i = p->cfg->by->top; i < k; i++) {
+            label[ids[i]] = AB_SEG_OTHER;
+        }
+    }
+    free(ids);
+
+    return 0;
+}
+
+
+/* The segments of pl's dimension among experiment e's memberships. */
+static int
+plan_make(const ab_pass_t *p, int e, size_t dim, plan_t *pl)
+{
+    const ab_state_t  *st = p->st;
+    size_t             nv = st->segvals[dim].n, i, j, v;
+    const char       **label = calloc(nv + 1, sizeof(*label));
+    char              *seen = calloc(nv + 1, 1);
+    int                rc = -1;
+
+    memset(pl, 0, sizeof(*pl));
+    pl->dim = dim;
+    pl->map = malloc((nv + 1) * sizeof(*pl->map));
+    pl->names = calloc(nv + 1, sizeof(*pl->names));
+    pl->visitors = calloc(nv + 1, sizeof(*pl->visitors));
+    if (!label || !seen || !pl->map || !pl->names || !pl->visitors) {
+        goto done;
+    }
+
+    for (i = 0; i < st->nmemb; i++) {
+        if (st->membs[i].exp == e) {
+            v = ab_state_segs(st, i)[dim];
+            seen[v] = 1;
+            pl->visitors[v] += st->membs[i].var != AB_VAR_MULTI;
+        }
+    }
+    if (plan_values(p, pl, &p->cfg->by->dims[dim], seen, label) != 0) {
+        goto done;
+    }
+
+    /* the distinct labels, in report order */
+    for (v = 0; v < nv; v++) {
+        for (j = 0; label[v] && j < pl->n; j++) {
+            if (strcmp(pl->names[j], label[v]) == 0) {
+                break;
+            }
+        }
+        if (label[v] && j == pl->n) {
+            pl->names[pl->n++] = label[v];
+        }
+    }
+    qsort(pl->names, pl->n, sizeof(*pl->names), cmp_name);
+
+    memset(pl->visitors, 0, (nv + 1) * sizeof(*pl->visitors));
+    for (v = 0; v < nv; v++) {
+        pl->map[v] = NO_SEG;
+        for (j = 0; label[v] && j < pl->n; j++) {
+            if (strcmp(pl->names[j], label[v]) == 0) {
+                pl->map[v] = (uint16_t) j;
+            }
+        }
+    }
+    for (i = 0; i < st->nmemb; i++) {
+        if (st->membs[i].exp == e && st->membs[i].var != AB_VAR_MULTI) {
+            pl->visitors[pl->map[ab_state_segs(st, i)[dim]]]++;
+        }
+    }
+    rc = 0;
+
+done:
+    free(label);
+    free(seen);
+
+    return rc;
+}
+
+
+/* The segment of membership m in pl, or NO_SEG (not of experiment e). */
+static uint16_t
+seg_of(const ab_pass_t *p, const plan_t *pl, int e, size_t m)
+{
+    if (m >= p->st->nmemb || p->st->membs[m].exp != e) {
+        return NO_SEG;
+    }
+
+    return pl->map[ab_state_segs(p->st, m)[pl->dim]];
+}
+
+
+/* Where slot i of a (membership, event) table counts in pl's funnel
+ * arrays ([seg][var * nevents + event], the per-experiment layout per
+ * segment): 0 when empty, of another experiment or multi-variant. */
+static int
+pair_at(const ab_pass_t *p, const plan_t *pl, int e, const ab_tab_t *t,
+    size_t i, size_t *at)
+{
+    const ab_state_t  *st = p->st;
+    size_t             stride = (st->vars[e].n + 1) * (st->events.n + 1);
+    uint16_t           s;
+
+    if (t->vals[i] == AB_TAB_EMPTY
+        || (s = seg_of(p, pl, e, t->keys[i].lo)) == NO_SEG
+        || st->membs[t->keys[i].lo].var == AB_VAR_MULTI)
+    {
+        return 0;
+    }
+    *at = s * stride + (size_t) st->membs[t->keys[i].lo].var * st->events.n
+          + t->keys[i].hi;
+
+    return 1;
+}
+
+
+/* Funnel counts per segment from the pass's (membership, event) pairs,
+ * as count_seen() (analyze.c) makes them per experiment, and the
+ * multi-variant counts from the state's. */
+static int
+plan_counts(const ab_pass_t *p, int e, plan_t *pl)
+{
+    const ab_state_t  *st = p->st;
+    const ab_tab_t    *t;
+    size_t             nv = st->vars[e].n + 1, nev = st->events.n + 1;
+    size_t             i, at;
+    uint16_t           s;
+
+    pl->event_count = calloc(pl->n * nv * nev + 1, sizeof(uint64_t));
+    pl->multi = calloc(pl->n * nv + 1, sizeof(uint64_t));
+    if (p->event_pre != NULL) {
+        pl->event_pre = calloc(pl->n * nv * nev + 1, sizeof(uint64_t));
+        pl->event_both = calloc(pl->n * nv * nev + 1, sizeof(uint64_t));
+    }
+    if (!pl->event_count || !pl->multi
+        || (p->event_pre && (!pl->event_pre || !pl->event_both)))
+    {
+        return -1;
+    }
+
+    for (i = 0, t = p->seen; i < t->cap; i++) {
+        if (pair_at(p, pl, e, t, i, &at)) {
+            pl->event_count[at]++;
+        }
+    }
+    for (i = 0, t = p->seen_pre; p->event_pre && i < t->cap; i++) {
+        if (pair_at(p, pl, e, t, i, &at)) {
+            pl->event_pre[at]++;
+            if (ab_tab_get(p->seen, t->keys[i]) != AB_TAB_EMPTY) {
+                pl->event_both[at]++;
+            }
+        }
+    }
+    for (i = 0, t = &st->multi; i < t->cap; i++) {
+        if (t->vals[i] != AB_TAB_EMPTY
+            && (s = seg_of(p, pl, e, t->keys[i].lo)) != NO_SEG)
+        {
+            pl->multi[s * nv + t->keys[i].hi]++;
+        }
+    }
+
+    return 0;
+}
+
+
+/* The effect and variance Cochran's Q weighs for row m: those of the
+ * row's test (CUPED's where it adjusted the row); 0 when its segment
+ * has fewer than 2 visitors in either arm. */
+static int
+row_effect(const ab_rmetric_t *m, double *effect, double *var)
+{
+    if (!(m->t.n >= 2 && m->c.n >= 2)) {
+        return 0;
+    }
+    *effect = ab_metric_test(m)->abs_effect;
+    *var = ab_metric_cuped(m) ? m->cuped.var : m->t.var + m->c.var;
+
+    return 1;
+}
+
+
+static const ab_rmetric_t *
+find_row(const ab_rexp_t *x, const ab_rmetric_t *like)
+{
+    size_t  i;
+
+    for (i = 0; i < x->nmetrics; i++) {
+        if (x->metrics[i].variant == like->variant
+            && strcmp(x->metrics[i].metric, like->metric) == 0)
+        {
+            return &x->metrics[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+/* Cochran's Q over segs[0..n) for every row of the experiment's own. */
+static int
+heterogeneity(ab_rexp_t *x, const ab_rseg_t *segs, size_t n)
+{
+    const ab_rmetric_t  *row;
+    ab_rhet_t           *h;
+    double              *eff = malloc((n + 1) * sizeof(double));
+    double              *var = malloc((n + 1) * sizeof(double));
+    size_t               i, s, k;
+
+    h = realloc(x->het, (x->nhet + x->nmetrics + 1) * sizeof(*h));
+    if (h == NULL || eff == NULL || var == NULL) {
+        free(eff);
+        free(var);
+        if (h != NULL) {
+            x->het = h;
+        }
+        return -1;
+    }
+    x->het = h;
+
+    for (i = 0; i < x->nmetrics; i++) {
+        for (s = 0, k = 0; s < n; s++) {
+            row = find_row(&segs[s].r, &x->metrics[i]);
+            if (row != NULL && row_effect(row, &eff[k], &var[k])) {
+                k++;
+            }
+        }
+        h = &x->het[x->nhet++];
+        h->dimension = segs[0].dimension;
+        memcpy(h->metric, x->metrics[i].metric, sizeof(h->metric));
+        h->variant = x->metrics[i].variant;
+        h->p_value = ab_cochran_q(eff, var, k, &h->q, &h->segments);
+    }
+
+    free(eff);
+    free(var);
+
+    return 0;
+}
+
+
+/* One segment's report: the experiment's rows over its memberships. */
+static int
+segment_report(const ab_pass_t *p, int e, const plan_t *pl, size_t s,
+    const int *order, const ab_rexp_t *x, double cap, ab_rseg_t *seg)
+{
+    size_t     nv = p->st->vars[e].n + 1, nev = p->st->events.n + 1;
+    ab_msel_t  sel;
+
+    sel.map = pl->map;
+    sel.dim = pl->dim;
+    sel.seg = (uint16_t) s;
+    sel.event_count = pl->event_count + s * nv * nev;
+    sel.event_pre = pl->event_pre ? pl->event_pre + s * nv * nev : NULL;
+    sel.event_both = pl->event_both ? pl->event_both + s * nv * nev : NULL;
+    sel.multi = pl->multi + s * nv;
+
+    seg->dimension = p->cfg->by->dims[pl->dim].name;
+    seg->value = pl->names[s];
+    seg->visitors = pl->visitors[s];
+
+    if (ab_experiment_rows(p, e, &sel, order, x->baseline_source, cap,
+                           &seg->r) != 0)
+    {
+        return -1;
+    }
+    ab_roles_exploratory(&seg->r, p->cfg);
+
+    return 0;
+}
+
+
+int
+ab_segments(const ab_pass_t *p, int e, const int *order, double cap,
+    ab_rexp_t *x)
+{
+    const ab_state_t  *st = p->st;
+    plan_t             pl;
+    ab_rseg_t         *segs;
+    size_t             d, s, i, first;
+
+    for (d = 0; d < st->nseg; d++) {
+        if (plan_make(p, e, d, &pl) != 0 || plan_counts(p, e, &pl) != 0) {
+            plan_free(&pl);
+            return -1;
+        }
+
+        segs = realloc(x->segs, (x->nsegs + pl.n + 1) * sizeof(*segs));
+        if (segs == NULL) {
+            plan_free(&pl);
+            return -1;
+        }
+        x->segs = segs;
+        first = x->nsegs;
+
+        for (s = 0; s < pl.n; s++) {
+            memset(&segs[first + s], 0, sizeof(*segs));
+            if (segment_report(p, e, &pl, s, order, x, cap,
+                               &segs[first + s]) != 0)
+            {
+                plan_free(&pl);
+                return -1;
+            }
+            x->nsegs++;
+            for (i = 0; i < segs[first + s].r.nmetrics; i++) {
+                x->seg_tests++;
+                x->seg_flags += segs[first + s].r.metrics[i].flag;
+            }
+        }
+        plan_free(&pl);
+
+        if (pl.n > 0 && heterogeneity(x, x->segs + first, pl.n) != 0) {
+            return -1;
+        }
+    }
+
+    return 0;
+}
