@@ -25,6 +25,10 @@ except ImportError:     # older statsmodels: the check below is skipped
     combine_effects = None
 
 DIMENSIONS = ("device", "visitor", "day", "hour")
+# the report's words (segmentation.note), as abstat prints them
+NOTE = ("segment results are exploratory: they are in no Holm family, and "
+        "with S segments x M metric rows at alpha about alpha x S x M rows "
+        "are flagged by chance alone")
 OTHER = "other"
 NONE = "(none)"
 
@@ -52,19 +56,6 @@ def check_dimension(dim):
     raise ValueError("--by " + dim)
 
 
-def fields_read(dims):
-    """The log keys the dimensions read off the entry line."""
-    keys = set()
-    for d in dims:
-        if d == "device":
-            keys.add("ua")
-        elif d == "visitor":
-            keys.add("uid_new")
-        elif d.startswith("field:"):
-            keys.add(d[len("field:"):])
-    return keys
-
-
 def device_of(ua):
     # type(), not isinstance(): the reference reads JSON numbers as str
     if type(ua) is not str or ua == "":
@@ -82,36 +73,77 @@ def utc(us, fmt):
         us // 10**6, datetime.timezone.utc).strftime(fmt)
 
 
-def raw_value(dim, line, entry):
-    """A visitor's value of dim before --by-top folds field values."""
+def raw_value(dim, line, t):
+    """A line's value of dim (entering at t) before --by-top pools field
+    values. `line` is the reference's parse: strings are str, JSON
+    numbers Num (a str subclass keeping their text)."""
     if dim == "device":
         return device_of(line.get("ua"))
     if dim == "visitor":
-        return "new" if line.get("uid_new") == "1" else "returning"
+        v = line.get("uid_new")
+        return "new" if v is True or (type(v) is str and v in ("1", "true")) \
+            else "returning"
     if dim == "day":
-        return utc(entry, "%Y-%m-%d")
+        return utc(t, "%Y-%m-%d")
     if dim == "hour":
-        return utc(entry, "%Y-%m-%dT%H")
+        return utc(t, "%Y-%m-%dT%H")
     v = line.get(dim[len("field:"):])
-    return v if type(v) is str else NONE
+    if not isinstance(v, str):      # null, true, an object: no value
+        return NONE
+    # values are C strings there: an escaped NUL ends one
+    v = v.split("\0")[0]
+    return v if v != "" else NONE
+
+
+def byte_key(value):
+    return value.encode("utf-8", "surrogateescape")
+
+
+def entry_values(dims, line, t, have=None):
+    """The dimensions' values of an entry line; on a tie with the values
+    `have` of another line entering at the same time, the bytewise
+    smaller of each, so that the order of lines does not matter."""
+    vals = {d: raw_value(d, line, t) for d in dims}
+    if have is not None:
+        vals = {d: min(vals[d], have[d], key=byte_key) for d in dims}
+    return vals
 
 
 def sort_key(value):
     """Values bytewise, `other` and then `(none)` last."""
-    last = {OTHER: 1, NONE: 2}.get(value, 0)
-    return (last, value.encode("utf-8", "surrogateescape"))
+    return ({OTHER: 1, NONE: 2}.get(value, 0), byte_key(value))
 
 
-def fold_top(values, top):
-    """values: key -> raw value. Field values beyond the `top` most
-    frequent (by visitors, ties by value bytewise) become `other`."""
-    count = {}
-    for v in values.values():
-        count[v] = count.get(v, 0) + 1
-    ranked = sorted(count, key=lambda v: (-count[v],
-                                          v.encode("utf-8", "surrogateescape")))
-    kept = set(ranked[:top])
-    return {k: (v if v in kept else OTHER) for k, v in values.items()}
+def fold_top(seen, count, top):
+    """The name of each seen value: a field's `top` most frequent by
+    visitors (ties by value, bytewise) their own, the others `other`;
+    `(none)` (and a value `other`) always their own."""
+    ranked = sorted((v for v in seen if v not in (OTHER, NONE)),
+                    key=lambda v: (-count.get(v, 0), byte_key(v)))
+    kept = set(ranked[:top]) | {OTHER, NONE}
+    return {v: (v if v in kept else OTHER) for v in seen}
+
+
+def test_interval(m):
+    """The interval a row's verdict is on (docs/abstat-json.md, `flag`):
+    the sequence with --sequential, else CUPED's where it adjusted the
+    row, else the row's own; relative or absolute as its `test`."""
+    rel = m["test"] == "relative"
+    if "sequential" in m:
+        return m["sequential"]["rel_ci" if rel else "ci"]
+    if m.get("cuped") and not m["small_counts"]:
+        return m["cuped"]["rel_ci" if rel else "ci"]
+    return m["rel_ci" if rel else "abs_ci"]
+
+
+def exploratory(m):
+    """A segment's row: its flag, and in no Holm family."""
+    lo, hi = test_interval(m)
+    m["flag"] = lo is not None and hi is not None and (lo > 0 or hi < 0)
+    m["p_value_adjusted"] = None
+    m["ci_adjusted"] = m["ci_adjusted_level"] = m["power"] = None
+    if "sequential" in m:
+        m["sequential"]["p_value_adjusted"] = None
 
 
 def cochran_q(effects, variances):
@@ -133,57 +165,51 @@ def cochran_q(effects, variances):
     return q, len(pts), p
 
 
-def heterogeneity(dim, segs):
-    """Cochran's Q per metric and variant of one dimension's segments;
-    segs: list of (segment, its rows' estimates (mt, vt, nt, mc, vc, nc)
-    by (metric, variant))."""
+def heterogeneity(dim, rows, segs):
+    """Cochran's Q per metric row (metric, variant) of the experiment,
+    in its order, over one dimension's segments; segs: each segment's
+    (effect, variance, treatment visitors, baseline visitors) by row."""
     out = []
-    keys = []
-    for _, est in segs:
-        for k in est:
-            if k not in keys:
-                keys.append(k)
-    for metric, variant in keys:
+    for key in rows:
         eff, var = [], []
-        for _, est in segs:
-            e = est.get((metric, variant))
-            if e is None:
+        for est in segs:
+            e = est.get(key)
+            if e is None or e[0] is None or e[2] < 2 or e[3] < 2:
                 continue
-            mt, vt, nt, mc, vc, nc = e
-            if nt < 2 or nc < 2 or mt is None or mc is None:
-                continue
-            eff.append(mt - mc)
-            var.append(None if vt is None or vc is None else vt + vc)
+            eff.append(e[0])
+            var.append(e[1])
         q, k, p = cochran_q(eff, var)
-        out.append({"dimension": dim, "metric": metric, "variant": variant,
+        out.append({"dimension": dim, "metric": key[0], "variant": key[1],
                     "q": q, "df": k - 1 if k >= 2 else None, "segments": k,
                     "p_value": p})
     return out
 
 
-def segments(e, members, entry, entry_line, multi_pairs, dims, top, compute):
-    """The `segments` and `heterogeneity` of experiment e.
+def segments(e, members, entry_vals, multi_pairs, rows, dims, top, alpha,
+             compute):
+    """The `segments`, `heterogeneity` and `segment_multiplicity` of
+    experiment e.
 
     members: (uid, e) -> variant of the experiment's visitors;
     multi_pairs: (uid, e) -> variants of those exposed to several;
-    entry / entry_line: (uid, e) -> entry time / entry line's keys;
-    compute(sub_members, sub_multi) -> (variants, metrics, srm, estimates)
-    the experiment's own over a subset of visitors."""
+    entry_vals: (uid, e) -> the dimensions' values of its entry line;
+    rows: the experiment's metric rows (metric, variant) in order;
+    compute(sub_members, sub_multi) -> (variants, metrics, srm, het)
+    the experiment's own over a subset of visitors, het its rows'
+    (effect, variance, nt, nc) for the heterogeneity test."""
     out, het = [], []
+    keys = [k for k in members if k[1] == e]
+    mkeys = [k for k in multi_pairs if k[1] == e]
     for dim in dims:
-        keys = [k for k in members if k[1] == e]
-        mkeys = [k for k in multi_pairs if k[1] == e]
-        value = {k: raw_value(dim, entry_line[k], entry[k])
-                 for k in keys + mkeys}
+        value = {k: entry_vals[k][dim] for k in keys + mkeys}
         if dim.startswith("field:"):
-            # ranked by the experiment's visitors
-            kept = fold_top({k: value[k] for k in keys}, top)
-            names = set(kept.values())
-            value = {k: (kept[k] if k in kept else
-                         value[k] if value[k] in names else OTHER)
-                     for k in value}
+            count = {}
+            for k in keys:
+                count[value[k]] = count.get(value[k], 0) + 1
+            name = fold_top(set(value.values()), count, top)
+            value = {k: name[v] for k, v in value.items()}
         segs = []
-        for v in sorted(set(value[k] for k in keys), key=sort_key):
+        for v in sorted(set(value.values()), key=sort_key):
             sub = {k: members[k] for k in keys if value[k] == v}
             sub_multi = {}
             for k in mkeys:
@@ -192,12 +218,15 @@ def segments(e, members, entry, entry_line, multi_pairs, dims, top, compute):
                         sub_multi[(e, var)] = sub_multi.get((e, var), 0) + 1
             variants, metrics, srm, est = compute(sub, sub_multi)
             for m in metrics:
-                lo, hi = m["abs_ci"]
-                if lo is not None and (lo > 0 or hi < 0):
-                    m["flag"] = True
-            seg = {"dimension": dim, "value": v, "visitors": len(sub),
-                   "variants": variants, "metrics": metrics, "srm": srm}
-            out.append(seg)
-            segs.append((seg, est))
-        het.extend(heterogeneity(dim, segs))
-    return out, het
+                exploratory(m)
+            out.append({"dimension": dim, "value": v, "visitors": len(sub),
+                        "variants": variants, "metrics": metrics,
+                        "srm": srm})
+            segs.append(est)
+        het.extend(heterogeneity(dim, rows, segs))
+    tests = sum(len(s["metrics"]) for s in out)
+    multiplicity = {
+        "segments": len(out), "tests": tests,
+        "flags": sum(m["flag"] for s in out for m in s["metrics"]),
+        "expected_flags": alpha * tests}
+    return out, het, multiplicity

@@ -12,6 +12,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use File::Temp qw(tempdir);
+use JSON::PP ();
 use Test::More;
 use AbstatTest qw(run_abstat exp_of metric_of by_supported segment_of);
 
@@ -46,12 +47,25 @@ sub heterogeneity_of {
     return $h;
 }
 
-# A row's flag is its CI excluding 0, nothing else.
+# The interval a row's verdict is on (docs/abstat-json.md, `flag`): the
+# confidence sequence with --sequential, CUPED's where it adjusted the
+# row (not an exact test of small counts), else the row's own; relative
+# or absolute as the row's `test`.
+sub test_interval {
+    my ($m) = @_;
+    my $rel = $m->{test} eq 'relative';
+    return $m->{sequential}{$rel ? 'rel_ci' : 'ci'} if $m->{sequential};
+    return $m->{cuped}{$rel ? 'rel_ci' : 'ci'}
+        if $m->{cuped} && !$m->{small_counts};
+    return $m->{$rel ? 'rel_ci' : 'abs_ci'};
+}
+
+# A row's flag is that interval excluding 0, nothing else.
 sub flag_agrees {
     my ($m) = @_;
-    my ($lo, $hi) = @{ $m->{abs_ci} };
-    my $excludes = defined $lo && ($lo > 0 || $hi < 0) ? 1 : 0;
-    return $excludes == ($m->{flag} ? 1 : 0);
+    my ($lo, $hi) = @{ test_interval($m) };
+    my $excludes = defined $lo && defined $hi && ($lo > 0 || $hi < 0) ? 1 : 0;
+    return JSON::PP::is_bool($m->{flag}) && $excludes == ($m->{flag} ? 1 : 0);
 }
 
 # (a) Known effects of opposite sign. 10000 visitors a segment, 5000 an
@@ -153,8 +167,9 @@ sub binomial_bounds {
     my $r = report('--by', 'field:country', '--by-top', '20', $log);
     my @exps = grep { $_->{name} =~ /^aa\d\d\z/ } @{ $r->{experiments} };
     is(scalar @exps, 25, 'aa: 25 experiments');
-    my (%rows, %flags, @cells, $disagree, $shape);
+    my (%rows, %flags, @cells, $disagree, $shape, $notes);
     for my $x (@exps) {
+        my ($tests, $flagged) = (0, 0);
         my @v = map { $_->{value} } @{ $x->{segments} };
         $shape++ unless @v == 20 && !grep { $_ eq 'other' || $_ eq '(none)' }
                                         @v;
@@ -162,7 +177,9 @@ sub binomial_bounds {
             my ($n, $f) = (0, 0);
             for my $m (@{ $s->{metrics} }) {
                 $disagree++ unless flag_agrees($m);
-                next unless defined $m->{abs_ci}[0];
+                $tests++;
+                $flagged++ if $m->{flag};
+                next unless defined test_interval($m)->[0];
                 $rows{ $m->{metric} }++;
                 $n++;
                 if ($m->{flag}) {
@@ -172,9 +189,21 @@ sub binomial_bounds {
             }
             push @cells, $n ? $f / $n : 0;
         }
+        # the multiplicity note: what chance alone flags among the rows
+        my $mult = $x->{segment_multiplicity} // {};
+        $notes++ unless ($mult->{segments} // -1) == @{ $x->{segments} }
+            && ($mult->{tests} // -1) == $tests
+            && ($mult->{flags} // -1) == $flagged
+            && abs(($mult->{expected_flags} // -1) - $alpha * $tests)
+               <= 1e-9 * $tests;
     }
+    ok(!$notes, 'aa: every segment_multiplicity counts the segments, rows '
+       . 'and flags, and expects alpha x rows of them by chance');
+    like($r->{segmentation}{note} // '', qr/exploratory.*alpha/,
+         'aa: the report says segment results are exploratory');
     ok(!$shape, 'aa: every experiment has the 20 countries, no other');
-    ok(!$disagree, 'aa: every row is flagged exactly when its CI excludes 0');
+    ok(!$disagree, 'aa: every row is flagged exactly when the interval of '
+       . 'its test excludes 0');
     ok(keys %rows >= 6, 'aa: rows of ' . join(', ', sort keys %rows));
     for my $metric (sort keys %rows) {
         my $n = $rows{$metric};
