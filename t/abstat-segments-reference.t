@@ -52,7 +52,7 @@ sub dimensions_of {
     return \%d;
 }
 
-my %kinds;
+my (%kinds, %full);
 for my $expected (sort keys %scenario) {
     my $want = read_json("$data/$expected");
     my $dims = dimensions_of($want);
@@ -62,6 +62,7 @@ for my $expected (sort keys %scenario) {
     my ($rc, $got, $err) = run_abstat(@{ $scenario{$expected} });
     is($rc, 0, "$expected: exit 0") or diag $err;
     matches($got, $want, $expected);
+    $full{$expected} = $got;
 }
 ok($kinds{$_}, "a scenario has --by $_")
     for qw(device visitor field day hour);
@@ -84,6 +85,10 @@ for my $k (1 .. @files) {
     $got = $json;
 }
 matches($got, $want, 'incremental runs over the rotated files');
+# and abstat's own full run, whatever the reference says
+my $one = $full{'expected-segments-state.json'};
+matches($got, $one, 'incremental runs over the rotated files, against '
+        . 'the full run');
 
 # The same lines in one plain file written in four pieces: input.files
 # and the bad-line samples (file, line) are those of another layout.
@@ -111,9 +116,11 @@ for my $i (0 .. $#cuts) {
     is($rc, 0, "growing file, run " . ($i + 1) . ': exit 0') or diag $err;
     $got = $json;
 }
-for my $r ($got, $want) {
+for my $r ($got, $want, $one) {
     delete @{ $r->{input} }{qw(files bad_samples)} if ref $r eq 'HASH';
 }
 matches($got, $want, 'incremental runs over a growing file');
+matches($got, $one, 'incremental runs over a growing file, against the '
+        . 'full run');
 
 done_testing();
