@@ -43,25 +43,30 @@ typedef struct {
 
 /*
  * Which memberships of an experiment a report reads: all of them, or
- * those of one segment (map: the segment of each value id of dimension
- * dim, segments.c); and their funnel and multi-variant counts, which the
- * pass keeps per experiment and segments.c counts per segment.
+ * those of one segment (a list, segments.c, so that a segment costs its
+ * size, not the state's); and their funnel and multi-variant counts,
+ * which the pass keeps per experiment and segments.c per segment.
  */
 typedef struct {
-    const uint16_t  *map;       /* NULL: every membership */
-    size_t           dim;
-    uint16_t         seg;
+    const uint32_t  *list;      /* NULL: every membership */
+    size_t           nlist;
     const uint64_t  *event_count;       /* [var * nevents + event] */
     const uint64_t  *event_pre;         /* the same; NULL without CUPED */
     const uint64_t  *event_both;
     const uint64_t  *multi;             /* [var] */
 } ab_msel_t;
 
-static inline int
-ab_msel_has(const ab_state_t *st, const ab_msel_t *sel, size_t m)
+/* How many memberships sel reads through ab_msel_at(). */
+static inline size_t
+ab_msel_n(const ab_state_t *st, const ab_msel_t *sel)
 {
-    return sel->map == NULL
-           || sel->map[st->segs[m * st->nseg + sel->dim]] == sel->seg;
+    return sel->list ? sel->nlist : st->nmemb;
+}
+
+static inline size_t
+ab_msel_at(const ab_msel_t *sel, size_t at)
+{
+    return sel->list ? sel->list[at] : at;
 }
 
 /* The variants, SRM and metrics of experiment e's memberships that sel

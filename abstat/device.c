@@ -10,6 +10,8 @@
 
 #include <string.h>
 
+#include <xxhash.h>
+
 typedef struct {
     ab_device_t          device;
     const char *const   *tokens;        /* NULL-terminated, lowercase */
@@ -91,6 +93,26 @@ ab_device_of(const char *ua, size_t len)
     }
 
     return AB_DEVICE_OTHER;
+}
+
+
+ab_device_t
+ab_device_cached(ab_device_cache_t *c, const char *ua, size_t len)
+{
+    size_t  i;
+
+    if (len == 0 || len > AB_UA_CACHE_LEN) {
+        return ab_device_of(ua, len);
+    }
+
+    i = (size_t) XXH3_64bits(ua, len) % AB_UA_CACHE_SLOTS;
+    if (c->slot[i].len != len || memcmp(c->slot[i].ua, ua, len) != 0) {
+        c->slot[i].len = (uint16_t) len;
+        c->slot[i].device = (uint8_t) ab_device_of(ua, len);
+        memcpy(c->slot[i].ua, ua, len);
+    }
+
+    return (ab_device_t) c->slot[i].device;
 }
 
 

@@ -13,6 +13,7 @@
 #define ABSTAT_DEVICE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef enum {
     AB_DEVICE_MOBILE,
@@ -25,6 +26,27 @@ typedef enum {
 
 /* The class of ua[0..len) (no User-Agent at all is a bot). */
 ab_device_t ab_device_of(const char *ua, size_t len);
+
+/*
+ * The classes of the User-Agents seen last: a log has few distinct ones
+ * among many lines, and the token table costs microseconds a line. A
+ * direct-mapped table over XXH3 of the text, holding the text itself
+ * (so that a hit is exact); longer ones are classified every time.
+ */
+#define AB_UA_CACHE_SLOTS  256
+#define AB_UA_CACHE_LEN    240
+
+typedef struct {
+    struct {
+        uint16_t  len;          /* 0: empty slot */
+        uint8_t   device;
+        char      ua[AB_UA_CACHE_LEN];
+    } slot[AB_UA_CACHE_SLOTS];
+} ab_device_cache_t;
+
+/* ab_device_of() through cache c (zeroed before first use). */
+ab_device_t ab_device_cached(ab_device_cache_t *c, const char *ua,
+    size_t len);
 
 /* "mobile", "tablet", "desktop", "bot", "other". */
 const char *ab_device_name(ab_device_t d);

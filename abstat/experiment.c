@@ -304,14 +304,12 @@ accumulate(const ab_pass_t *p, int e, const ab_msel_t *sel, double cap,
     acc_t             *a;
     double             x, y, dx, dy, v[AB_CU_NVARS];
     long double        r, xu;
-    size_t             i, j, k, use[NDEFS], nuse = reported_defs(cap, use);
+    size_t             i, j, k, use[NDEFS], nuse = reported_defs(cap, use), at;
 
-    for (i = 0; i < st->nmemb; i++) {
-        const ab_memb_t  *mb = &st->membs[i];
+    for (at = 0; at < ab_msel_n(st, sel); at++) {
+        const ab_memb_t  *mb = &st->membs[i = ab_msel_at(sel, at)];
 
-        if (mb->exp != e || mb->var == AB_VAR_MULTI
-            || !ab_msel_has(st, sel, i))
-        {
+        if (mb->exp != e || mb->var == AB_VAR_MULTI) {
             continue;
         }
 
@@ -522,7 +520,7 @@ fill_variants(const ab_pass_t *p, int e, const ab_msel_t *sel,
     const int *order, ab_rexp_t *x)
 {
     const ab_state_t  *st = p->st;
-    size_t             i, *pos = calloc(st->vars[e].n + 1, sizeof(size_t));
+    size_t             i, at, *pos = calloc(st->vars[e].n + 1, sizeof(size_t));
     ab_rvariant_t     *v;
 
     for (i = 0; pos && i < x->nvariants; i++) {
@@ -531,13 +529,11 @@ fill_variants(const ab_pass_t *p, int e, const ab_msel_t *sel,
         x->variants[i].multi_variant = sel->multi[order[i]];
     }
 
-    for (i = 0; pos && i < st->nmemb; i++) {
-        const ab_memb_t  *mb = &st->membs[i];
+    for (at = 0; pos && at < ab_msel_n(st, sel); at++) {
+        const ab_memb_t  *mb = &st->membs[i = ab_msel_at(sel, at)];
         const ab_vagg_t  *a = &p->agg[i];
 
-        if (mb->exp != e || mb->var == AB_VAR_MULTI
-            || !ab_msel_has(st, sel, i))
-        {
+        if (mb->exp != e || mb->var == AB_VAR_MULTI) {
             continue;
         }
         v = &x->variants[pos[mb->var]];

@@ -511,6 +511,15 @@ seg_ids(ab_state_t *st, const ab_input_t *in, const ab_pline_t *pl,
         if (d->kind == AB_DIM_DAY || d->kind == AB_DIM_HOUR) {
             len = ab_seg_time(d->kind, pl->time, buf);
             s = buf;
+        } else if (d->kind == AB_DIM_DEVICE) {
+            if (st->ua_cache == NULL
+                && (st->ua_cache = calloc(1, sizeof(*st->ua_cache))) == NULL)
+            {
+                st->oom = 1;
+                return -1;
+            }
+            s = ab_device_name(ab_device_cached(st->ua_cache, s, len));
+            len = strlen(s);
         }
         if ((id = ab_state_seg_id(st, i, s, len)) < 0) {
             st->oom = 1;

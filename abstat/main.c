@@ -78,6 +78,7 @@ typedef struct {
     const char     *output;     /* --output */
     int             fail_on;    /* FAIL_* */
     int             trend_table;        /* --table trend */
+    int             segments_table;     /* --table segments */
     char          **primary;    /* --primary */
     size_t          nprimary;
     int             sequential; /* -1 unless --sequential/--no-sequential */
@@ -93,7 +94,7 @@ static const char  usage_text[] =
     "FILE: stdin) and reports every experiment against its baseline.\n"
     "\n"
     "Output:      -f, --format text|json|csv|html|prom  -o, --output FILE\n"
-    "             --width N  --bucket day|hour  --table metrics|trend\n"
+    "             --width N  --bucket day|hour  --table metrics|trend|segments\n"
     "             -q, --quiet\n"
     "Selection:   -e, --experiment NAME  --since TIME  --until TIME\n"
     "             --events FILE\n"
@@ -362,8 +363,11 @@ parse_options(int argc, char **argv, opts_t *o)
         case OPT_TABLE:
             if (strcmp(optarg, "trend") == 0) {
                 o->trend_table = 1;
+            } else if (strcmp(optarg, "segments") == 0) {
+                o->segments_table = 1;
             } else if (strcmp(optarg, "metrics") != 0) {
-                usage_error("unknown --table '%s' (metrics or trend)", optarg);
+                usage_error("unknown --table '%s' (metrics, trend or "
+                            "segments)", optarg);
             }
             break;
         case OPT_FAIL_ON:
@@ -573,6 +577,7 @@ render_to(FILE *out, const opts_t *o, const ab_report_t *rep)
         break;
     case FMT_CSV:
         rc = o->trend_table ? ab_render_csv_trend(out, rep)
+             : o->segments_table ? ab_render_csv_segments(out, rep)
              : ab_render_csv(out, rep);
         break;
     case FMT_PROM:
@@ -1295,6 +1300,9 @@ main(int argc, char **argv)
 
     if (o.trend_table && (o.format != FMT_CSV || !o.cfg.bucket)) {
         usage_error("--table trend needs --format csv and --bucket%s", "");
+    }
+    if (o.segments_table && (o.format != FMT_CSV || o.by.n == 0)) {
+        usage_error("--table segments needs --format csv and --by%s", "");
     }
     if (o.format == FMT_HTML && o.cfg.bucket == AB_BUCKET_NONE) {
         /* The page's charts are over time. */

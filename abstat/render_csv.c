@@ -1,15 +1,17 @@
 /*
  * One CSV row per comparison, in the shortest form that reads back
  * exactly, empty for undefined. Every name in a report is restricted to
- * [A-Za-z0-9_.:-], so no quoting is ever needed. A table has no place
- * for a header line, so each row ends with the data's time range and
- * when the report was made.
+ * [A-Za-z0-9_.:-], so no quoting is needed, but for segment values
+ * (a field's, from the log), quoted as RFC 4180 says where they need it.
+ * A table has no place for a header line, so each row ends with the
+ * data's time range and when the report was made.
  */
 
 #include "render.h"
 #include "roles.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "repfmt.h"
 #include "timefmt.h"
@@ -42,6 +44,59 @@ put_times(FILE *out, const ab_report_t *rep)
 }
 
 
+/* ",s", quoted when s holds a comma, a quote or a line break. */
+static void
+put_str(FILE *out, const char *s)
+{
+    const char  *p;
+
+    if (strpbrk(s, ",\"\r\n") == NULL) {
+        fprintf(out, ",%s", s);
+        return;
+    }
+    fputs(",\"", out);
+    for (p = s; *p; p++) {
+        if (*p == '"') {
+            fputc('"', out);
+        }
+        fputc(*p, out);
+    }
+    fputc('"', out);
+}
+
+
+/* value to rel_p_value: the columns of a comparison */
+static void
+put_effect(FILE *out, const ab_rmetric_t *m)
+{
+    put(out, m->e.value);
+    put(out, m->e.baseline_value);
+    put(out, m->e.abs_effect);
+    put(out, m->e.abs_lo);
+    put(out, m->e.abs_hi);
+    put(out, m->e.rel_effect);
+    put(out, m->e.rel_lo);
+    put(out, m->e.rel_hi);
+    put(out, m->e.p_value);
+    put(out, m->e.rel_p_value);
+}
+
+
+/* cuped_rel_effect to unit */
+static void
+put_adjusted(FILE *out, const ab_rmetric_t *m)
+{
+    const char  *unit = ab_metric_unit(m->metric);
+
+    put(out, m->has_cuped ? m->cuped.e.rel_effect : NAN);
+    put(out, m->has_cuped ? m->cuped.e.rel_lo : NAN);
+    put(out, m->has_cuped ? m->cuped.e.rel_hi : NAN);
+    put(out, m->sequential ? m->seq.rel_lo : NAN);
+    put(out, m->sequential ? m->seq.rel_hi : NAN);
+    fprintf(out, ",%s", unit ? unit : "");
+}
+
+
 /* "moved" (primary), "regressed" (guardrail), "held" where a test
  * found nothing, empty for the exploratory rows that have no verdict. */
 static const char *
@@ -61,7 +116,6 @@ verdict(const ab_rmetric_t *m, double alpha)
 int
 ab_render_csv(FILE *out, const ab_report_t *rep)
 {
-    const char  *unit;
     size_t       i, j;
 
     fputs("experiment,baseline,metric,variant,guardrail,value,baseline_value,"
@@ -81,20 +135,10 @@ ab_render_csv(FILE *out, const ab_report_t *rep)
             fprintf(out, "%s,%s,%s,%s,%d", x->name,
                     x->variants[x->baseline].name, m->metric,
                     x->variants[m->variant].name, m->guardrail);
-            put(out, m->e.value);
-            put(out, m->e.baseline_value);
-            put(out, m->e.abs_effect);
-            put(out, m->e.abs_lo);
-            put(out, m->e.abs_hi);
-            put(out, m->e.rel_effect);
-            put(out, m->e.rel_lo);
-            put(out, m->e.rel_hi);
-            put(out, m->e.p_value);
-            put(out, m->e.rel_p_value);
+            put_effect(out, m);
             put(out, m->p_adjusted);
             put(out, m->e.df);
             put(out, x->srm_p);
-            unit = ab_metric_unit(m->metric);
             fprintf(out, ",%d,%s,%s", x->srm_alert, ab_role_name(m->role),
                     m->rel_test ? "relative" : "absolute");
             put(out, m->power.defined ? m->power.mde : NAN);
@@ -102,12 +146,7 @@ ab_render_csv(FILE *out, const ab_report_t *rep)
             put(out, m->power.defined ? m->power.days_needed : NAN);
             put(out, ab_verdict_p(m));
             fprintf(out, ",%s", verdict(m, rep->alpha));
-            put(out, m->has_cuped ? m->cuped.e.rel_effect : NAN);
-            put(out, m->has_cuped ? m->cuped.e.rel_lo : NAN);
-            put(out, m->has_cuped ? m->cuped.e.rel_hi : NAN);
-            put(out, m->sequential ? m->seq.rel_lo : NAN);
-            put(out, m->sequential ? m->seq.rel_hi : NAN);
-            fprintf(out, ",%s", unit ? unit : "");
+            put_adjusted(out, m);
             put_times(out, rep);
         }
     }
@@ -155,6 +194,50 @@ ab_render_csv_trend(FILE *out, const ab_report_t *rep)
             put(out, t->conv_lift.rel_lo);
             put(out, t->conv_lift.rel_hi);
             put_times(out, rep);
+        }
+    }
+
+    return ferror(out) ? -1 : 0;
+}
+
+
+int
+ab_render_csv_segments(FILE *out, const ab_report_t *rep)
+{
+    size_t  i, j, k;
+
+    fputs("experiment,baseline,dimension,segment,segment_visitors,metric,"
+          "variant,guardrail,value,baseline_value,abs_effect,abs_ci_low,"
+          "abs_ci_high,rel_effect,rel_ci_low,rel_ci_high,p_value,"
+          "rel_p_value,df,srm_p_value,srm_alert,role,test,flag,"
+          "cuped_rel_effect,cuped_rel_ci_low,cuped_rel_ci_high,"
+          "sequential_rel_ci_low,sequential_rel_ci_high,unit,first_time,"
+          "last_time,generated\n", out);
+
+    for (i = 0; i < rep->nexps; i++) {
+        const ab_rexp_t  *x = &rep->exps[i];
+
+        for (j = 0; j < x->nsegs; j++) {
+            const ab_rseg_t  *g = &x->segs[j];
+
+            for (k = 0; k < g->r.nmetrics; k++) {
+                const ab_rmetric_t  *m = &g->r.metrics[k];
+
+                fprintf(out, "%s,%s,%s", x->name,
+                        x->variants[x->baseline].name, g->dimension);
+                put_str(out, g->value);
+                fprintf(out, ",%llu,%s,%s,%d", (unsigned long long)
+                        g->visitors, m->metric, x->variants[m->variant].name,
+                        m->guardrail);
+                put_effect(out, m);
+                put(out, m->e.df);
+                put(out, g->r.srm_p);
+                fprintf(out, ",%d,%s,%s,%d", g->r.srm_alert,
+                        ab_role_name(m->role),
+                        m->rel_test ? "relative" : "absolute", m->flag);
+                put_adjusted(out, m);
+                put_times(out, rep);
+            }
         }
     }
 

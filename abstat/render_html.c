@@ -354,6 +354,169 @@ visitors_chart(FILE *out, const ab_rexp_t *x)
 }
 
 
+/* The interval a segment row is flagged by (ab_roles_exploratory()):
+ * its test's relative one, the sequence's with --sequential. */
+static void
+row_rel_ci(const ab_rmetric_t *m, double *v, double *lo, double *hi)
+{
+    const ab_effect_t  *e = ab_metric_test(m);
+
+    *v = e->rel_effect;
+    *lo = m->sequential ? m->seq.rel_lo : e->rel_lo;
+    *hi = m->sequential ? m->seq.rel_hi : e->rel_hi;
+}
+
+
+/* One forest plot: the primary metric's relative effect with its
+ * interval per segment of dimension dim (segs[0..n)) and treatment
+ * variant, the pooled effect as a dashed line. A row per (segment,
+ * variant), its marker a circle carrying data-segment. */
+static void
+forest_chart(FILE *out, const ab_rexp_t *x, const ab_rseg_t *segs,
+    size_t n, const char *primary)
+{
+    const ab_rmetric_t  *m;
+    range_t              r = { INFINITY, -INFINITY, 0, 1 };
+    size_t               i, v, row = 0, rows = 0;
+    double               val, lo, hi, y, pv = NAN, plo, phi;
+    int                  h, left = 150;
+
+    for (i = 0; i < n; i++) {
+        for (v = 1; v < segs[i].r.nvariants; v++, rows++) {
+            for (m = segs[i].r.metrics;
+                 m < segs[i].r.metrics + segs[i].r.nmetrics; m++)
+            {
+                if (m->variant == v && strcmp(m->metric, primary) == 0) {
+                    row_rel_ci(m, &val, &lo, &hi);
+                    extend(&r, val, 1);
+                    extend(&r, lo, 1);
+                    extend(&r, hi, 1);
+                }
+            }
+        }
+    }
+    for (m = x->metrics; m < x->metrics + x->nmetrics; m++) {
+        if (m->variant == 1 && strcmp(m->metric, primary) == 0) {
+            row_rel_ci(m, &pv, &plo, &phi);
+            extend(&r, pv, 1);
+        }
+    }
+    extend(&r, 0, 1);
+    if (!(r.x1 > r.x0)) {
+        r.x0 = -0.1;
+        r.x1 = 0.1;
+    }
+    h = 44 + 20 * (int) rows;
+
+    fprintf(out, "<svg class=\"forest\" data-dimension=\"");
+    esc(out, segs[0].dimension);
+    fprintf(out, "\" viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\""
+            "relative effect per segment\">", W, h);
+
+#define FX(t)  (left + ((t) - r.x0) / (r.x1 - r.x0) * (W - left - MR))
+    fprintf(out, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"6\" y2=\"%d\" "
+            "stroke=\"#888\"/>", FX(0.0), FX(0.0), h - 26);
+    if (isfinite(pv)) {
+        fprintf(out, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"6\" y2=\"%d\" "
+                "stroke=\"%s\" stroke-dasharray=\"4 3\"/>", FX(pv), FX(pv),
+                h - 26, color(1));
+    }
+    for (i = 0; i < n; i++) {
+        for (v = 1; v < segs[i].r.nvariants; v++, row++) {
+            y = 16 + 20 * (double) row;
+            fprintf(out, "<text x=\"%d\" y=\"%.0f\" text-anchor=\"end\">",
+                    left - 8, y + 4);
+            esc(out, segs[i].value);
+            if (segs[i].r.nvariants > 2) {
+                fputc(' ', out);
+                esc(out, segs[i].r.variants[v].name);
+            }
+            fputs("</text>", out);
+            for (m = segs[i].r.metrics;
+                 m < segs[i].r.metrics + segs[i].r.nmetrics; m++)
+            {
+                if (m->variant != v || strcmp(m->metric, primary) != 0) {
+                    continue;
+                }
+                row_rel_ci(m, &val, &lo, &hi);
+                if (isfinite(lo) && isfinite(hi)) {
+                    fprintf(out, "<line x1=\"%.1f\" x2=\"%.1f\" "
+                            "y1=\"%.0f\" y2=\"%.0f\" stroke=\"%s\" "
+                            "stroke-width=\"2\"/>", FX(lo), FX(hi), y, y,
+                            color(v));
+                }
+                if (isfinite(val)) {
+                    fprintf(out, "<circle r=\"%s\" fill=\"%s\" "
+                            "stroke=\"#222\" stroke-width=\"%s\" "
+                            "cx=\"%.1f\" cy=\"%.0f\" data-segment=\"",
+                            m->flag ? "5" : "4", color(v),
+                            m->flag ? "2" : "0", FX(val), y);
+                    esc(out, segs[i].value);
+                    fputs("\"/>", out);
+                }
+            }
+        }
+    }
+    fprintf(out, "<text x=\"%d\" y=\"%d\">", left, h - 8);
+    axis_label(out, r.x0, 1);
+    fprintf(out, "</text><text x=\"%d\" y=\"%d\" text-anchor=\"end\">",
+            W - MR, h - 8);
+    axis_label(out, r.x1, 1);
+    fputs("</text></svg>", out);
+#undef FX
+}
+
+
+/* --by: a forest plot per dimension, the heterogeneity of the primary
+ * metric and the multiplicity note. */
+static void
+segments_section(FILE *out, const ab_rexp_t *x, const ab_report_t *rep)
+{
+    const ab_config_t  *cfg = rep->cfg;
+    const char         *primary = cfg->nprimary ? cfg->primary[0]
+                                                : AB_PRIMARY_DEFAULT;
+    size_t              i, j;
+
+    fputs("<h3>Segments</h3><p class=\"muted\">Relative effect on ", out);
+    esc(out, primary);
+    fputs(" per segment (by each visitor's entry line), with its interval; "
+          "dashed: all visitors; outlined: the interval excludes 0.</p>"
+          "<div class=\"charts\">", out);
+    for (i = 0; i < x->nsegs; i = j) {
+        for (j = i; j < x->nsegs
+                    && strcmp(x->segs[j].dimension, x->segs[i].dimension) == 0;
+             j++)
+        {
+            /* the segments of one dimension are consecutive */
+        }
+        fputs("<figure><figcaption>", out);
+        esc(out, x->segs[i].dimension);
+        fputs("</figcaption>", out);
+        forest_chart(out, x, x->segs + i, j - i, primary);
+        fputs("</figure>", out);
+    }
+    fputs("</div><ul class=\"muted\">", out);
+    for (i = 0; i < x->nhet; i++) {
+        if (strcmp(x->het[i].metric, primary) != 0) {
+            continue;
+        }
+        fputs("<li>Heterogeneity by ", out);
+        esc(out, x->het[i].dimension);
+        fputs(", ", out);
+        esc(out, x->variants[x->het[i].variant].name);
+        fprintf(out, ": Cochran's Q = %.4g over %zu segments, p = ",
+                x->het[i].q, x->het[i].segments);
+        num(out, x->het[i].p_value, "%.4g");
+        fputs("</li>", out);
+    }
+    fprintf(out, "</ul><p class=\"muted\">Segment results are exploratory, "
+            "in no Holm family: %zu segments, %zu metric rows, %zu flagged; "
+            "about %.1f (alpha x rows) are expected by chance alone.</p>",
+            x->nsegs, x->seg_tests, x->seg_flags,
+            rep->alpha * (double) x->seg_tests);
+}
+
+
 static void
 legend(FILE *out, const ab_rexp_t *x, size_t from)
 {
@@ -779,6 +942,9 @@ ab_render_html(FILE *out, const ab_report_t *rep)
             fputs("<h3>Power of the primary metrics</h3>", out);
             power_table(out, x, rep->cfg ? rep->cfg->mde : 0);
         }
+        if (rep->cfg && rep->cfg->by && x->nsegs > 0) {
+            segments_section(out, x, rep);
+        }
         fputs("</section>", out);
     }
 
@@ -789,7 +955,12 @@ ab_render_html(FILE *out, const ab_report_t *rep)
           "{var s=[];document.querySelectorAll('svg').forEach(function(e)"
           "{var r=e.getBoundingClientRect();s.push(Math.round(r.width)+'x'+"
           "Math.round(r.height));});document.body.setAttribute("
-          "'data-svg-sizes',s.join(' '));});</script>"
+          "'data-svg-sizes',s.join(' '));var f=[];document.querySelectorAll("
+          "'svg.forest').forEach(function(e){var k=0;e.querySelectorAll("
+          "'circle[data-segment]').forEach(function(c){var r=c."
+          "getBoundingClientRect();if(r.width>0&&r.height>0)k++;});f.push("
+          "e.getAttribute('data-dimension')+'='+k);});document.body."
+          "setAttribute('data-forest-markers',f.join(' '));});</script>"
           "</main></body></html>\n", out);
 
     return ferror(out) ? -1 : 0;

@@ -219,6 +219,31 @@ family(FILE *out, family_t f, const ab_report_t *rep)
 }
 
 
+/* --by: the SRM p of each segment only (the rest is exploratory, not a
+ * series to alert on; a split broken in one segment is). */
+static void
+segment_srm(FILE *out, const ab_report_t *rep)
+{
+    size_t  i, j;
+
+    fputs("# HELP abstat_segment_srm_p_value p-value of the sample ratio "
+          "mismatch chi-square test among a segment's visitors (--by).\n"
+          "# TYPE abstat_segment_srm_p_value gauge\n", out);
+    for (i = 0; i < rep->nexps; i++) {
+        const ab_rexp_t  *x = &rep->exps[i];
+
+        for (j = 0; j < x->nsegs; j++) {
+            fputs("abstat_segment_srm_p_value{", out);
+            label(out, "experiment", x->name, 1);
+            label(out, "dimension", x->segs[j].dimension, 0);
+            label(out, "segment", x->segs[j].value, 0);
+            fputc('}', out);
+            value(out, x->segs[j].r.srm_p);
+        }
+    }
+}
+
+
 static void
 input_gauge(FILE *out, const char *name, const char *help, uint64_t v)
 {
@@ -268,6 +293,9 @@ ab_render_prom(FILE *out, const ab_report_t *rep)
 
     for (f = 0; f < F_N; f++) {
         family(out, (family_t) f, rep);
+    }
+    if (rep->cfg != NULL && rep->cfg->by != NULL) {
+        segment_srm(out, rep);
     }
 
     return ferror(out) ? -1 : 0;

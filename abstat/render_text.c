@@ -428,6 +428,147 @@ roles_tables(FILE *out, const ab_rexp_t *x, const ab_report_t *rep,
 }
 
 
+/* The row of metric name for variant v of x, or NULL. */
+static const ab_rmetric_t *
+row_of(const ab_rexp_t *x, const char *name, size_t v)
+{
+    size_t  i;
+
+    for (i = 0; i < x->nmetrics; i++) {
+        if (x->metrics[i].variant == v && strcmp(x->metrics[i].metric, name)
+                                          == 0)
+        {
+            return &x->metrics[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+/* A metric's value for variant v: its row's, or for the baseline any
+ * row's baseline value. */
+static double
+value_of(const ab_rexp_t *x, const char *name, size_t v)
+{
+    const ab_rmetric_t  *m;
+    size_t               i;
+
+    if (v != x->baseline) {
+        return (m = row_of(x, name, v)) ? m->e.value : NAN;
+    }
+    for (i = 0; i < x->nvariants; i++) {
+        if ((m = row_of(x, name, i)) != NULL) {
+            return m->e.baseline_value;
+        }
+    }
+
+    return NAN;
+}
+
+
+/* One row per segment and variant: visitors, the primary metric and
+ * its relative effect (the row's test), conversion, the segment's SRM. */
+static int
+segments_table(FILE *out, const ab_rexp_t *x, const char *primary,
+    size_t width)
+{
+    const char *const  head[] = { "segment", "variant", "visitors", primary,
+        "rel effect", "CI", "conversion", "SRM p" };
+    const ab_rmetric_t  *m;
+    const ab_effect_t   *e;
+    ab_ttab_t            t;
+    size_t               i, v, r;
+
+    ab_ttab_init(&t, 8, 2);
+    t.left[0] = t.left[1] = 1;
+    header(&t, head);
+
+    for (i = 0; i < x->nsegs; i++) {
+        const ab_rexp_t  *g = &x->segs[i].r;
+
+        for (v = 0; v < g->nvariants; v++) {
+            if ((r = ab_ttab_row(&t)) == (size_t) -1) {
+                break;
+            }
+            snprintf(ab_ttab_cell(&t, r, 0), CELL_MAX, "%s=%s",
+                     x->segs[i].dimension, x->segs[i].value);
+            snprintf(ab_ttab_cell(&t, r, 1), CELL_MAX, "%s",
+                     g->variants[v].name);
+            snprintf(ab_ttab_cell(&t, r, 2), CELL_MAX, "%llu",
+                     (unsigned long long) g->variants[v].visitors);
+            fmt_num(ab_ttab_cell(&t, r, 3), value_of(g, primary, v));
+            m = v == g->baseline ? NULL : row_of(g, primary, v);
+            e = m ? ab_metric_test(m) : NULL;
+            fmt_pct(ab_ttab_cell(&t, r, 4), e ? e->rel_effect : NAN);
+            fmt_ci(ab_ttab_cell(&t, r, 5), e ? e->rel_lo : NAN,
+                   e ? e->rel_hi : NAN, 1);
+            if (m && m->flag) {
+                strcat(ab_ttab_cell(&t, r, 5), " *");
+            }
+            fmt_pct(ab_ttab_cell(&t, r, 6),
+                    value_of(g, "conversion_rate", v));
+            /* a share, not a change */
+            memmove(ab_ttab_cell(&t, r, 6), ab_ttab_cell(&t, r, 6) + 1,
+                    CELL_MAX - 1);
+            fmt_p(ab_ttab_cell(&t, r, 7), v == 0 ? g->srm_p : NAN);
+            if (v == 0 && g->srm_alert) {
+                strcat(ab_ttab_cell(&t, r, 7), " ALERT");
+            }
+        }
+    }
+
+    return ab_ttab_print(out, &t, width);
+}
+
+
+/* --by: the segments table, the heterogeneity of the primary metric and
+ * conversion, and the multiplicity note. */
+static int
+segments_text(FILE *out, const ab_rexp_t *x, const ab_report_t *rep,
+    size_t width)
+{
+    const ab_config_t  *cfg = rep->cfg;
+    const char         *primary = cfg->nprimary ? cfg->primary[0]
+                                                : AB_PRIMARY_DEFAULT;
+    char                buf[768], p[CELL_MAX];
+    size_t              i;
+
+    fputc('\n', out);
+    ab_ttab_wrap(out, width, "Segments (by the entry line; * the interval "
+                 "excludes 0; exploratory):");
+    if (segments_table(out, x, primary, width) != 0) {
+        return -1;
+    }
+
+    for (i = 0; i < x->nhet; i++) {
+        const ab_rhet_t  *h = &x->het[i];
+
+        if (strcmp(h->metric, primary) != 0
+            && strcmp(h->metric, "conversion_rate") != 0)
+        {
+            continue;
+        }
+        fmt_p(p, h->p_value);
+        snprintf(buf, sizeof(buf), "Heterogeneity by %s, %s %s: Cochran's "
+                 "Q = %.4g over %zu segments, p = %s", h->dimension,
+                 h->metric, x->variants[h->variant].name, h->q, h->segments,
+                 p);
+        ab_ttab_wrap(out, width, buf);
+    }
+
+    snprintf(buf, sizeof(buf), "Note: segment results are exploratory, in "
+             "no Holm family: %zu segments, %zu metric rows, %zu flagged "
+             "(*); about %.1f (alpha x rows) are expected by chance alone. "
+             "The JSON report has every metric and its heterogeneity.",
+             x->nsegs, x->seg_tests, x->seg_flags,
+             rep->alpha * (double) x->seg_tests);
+    ab_ttab_wrap(out, width, buf);
+
+    return 0;
+}
+
+
 int
 ab_render_text(FILE *out, const ab_report_t *rep, size_t width)
 {
@@ -521,6 +662,9 @@ ab_render_text(FILE *out, const ab_report_t *rep, size_t width)
             if (sequential_table(out, x, rep->alpha, width) != 0) {
                 return -1;
             }
+        }
+        if (rep->cfg && rep->cfg->by && segments_text(out, x, rep, width)) {
+            return -1;
         }
     }
 

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "device.h"
 #include "timefmt.h"
 
 static const struct {
@@ -147,16 +146,14 @@ ab_seg_text(const ab_dim_t *d, const ab_jv_t *f)
 {
     const ab_jv_t  *v = &f[d->key];
     ab_segtext_t    t = { AB_SEG_NONE, sizeof(AB_SEG_NONE) - 1 };
-    const char     *name;
 
     switch (d->kind) {
     case AB_DIM_DEVICE:
-        /* no User-Agent at all is a bot (device.h) */
-        name = ab_device_name(v->type == AB_JV_STRING
-                              ? ab_device_of(v->s, v->len)
-                              : ab_device_of("", 0));
-        t.s = name;
-        t.len = strlen(name);
+        /* the User-Agent itself, classified when the line is applied,
+         * by the visitor's exposures only (ab_device_cached()); none at
+         * all, "", is a bot (device.h) */
+        t.s = v->type == AB_JV_STRING ? v->s : "";
+        t.len = v->type == AB_JV_STRING ? v->len : 0;
         break;
 
     case AB_DIM_VISITOR:

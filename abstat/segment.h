@@ -78,7 +78,9 @@ void ab_by_keys(ab_by_t *by, const ab_json_key_t *base, size_t nbase);
 void ab_by_spec(const ab_by_t *by, char *buf, size_t len);
 
 /* The text of dimension d for a line whose values for by->keys are f
- * (the parser's output); day and hour are not text (ab_seg_time()). */
+ * (the parser's output): for device the User-Agent, whose class the
+ * caller takes (ab_device_cached()); day and hour are not text
+ * (ab_seg_time()). */
 ab_segtext_t ab_seg_text(const ab_dim_t *d, const ab_jv_t *f);
 
 /* "YYYY-MM-DD" or "YYYY-MM-DDTHH" of t (us, UTC) into buf (>= 14). */

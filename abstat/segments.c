@@ -30,6 +30,8 @@ typedef struct {
     const char   **names;
     size_t         n;
     uint64_t      *visitors;    /* per value id, then per segment */
+    uint32_t      *membs;       /* the experiment's memberships by segment */
+    size_t        *first;       /* [seg]: where a segment's start in membs */
     uint64_t      *event_count; /* [seg][var * nev + event] */
     uint64_t      *event_pre;
     uint64_t      *event_both;
@@ -43,6 +45,8 @@ plan_free(plan_t *pl)
     free(pl->map);
     free(pl->names);
     free(pl->visitors);
+    free(pl->membs);
+    free(pl->first);
     free(pl->event_count);
     free(pl->event_pre);
     free(pl->event_both);
@@ -178,11 +182,34 @@ plan_make(const ab_pass_t *p, int e, size_t dim, plan_t *pl)
             }
         }
     }
-    for (i = 0; i < st->nmemb; i++) {
-        if (st->membs[i].exp == e && st->membs[i].var != AB_VAR_MULTI) {
-            pl->visitors[pl->map[ab_state_segs(st, i)[dim]]]++;
+    /* the memberships by segment, in state order within one (a counting
+     * sort over every membership of e, multi-variant ones included) */
+    pl->first = calloc(pl->n + 2, sizeof(*pl->first));
+    for (i = 0, j = 0; pl->first && i < st->nmemb; i++) {
+        if (st->membs[i].exp == e) {
+            v = pl->map[ab_state_segs(st, i)[dim]];
+            pl->first[v + 1]++;
+            pl->visitors[v] += st->membs[i].var != AB_VAR_MULTI;
+            j++;
         }
     }
+    pl->membs = malloc((j + 1) * sizeof(*pl->membs));
+    if (pl->first == NULL || pl->membs == NULL) {
+        goto done;
+    }
+    for (v = 0; v < pl->n; v++) {
+        pl->first[v + 1] += pl->first[v];
+    }
+    for (i = 0; i < st->nmemb; i++) {
+        if (st->membs[i].exp == e) {
+            v = pl->map[ab_state_segs(st, i)[dim]];
+            /* first[v]: the next free place of segment v */
+            pl->membs[pl->first[v]++] = (uint32_t) i;
+        }
+    }
+    /* first[v] is now v's end: shift back to the starts */
+    memmove(pl->first + 1, pl->first, pl->n * sizeof(*pl->first));
+    pl->first[0] = 0;
     rc = 0;
 
 done:
@@ -361,9 +388,8 @@ segment_report(const ab_pass_t *p, int e, const plan_t *pl, size_t s,
     size_t     nv = p->st->vars[e].n + 1, nev = p->st->events.n + 1;
     ab_msel_t  sel;
 
-    sel.map = pl->map;
-    sel.dim = pl->dim;
-    sel.seg = (uint16_t) s;
+    sel.list = pl->membs + pl->first[s];
+    sel.nlist = pl->first[s + 1] - pl->first[s];
     sel.event_count = pl->event_count + s * nv * nev;
     sel.event_pre = pl->event_pre ? pl->event_pre + s * nv * nev : NULL;
     sel.event_both = pl->event_both ? pl->event_both + s * nv * nev : NULL;

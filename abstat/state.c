@@ -163,6 +163,7 @@ ab_state_free(ab_state_t *st)
         ab_intern_free(&st->segvals[i]);
     }
     free(st->segs);
+    free(st->ua_cache);
     ab_tab_free(&st->visitors);
     ab_tab_free(&st->multi);
     ab_tab_free(&st->order_ids);

@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "device.h"
 #include "intern.h"
 #include "segment.h"
 #include "tab.h"
@@ -171,6 +172,7 @@ typedef struct {
     uint16_t           *segs;
     size_t              capsegs;
     uint64_t            seg_overflow;   /* values past AB_SEG_VALUES_MAX */
+    ab_device_cache_t  *ua_cache;       /* --by device, made on first use */
 
     int                 oom;
     int                 spool_failed;   /* with oom: the spool, not memory */

@@ -10,7 +10,7 @@ use lib "$FindBin::Bin/lib";
 use Test::More;
 use File::Temp qw(tempdir);
 use File::Copy qw(copy);
-use AbstatTest qw(run_abstat_raw);
+use AbstatTest qw(run_abstat_raw log_file segment_log);
 
 my $dir = tempdir(CLEANUP => 1);
 my $gen = 't/data/abstat/gen';
@@ -52,12 +52,22 @@ like($page, qr/<td>lines<\/td><td>28061<\/td>/, 'input summary: lines');
 ok($page =~ /a&lt;b&gt;&amp;&quot;c\.log:1</, 'file names are escaped');
 unlike($page, qr/a<b>/, '... never raw');
 
+# --by: a forest plot per dimension, a marker per segment (one treatment).
+my $seg_html = "$dir/segments.html";
+($rc) = run_abstat_raw('report', '-q', '--format', 'html', '--output',
+    $seg_html, '--by', 'device', '--by', 'visitor', '--by', 'field:country',
+    log_file(segment_log(1200, 9)));
+is($rc, 0, '--by: the page is written');
+my $seg_page = do { local $/; open my $h, '<', $seg_html or die; <$h> };
+is(scalar(() = $seg_page =~ /<svg class="forest"/g), 3,
+   '--by: a forest plot per dimension');
+
 my $chromium = `sh -c 'command -v chromium || command -v chromium-browser' 2>/dev/null`;
 chomp $chromium;
 
 SKIP: {
     skip 'chromium is not installed (scripts/install-deps installs it): '
-         . 'no browser test', 12 if !$chromium;
+         . 'no browser test', 16 if !$chromium;
 
     # A fresh profile each time, no network at all (every host resolves
     # to nothing), no background services.
@@ -125,6 +135,18 @@ SKIP: {
     }
     my @left = grep { /CONSOLE|Uncaught/ } split /\n/, $stderr;
     is(scalar @left, 0, 'no console messages at all');
+
+    # the forest plots drawn: every segment's marker has a size on screen
+    my ($sdom, $serr) = $browse->("file://$seg_html", '--dump-dom');
+    is_deeply([$console_errors->($serr)], [], '--by: no console errors');
+    my ($markers) = $sdom =~ /data-forest-markers="([^"]*)"/;
+    is($markers, 'device=3 visitor=2 field:country=7',
+       '--by: one rendered marker per segment in each forest plot');
+    my ($ssizes) = $sdom =~ /data-svg-sizes="([^"]*)"/;
+    my @ss = split ' ', $ssizes // '';
+    is(scalar(grep { /^[1-9]\d*x[1-9]\d*$/ } @ss), scalar @ss,
+       '--by: every chart laid out with a size') or diag($ssizes);
+    ok(@ss == 6, '--by: three charts and three forest plots');
 }
 
 done_testing();

@@ -9,7 +9,7 @@ use JSON::PP ();
 
 our @EXPORT_OK = qw(run_abstat run_abstat_raw compare_json read_json
                     log_line log_file report_ok exp_of variant_of metric_of
-                    by_supported segment_of);
+                    by_supported segment_of segment_log);
 
 # Paths in the tests (build/abstat, t/data/abstat) are from the repository
 # root, wherever prove was started.
@@ -137,6 +137,44 @@ sub log_line {
     my %rec = (time => $time, uid => $uid, status => '200',
                request_time => '0.010', %f);
     return JSON::PP->new->canonical->encode(\%rec);
+}
+
+# Lines of a log for --by: $n visitors of experiment "seg" (control,
+# treat), each with an entry line (a User-Agent of one device class,
+# uid_new for about 40%, a country or none) and a later line whose
+# values differ (a curl User-Agent, country ZZ: never the entry), and
+# purchases for some; times in order, from a fixed seed.
+my %SEG_UA = (
+    mobile  => 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) '
+               . 'Mobile/15E148 Safari/604.1',
+    desktop => 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0',
+    tablet  => 'Mozilla/5.0 (iPad; CPU OS 17_5 like Mac OS X) Safari/604.1',
+);
+sub segment_log {
+    my ($n, $seed) = @_;
+    my @dev = sort keys %SEG_UA;
+    my @country = (qw(DE DE DE FR FR US IT ES NL), undef);
+    my @lines;
+    srand($seed // 17);
+    for my $i (0 .. $n - 1) {
+        my $t = 1764000000 + $i * 7;
+        my $uid = sprintf 'seg%06d', $i;
+        my $var = rand() < 0.5 ? 'control' : 'treat';
+        my $dev = $dev[int rand @dev];
+        my $c = $country[int rand @country];
+        my %entry = (exposures => "seg:$var", ua => $SEG_UA{$dev},
+                     uid_new => rand() < 0.4 ? '1' : '');
+        $entry{country} = $c if defined $c;
+        push @lines, [$t, log_line(sprintf('%.3f', $t), $uid, %entry)];
+        push @lines, [$t + 3000, log_line(sprintf('%.3f', $t + 3000), $uid,
+            exposures => "seg:$var", ua => 'curl/8.5.0', country => 'ZZ')];
+        if (rand() < 0.12) {
+            push @lines, [$t + 60, log_line(sprintf('%.3f', $t + 60), $uid,
+                events => sprintf('purchase;order=S%d;revenue=%.2f', $i,
+                                  10 + rand 90))];
+        }
+    }
+    return map { $_->[1] } sort { $a->[0] <=> $b->[0] } @lines;
 }
 
 # Parts of a JSON report by name.
