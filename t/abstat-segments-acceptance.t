@@ -253,6 +253,14 @@ sub binomial_bounds {
     $pooled += $_->{visitors} for @{ $x->{variants} };
     is($n, $pooled, "cache-bug: the device segments hold every visitor "
        . "($pooled)");
+
+    # exploratory: a segment's alert is reported, never an exit code
+    my ($rc, $json, $err) = run_abstat('--fail-on', 'srm', '--by', 'device',
+                                       $log);
+    is($rc, 0, 'cache-bug: --fail-on srm does not read the segments')
+        or diag $err;
+    ok(segment_of(exp_of($json, 'checkout'), 'device', 'mobile')->{srm}{alert},
+       'cache-bug: ... while mobile\'s alert is in that report');
 }
 
 done_testing();
