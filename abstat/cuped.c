@@ -39,9 +39,17 @@ ab_cuped_acc_add(ab_cuped_acc_t *a, int pass, const double v[NV])
     for (i = 0; i < NV; i++) {
         dv[i] = v[i] - a->mean[i];
     }
+    /* A zero deviation adds zero to its products, exactly: skipped. Most
+     * metrics have a constant denominator (every deviation 0), and the
+     * segments of --by run this once more per dimension. */
     for (i = 0; i < NV; i++) {
+        if (dv[i] == 0) {
+            continue;
+        }
         for (j = i; j < NV; j++) {
-            a->c[i][j] += (long double) dv[i] * dv[j];
+            if (dv[j] != 0) {
+                a->c[i][j] += (long double) dv[i] * dv[j];
+            }
         }
     }
 }

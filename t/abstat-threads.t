@@ -108,6 +108,9 @@ my %cases = (
                                      => [$limits],
     'an over-long last line without a newline' => [$long_eof],
     'a gzip file cut short'          => [$cut, $log],
+    'segments (--by), the parser taking their keys'
+        => [@gen, @events, '--by', 'device', '--by', 'field:uri',
+            '--by', 'hour'],
 );
 
 for my $name (sort keys %cases) {

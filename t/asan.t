@@ -100,7 +100,9 @@ for my $fmt (qw(json text csv)) {
             't/data/abstat/nginx/nginx.conf', '--baseline', 'control'],
         ['--experiment', 'checkout_cta', '--weights',
             'checkout_cta=control:50%,upsell:50%'],
-        ['--bucket', 'hour', '--cap-revenue', '50'])
+        ['--bucket', 'hour', '--cap-revenue', '50'],
+        ['--by', 'device', '--by', 'field:uri', '--by', 'day',
+            '--sequential', '--cap-revenue', '90'])
     {
         # mutated.log is mostly bad lines, on purpose
         my @cmd = ($ENV{ABSTAT}, 'report', '-q', '--max-bad', '100',

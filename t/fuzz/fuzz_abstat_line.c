@@ -5,7 +5,9 @@
  * The input is one line (the reader splits at '\n'; embedded NUL bytes
  * are possible). Properties: no crash, no sanitizer report, and a line
  * is either applied or counted bad (exactly one bad_lines increment at
- * most per call, never an out-of-memory return on small input).
+ * most per call, never an out-of-memory return on small input). Every
+ * other state, the first one too, reads with --by device, visitor and
+ * field:country, so that the segment values of a line are taken too.
  */
 
 #include "line.h"
@@ -17,6 +19,7 @@
 
 static ab_state_t  st;
 static ab_input_t  quiet;       /* every experiment, no bad-line samples */
+static ab_by_t     by;
 static int         ready;
 static unsigned    calls;
 
@@ -57,6 +60,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         ab_input_default(&quiet);
         quiet.quiet = 1;
+        if (calls / 4096 % 2 == 0) {
+            memset(&by, 0, sizeof(by));
+            by.top = AB_BY_TOP_DEFAULT;
+            if (ab_by_add(&by, "device") || ab_by_add(&by, "visitor")
+                || ab_by_add(&by, "field:country"))
+            {
+                abort();
+            }
+            ab_line_by(&by);
+            quiet.by = &by;
+            if (ab_state_by(&st, &by) != 0) {
+                abort();
+            }
+        }
         ready = 1;
     }
 
