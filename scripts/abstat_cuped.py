@@ -11,6 +11,7 @@ compared with Welch's degrees of freedom. The relative effect's variance
 is gbstats' (docs/abstat.md gives the formulas).
 """
 import math
+from fractions import Fraction
 
 import numpy as np
 import statsmodels.api as sm
@@ -91,6 +92,15 @@ def _lin(m, d):
     md = float(np.mean(d))
     r = float(np.mean(m)) / md
     return r, (m - r * d) / md
+
+
+def exactly_flat(m, d):
+    """Whether every residual m_i - R d_i (R = sum m / sum d) is 0 in
+    exact arithmetic, m and d the integer (or rational) units: the
+    linearised values then have no variance at all."""
+    sm, sd = sum(m), sum(d)
+    return all(Fraction(mi) * sd == Fraction(di) * sm
+               for mi, di in zip(m, d))
 
 
 def ratio_row(t, c, alpha, t_quantile):

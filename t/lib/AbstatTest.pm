@@ -9,7 +9,7 @@ use JSON::PP ();
 
 our @EXPORT_OK = qw(run_abstat run_abstat_raw compare_json read_json
                     log_line log_file report_ok exp_of variant_of metric_of
-                    segment_log);
+                    by_supported segment_of segment_log);
 
 # Paths in the tests (build/abstat, t/data/abstat) are from the repository
 # root, wherever prove was started.
@@ -195,6 +195,25 @@ sub metric_of {
     my ($m) = grep { $_->{metric} eq $metric && $_->{variant} eq $variant }
               @{ $x->{metrics} };
     return $m;
+}
+
+# Whether this build has segment breakdowns (`report --by`, issue 17):
+# its help names the option, or it does not refuse it as a usage error.
+# The segment tests skip_all, saying so, when it has not.
+sub by_supported {
+    my (undef, $out, $err) = run_abstat_raw('report', '--help');
+    return 1 if "$out$err" =~ /--by\b/;
+    my ($rc) = run_abstat_raw('report', '--format', 'json', '-q', '--by',
+                              'device', '/dev/null');
+    return $rc != 2;
+}
+
+# A segment of an experiment's report by dimension and value.
+sub segment_of {
+    my ($x, $dim, $value) = @_;
+    my ($s) = grep { $_->{dimension} eq $dim && $_->{value} eq $value }
+              @{ $x->{segments} // [] };
+    return $s;
 }
 
 # A file of log lines in a directory removed at exit.
