@@ -20,6 +20,10 @@
 
 /* gbstats drops a ratio adjustment this small as no adjustment at all. */
 #define RATIO_THETA_MIN  1e-8
+/* A quadratic form that comes out below this share of the sum of its
+ * terms' magnitudes has cancelled to rounding: exactly 0 (t/abstat-
+ * segments-reference.t, where one visitor an arm has history) */
+#define QUAD_CANCELLED   1e-12
 
 
 void
@@ -125,6 +129,24 @@ quad(const ab_cuped_moments_t *m, const double g[NV], const double h[NV])
 
 /* The pooled centred sum of products of variables i and j over a pair:
  * within-variant sums plus the spread of the variant means. */
+/* The sum of the magnitudes of g' cov g's terms: what its rounding is
+ * relative to. */
+static double
+quad_terms(const ab_cuped_moments_t *m, const double g[NV])
+{
+    double  s = 0;
+    int     i, j;
+
+    for (i = 0; i < NV; i++) {
+        for (j = 0; j < NV; j++) {
+            s += fabs(g[i] * m->cov[i][j] * g[j]);
+        }
+    }
+
+    return s;
+}
+
+
 static double
 pooled_ss(const ab_cuped_moments_t *t, const ab_cuped_moments_t *c, int i,
     int j)
@@ -158,6 +180,7 @@ ab_cuped_theta(const ab_cuped_moments_t *t, const ab_cuped_moments_t *c,
 {
     const ab_cuped_moments_t  *arm[2] = { t, c };
     double                     post[NV], pre[NV], num = 0, den = 0, th;
+    double                     scale = 0;
     int                        k;
 
     if (!(t->n > 1) || !(c->n > 1)) {
@@ -179,9 +202,13 @@ ab_cuped_theta(const ab_cuped_moments_t *t, const ab_cuped_moments_t *c,
         ratio_grads(arm[k], post, pre);
         num += quad(arm[k], pre, post);
         den += quad(arm[k], pre, pre);
+        scale += quad_terms(arm[k], pre);
     }
 
-    if (!(den > 0)) {
+    /* no visitor's pre-entry ratio varies: the linearised history is 0
+     * and so is den, whatever rounding leaves of it, and theta would be
+     * noise over noise */
+    if (!(den > QUAD_CANCELLED * scale)) {
         return 0;
     }
     th = num / den;
