@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "roles.h"
 #include "exact.h"
 #include "guardrail.h"
@@ -612,6 +613,9 @@ ab_experiment_report(const ab_pass_t *p, int e, ab_rexp_t *x)
     x->baseline = 0;
     fill_variants(p, e, order, x);
     srm(p, x, def, wdef ? "weights" : "nginx-conf");
+    if (ab_audit_report(st, cfg, x) != 0) {
+        goto fail;
+    }
 
     if (cfg->cap_pct > 0) {
         cap = revenue_cap(p, e, cfg->cap_pct);
@@ -734,6 +738,8 @@ ab_experiment_free(ab_rexp_t *x)
     free(x->variants);
     free(x->metrics);
     free(x->trend);
+    ab_raudit_free(x->audit);
+    x->audit = NULL;
     x->variants = NULL;
     x->metrics = NULL;
     x->trend = NULL;

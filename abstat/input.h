@@ -18,6 +18,10 @@ typedef struct {
     int64_t             until;
     int                 quiet;  /* no bad-line samples on stderr */
     int                 threads;        /* parsing beside the caller */
+    /* --nginx-conf, whose assignment every exposure is audited against
+     * (audit.h); NULL: no audit */
+    const struct ab_expdef_s  *conf;
+    size_t              nconf;
 } ab_input_t;
 
 /* Everything counts, told on stderr, read in the calling thread. */

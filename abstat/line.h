@@ -81,6 +81,10 @@ typedef struct {
     size_t       nevents;
     size_t       pair0;         /* sp->pairs[pair0 .. + npairs) */
     size_t       npairs;
+    size_t       forced0;       /* the forced pairs, just before */
+    size_t       nforced;
+    const char  *node;          /* the node key, "" when none */
+    size_t       node_len;
     int64_t      time;
     int64_t      status;
     int64_t      rt;

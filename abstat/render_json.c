@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "render_audit.h"
 #include "repfmt.h"
 #include "roles.h"
 #include "timefmt.h"
@@ -303,6 +304,7 @@ experiment_json(const ab_rexp_t *x, const ab_report_t *rep)
     }
 
     add_num(o, "revenue_cap", x->revenue_cap);
+    ab_audit_json(o, x, num);
 
     ms = cJSON_AddArrayToObject(o, "metrics");
     for (i = 0; i < x->nmetrics; i++) {

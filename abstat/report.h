@@ -20,12 +20,13 @@
 
 /* An experiment as the configuration describes it (nginx conf or
  * --weights): its variants in order and their weights. */
-typedef struct {
+typedef struct ab_expdef_s {
     char     *name;
     size_t    nvars;
     char    **vars;
     double   *weights;          /* any positive scale */
     int       kind;             /* ab_weight_kind_t of all of them, or 0 */
+    struct ab_assigndef_s  *assign;     /* --nginx-conf only: assigndef.h */
 } ab_expdef_t;
 
 typedef struct {
@@ -142,6 +143,8 @@ typedef struct {
     ab_rtrend_t    *trend;              /* buckets x variants, by time */
     size_t          ntrend;
     size_t          nprimary_tests;     /* the Holm family's size */
+    struct ab_raudit_s  *audit;         /* nodes and audit (audit.h), or
+                                           NULL */
 } ab_rexp_t;
 
 /* A time of the report that is not known (no line, or a --state file

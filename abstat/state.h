@@ -160,6 +160,9 @@ typedef struct {
     uint64_t            forgotten;      /* visitors, by --retain */
     char               *bad_files[AB_BAD_SAMPLES];  /* owned names */
 
+    struct ab_audit_s  *audit;          /* nodes and the audit (audit.h);
+                                           NULL until a line needs it */
+
     int                 oom;
     int                 spool_failed;   /* with oom: the spool, not memory */
 } ab_state_t;

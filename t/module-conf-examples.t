@@ -65,5 +65,7 @@ for my $k (@ABNginx::LOG_KEYS) {
         uri => 'ab_uri', ua => 'ab_ua'}->{$k}) or next;
     like($lf, qr/"\Q$k\E":"\$\Q$var\E"/, "log-format.conf: $k is \$$var");
 }
+# the node of a fleet, for abstat's per-node figures and audit
+like($lf, qr/"node":"\$hostname"/, 'log-format.conf: node is $hostname');
 
 ABNginx::finish();
