@@ -184,6 +184,26 @@ my ($hrc, $html) = run_abstat_raw('report', '-q', '-f', 'html',
 like($html, qr/<table class="nodes">.*node-b/s, 'html: the nodes table');
 like($html, qr/class="verdict warn audit"/, 'html: the audit warns');
 
+# the page as a browser lays it out: the nodes table is there, no error
+my $chromium = `sh -c 'command -v chromium || command -v chromium-browser' 2>/dev/null`;
+chomp $chromium;
+SKIP: {
+    skip 'chromium is not installed: no browser check', 3 if !$chromium;
+    my $page = "$dir/report.html";
+    open my $hf, '>', $page or die;
+    print $hf $html;
+    close $hf;
+    mkdir "$dir/profile";
+    my $dom = `timeout 120 '$chromium' --headless --no-sandbox --disable-gpu --no-first-run --disable-background-networking '--host-resolver-rules=MAP * ~NOTFOUND' --user-data-dir=$dir/profile --enable-logging=stderr --v=0 --dump-dom file://$page 2>$dir/chromium.err`;
+    my $log = do { local $/; open my $e, '<', "$dir/chromium.err"; <$e> } // '';
+    is_deeply([grep { /CONSOLE|Uncaught|SyntaxError/ } split /\n/, $log], [],
+              'browser: no console error');
+    my @tables = $dom =~ /<table class="nodes">(.*?)<\/table>/gs;
+    is(scalar @tables, 3, 'browser: a nodes table per experiment');
+    is(scalar(() = ($tables[1] // '') =~ /<tr/g), 4,
+       'browser: a header and three nodes');
+}
+
 # the configuration's assignment directives are checked as nginx does
 my $bad = "$dir/bad.conf";
 open my $bf, '>', $bad or die;
