@@ -92,16 +92,66 @@ node_of(ab_audit_exp_t *e, uint32_t node)
 }
 
 
-/* One more visitor entered in variant var at node nd. */
-static int
-count_entry(ab_audit_exp_t *e, ab_audit_node_t *nd, const char *var,
-    size_t len)
+/* id's entry of map (n of them, ids + 1, 0: none yet) grown to hold it;
+ * NULL when out of memory. */
+static uint32_t *
+id_slot(uint32_t **map, size_t *n, size_t id)
 {
-    int  v = ab_intern(&e->vars, var, len);
+    if (id >= *n) {
+        if (ab_resize_zero((void **) map, *n, id + 1, sizeof(**map)) != 0) {
+            return NULL;
+        }
+        *n = id + 1;
+    }
 
-    if (v < 0) {
+    return &(*map)[id];
+}
+
+
+/* The counters of the state's experiment sexp, found by id after the
+ * first time. */
+static ab_audit_exp_t *
+exp_by_id(ab_audit_t *a, const ab_state_t *st, int sexp)
+{
+    uint32_t        *slot = id_slot(&a->exp_ids, &a->nexp_ids, (size_t) sexp);
+    ab_audit_exp_t  *e;
+
+    if (slot == NULL) {
+        return NULL;
+    }
+    if (*slot == 0) {
+        e = exp_of(a, st->exps.names[sexp], st->exps.lens[sexp]);
+        if (e == NULL) {
+            return NULL;
+        }
+        *slot = (uint32_t) (e - a->e) + 1;
+    }
+
+    return &a->e[*slot - 1];
+}
+
+
+/* One more visitor entered at node nd in the state's variant svar of
+ * experiment sexp. */
+static int
+count_entry(const ab_state_t *st, ab_audit_exp_t *e, ab_audit_node_t *nd,
+    int sexp, int svar)
+{
+    uint32_t  *slot = id_slot(&e->var_ids, &e->nvar_ids, (size_t) svar);
+    int        v;
+
+    if (slot == NULL) {
         return -1;
     }
+    if (*slot == 0) {
+        v = ab_intern(&e->vars, st->vars[sexp].names[svar],
+                      st->vars[sexp].lens[svar]);
+        if (v < 0) {
+            return -1;
+        }
+        *slot = (uint32_t) v + 1;
+    }
+    v = (int) *slot - 1;
     if ((size_t) v >= nd->nentered) {
         if (ab_resize_zero((void **) &nd->entered, nd->nentered,
                            (size_t) v + 1, sizeof(*nd->entered)) != 0)
@@ -169,8 +219,14 @@ static void
 check(ab_audit_exp_t *e, ab_audit_node_t *nd, const ab_input_t *in,
     const ab_pline_t *pl, uint32_t node, const ab_ppair_t *p)
 {
-    const ab_expdef_t  *def = conf_of(in, p->exp, p->exp_len);
+    const ab_expdef_t  *def;
     int                 k;
+
+    if (!e->conf_known) {
+        e->conf = conf_of(in, p->exp, p->exp_len);
+        e->conf_known = 1;
+    }
+    def = e->conf;
 
     if (def == NULL) {
         /* an experiment the configuration no longer (or not yet) has:
@@ -201,7 +257,7 @@ check(ab_audit_exp_t *e, ab_audit_node_t *nd, const ab_input_t *in,
 
 int
 ab_audit_line(ab_state_t *st, const ab_input_t *in, const ab_pline_t *pl,
-    const ab_ppair_t *pairs, uint64_t entered)
+    const ab_ppair_t *pairs, const ab_pair_ids_t *ids, uint64_t entered)
 {
     ab_audit_t          *a;
     ab_audit_exp_t      *e;
@@ -209,7 +265,7 @@ ab_audit_line(ab_state_t *st, const ab_input_t *in, const ab_pline_t *pl,
     const ab_ppair_t    *p;
     size_t               i;
     uint32_t             node = 0;
-    int                  id;
+    int                  id, in_entry;
 
     if (in->conf == NULL && entered == 0
         && (pl->node_len == 0 || (st->audit && st->audit->named)))
@@ -233,6 +289,7 @@ ab_audit_line(ab_state_t *st, const ab_input_t *in, const ab_pline_t *pl,
         return 0;
     }
 
+    /* forced experiments need not be in the state: by name */
     for (i = 0; in->conf != NULL && i < pl->nforced; i++) {
         p = &pairs[pl->forced0 + i];
         if (ab_input_selected(in, p->exp, p->exp_len)) {
@@ -244,22 +301,19 @@ ab_audit_line(ab_state_t *st, const ab_input_t *in, const ab_pline_t *pl,
     }
 
     for (i = 0; i < pl->npairs; i++) {
-        p = &pairs[pl->pair0 + i];
-        if (!(entered >> i & 1) && in->conf == NULL) {
+        in_entry = entered >> i & 1;
+        if ((!in_entry && in->conf == NULL) || ids[i].exp < 0) {
             continue;
         }
-        if (!ab_input_selected(in, p->exp, p->exp_len)) {
-            continue;
-        }
-        if ((e = exp_of(a, p->exp, p->exp_len)) == NULL
+        if ((e = exp_by_id(a, st, ids[i].exp)) == NULL
             || (nd = node_of(e, node)) == NULL
-            || ((entered >> i & 1)
-                && count_entry(e, nd, p->var, p->var_len) != 0))
+            || (in_entry
+                && count_entry(st, e, nd, ids[i].exp, ids[i].var) != 0))
         {
             return -1;
         }
         if (in->conf != NULL) {
-            check(e, nd, in, pl, node, p);
+            check(e, nd, in, pl, node, &pairs[pl->pair0 + i]);
         }
     }
 
@@ -289,9 +343,11 @@ ab_audit_free(ab_audit_t *a)
             free(a->e[i].nodes[j].entered);
         }
         free(a->e[i].nodes);
+        free(a->e[i].var_ids);
         ab_intern_free(&a->e[i].vars);
     }
     free(a->e);
+    free(a->exp_ids);
     ab_intern_free(&a->nodes);
     ab_intern_free(&a->exps);
     free(a);

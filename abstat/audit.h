@@ -55,6 +55,12 @@ typedef struct {
     size_t              nnodes;
     ab_audit_example_t  ex[AB_AUDIT_EXAMPLES];
     size_t              nex;
+    /* this run's, never saved: the state's variant ids to vars' (+ 1),
+     * the experiment's block (conf_known: looked up) */
+    uint32_t           *var_ids;
+    size_t              nvar_ids;
+    const ab_expdef_t  *conf;
+    int                 conf_known;
 } ab_audit_exp_t;
 
 typedef struct ab_audit_s {
@@ -63,15 +69,20 @@ typedef struct ab_audit_s {
     ab_intern_t       exps;
     ab_audit_exp_t   *e;        /* by experiment id (exps) */
     size_t            cap;
+    uint32_t         *exp_ids;  /* the state's experiment ids to exps'
+                                   (+ 1), this run's: no hashing of names
+                                   per line */
+    size_t            nexp_ids;
 } ab_audit_t;
 
 /*
- * A sound line with a visitor, once its exposures are applied: bit i of
- * entered says that exposure i made the visitor's membership. The
- * pairs are those of the line's spans. 0, or -1 when out of memory.
+ * A sound line with a visitor, once its exposures are applied: pairs are
+ * the line's spans, ids its exposures as the state's ids, and bit i of
+ * entered says that exposure i made the visitor's membership. 0, or -1
+ * when out of memory.
  */
 int ab_audit_line(ab_state_t *st, const ab_input_t *in, const ab_pline_t *pl,
-    const ab_ppair_t *pairs, uint64_t entered);
+    const ab_ppair_t *pairs, const ab_pair_ids_t *ids, uint64_t entered);
 
 /* The experiment's counters (by name), or NULL. */
 const ab_audit_exp_t *ab_audit_find(const ab_audit_t *a, const char *exp);

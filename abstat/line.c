@@ -18,10 +18,7 @@
 #define MAX_PAIRS   64
 #define MAX_EVENTS  64
 
-typedef struct {
-    int  exp;                   /* -1: not selected */
-    int  var;
-} pair_t;
+typedef ab_pair_ids_t  pair_t;
 
 enum { F_TIME, F_UID, F_EXPOSURES, F_FORCED, F_EVENTS, F_STATUS, F_RT,
        F_NODE, F_N };
@@ -558,7 +555,7 @@ ab_line_log_apply(ab_state_t *st, const ab_input_t *in,
         entered |= (uint64_t) (st->nmemb > nmemb) << i;
     }
 
-    if (ab_audit_line(st, in, pl, sp->pairs, entered) != 0) {
+    if (ab_audit_line(st, in, pl, sp->pairs, pairs, entered) != 0) {
         return -1;
     }
 

@@ -47,6 +47,12 @@ typedef struct {
     size_t       var_len;
 } ab_ppair_t;
 
+/* A pair of a sound line as the state's ids; exp -1: not selected. */
+typedef struct {
+    int  exp;
+    int  var;
+} ab_pair_ids_t;
+
 /*
  * The events and exposure pairs of parsed lines: the lines of a batch
  * share one, and a parsed line names its own by index, so that the
