@@ -338,7 +338,8 @@ ab_audit_free(ab_audit_t *a)
     if (a == NULL) {
         return;
     }
-    for (i = 0; i < a->exps.n; i++) {
+    /* a damaged state file may leave names without their counters */
+    for (i = 0; i < a->exps.n && i < a->cap; i++) {
         for (j = 0; j < a->e[i].nnodes; j++) {
             free(a->e[i].nodes[j].entered);
         }
