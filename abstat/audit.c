@@ -331,6 +331,26 @@ ab_audit_find(const ab_audit_t *a, const char *exp)
 
 
 void
+ab_audit_forget(ab_audit_t *a, const char *exp)
+{
+    ab_audit_exp_t  *e = (ab_audit_exp_t *) ab_audit_find(a, exp);
+    size_t           j;
+
+    if (e == NULL) {
+        return;
+    }
+    for (j = 0; j < e->nnodes; j++) {
+        free(e->nodes[j].entered);
+    }
+    free(e->nodes);
+    free(e->var_ids);
+    ab_intern_free(&e->vars);
+    memset(e, 0, sizeof(*e));
+    ab_intern_init(&e->vars, AB_MAX_EXP_VARIANTS);
+}
+
+
+void
 ab_audit_free(ab_audit_t *a)
 {
     size_t  i, j;

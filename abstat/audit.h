@@ -89,6 +89,9 @@ const ab_audit_exp_t *ab_audit_find(const ab_audit_t *a, const char *exp);
 
 void ab_audit_free(ab_audit_t *a);
 
+/* Zeroes the counters of experiment exp (abstat state prune). */
+void ab_audit_forget(ab_audit_t *a, const char *exp);
+
 /*
  * The counters in and out of a --state file, through the writer's and
  * the reader's primitives. load returns 0, or -1 for a damaged file.

@@ -1087,6 +1087,7 @@ state_main(int argc, char **argv)
         rc = EXIT_INTERNAL;
         goto done;
     }
+    ab_audit_forget(st.audit, o.in.only[0]);
     /* a state made with --experiment NAME ... no longer holds NAME */
     for (i = 0, j = 0; i < inc.nonly; i++) {
         if (strcmp(inc.only[i], o.in.only[0]) == 0) {

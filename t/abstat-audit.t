@@ -173,6 +173,29 @@ for my $name (sort keys %$planted) {
     }
 }
 
+# abstat state prune forgets the audit with the experiment: when the
+# name comes back, its audit starts afresh
+my ($prc) = run_abstat_raw('state', 'prune', '--state', "$dir/state",
+                           '--experiment', 'checkout', '-q', '--nginx-conf',
+                           $conf);
+is($prc, 0, 'state prune checkout: exit 0');
+my $again = "$dir/again.log";
+open $in, '<', "$dir/clean/ab.log" or die;
+# a day later, so that no file read before starts with these bytes
+my @again = map { s/"time":"(\d+)/'"time":"' . ($1 + 86400)/er }
+            (<$in>)[0 .. 199];
+close $in;
+open $out, '>', $again or die;
+print $out @again;
+close $out;
+my $back = grep { /"exposures":"[^"]*\bcheckout:/ } @again;
+my ($arc, $ar) = run_abstat('--state', "$dir/state", '--nginx-conf',
+                            "$dir/clean/nginx.conf", $again);
+is($arc, 0, 'a run after the prune: exit 0');
+is(exp_of($ar, 'checkout')->{audit}{checked}, $back,
+   "checkout's audit counts only the $back exposures since");
+is(exp_of($ar, 'checkout')->{audit}{mismatches}, 0, 'none of them wrong');
+
 # text and HTML say it too
 my ($trc, $text) = run_abstat_raw('report', '-q', '--width', '0',
                                   '--nginx-conf', $conf, $log);
