@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ab_core.h"
+#include "assigndef.h"
 
 
 static char *
@@ -197,6 +198,8 @@ ab_expdef_free(ab_expdef_t *list, size_t n)
         free(list[i].vars);
         free(list[i].weights);
         free(list[i].name);
+        ab_assigndef_free(list[i].assign);
+        list[i].assign = NULL;
         list[i].vars = NULL;
         list[i].weights = NULL;
         list[i].name = NULL;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "confhist.h"
+#include "audit.h"
 #include "roles.h"
 #include "exact.h"
 #include "guardrail.h"
@@ -673,6 +674,9 @@ ab_experiment_rows(const ab_pass_t *p, int e, const ab_msel_t *sel,
     x->baseline = 0;
     fill_variants(p, e, sel, order, x);
     srm(p, e, sel, x, def, from_weights ? "weights" : "nginx-conf", conf);
+    if (sel->list == NULL && ab_audit_report(st, cfg, x) != 0) {
+        goto fail;
+    }
 
     accumulate(p, e, sel, cap, acc, cacc, 0);
     accumulate(p, e, sel, cap, acc, cacc, 1);
@@ -840,6 +844,8 @@ ab_experiment_free(ab_rexp_t *x)
     x->nsegs = 0;
     x->het = NULL;
     x->nhet = 0;
+    ab_raudit_free(x->audit);
+    x->audit = NULL;
     x->variants = NULL;
     x->metrics = NULL;
     x->trend = NULL;

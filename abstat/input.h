@@ -22,6 +22,10 @@ typedef struct {
     int                 threads;        /* parsing beside the caller */
     const ab_by_t      *by;     /* --by, keys ready (ab_line_by()); NULL:
                                    none */
+    /* --nginx-conf, whose assignment every exposure is audited against
+     * (audit.h); NULL: no audit */
+    const struct ab_expdef_s  *conf;
+    size_t              nconf;
 } ab_input_t;
 
 /* Everything counts, told on stderr, read in the calling thread. */

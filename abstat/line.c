@@ -12,22 +12,21 @@
 
 #include "ab_core.h"
 #include "ab_event.h"
+#include "audit.h"
 #include "jsonl.h"
 
 #define MAX_PAIRS   64
 #define MAX_EVENTS  64
 
-typedef struct {
-    int  exp;                   /* -1: not selected */
-    int  var;
-} pair_t;
+typedef ab_pair_ids_t  pair_t;
 
-enum { F_TIME, F_UID, F_EXPOSURES, F_FORCED, F_EVENTS, F_STATUS, F_RT, F_N };
+enum { F_TIME, F_UID, F_EXPOSURES, F_FORCED, F_EVENTS, F_STATUS, F_RT,
+       F_NODE, F_N };
 
 static const ab_json_key_t  log_keys[F_N] = {
     AB_JSON_KEY("time"), AB_JSON_KEY("uid"), AB_JSON_KEY("exposures"),
     AB_JSON_KEY("forced"), AB_JSON_KEY("events"), AB_JSON_KEY("status"),
-    AB_JSON_KEY("request_time")
+    AB_JSON_KEY("request_time"), AB_JSON_KEY("node")
 };
 
 enum { E_TIME, E_EVENT, E_ORDER, E_REVENUE, E_UID, E_N };
@@ -372,14 +371,15 @@ ab_spans_free(ab_spans_t *sp)
 }
 
 
-/* Room in sp for the most events and pairs one line can have. */
+/* Room in sp for the most events and pairs (forced and exposed) one
+ * line can have. */
 static int
 spans_room(ab_spans_t *sp)
 {
     return ab_grow_array((void **) &sp->events, &sp->capevents,
                          sp->nevents + MAX_EVENTS, sizeof(*sp->events))
            || ab_grow_array((void **) &sp->pairs, &sp->cappairs,
-                            sp->npairs + MAX_PAIRS, sizeof(*sp->pairs));
+                            sp->npairs + 2 * MAX_PAIRS, sizeof(*sp->pairs));
 }
 
 
@@ -435,12 +435,14 @@ parse_fields(char *line, size_t len, ab_pline_t *pl, ab_spans_t *sp,
         return "bad request_time";
     }
 
-    /* Forced pairs are checked for syntax and otherwise never used. */
+    /* Forced pairs never count; only the audit (audit.h) reads them,
+     * just before the exposures. */
     if ((err = parse_pairs(s[F_FORCED], l[F_FORCED], sp)) != NULL) {
         pl->detail = err;
         return "bad forced";
     }
-    sp->npairs = pl->pair0;
+    pl->nforced = sp->npairs - pl->forced0;
+    pl->pair0 = sp->npairs;
 
     if ((err = parse_events(s[F_EVENTS], l[F_EVENTS], sp)) != NULL) {
         pl->detail = err;
@@ -453,6 +455,8 @@ parse_fields(char *line, size_t len, ab_pline_t *pl, ab_spans_t *sp,
 
     pl->uid = s[F_UID];
     pl->uid_len = l[F_UID];
+    pl->node = s[F_NODE];
+    pl->node_len = l[F_NODE];
     if (pl->uid_len > 0) {
         pl->key = ab_key_of(pl->uid, pl->uid_len);
     }
@@ -472,7 +476,9 @@ ab_line_log_parse(char *line, size_t len, ab_pline_t *pl, ab_spans_t *sp,
     pl->detail = NULL;
     pl->oom = 0;
     pl->event0 = sp->nevents;
+    pl->forced0 = sp->npairs;
     pl->pair0 = sp->npairs;
+    pl->nforced = 0;
 
     if (spans_room(sp) != 0) {
         pl->oom = 1;
@@ -484,7 +490,9 @@ ab_line_log_parse(char *line, size_t len, ab_pline_t *pl, ab_spans_t *sp,
     /* a bad line keeps no spans: the next line's start where its did */
     if (pl->what != NULL) {
         sp->nevents = pl->event0;
-        sp->npairs = pl->pair0;
+        sp->npairs = pl->forced0;
+        pl->pair0 = pl->forced0;
+        pl->nforced = 0;
     }
     pl->nevents = sp->nevents - pl->event0;
     pl->npairs = sp->npairs - pl->pair0;
@@ -548,7 +556,8 @@ ab_line_log_apply(ab_state_t *st, const ab_input_t *in,
 {
     const ab_pevent_t  *evs = sp->events + pl->event0;
     const char         *err;
-    size_t              npairs = 0, i;
+    size_t              npairs = 0, i, nmemb;
+    uint64_t            entered = 0;
     pair_t              pairs[MAX_PAIRS];
     int                 ids[MAX_EVENTS];
     uint16_t            segs[AB_BY_MAX];
@@ -594,12 +603,19 @@ ab_line_log_apply(ab_state_t *st, const ab_input_t *in,
         return -1;
     }
     for (i = 0; i < npairs && ab_input_in_window(in, pl->time); i++) {
+        nmemb = st->nmemb;
         if (pairs[i].exp >= 0
             && ab_state_expose(st, vis, pairs[i].exp, pairs[i].var, pl->time,
                                st->nseg > 0 ? segs : NULL) != 0)
         {
             return -1;
         }
+        /* the visitor's first exposure read: it entered at this node */
+        entered |= (uint64_t) (st->nmemb > nmemb) << i;
+    }
+
+    if (ab_audit_line(st, in, pl, sp->pairs, pairs, entered) != 0) {
+        return -1;
     }
 
     /* the data's first line time, which every report states

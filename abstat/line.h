@@ -47,6 +47,12 @@ typedef struct {
     size_t       var_len;
 } ab_ppair_t;
 
+/* A pair of a sound line as the state's ids; exp -1: not selected. */
+typedef struct {
+    int  exp;
+    int  var;
+} ab_pair_ids_t;
+
 /*
  * The events and exposure pairs of parsed lines: the lines of a batch
  * share one, and a parsed line names its own by index, so that the
@@ -81,6 +87,10 @@ typedef struct {
     size_t       nevents;
     size_t       pair0;         /* sp->pairs[pair0 .. + npairs) */
     size_t       npairs;
+    size_t       forced0;       /* the forced pairs, just before */
+    size_t       nforced;
+    const char  *node;          /* the node key, "" when none */
+    size_t       node_len;
     int64_t      time;
     int64_t      status;
     int64_t      rt;

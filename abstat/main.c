@@ -16,6 +16,7 @@
 
 #include "ab_core.h"
 #include "confhist.h"
+#include "audit.h"
 #include "expdef.h"
 #include "fold.h"
 #include "guardrail.h"
@@ -47,10 +48,12 @@
 #define EXIT_SRM        10      /* --fail-on srm: an SRM alert */
 #define EXIT_GUARDRAIL  11      /* --fail-on guardrail: a guardrail regressed */
 #define EXIT_BOTH       12      /* both of the above */
+#define EXIT_DRIFT      13      /* --fail-on drift: the audit found a
+                                   mismatch; wins over 10 to 12 */
 
 enum { FMT_TEXT, FMT_JSON, FMT_CSV, FMT_PROM, FMT_HTML };
 
-enum { FAIL_SRM = 1, FAIL_GUARDRAIL = 2 };
+enum { FAIL_SRM = 1, FAIL_GUARDRAIL = 2, FAIL_DRIFT = 4 };
 
 enum { OPT_CAP = 256, OPT_EVENTS, OPT_STATE, OPT_NO_WAIT, OPT_LATE,
        OPT_SINCE, OPT_UNTIL, OPT_FAIL_ON, OPT_BUCKET, OPT_TABLE,
@@ -109,7 +112,7 @@ static const char  usage_text[] =
     "             --cap-revenue PCT  --max-visitor-share PCT\n"
     "             --guardrail-margin PCT\n"
     "Segments:    --by device|visitor|field:NAME|day|hour  --by-top N\n"
-    "Alerts:      --fail-on srm,guardrail  --max-bad PCT\n"
+    "Alerts:      --fail-on srm,guardrail,drift  --max-bad PCT\n"
     "Incremental: --state FILE  --no-wait  --late SECONDS  --retain DURATION\n"
     "Reading:     --threads N\n"
     "             -h, --help  -V, --version\n"
@@ -117,7 +120,8 @@ static const char  usage_text[] =
     "Every option, the metrics and the exit codes: man abstat\n"
     "(abstat/abstat.1 in the source). Exit status: 0 ok, 1 a file could\n"
     "not be read, 2 usage, 3 memory or output, 4 --state locked, 5 --state\n"
-    "unusable, 6 bad input, 10/11/12 --fail-on srm/guardrail/both.\n";
+    "unusable, 6 bad input, 10/11/12 --fail-on srm/guardrail/both,\n"
+    "13 --fail-on drift.\n";
 
 
 static const char  usage_state_text[] =
@@ -206,9 +210,11 @@ parse_fail_on(const char *arg)
             mask |= FAIL_SRM;
         } else if (len == 9 && memcmp(p, "guardrail", 9) == 0) {
             mask |= FAIL_GUARDRAIL;
+        } else if (len == 5 && memcmp(p, "drift", 5) == 0) {
+            mask |= FAIL_DRIFT;
         } else {
-            usage_error("bad --fail-on '%s' (srm, guardrail or srm,guardrail)",
-                        arg);
+            usage_error("bad --fail-on '%s' (srm, guardrail, drift, or a "
+                        "list of them)", arg);
         }
         if (comma == NULL) {
             return mask;
@@ -686,8 +692,9 @@ render(const opts_t *o, const ab_report_t *rep)
 static int
 alerts(int fail_on, const ab_report_t *rep)
 {
-    size_t  i, j;
-    int     srm = 0, guard = 0;
+    size_t    i, j;
+    int       srm = 0, guard = 0;
+    uint64_t  drift;
 
     for (i = 0; i < rep->nexps; i++) {
         const ab_rexp_t  *x = &rep->exps[i];
@@ -712,6 +719,15 @@ alerts(int fail_on, const ab_report_t *rep)
                         ab_verdict_p(m));
             }
         }
+    }
+
+    if ((fail_on & FAIL_DRIFT) && (drift = ab_audit_mismatches(rep)) > 0) {
+        /* a node that assigns otherwise than its configuration makes
+         * every other figure suspect: this code wins */
+        fprintf(stderr, "abstat: assignment drift: %llu logged "
+                "exposure(s) differ from what --nginx-conf assigns\n",
+                (unsigned long long) drift);
+        return EXIT_DRIFT;
     }
 
     return srm && guard ? EXIT_BOTH : srm ? EXIT_SRM
@@ -980,6 +996,13 @@ cfg_from_opts(opts_t *o)
     o->cfg.threads = o->in.threads + 1;
     o->cfg.conf = o->conf;
     o->cfg.nconf = o->nconf;
+    if ((o->fail_on & FAIL_DRIFT) && o->conf == NULL) {
+        usage_error("--fail-on drift needs --nginx-conf: the audit is "
+                    "against its assignment%s", "");
+    }
+    /* the audit reads every line against it */
+    o->in.conf = o->conf;
+    o->in.nconf = o->nconf;
     o->cfg.weights = o->weights;
     o->cfg.nweights = o->nweights;
     o->cfg.history = o->history.n > 0 ? &o->history : NULL;
@@ -1146,6 +1169,7 @@ state_main(int argc, char **argv)
         rc = EXIT_INTERNAL;
         goto done;
     }
+    ab_audit_forget(st.audit, o.in.only[0]);
     /* a state made with --experiment NAME ... no longer holds NAME */
     for (i = 0, j = 0; i < inc.nonly; i++) {
         if (strcmp(inc.only[i], o.in.only[0]) == 0) {

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include "ab_core.h"
+#include "assigndef.h"
 #include "expdef.h"
 
 #define MAX_WORDS     8
@@ -36,6 +37,7 @@ typedef struct {
     char           prefix[4096];
     char          *err;
     size_t         errlen;
+    int32_t        holdout;     /* ab_holdout; -1 until given */
 } ctx_t;
 
 /* A statement: its words and what ended it (';', '{', '}' or 0 at EOF). */
@@ -243,14 +245,20 @@ do_experiment(ctx_t *c, src_t *s, const stmt_t *head)
             return fail(c, s, st.line, "unexpected block or end of file in "
                         "ab_experiment");
         }
-        if (st.nw == 2 && strcmp(st.w[0], "sticky") == 0) {
-            /* the SRM test then needs the weights of each entry */
-            d->sticky = strcmp(st.w[1], "on") == 0;
+        if (st.nw == 0) {
             continue;
         }
-        if (st.nw == 0 || strcmp(st.w[0], "variant") != 0) {
-            /* salt, traffic, layer, version and anything later versions
-             * add. */
+        if (strcmp(st.w[0], "variant") != 0) {
+            if (st.nw == 2 && strcmp(st.w[0], "sticky") == 0) {
+                /* the SRM test then needs the weights of each entry */
+                d->sticky = strcmp(st.w[1], "on") == 0;
+            }
+            /* salt, traffic, layer, sticky, version for the audit;
+             * anything later versions add is skipped */
+            if ((err = ab_assigndef_directive(d, st.w, st.nw)) != NULL) {
+                snprintf(msg, sizeof(msg), "%s: %s", st.w[0], err);
+                return fail(c, s, st.line, msg);
+            }
             continue;
         }
         if (st.nw != 3) {
@@ -271,7 +279,9 @@ do_experiment(ctx_t *c, src_t *s, const stmt_t *head)
         return fail(c, s, head->line, msg);
     }
 
-    if ((err = ab_expdef_check(d)) != NULL) {
+    if ((err = ab_expdef_check(d)) != NULL
+        || (err = ab_assigndef_finish(d)) != NULL)
+    {
         snprintf(msg, sizeof(msg), "ab_experiment %s: %s", d->name, err);
         return fail(c, s, head->line, msg);
     }
@@ -324,6 +334,17 @@ parse(ctx_t *c, src_t *s, int depth)
         if (strcmp(st.w[0], "include") == 0) {
             if (do_include(c, s, &st, depth) != 0) {
                 return -1;
+            }
+            continue;
+        }
+
+        if (strcmp(st.w[0], "ab_holdout") == 0) {
+            if (st.nw != 2 || st.end != ';' || c->holdout != -1
+                || (c->holdout = ab_parse_percent(st.w[1], strlen(st.w[1])))
+                   < 0)
+            {
+                return fail(c, s, st.line, "ab_holdout takes one percent, "
+                            "once");
             }
             continue;
         }
@@ -398,11 +419,17 @@ ab_nginx_conf_read(const char *path, ab_expdef_t **list, size_t *n,
     c.n = n;
     c.err = err;
     c.errlen = errlen;
+    c.holdout = -1;
 
     if (slash != NULL) {
         snprintf(c.prefix, sizeof(c.prefix), "%.*s/", (int) (slash - path),
                  path);
     }
 
-    return read_file(&c, path, 0);
+    if (read_file(&c, path, 0) != 0) {
+        return -1;
+    }
+    ab_assigndef_holdout(*list, *n, c.holdout > 0 ? c.holdout : 0);
+
+    return 0;
 }

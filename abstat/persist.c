@@ -31,6 +31,8 @@
 
 #include <xxhash.h>
 
+#include "audit.h"
+
 #define MAGIC       "ABSTATST"
 #define BOM         0x01020304u
 #define NAME_MAX_   4096
@@ -220,6 +222,20 @@ write_rec(void *ctx, const ab_rec_t *rec)
 }
 
 
+/* The audit's counters (audit.h) through these. */
+static void
+audit_num(void *io, uint64_t v)
+{
+    wvar(io, v);
+}
+
+static void
+audit_str(void *io, const char *s)
+{
+    wstr(io, s);
+}
+
+
 static void
 write_all(io_t *io, const ab_state_t *st, const ab_incr_t *inc)
 {
@@ -340,6 +356,9 @@ write_all(io_t *io, const ab_state_t *st, const ab_incr_t *inc)
     if (ab_state_each_record((ab_state_t *) st, write_rec, io) != 0) {
         io->err = 1;
     }
+
+    ab_audit_save(st->audit, &(ab_audit_writer_t) { io, audit_num,
+                                                     audit_str });
 }
 
 
@@ -758,6 +777,19 @@ indices_ok(const ab_state_t *st)
 }
 
 
+static uint64_t
+audit_rnum(void *io, uint64_t max)
+{
+    return ((io_t *) io)->err ? 0 : rsmall(io, max);
+}
+
+static char *
+audit_rstr(void *io)
+{
+    return ((io_t *) io)->err ? NULL : rstr(io);
+}
+
+
 static void
 read_all(io_t *io, ab_state_t *st, ab_incr_t *inc)
 {
@@ -931,6 +963,12 @@ read_all(io_t *io, ab_state_t *st, ab_incr_t *inc)
         } else if (!io->err && ab_state_record(st, &rec) != 0) {
             io->err = 1;
         }
+    }
+
+    if (!io->err && ab_audit_load(&st->audit, &(ab_audit_reader_t) {
+                                      io, audit_rnum, audit_rstr }) != 0)
+    {
+        io->err = 1;
     }
 }
 

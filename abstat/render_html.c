@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "render_audit.h"
 #include "repfmt.h"
 #include "guardrail.h"
 #include "timefmt.h"
@@ -941,6 +942,7 @@ ab_render_html(FILE *out, const ab_report_t *rep)
         }
         fputs("<h3>Variants</h3>", out);
         variants_table(out, x);
+        ab_audit_html(out, x, esc);
         fputs("<h3>Metrics</h3>", out);
         metrics_table(out, x, rep->alpha, rep->sequential);
         if (x->nmetrics > 0) {

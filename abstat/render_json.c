@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "render_audit.h"
 #include "repfmt.h"
 #include "roles.h"
 #include "timefmt.h"
@@ -394,6 +395,7 @@ experiment_json(const ab_rexp_t *x, const ab_report_t *rep)
     add_count(o, "primary_tests", x->nprimary_tests);
     cJSON_AddItemToObject(o, "variants", variants_json(x));
     add_num(o, "revenue_cap", x->revenue_cap);
+    ab_audit_json(o, x, num);
     cJSON_AddItemToObject(o, "metrics", metrics_json(x, rep));
 
     if (rep->bucket) {

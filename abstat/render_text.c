@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "render_audit.h"
 #include "repfmt.h"
 #include "texttab.h"
 
@@ -648,6 +649,9 @@ ab_render_text(FILE *out, const ab_report_t *rep, size_t width)
             return -1;
         }
         concentration(out, x, rep->max_visitor_share, width);
+        if (ab_audit_text(out, x, width) != 0) {
+            return -1;
+        }
 
         if (x->nmetrics > 0 && roles_tables(out, x, rep, width) != 0) {
             return -1;

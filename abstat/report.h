@@ -20,7 +20,7 @@
 
 /* An experiment as the configuration describes it (nginx conf or
  * --weights): its variants in order and their weights. */
-typedef struct {
+typedef struct ab_expdef_s {
     char     *name;
     size_t    nvars;
     char    **vars;
@@ -28,6 +28,7 @@ typedef struct {
     int       kind;             /* ab_weight_kind_t of all of them, or 0 */
     int       sticky;           /* `sticky on;`: visitors keep the variant
                                    they entered with (nginx conf only) */
+    struct ab_assigndef_s  *assign;     /* --nginx-conf only: assigndef.h */
 } ab_expdef_t;
 
 /* --config-history (confhist.h) */
@@ -176,6 +177,8 @@ typedef struct {
     size_t          nhet;
     size_t          seg_tests;
     size_t          seg_flags;
+    struct ab_raudit_s  *audit;         /* nodes and audit (audit.h), or
+                                           NULL */
 } ab_rexp_t;
 
 /* What every format says of segment results. */

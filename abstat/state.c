@@ -5,6 +5,7 @@
 
 #include "state.h"
 
+#include "audit.h"
 #include "bigmem.h"
 
 #include <stdlib.h>
@@ -178,6 +179,7 @@ ab_state_free(ab_state_t *st)
     free(st->vis_last);
     ab_tab_free(&st->fold_seen);
     ab_tab_free(&st->fold_seen_pre);
+    ab_audit_free(st->audit);
     for (i = 0; i < AB_BAD_SAMPLES; i++) {
         free(st->bad_files[i]);
     }

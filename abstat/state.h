@@ -173,6 +173,8 @@ typedef struct {
     size_t              capsegs;
     uint64_t            seg_overflow;   /* values past AB_SEG_VALUES_MAX */
     ab_device_cache_t  *ua_cache;       /* --by device, made on first use */
+    struct ab_audit_s  *audit;          /* nodes and the audit (audit.h);
+                                           NULL until a line needs it */
 
     int                 oom;
     int                 spool_failed;   /* with oom: the spool, not memory */

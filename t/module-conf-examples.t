@@ -74,5 +74,7 @@ for my $k (@ABNginx::LOG_KEYS) {
 }
 like($lf, qr/"uid_source":"\$ab_uid_source"/,
     'log-format.conf: uid_source is $ab_uid_source');
+# the node of a fleet, for abstat's per-node figures and audit
+like($lf, qr/"node":"\$hostname"/, 'log-format.conf: node is $hostname');
 
 ABNginx::finish();

@@ -7,9 +7,13 @@
  * is either applied or counted bad (exactly one bad_lines increment at
  * most per call, never an out-of-memory return on small input). Every
  * other state, the first one too, reads with --by device, visitor and
- * field:country, so that the segment values of a line are taken too.
+ * field:country, so that the segment values of a line are taken too, and
+ * audits the lines (audit.c) against experiment "e" of a holdout, a layer
+ * and a traffic share.
  */
 
+#include "assigndef.h"
+#include "expdef.h"
 #include "line.h"
 #include "state.h"
 
@@ -22,6 +26,29 @@ static ab_input_t  quiet;       /* every experiment, no bad-line samples */
 static ab_by_t     by;
 static int         ready;
 static unsigned    calls;
+static ab_expdef_t *conf;
+static size_t       nconf;
+
+
+/* What --nginx-conf would give for e, once. */
+static void
+audit_conf(void)
+{
+    char  *salt[] = { "salt", "fuzz-e" }, *traffic[] = { "traffic", "70%" };
+    char  *layer[] = { "layer", "l", "10-90%" };
+    ab_expdef_t  *d = ab_expdef_new(&conf, &nconf, "e", 1);
+
+    if (d == NULL || ab_expdef_variant(d, "a", 1, "2", 1) != NULL
+        || ab_expdef_variant(d, "b", 1, "1", 1) != NULL
+        || ab_assigndef_directive(d, salt, 2) != NULL
+        || ab_assigndef_directive(d, traffic, 2) != NULL
+        || ab_assigndef_directive(d, layer, 3) != NULL
+        || ab_assigndef_finish(d) != NULL)
+    {
+        abort();
+    }
+    ab_assigndef_holdout(conf, nconf, 500);
+}
 
 
 /* One reading of the input through fn, on a writable, NUL-terminated
@@ -60,6 +87,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         ab_input_default(&quiet);
         quiet.quiet = 1;
+        if (conf == NULL) {
+            audit_conf();
+        }
         if (calls / 4096 % 2 == 0) {
             memset(&by, 0, sizeof(by));
             by.top = AB_BY_TOP_DEFAULT;
@@ -73,6 +103,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (ab_state_by(&st, &by) != 0) {
                 abort();
             }
+            quiet.conf = conf;
+            quiet.nconf = nconf;
         }
         ready = 1;
     }

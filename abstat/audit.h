@@ -1,0 +1,156 @@
+/*
+ * The assignment audit and the nodes of a fleet.
+ *
+ * Every line's node (the `node` key, nginx's $hostname; "(unknown)" for
+ * lines without one) is interned. Per experiment and node abstat counts
+ * the visitors who entered there (the line of a visitor's first exposure
+ * read) by variant, for each node's share of visitors and its own SRM
+ * test; with --nginx-conf it also recomputes the variant of every
+ * logged exposure with the module's algorithm (assigndef.h) and counts
+ * those that differ, keeping the first few as examples. All of it is
+ * counters per experiment and node: nothing per visitor.
+ */
+
+#ifndef ABSTAT_AUDIT_H
+#define ABSTAT_AUDIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ab_core.h"
+#include "intern.h"
+#include "line.h"
+#include "report.h"
+#include "state.h"
+
+#define AB_AUDIT_EXAMPLES     5
+#define AB_AUDIT_MAX_NODES    65536
+#define AB_AUDIT_NO_NODE      "(unknown)"
+#define AB_AUDIT_EXPECT_MAX   64
+
+typedef struct {
+    uint64_t   checked;
+    uint64_t   mismatches;
+    uint64_t  *entered;         /* visitors by variant id (vars) */
+    size_t     nentered;
+} ab_audit_node_t;
+
+typedef struct {
+    int64_t    time;            /* us */
+    uint32_t   node;
+    char       uid[AB_UID_MAX_LEN + 1];         /* cut short past that */
+    char       logged[AB_NAME_MAX_LEN + 1];
+    char       expected[AB_AUDIT_EXPECT_MAX];
+} ab_audit_example_t;
+
+/* Why an exposure is not checked. */
+enum { AB_SKIP_FORCED, AB_SKIP_STICKY, AB_SKIP_UNCONFIGURED, AB_SKIP_N };
+
+typedef struct {
+    uint64_t            checked;
+    uint64_t            mismatches;
+    uint64_t            skipped[AB_SKIP_N];
+    ab_intern_t         vars;   /* variants visitors entered in */
+    ab_audit_node_t    *nodes;  /* by node id */
+    size_t              nnodes;
+    ab_audit_example_t  ex[AB_AUDIT_EXAMPLES];
+    size_t              nex;
+    /* this run's, never saved: the state's variant ids to vars' (+ 1),
+     * the experiment's block (conf_known: looked up) */
+    uint32_t           *var_ids;
+    size_t              nvar_ids;
+    const ab_expdef_t  *conf;
+    int                 conf_known;
+} ab_audit_exp_t;
+
+typedef struct ab_audit_s {
+    ab_intern_t       nodes;    /* id 0 is AB_AUDIT_NO_NODE */
+    int               named;    /* a line had a node */
+    ab_intern_t       exps;
+    ab_audit_exp_t   *e;        /* by experiment id (exps) */
+    size_t            cap;
+    uint32_t         *exp_ids;  /* the state's experiment ids to exps'
+                                   (+ 1), this run's: no hashing of names
+                                   per line */
+    size_t            nexp_ids;
+} ab_audit_t;
+
+/*
+ * A sound line with a visitor, once its exposures are applied: pairs are
+ * the line's spans, ids its exposures as the state's ids, and bit i of
+ * entered says that exposure i made the visitor's membership. 0, or -1
+ * when out of memory.
+ */
+int ab_audit_line(ab_state_t *st, const ab_input_t *in, const ab_pline_t *pl,
+    const ab_ppair_t *pairs, const ab_pair_ids_t *ids, uint64_t entered);
+
+/* The experiment's counters (by name), or NULL. */
+const ab_audit_exp_t *ab_audit_find(const ab_audit_t *a, const char *exp);
+
+void ab_audit_free(ab_audit_t *a);
+
+/* Zeroes the counters of experiment exp (abstat state prune). */
+void ab_audit_forget(ab_audit_t *a, const char *exp);
+
+/*
+ * The counters in and out of a --state file, through the writer's and
+ * the reader's primitives. load returns 0, or -1 for a damaged file.
+ */
+typedef struct {
+    void      *io;
+    void     (*num)(void *io, uint64_t v);
+    void     (*str)(void *io, const char *s);
+} ab_audit_writer_t;
+
+typedef struct {
+    void      *io;
+    uint64_t (*num)(void *io, uint64_t max);    /* past max: damaged */
+    char    *(*str)(void *io);                  /* malloc'd, NULL: damaged */
+} ab_audit_reader_t;
+
+void ab_audit_save(const ab_audit_t *a, const ab_audit_writer_t *w);
+int ab_audit_load(ab_audit_t **a, const ab_audit_reader_t *r);
+
+
+/* ---- the report ---- */
+
+typedef struct {
+    const char  *node;
+    uint64_t     checked;
+    uint64_t     mismatches;
+    uint64_t     visitors;      /* entered there */
+    double       share;         /* of the experiment's entered visitors */
+    double       chi2;
+    double       srm_p;
+    int          srm_alert;
+} ab_rnode_t;
+
+typedef struct ab_raudit_s {
+    int                        audited;     /* --nginx-conf given */
+    uint64_t                   checked;
+    uint64_t                   mismatches;
+    uint64_t                   skipped[AB_SKIP_N];
+    const ab_audit_example_t  *ex;
+    size_t                     nex;
+    ab_rnode_t                *nodes;       /* by name */
+    size_t                     nnodes;
+    int                        named;       /* the log had nodes: the
+                                               per-node SRM is reported */
+    const ab_intern_t         *node_names;
+} ab_raudit_t;
+
+/* The audit and the nodes of experiment x (its variants and their
+ * expected shares filled in): x->audit, NULL when there is nothing to
+ * say. -1 when out of memory. */
+int ab_audit_report(const ab_state_t *st, const ab_config_t *cfg,
+    ab_rexp_t *x);
+
+void ab_raudit_free(ab_raudit_t *r);
+
+/* The name of a skip reason, as JSON gives it. */
+const char *ab_audit_skip_name(int reason);
+
+/* Every mismatch of the report, for --fail-on drift. */
+uint64_t ab_audit_mismatches(const ab_report_t *rep);
+
+#endif /* ABSTAT_AUDIT_H */
