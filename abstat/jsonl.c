@@ -7,6 +7,8 @@
 #include "jsonl.h"
 #include "jsonl_scan.h"
 
+#include "ab_core.h"
+
 #include <stdint.h>
 #include <string.h>
 
@@ -30,22 +32,6 @@ skip_ws(jp_t *j)
 }
 
 
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
-
 static long
 hex4(jp_t *j)
 {
@@ -56,7 +42,7 @@ hex4(jp_t *j)
         return -1;
     }
     for (i = 0; i < 4; i++) {
-        if ((h = hexval(j->p[i])) < 0) {
+        if ((h = ab_hex_digit(j->p[i])) < 0) {
             return -1;
         }
         v = v * 16 + h;

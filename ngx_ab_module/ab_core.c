@@ -776,6 +776,22 @@ ab_hex(char *out, const unsigned char *bytes, size_t n)
 
 
 int
+ab_hex_digit(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+
+int
 ab_parse_range(const char *s, size_t len, int32_t *from, int32_t *to)
 {
     const char  *dash = memchr(s, '-', len);

@@ -233,4 +233,7 @@ size_t ab_utf8_sanitized_len(const unsigned char *s, size_t len);
 /* Writes 2 * n lowercase hex digits of bytes into out (no terminator). */
 void ab_hex(char *out, const unsigned char *bytes, size_t n);
 
+/* The value of hex digit c (either case), or -1. */
+int ab_hex_digit(char c);
+
 #endif /* AB_CORE_H */

@@ -99,20 +99,6 @@ ab_siphash24(const uint8_t key[AB_STICKY_KEY_LEN], const void *msg,
 }
 
 
-static int
-hex_value(unsigned char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    c |= 0x20;
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    return -1;
-}
-
-
 int
 ab_key_parse(const char *text, size_t len, uint8_t key[AB_STICKY_KEY_LEN])
 {
@@ -130,8 +116,8 @@ ab_key_parse(const char *text, size_t len, uint8_t key[AB_STICKY_KEY_LEN])
         }
     }
     for (i = 0; i < AB_STICKY_KEY_LEN; i++) {
-        hi = hex_value((unsigned char) text[2 * i]);
-        lo = hex_value((unsigned char) text[2 * i + 1]);
+        hi = ab_hex_digit(text[2 * i]);
+        lo = ab_hex_digit(text[2 * i + 1]);
         if (hi < 0 || lo < 0) {
             return -1;
         }
