@@ -128,6 +128,25 @@ ab_key_parse(const char *text, size_t len, uint8_t key[AB_STICKY_KEY_LEN])
 }
 
 
+/* out: SipHash-2-4 under key of msg (n bytes) and '0', then of msg and
+ * '1', each 8 bytes little-endian; msg has room for one more byte. */
+static void
+key_halves(const uint8_t key[AB_STICKY_KEY_LEN], uint8_t *msg, size_t n,
+    uint8_t out[AB_STICKY_KEY_LEN])
+{
+    uint64_t  h;
+    int       half, b;
+
+    for (half = 0; half < 2; half++) {
+        msg[n] = (uint8_t) ('0' + half);
+        h = ab_siphash24(key, msg, n + 1);
+        for (b = 0; b < 8; b++) {
+            out[8 * half + b] = (uint8_t) (h >> (8 * b));
+        }
+    }
+}
+
+
 void
 ab_key_derive(const uint8_t key[AB_STICKY_KEY_LEN], const char *purpose,
     uint8_t out[AB_STICKY_KEY_LEN])
@@ -135,10 +154,8 @@ ab_key_derive(const uint8_t key[AB_STICKY_KEY_LEN], const char *purpose,
     /* "ab:key:PURPOSE:0" and ":1", one per half: under key, every other
      * message is a sticky MAC's, which starts with a visitor id, and ':'
      * is never in one (ab_valid_uid), so no output is shared */
-    uint8_t   msg[64];
-    size_t    n, plen = strlen(purpose);
-    uint64_t  h;
-    int       half, b;
+    uint8_t  msg[64];
+    size_t   n, plen = strlen(purpose);
 
     if (plen > sizeof(msg) - 9) {
         plen = sizeof(msg) - 9;
@@ -148,13 +165,7 @@ ab_key_derive(const uint8_t key[AB_STICKY_KEY_LEN], const char *purpose,
     n = 7 + plen;
     msg[n++] = ':';
 
-    for (half = 0; half < 2; half++) {
-        msg[n] = (uint8_t) ('0' + half);
-        h = ab_siphash24(key, msg, n + 1);
-        for (b = 0; b < 8; b++) {
-            out[8 * half + b] = (uint8_t) (h >> (8 * b));
-        }
-    }
+    key_halves(key, msg, n, out);
 }
 
 
@@ -378,28 +389,28 @@ ab_sticky_format(const uint8_t key[AB_STICKY_KEY_LEN], const char *uid,
 
 
 void
-ab_uid_of_user(const uint8_t key[AB_STICKY_KEY_LEN], const char *user,
-    size_t len, char *out)
+ab_uid_key(const uint8_t key[AB_STICKY_KEY_LEN], ab_uid_key_t *out)
+{
+    /* the second key derived from the first by the same PRF
+     * ("ab:uid:key2:0" and ":1"), so the user id is hashed whole and
+     * never copied */
+    uint8_t  msg[16] = "ab:uid:key2:";
+
+    memcpy(out->k[0], key, AB_STICKY_KEY_LEN);
+    key_halves(key, msg, 12, out->k[1]);
+}
+
+
+void
+ab_uid_of_user(const ab_uid_key_t *key, const char *user, size_t len,
+    char *out)
 {
     static const char  hex[] = "0123456789abcdef";
-    uint8_t            key2[AB_STICKY_KEY_LEN];
-    uint64_t           h[2], k;
+    uint64_t           h[2];
     size_t             i;
-    int                b;
 
-    /* the second half under a key of its own, derived from the first by
-     * the same PRF, so the user id is hashed whole and never copied */
-    k = ab_siphash24(key, "ab:uid:key2:0", 13);
-    for (b = 0; b < 8; b++) {
-        key2[b] = (uint8_t) (k >> (8 * b));
-    }
-    k = ab_siphash24(key, "ab:uid:key2:1", 13);
-    for (b = 0; b < 8; b++) {
-        key2[8 + b] = (uint8_t) (k >> (8 * b));
-    }
-
-    h[0] = ab_siphash24(key, user, len);
-    h[1] = ab_siphash24(key2, user, len);
+    h[0] = ab_siphash24(key->k[0], user, len);
+    h[1] = ab_siphash24(key->k[1], user, len);
 
     for (i = 0; i < AB_UID_MINTED_LEN; i++) {
         out[i] = hex[(h[i / 16] >> (60 - 4 * (i % 16))) & 0xf];

@@ -105,12 +105,22 @@ size_t ab_sticky_format(const uint8_t key[AB_STICKY_KEY_LEN], const char *uid,
     size_t uid_len, const ab_sticky_t *s, char *out);
 
 /*
- * The visitor id of a logged-in user (`ab_uid_from`): AB_UID_MINTED_LEN
- * lowercase hex digits of SipHash-2-4 of the user id under the key and
- * under a second key derived from it, so that the log never holds the
- * user id and nobody without the key can link the two. Writes into out.
+ * The keys of the ids of logged-in users (`ab_uid_from`): the key, and a
+ * second one derived from it, made once when the configuration is read.
  */
-void ab_uid_of_user(const uint8_t key[AB_STICKY_KEY_LEN], const char *user,
-    size_t len, char *out);
+typedef struct {
+    uint8_t  k[2][AB_STICKY_KEY_LEN];
+} ab_uid_key_t;
+
+void ab_uid_key(const uint8_t key[AB_STICKY_KEY_LEN], ab_uid_key_t *out);
+
+/*
+ * The visitor id of a logged-in user: AB_UID_MINTED_LEN lowercase hex
+ * digits of SipHash-2-4 of the user id under both keys, so that the log
+ * never holds the user id and nobody without the key can link the two.
+ * Writes into out.
+ */
+void ab_uid_of_user(const ab_uid_key_t *key, const char *user, size_t len,
+    char *out);
 
 #endif /* AB_STICKY_H */

@@ -290,6 +290,7 @@ ngx_http_ab_uid_from(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_ab_loc_conf_t  *lcf = conf;
 
+    u_char                             key[AB_STICKY_KEY_LEN];
     ngx_str_t                         *value, path;
     ngx_http_ab_uid_from_t            *from;
     ngx_http_compile_complex_value_t   ccv;
@@ -347,7 +348,13 @@ ngx_http_ab_uid_from(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     path.data = value[2].data + 4;
     path.len = value[2].len - 4;
 
-    return ngx_http_ab_key_load(cf, cmd, &path, from->key);
+    if (ngx_http_ab_key_load(cf, cmd, &path, key) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    ab_uid_key(key, &from->key);
+
+    return NGX_CONF_OK;
 }
 
 
@@ -358,6 +365,8 @@ char *
 ngx_http_ab_uid_from_key(ngx_conf_t *cf, ngx_http_ab_uid_from_t *from,
     ngx_http_ab_main_conf_t *mcf)
 {
+    u_char  key[AB_STICKY_KEY_LEN];
+
     if (!from->from_secret) {
         return NGX_CONF_OK;
     }
@@ -371,7 +380,8 @@ ngx_http_ab_uid_from_key(ngx_conf_t *cf, ngx_http_ab_uid_from_t *from,
         return NGX_CONF_ERROR;
     }
 
-    ab_key_derive(mcf->sticky_key, "ab:uid_from", from->key);
+    ab_key_derive(mcf->sticky_key, "ab:uid_from", key);
+    ab_uid_key(key, &from->key);
     from->from_secret = 0;
 
     return NGX_CONF_OK;
@@ -397,7 +407,7 @@ ngx_http_ab_user_uid(ngx_http_request_t *r, ngx_http_ab_uid_from_t *from,
         return NGX_DECLINED;
     }
 
-    ab_uid_of_user(from->key, (char *) user.data, user.len, (char *) dst);
+    ab_uid_of_user(&from->key, (char *) user.data, user.len, (char *) dst);
 
     return NGX_OK;
 }

@@ -125,7 +125,7 @@ typedef struct {
 /* ab_uid_from: the logged-in user's id, and the key it is hashed with. */
 typedef struct {
     ngx_http_complex_value_t    value;
-    u_char                      key[AB_STICKY_KEY_LEN];
+    ab_uid_key_t                key;
     unsigned                    from_secret:1;  /* no key=: the key is
                                                    derived from
                                                    ab_sticky_secret's once
