@@ -178,7 +178,7 @@ ngx_http_ab_key_load(ngx_conf_t *cf, ngx_command_t *cmd, ngx_str_t *path,
 
     n = -1;
     if (ngx_fd_info(fd, &fi) != NGX_FILE_ERROR) {
-        n = read(fd, text, sizeof(text));
+        n = ngx_read_fd(fd, text, sizeof(text));
         if (fi.st_mode & S_IROTH) {
             ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
                                "\"%V\" key file \"%V\" is readable by "
