@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 
+#include "esums.h"
 #include "report.h"
 #include "state.h"
 #include "tab.h"
@@ -20,7 +21,7 @@ typedef struct {
     uint32_t  memb;
 } ab_buy_t;
 
-typedef struct {
+typedef struct ab_pass_s {
     ab_state_t         *st;
     const ab_config_t  *cfg;
     ab_vagg_t          *agg;            /* per membership */
@@ -50,6 +51,8 @@ typedef struct {
 typedef struct {
     const uint32_t  *list;      /* NULL: every membership */
     size_t           nlist;
+    const ab_msums_t   *sums;   /* [var]: their sums (esums.h) */
+    const ab_capset_t  *caps;   /* their capped histogram; NULL: no cap */
     const uint64_t  *event_count;       /* [var * nevents + event] */
     const uint64_t  *event_pre;         /* the same; NULL without CUPED */
     const uint64_t  *event_both;
@@ -75,10 +78,19 @@ ab_msel_at(const ab_msel_t *sel, size_t at)
 int ab_experiment_rows(const ab_pass_t *p, int e, const ab_msel_t *sel,
     const int *order, const char *baseline_source, double cap, ab_rexp_t *x);
 
-/* The segments of experiment e (cfg->by) and their heterogeneity into x,
- * whose own rows are made (segments.c). */
-int ab_segments(const ab_pass_t *p, int e, const int *order, double cap,
-    ab_rexp_t *x);
+/* The segments of experiment e (cfg->by), every dimension's (segments.c):
+ * which values pool into which segment, their memberships and funnel
+ * counts, and their cells in the experiment's sums (esums.h). */
+typedef struct ab_segplans_s  ab_segplans_t;
+
+ab_segplans_t *ab_segplans_make(const ab_pass_t *p, int e);
+const ab_cellmap_t *ab_segplans_cells(const ab_segplans_t *pl);
+void ab_segplans_free(ab_segplans_t *pl);
+
+/* The segments' reports and their heterogeneity into x, whose own rows
+ * are made, from the sums es that pl's cells were filled into. */
+int ab_segments(const ab_pass_t *p, int e, const ab_segplans_t *pl,
+    const ab_esums_t *es, const int *order, double cap, ab_rexp_t *x);
 
 /* Per-membership totals for a pass: the folded ones *folded (taken
  * over: *folded becomes NULL) grown to every membership, or zeroes. */

@@ -27,15 +27,15 @@
 
 
 void
-ab_cuped_acc_add(ab_cuped_acc_t *a, int pass, const double v[NV])
+ab_cuped_acc_add(ab_cuped_acc_t *a, int pass, const double v[NV], double w)
 {
     double  dv[NV];
     int     i, j;
 
     if (pass == 0) {
-        a->n++;
+        a->n += w;
         for (i = 0; i < NV; i++) {
-            a->s[i] += v[i];
+            a->s[i] += (long double) w * v[i];
         }
         return;
     }
@@ -52,7 +52,7 @@ ab_cuped_acc_add(ab_cuped_acc_t *a, int pass, const double v[NV])
         }
         for (j = i; j < NV; j++) {
             if (dv[j] != 0) {
-                a->c[i][j] += (long double) dv[i] * dv[j];
+                a->c[i][j] += (long double) w * dv[i] * dv[j];
             }
         }
     }
@@ -364,14 +364,10 @@ ab_cuped_compare(const ab_cuped_moments_t *t, const ab_cuped_moments_t *c,
 
 
 int
-ab_cuped_row(const ab_cuped_acc_t *t, const ab_cuped_acc_t *c, int ratio,
-    double alpha, ab_cuped_t *out)
+ab_cuped_row(const ab_cuped_moments_t *t, const ab_cuped_moments_t *c,
+    int ratio, double alpha, ab_cuped_t *out)
 {
-    ab_cuped_moments_t  mt = ab_cuped_acc_moments(t);
-    ab_cuped_moments_t  mc = ab_cuped_acc_moments(c);
-
-    *out = ab_cuped_compare(&mt, &mc, ab_cuped_theta(&mt, &mc, ratio), ratio,
-                            alpha);
+    *out = ab_cuped_compare(t, c, ab_cuped_theta(t, c, ratio), ratio, alpha);
 
     return out->adjusted;
 }
@@ -400,9 +396,7 @@ ab_cuped_share_row(const ab_cuped_share_t *t, const ab_cuped_share_t *c,
     ab_cuped_moments_t  mt = share_moments(t);
     ab_cuped_moments_t  mc = share_moments(c);
 
-    *out = ab_cuped_compare(&mt, &mc, ab_cuped_theta(&mt, &mc, 0), 0, alpha);
-
-    return out->adjusted;
+    return ab_cuped_row(&mt, &mc, 0, alpha, out);
 }
 
 

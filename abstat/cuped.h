@@ -44,9 +44,10 @@ typedef struct {
     int          adjusted;      /* 0: theta fell back to 0 */
 } ab_cuped_t;
 
-/* Two-pass accumulator of the four over one variant's visitors: pass 0
- * sums, then ab_cuped_acc_centre, pass 1 centred products (variances
- * that keep their digits, as experiment.c's own). */
+/* Two-pass accumulator of the four over one variant's visitors, each
+ * weighing w (a histogram's count): pass 0 sums, then
+ * ab_cuped_acc_centre, pass 1 centred products (variances that keep
+ * their digits; capped.c's). */
 typedef struct {
     double       n;
     long double  s[AB_CU_NVARS];
@@ -55,7 +56,7 @@ typedef struct {
 } ab_cuped_acc_t;
 
 void ab_cuped_acc_add(ab_cuped_acc_t *a, int pass,
-    const double v[AB_CU_NVARS]);
+    const double v[AB_CU_NVARS], double w);
 void ab_cuped_acc_centre(ab_cuped_acc_t *a);
 ab_cuped_moments_t ab_cuped_acc_moments(const ab_cuped_acc_t *a);
 
@@ -72,11 +73,11 @@ double ab_cuped_theta(const ab_cuped_moments_t *t, const ab_cuped_moments_t *c,
 ab_cuped_t ab_cuped_compare(const ab_cuped_moments_t *t,
     const ab_cuped_moments_t *c, double theta, int ratio, double alpha);
 
-/* The comparison of treatment t with baseline c from their accumulators,
+/* The comparison of treatment t with baseline c from their moments,
  * theta pooled over the two: 1 when adjusted, 0 when there is no history
  * to adjust by (then *out is not to be reported). */
-int ab_cuped_row(const ab_cuped_acc_t *t, const ab_cuped_acc_t *c, int ratio,
-    double alpha, ab_cuped_t *out);
+int ab_cuped_row(const ab_cuped_moments_t *t, const ab_cuped_moments_t *c,
+    int ratio, double alpha, ab_cuped_t *out);
 
 /* A share's counts (a funnel event): visitors, those with the event
  * after entry, before it (in the lookback), and both. */

@@ -16,108 +16,50 @@
 #include "exact.h"
 #include "guardrail.h"
 #include "sanity.h"
+#include "capped.h"
 #include "cuped.h"
+#include "msums.h"
 #include "stats.h"
 
-/* What a metric takes of a visitor's totals: x, or x / y for ratios. */
-typedef enum {
-    X_CONVERTED, X_ORDERS, X_REVENUE, X_REPEAT, X_REVENUE_CAPPED, X_ERRORS,
-    X_LATENCY
-} x_kind_t;
-
-typedef enum { Y_ONE, Y_ORDERS, Y_REQUESTS } y_kind_t;
-
+/* What a metric takes of a visitor's values (msums.h): the mean of x,
+ * or sum(x) / sum(y) for ratios, and how many of x's units make one. */
 typedef struct {
     const char  *name;
-    int          ratio;         /* sum(x) / sum(y); else the mean of x */
+    int          ratio;
     int          guardrail;
-    int          capped;        /* only with --cap-revenue */
-    x_kind_t     x;
-    y_kind_t     y;
+    int          capped;        /* only with --cap-revenue (capped.h) */
+    int          x;
+    int          y;             /* AB_MV_ONE for a mean */
+    double       scale;
 } metric_def_t;
-
-/* Two-pass moments: sums first, then sums of centred products, so that
- * variances do not lose digits to cancellation. */
-typedef struct {
-    double       n;
-    long double  sx, sy;
-    double       mx, my;
-    long double  cxx, cyy, cxy;
-    /* Ratios: sums in the metric's integer units (micro-units, counts),
-     * exact, and the sum of squared residuals x * uy - y * ux, which is
-     * exactly 0 when every visitor has the same ratio: equal products of
-     * exact integers round alike. */
-    long double  ux, uy, crr;
-    double       uscale;        /* units per x */
-} acc_t;
-
-
-static double
-rev(const ab_vagg_t *a)
-{
-    return (double) a->revenue / 1e6;
-}
-
-static void
-metric_xy(const metric_def_t *d, const ab_vagg_t *a, double cap, double *x,
-    double *y)
-{
-    *x = *y = 0;
-
-    switch (d->x) {
-    case X_CONVERTED:      *x = a->orders >= 1; break;
-    case X_ORDERS:         *x = a->orders; break;
-    case X_REVENUE:        *x = rev(a); break;
-    case X_REPEAT:         *x = a->orders >= 2; break;
-    case X_REVENUE_CAPPED: *x = rev(a) > cap ? cap : rev(a); break;
-    case X_ERRORS:         *x = a->errors; break;
-    case X_LATENCY:        *x = (double) a->request_time / 1e6; break;
-    }
-
-    switch (d->y) {
-    case Y_ONE:      *y = 1; break;
-    case Y_ORDERS:   *y = a->orders; break;
-    case Y_REQUESTS: *y = a->requests; break;
-    }
-}
-
-
-/* x of a ratio metric in its integer units (what is summed exactly),
- * and how many of them make one x. */
-static long double
-metric_units(const metric_def_t *d, const ab_vagg_t *a, double cap,
-    double *scale)
-{
-    *scale = 1e6;
-
-    /* long double: int64 micro-units past 2^53 stay exact */
-    switch (d->x) {
-    case X_REVENUE:        return (long double) a->revenue;
-    case X_REVENUE_CAPPED: return rev(a) > cap ? (long double) cap * 1e6
-                                               : (long double) a->revenue;
-    case X_LATENCY:        return (long double) a->request_time;
-    case X_ERRORS:         *scale = 1; return (long double) a->errors;
-    default:               *scale = 1; return 0;
-    }
-}
-
 
 /* Report order; funnel events go between the business metrics and the
  * guardrails (at FUNNEL_AT). */
 static const metric_def_t  defs[] = {
-    { "conversion_rate",            0, 0, 0, X_CONVERTED, Y_ONE },
-    { "orders_per_visitor",         0, 0, 0, X_ORDERS, Y_ONE },
-    { "revenue_per_visitor",        0, 0, 0, X_REVENUE, Y_ONE },
-    { "repeat_purchase_rate",       0, 0, 0, X_REPEAT, Y_ONE },
-    { "average_order_value",        1, 0, 0, X_REVENUE, Y_ORDERS },
-    { "revenue_per_visitor_capped", 0, 0, 1, X_REVENUE_CAPPED, Y_ONE },
-    { "average_order_value_capped", 1, 0, 1, X_REVENUE_CAPPED, Y_ORDERS },
-    { "error_rate",                 1, 1, 0, X_ERRORS, Y_REQUESTS },
-    { "mean_latency",               1, 1, 0, X_LATENCY, Y_REQUESTS },
+    { "conversion_rate",            0, 0, 0, AB_MV_CONVERTED, AB_MV_ONE, 1 },
+    { "orders_per_visitor",         0, 0, 0, AB_MV_ORDERS, AB_MV_ONE, 1 },
+    { "revenue_per_visitor",        0, 0, 0, AB_MV_REVENUE, AB_MV_ONE, 1e6 },
+    { "repeat_purchase_rate",       0, 0, 0, AB_MV_REPEAT, AB_MV_ONE, 1 },
+    { "average_order_value",        1, 0, 0, AB_MV_REVENUE, AB_MV_ORDERS,
+      1e6 },
+    { "revenue_per_visitor_capped", 0, 0, 1, AB_MV_REVENUE, AB_MV_ONE, 1e6 },
+    { "average_order_value_capped", 1, 0, 1, AB_MV_REVENUE, AB_MV_ORDERS,
+      1e6 },
+    { "error_rate",                 1, 1, 0, AB_MV_ERRORS, AB_MV_REQUESTS, 1 },
+    { "mean_latency",               1, 1, 0, AB_MV_LATENCY, AB_MV_REQUESTS,
+      1e6 },
 };
 
 #define NDEFS      (sizeof(defs) / sizeof(defs[0]))
 #define FUNNEL_AT  7
+
+
+/* Value i's counterpart in the visitor's history. */
+static int
+pre_of(int i)
+{
+    return i == AB_MV_ONE ? AB_MV_ONE : i + AB_MV_POST;
+}
 
 
 int
@@ -235,159 +177,64 @@ order_variants(const ab_pass_t *p, int e, const ab_expdef_t *def,
 }
 
 
-static int
-cmp_double(const void *a, const void *b)
-{
-    double  x = *(const double *) a, y = *(const double *) b;
-
-    return x < y ? -1 : x > y;
-}
-
-
-/* The cap: the pct-th percentile (linear interpolation between order
- * statistics, numpy's default) of the non-zero visitor revenues. */
-static double
-revenue_cap(const ab_pass_t *p, int e, double pct)
-{
-    const ab_state_t  *st = p->st;
-    double            *v, pos, cap = NAN;
-    size_t             i, n = 0, lo;
-
-    v = malloc((st->nmemb ? st->nmemb : 1) * sizeof(*v));
-    if (v == NULL) {
-        return NAN;
-    }
-
-    for (i = 0; i < st->nmemb; i++) {
-        if (st->membs[i].exp == e && st->membs[i].var != AB_VAR_MULTI
-            && p->agg[i].revenue != 0)
-        {
-            v[n++] = rev(&p->agg[i]);
-        }
-    }
-
-    if (n > 0) {
-        qsort(v, n, sizeof(*v), cmp_double);
-        pos = pct / 100 * (double) (n - 1);
-        lo = (size_t) pos;
-        cap = lo + 1 < n ? v[lo] + (v[lo + 1] - v[lo]) * (pos - (double) lo)
-                         : v[lo];
-    }
-
-    free(v);
-
-    return cap;
-}
-
-
-/* Metrics that are reported: the capped ones only with a cap. */
-static size_t
-reported_defs(double cap, size_t *use)
-{
-    size_t  k, n = 0;
-
-    for (k = 0; k < NDEFS; k++) {
-        if (!(defs[k].capped && isnan(cap))) {
-            use[n++] = k;
-        }
-    }
-
-    return n;
-}
-
-
-/* The moments of the reported metrics; of y only for ratios (the others'
- * y is 1), since estimate() reads nothing else. */
-static void
-accumulate(const ab_pass_t *p, int e, const ab_msel_t *sel, double cap,
-    acc_t *acc, ab_cuped_acc_t *cacc, int pass)
-{
-    const ab_state_t  *st = p->st;
-    acc_t             *a;
-    double             x, y, dx, dy, v[AB_CU_NVARS];
-    long double        r, xu;
-    size_t             i, j, k, use[NDEFS], nuse = reported_defs(cap, use), at;
-
-    for (at = 0; at < ab_msel_n(st, sel); at++) {
-        const ab_memb_t  *mb = &st->membs[i = ab_msel_at(sel, at)];
-
-        if (mb->exp != e || mb->var == AB_VAR_MULTI) {
-            continue;
-        }
-
-        for (j = 0; j < nuse; j++) {
-            k = use[j];
-            a = &acc[(size_t) mb->var * NDEFS + k];
-            metric_xy(&defs[k], &p->agg[i], cap, &x, &y);
-            xu = defs[k].ratio ? metric_units(&defs[k], &p->agg[i], cap,
-                                              &a->uscale) : 0;
-            if (cacc != NULL) {
-                v[AB_CU_M] = x;
-                v[AB_CU_D] = y;
-                metric_xy(&defs[k], &p->pre[i], cap, &v[AB_CU_MPRE],
-                          &v[AB_CU_DPRE]);
-                ab_cuped_acc_add(&cacc[(size_t) mb->var * NDEFS + k], pass, v);
-            }
-            if (pass == 0) {
-                a->n++;
-                a->sx += x;
-                a->sy += y;
-                a->ux += xu;
-                a->uy += y;
-            } else {
-                dx = x - a->mx;
-                a->cxx += (long double) dx * dx;
-                if (defs[k].ratio) {
-                    dy = y - a->my;
-                    a->cyy += (long double) dy * dy;
-                    a->cxy += (long double) dx * dy;
-                    r = xu * a->uy - (long double) y * a->ux;
-                    a->crr += r * r;
-                }
-            }
-        }
-    }
-
-    if (pass == 0) {
-        for (i = 0; i < st->vars[e].n * NDEFS; i++) {
-            acc[i].mx = acc[i].n > 0 ? (double) (acc[i].sx / acc[i].n) : NAN;
-            acc[i].my = acc[i].n > 0 ? (double) (acc[i].sy / acc[i].n) : NAN;
-            if (cacc != NULL) {
-                ab_cuped_acc_centre(&cacc[i]);
-            }
-        }
-    }
-}
-
-
+/* The estimate of metric d over one variant's sums. */
 static ab_estimate_t
-estimate(const acc_t *a, int ratio)
+estimate(const ab_msums_t *s, const metric_def_t *d)
 {
-    double              d = a->n > 1 ? a->n - 1 : NAN;
-    ab_moments_t        m;
-    ab_ratio_moments_t  r;
+    double        n = (double) s->n, dn = s->n > 1 ? n - 1 : NAN;
+    long double   ux, uy;
+    ab_wide_t     w;
+    ab_moments_t  m;
 
-    if (!ratio) {
-        m.n = a->n;
-        m.mean = a->mx;
-        m.var = (double) a->cxx / d;
+    if (!d->ratio) {
+        m.n = n;
+        m.mean = (double) (ab_msums_mean(s, d->x) / d->scale);
+        m.var = (double) (ab_msums_cov(s, d->x, d->x) / d->scale / d->scale);
         return ab_mean_estimate(&m);
     }
 
-    if (a->uy != 0) {
-        return ab_ratio_estimate_resid(a->n,
-            (double) (a->ux / a->uy / a->uscale), a->my,
-            (double) (a->crr / (a->uy * a->uscale) / (a->uy * a->uscale)) / d);
+    w = ab_msums_sum(s, d->x);
+    ux = ab_wide_ld(&w);
+    w = ab_msums_sum(s, d->y);
+    uy = ab_wide_ld(&w);
+    if (uy == 0) {
+        /* no denominator: undefined */
+        return ab_ratio_estimate_resid(n, NAN, 0, NAN);
     }
 
-    r.n = a->n;
-    r.mean_m = a->mx;
-    r.mean_d = a->my;
-    r.var_m = (double) a->cxx / d;
-    r.var_d = (double) a->cyy / d;
-    r.cov = (double) a->cxy / d;
+    return ab_ratio_estimate_resid(n, (double) (ux / uy / d->scale),
+        (double) ab_msums_mean(s, d->y),
+        (double) (ab_msums_ratio_resid(s, d->x, d->y) / (uy * d->scale)
+                  / (uy * d->scale)) / dn);
+}
 
-    return ab_ratio_estimate(&r);
+
+/* CUPED's moments of metric d over one variant's sums. */
+static ab_cuped_moments_t
+cuped_moments(const ab_msums_t *s, const metric_def_t *d)
+{
+    int                 v[AB_CU_NVARS];
+    double              sc[AB_CU_NVARS];
+    int                 i, j;
+    ab_cuped_moments_t  m;
+
+    v[AB_CU_M] = d->x;
+    v[AB_CU_D] = d->y;
+    v[AB_CU_MPRE] = pre_of(d->x);
+    v[AB_CU_DPRE] = pre_of(d->y);
+    sc[AB_CU_M] = sc[AB_CU_MPRE] = d->scale;
+    sc[AB_CU_D] = sc[AB_CU_DPRE] = 1;
+
+    m.n = (double) s->n;
+    for (i = 0; i < AB_CU_NVARS; i++) {
+        m.mean[i] = (double) (ab_msums_mean(s, v[i]) / sc[i]);
+        for (j = i; j < AB_CU_NVARS; j++) {
+            m.cov[i][j] = m.cov[j][i] =
+                (double) (ab_msums_cov(s, v[i], v[j]) / sc[i] / sc[j]);
+        }
+    }
+
+    return m;
 }
 
 
@@ -571,45 +418,31 @@ srm(const ab_pass_t *p, int e, const ab_msel_t *sel, ab_rexp_t *x,
 
 static void
 fill_variants(const ab_pass_t *p, int e, const ab_msel_t *sel,
-    const int *order, ab_rexp_t *x)
+    const int *order, const ab_msums_t *sums, ab_rexp_t *x)
 {
     const ab_state_t  *st = p->st;
-    size_t             i, at, *pos = calloc(st->vars[e].n + 1, sizeof(size_t));
+    const ab_msums_t  *s;
     ab_rvariant_t     *v;
-
-    for (i = 0; pos && i < x->nvariants; i++) {
-        pos[order[i]] = i;
-        x->variants[i].name = st->vars[e].names[order[i]];
-        x->variants[i].multi_variant = sel->multi[order[i]];
-    }
-
-    for (at = 0; pos && at < ab_msel_n(st, sel); at++) {
-        const ab_memb_t  *mb = &st->membs[i = ab_msel_at(sel, at)];
-        const ab_vagg_t  *a = &p->agg[i];
-
-        if (mb->exp != e || mb->var == AB_VAR_MULTI) {
-            continue;
-        }
-        v = &x->variants[pos[mb->var]];
-        v->visitors++;
-        v->orders += a->orders;
-        v->converters += a->orders > 0;
-        v->requests += a->requests;
-        v->errors_5xx += a->errors;
-        v->revenue += rev(a);
-        if (rev(a) > v->top_share) {
-            v->top_share = rev(a);      /* the top revenue, for now */
-        }
-    }
+    ab_wide_t          rev;
+    size_t             i;
 
     for (i = 0; i < x->nvariants; i++) {
         v = &x->variants[i];
-        v->top_share = v->revenue > 0 ? v->top_share / v->revenue : NAN;
+        s = &sums[order[i]];
+        v->name = st->vars[e].names[order[i]];
+        v->multi_variant = sel->multi[order[i]];
+        v->visitors = s->n;
+        v->orders = ab_msums_count(s, AB_MV_ORDERS);
+        v->converters = ab_msums_count(s, AB_MV_CONVERTED);
+        v->requests = ab_msums_count(s, AB_MV_REQUESTS);
+        v->errors_5xx = ab_msums_count(s, AB_MV_ERRORS);
+        rev = ab_msums_sum(s, AB_MV_REVENUE);
+        v->revenue = (double) (ab_wide_ld(&rev) / 1e6);
+        v->top_share = v->revenue > 0 ? (double) s->top / 1e6 / v->revenue
+                                      : NAN;
         v->concentrated = p->cfg->cap_pct == 0
                           && v->top_share > p->cfg->max_visitor_share;
     }
-
-    free(pos);
 }
 
 
@@ -628,6 +461,23 @@ def_of(const ab_config_t *cfg, const char *name, const ab_expdef_t **conf,
 }
 
 
+/* Metric d of variant var: its estimate, and CUPED's moments in *cm
+ * when cm is not NULL. */
+static ab_estimate_t
+metric_of(const metric_def_t *d, const ab_msums_t *sums,
+    const ab_capset_t *caps, int var, double cap, ab_cuped_moments_t *cm)
+{
+    if (d->capped) {
+        return ab_capset_estimate(caps, var, sums[var].n, d->ratio, cap, cm);
+    }
+    if (cm != NULL) {
+        *cm = cuped_moments(&sums[var], d);
+    }
+
+    return estimate(&sums[var], d);
+}
+
+
 int
 ab_experiment_rows(const ab_pass_t *p, int e, const ab_msel_t *sel,
     const int *order, const char *baseline_source, double cap, ab_rexp_t *x)
@@ -639,8 +489,7 @@ ab_experiment_rows(const ab_pass_t *p, int e, const ab_msel_t *sel,
     size_t              nv = st->vars[e].n, nev = st->events.n, k, v, i, j;
     size_t              maxm;
     int                *evorder, from_weights;
-    acc_t              *acc;
-    ab_cuped_acc_t     *cacc = NULL;
+    const ab_msums_t   *sums = sel->sums;
     const uint64_t     *ec = sel->event_count;
 
     memset(x, 0, sizeof(*x));
@@ -650,15 +499,10 @@ ab_experiment_rows(const ab_pass_t *p, int e, const ab_msel_t *sel,
 
     maxm = (NDEFS + nev) * (nv ? nv : 1);
     evorder = calloc(nev + 1, sizeof(int));
-    acc = calloc(nv * NDEFS + 1, sizeof(acc_t));
-    if (p->pre != NULL) {
-        cacc = calloc(nv * NDEFS + 1, sizeof(*cacc));
-    }
     x->variants = calloc(nv + 1, sizeof(ab_rvariant_t));
     x->metrics = calloc(maxm, sizeof(ab_rmetric_t));
 
-    if (!evorder || !acc || !x->variants || !x->metrics || (p->pre && !cacc))
-    {
+    if (!evorder || !x->variants || !x->metrics) {
         goto fail;
     }
 
@@ -672,14 +516,12 @@ ab_experiment_rows(const ab_pass_t *p, int e, const ab_msel_t *sel,
     x->baseline_source = baseline_source;
     x->nvariants = nv;
     x->baseline = 0;
-    fill_variants(p, e, sel, order, x);
+    fill_variants(p, e, sel, order, sums, x);
     srm(p, e, sel, x, def, from_weights ? "weights" : "nginx-conf", conf);
     if (sel->list == NULL && ab_audit_report(st, cfg, x) != 0) {
         goto fail;
     }
 
-    accumulate(p, e, sel, cap, acc, cacc, 0);
-    accumulate(p, e, sel, cap, acc, cacc, 1);
     for (k = 0; k <= NDEFS; k++) {
         if (k == FUNNEL_AT) {
             for (j = 0; j < nev; j++) {
@@ -720,37 +562,39 @@ ab_experiment_rows(const ab_pass_t *p, int e, const ab_msel_t *sel,
         }
 
         for (v = 1; v < nv; v++) {
-            ab_estimate_t  t = estimate(&acc[(size_t) order[v] * NDEFS + k],
-                                        defs[k].ratio);
-            ab_estimate_t  c = estimate(&acc[(size_t) order[0] * NDEFS + k],
-                                        defs[k].ratio);
+            const metric_def_t  *d = &defs[k];
+            const ab_msums_t    *at = &sums[order[v]], *ac = &sums[order[0]];
+            ab_cuped_moments_t   mt, mc;
+            ab_estimate_t        t, c;
+            ab_rmetric_t        *m;
+            int                  cuped = p->pre != NULL;
 
-            const acc_t   *at = &acc[(size_t) order[v] * NDEFS + k];
-            const acc_t   *ac = &acc[(size_t) order[0] * NDEFS + k];
-            ab_rmetric_t  *m = add_metric(x, defs[k].name, v,
-                                          defs[k].guardrail, &t, &c, cfg);
+            t = metric_of(d, sums, sel->caps, order[v], cap,
+                          cuped ? &mt : NULL);
+            c = metric_of(d, sums, sel->caps, order[0], cap,
+                          cuped ? &mc : NULL);
+            m = add_metric(x, d->name, v, d->guardrail, &t, &c, cfg);
 
-            if (defs[k].x == X_CONVERTED || defs[k].x == X_REPEAT) {
-                share_test(m, (double) at->sx, at->n, (double) ac->sx, ac->n,
+            if (d->x == AB_MV_CONVERTED || d->x == AB_MV_REPEAT) {
+                share_test(m, (double) ab_msums_count(at, d->x), (double) at->n,
+                           (double) ab_msums_count(ac, d->x), (double) ac->n,
                            cfg->alpha);
             }
-            if (defs[k].guardrail) {
+            if (d->guardrail) {
                 ab_guard_counts_t  gc = { NAN, NAN, NAN, NAN };
 
-                if (defs[k].x == X_ERRORS) {
-                    gc.kt = (double) at->ux;
-                    gc.nt = (double) at->uy;
-                    gc.kc = (double) ac->ux;
-                    gc.nc = (double) ac->uy;
+                if (d->x == AB_MV_ERRORS) {
+                    gc.kt = (double) ab_msums_count(at, AB_MV_ERRORS);
+                    gc.nt = (double) ab_msums_count(at, AB_MV_REQUESTS);
+                    gc.kc = (double) ab_msums_count(ac, AB_MV_ERRORS);
+                    gc.nc = (double) ab_msums_count(ac, AB_MV_REQUESTS);
                 }
                 ab_guardrail_test(m, &t, &c, &gc, cfg->guardrail_margin,
                                   cfg->alpha, cfg->seq_tuning);
             }
-            if (cacc != NULL) {
-                m->has_cuped = ab_cuped_row(
-                    &cacc[(size_t) order[v] * NDEFS + k],
-                    &cacc[(size_t) order[0] * NDEFS + k], defs[k].ratio,
-                    cfg->alpha, &m->cuped);
+            if (cuped) {
+                m->has_cuped = ab_cuped_row(&mt, &mc, d->ratio, cfg->alpha,
+                                            &m->cuped);
                 cuped_sequence(m, cfg);
             }
         }
@@ -761,15 +605,11 @@ ab_experiment_rows(const ab_pass_t *p, int e, const ab_msel_t *sel,
     }
 
     free(evorder);
-    free(acc);
-    free(cacc);
 
     return 0;
 
 fail:
     free(evorder);
-    free(acc);
-    free(cacc);
     ab_experiment_free(x);
 
     return -1;
@@ -784,10 +624,13 @@ ab_experiment_report(const ab_pass_t *p, int e, ab_rexp_t *x)
     const char         *src;
     size_t              nv = p->st->vars[e].n;
     double              cap = NAN;
-    int                *order, from_weights;
+    int                *order, from_weights, rc = -1;
     ab_msel_t           all;
+    ab_segplans_t      *plans = NULL;
+    ab_esums_t          es;
 
     memset(x, 0, sizeof(*x));
+    memset(&es, 0, sizeof(es));
     def = def_of(cfg, p->st->exps.names[e], &conf, &from_weights);
 
     order = calloc(nv + 1, sizeof(int));
@@ -795,15 +638,22 @@ ab_experiment_report(const ab_pass_t *p, int e, ab_rexp_t *x)
         return -1;
     }
     src = order_variants(p, e, def, conf, order);
-    if (src == NULL) {
-        free(order);
-        return -1;
+    if (src == NULL
+        /* the segments first: the one pass of the sums fills their cells
+         * beside the experiment's own */
+        || (cfg->by && (plans = ab_segplans_make(p, e)) == NULL)
+        || ab_esums_build(p, e, plans ? ab_segplans_cells(plans) : NULL,
+                          cfg->cap_pct > 0, &es) != 0)
+    {
+        goto done;
     }
     if (cfg->cap_pct > 0) {
-        cap = revenue_cap(p, e, cfg->cap_pct);
+        cap = ab_capset_percentile(&es.caps[0], cfg->cap_pct);
     }
 
     memset(&all, 0, sizeof(all));
+    all.sums = es.sums;
+    all.caps = es.caps;
     all.event_count = p->event_count[e];
     all.event_pre = p->event_pre ? p->event_pre[e] : NULL;
     all.event_both = p->event_both ? p->event_both[e] : NULL;
@@ -814,16 +664,21 @@ ab_experiment_report(const ab_pass_t *p, int e, ab_rexp_t *x)
         || ab_roles_apply(x, cfg, ab_entry_span_days(p, e)) != 0
         || (cfg->bucket && ab_trend(p, e, order, x) != 0)
         /* the segments read the pooled rows (their heterogeneity) */
-        || (cfg->by && ab_segments(p, e, order, cap, x) != 0))
+        || (plans && ab_segments(p, e, plans, &es, order, cap, x) != 0))
     {
-        free(order);
-        ab_experiment_free(x);
-        return -1;
+        goto done;
     }
+    rc = 0;
 
+done:
+    if (rc != 0) {
+        ab_experiment_free(x);
+    }
+    ab_segplans_free(plans);
+    ab_esums_free(&es);
     free(order);
 
-    return 0;
+    return rc;
 }
 
 

@@ -563,6 +563,7 @@ ab_line_log_apply(ab_state_t *st, const ab_input_t *in,
     uint16_t            segs[AB_BY_MAX];
     uint32_t            vis;
     ab_rec_t            rec;
+    int                 have_segs = 0;
 
     if (pl->oom) {
         st->oom = 1;
@@ -597,16 +598,23 @@ ab_line_log_apply(ab_state_t *st, const ab_input_t *in,
 
     /* Outside the exposure window (--since, --until) the line's
      * requests and events still count for earlier exposures. */
-    if (npairs > 0 && st->nseg > 0 && ab_input_in_window(in, pl->time)
-        && seg_ids(st, in, pl, segs) != 0)
-    {
-        return -1;
-    }
     for (i = 0; i < npairs && ab_input_in_window(in, pl->time); i++) {
         nmemb = st->nmemb;
-        if (pairs[i].exp >= 0
-            && ab_state_expose(st, vis, pairs[i].exp, pairs[i].var, pl->time,
-                               st->nseg > 0 ? segs : NULL) != 0)
+        if (pairs[i].exp < 0) {
+            continue;
+        }
+        /* the segment values count only on an entry line: most lines of
+         * a returning visitor are later, and need none interned */
+        if (st->nseg > 0 && !have_segs
+            && ab_state_entry_due(st, vis, pairs[i].exp, pl->time))
+        {
+            if (seg_ids(st, in, pl, segs) != 0) {
+                return -1;
+            }
+            have_segs = 1;
+        }
+        if (ab_state_expose(st, vis, pairs[i].exp, pairs[i].var, pl->time,
+                            have_segs ? segs : NULL) != 0)
         {
             return -1;
         }

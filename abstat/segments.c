@@ -20,7 +20,7 @@
 #include "hetero.h"
 #include "roles.h"
 
-#define NO_SEG  UINT16_MAX
+#define NO_SEG  AB_CELL_NONE
 
 /* One dimension of one experiment: the segment of each value id, the
  * segments' names, and per segment its funnel and multi-variant counts. */
@@ -380,16 +380,20 @@ heterogeneity(ab_rexp_t *x, const ab_rseg_t *segs, size_t n)
 }
 
 
-/* One segment's report: the experiment's rows over its memberships. */
+/* One segment's report: the experiment's rows over its memberships,
+ * from its cell of es. */
 static int
 segment_report(const ab_pass_t *p, int e, const plan_t *pl, size_t s,
-    const int *order, const ab_rexp_t *x, double cap, ab_rseg_t *seg)
+    const ab_esums_t *es, size_t cell, const int *order, const ab_rexp_t *x,
+    double cap, ab_rseg_t *seg)
 {
     size_t     nv = p->st->vars[e].n + 1, nev = p->st->events.n + 1;
     ab_msel_t  sel;
 
     sel.list = pl->membs + pl->first[s];
     sel.nlist = pl->first[s + 1] - pl->first[s];
+    sel.sums = es->sums + cell * es->nvars;
+    sel.caps = es->caps ? &es->caps[cell] : NULL;
     sel.event_count = pl->event_count + s * nv * nev;
     sel.event_pre = pl->event_pre ? pl->event_pre + s * nv * nev : NULL;
     sel.event_both = pl->event_both ? pl->event_both + s * nv * nev : NULL;
@@ -410,35 +414,83 @@ segment_report(const ab_pass_t *p, int e, const plan_t *pl, size_t s,
 }
 
 
-int
-ab_segments(const ab_pass_t *p, int e, const int *order, double cap,
-    ab_rexp_t *x)
+struct ab_segplans_s {
+    size_t        n;
+    plan_t        dim[AB_BY_MAX];
+    ab_cellmap_t  cells;
+};
+
+
+ab_segplans_t *
+ab_segplans_make(const ab_pass_t *p, int e)
 {
-    const ab_state_t  *st = p->st;
-    plan_t             pl;
-    ab_rseg_t         *segs;
-    size_t             d, s, i, first;
+    ab_segplans_t  *pl = calloc(1, sizeof(*pl));
+    size_t          d;
 
-    for (d = 0; d < st->nseg; d++) {
-        if (plan_make(p, e, d, &pl) != 0 || plan_counts(p, e, &pl) != 0) {
-            plan_free(&pl);
-            return -1;
+    if (pl == NULL) {
+        return NULL;
+    }
+    pl->cells.ncells = 1;
+    for (d = 0; d < p->st->nseg; d++) {
+        pl->n = d + 1;
+        if (plan_make(p, e, d, &pl->dim[d]) != 0
+            || plan_counts(p, e, &pl->dim[d]) != 0)
+        {
+            ab_segplans_free(pl);
+            return NULL;
         }
+        pl->cells.map[d] = pl->dim[d].map;
+        pl->cells.base[d] = pl->cells.ncells;
+        pl->cells.map_n[d] = pl->dim[d].n;
+        pl->cells.ncells += pl->dim[d].n;
+    }
+    pl->cells.ndims = pl->n;
 
-        segs = realloc(x->segs, (x->nsegs + pl.n + 1) * sizeof(*segs));
+    return pl;
+}
+
+
+const ab_cellmap_t *
+ab_segplans_cells(const ab_segplans_t *pl)
+{
+    return &pl->cells;
+}
+
+
+void
+ab_segplans_free(ab_segplans_t *pl)
+{
+    size_t  d;
+
+    for (d = 0; pl && d < pl->n; d++) {
+        plan_free(&pl->dim[d]);
+    }
+    free(pl);
+}
+
+
+int
+ab_segments(const ab_pass_t *p, int e, const ab_segplans_t *plans,
+    const ab_esums_t *es, const int *order, double cap, ab_rexp_t *x)
+{
+    const plan_t  *pl;
+    ab_rseg_t     *segs;
+    size_t         d, s, i, first;
+
+    for (d = 0; d < plans->n; d++) {
+        pl = &plans->dim[d];
+        segs = realloc(x->segs, (x->nsegs + pl->n + 1) * sizeof(*segs));
         if (segs == NULL) {
-            plan_free(&pl);
             return -1;
         }
         x->segs = segs;
         first = x->nsegs;
 
-        for (s = 0; s < pl.n; s++) {
+        for (s = 0; s < pl->n; s++) {
             memset(&segs[first + s], 0, sizeof(*segs));
-            if (segment_report(p, e, &pl, s, order, x, cap,
-                               &segs[first + s]) != 0)
+            if (segment_report(p, e, pl, s, es, plans->cells.base[d] + s,
+                               order, x, cap, &segs[first + s]) != 0)
             {
-                plan_free(&pl);
                 return -1;
             }
             x->nsegs++;
@@ -447,9 +499,8 @@ ab_segments(const ab_pass_t *p, int e, const int *order, double cap,
                 x->seg_flags += segs[first + s].r.metrics[i].flag;
             }
         }
-        plan_free(&pl);
 
-        if (pl.n > 0 && heterogeneity(x, x->segs + first, pl.n) != 0) {
+        if (pl->n > 0 && heterogeneity(x, x->segs + first, pl->n) != 0) {
             return -1;
         }
     }

@@ -287,6 +287,21 @@ entry_segs(ab_state_t *st, size_t m, const uint16_t *seg, int tie)
 
 
 int
+ab_state_entry_due(const ab_state_t *st, uint32_t vis, int exp, int64_t t)
+{
+    uint32_t  m;
+
+    for (m = st->heads[vis]; m != AB_NONE; m = st->membs[m].next) {
+        if (st->membs[m].exp == exp) {
+            return t <= st->membs[m].entry;
+        }
+    }
+
+    return 1;
+}
+
+
+int
 ab_state_expose(ab_state_t *st, uint32_t vis, int exp, int var, int64_t t,
     const uint16_t *seg)
 {

@@ -206,6 +206,12 @@ uint32_t ab_state_visitor_key(ab_state_t *st, ab_key_t key);
 int ab_state_expose(ab_state_t *st, uint32_t vis, int exp, int var,
     int64_t t, const uint16_t *seg);
 
+/* Whether an exposure of vis to exp at t would be its membership's
+ * entry line (the first, an earlier one, or one at the same time):
+ * only then are the line's segment values needed (--by). */
+int ab_state_entry_due(const ab_state_t *st, uint32_t vis, int exp,
+    int64_t t);
+
 /* Makes st segment by (its spec and dimensions); before any line. -1
  * out of memory. */
 int ab_state_by(ab_state_t *st, const ab_by_t *by);

@@ -157,7 +157,7 @@ test_accumulator(void)
                 v[AB_CU_MPRE] = (double) ((i * 37) % 23);
                 v[AB_CU_M] = 2 * v[AB_CU_MPRE] + (double) ((i * 11) % 5) + g;
                 v[AB_CU_D] = v[AB_CU_DPRE] = 1;
-                ab_cuped_acc_add(&acc[g], pass, v);
+                ab_cuped_acc_add(&acc[g], pass, v, 1);
                 for (k = 0; pass == 0 && k < NV; k++) {
                     sum[g][k] += v[k];
                     for (l = k; l < NV; l++) {
