@@ -8,6 +8,7 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,19 @@ tap_close(double got, double want, double rel, const char *what)
     }
 
     return pass;
+}
+
+/* splitmix64: reproducible values for the tests that make up their
+ * input, from a state of the test's own. */
+static inline uint64_t
+tap_splitmix64(uint64_t *state)
+{
+    uint64_t  z = (*state += 0x9e3779b97f4a7c15ULL);
+
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+
+    return z ^ (z >> 31);
 }
 
 static inline int

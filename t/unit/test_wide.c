@@ -7,8 +7,7 @@
  * that carry across every limb.
  */
 
-#include <stdio.h>
-#include <stdlib.h>
+#include "tap.h"
 
 #include "wide.h"
 
@@ -17,12 +16,7 @@ static uint64_t  seed = 0x5eed5eed5eedULL;
 static uint64_t
 next(void)
 {
-    uint64_t  z = (seed += 0x9e3779b97f4a7c15ULL);
-
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-
-    return z ^ (z >> 31);
+    return tap_splitmix64(&seed);
 }
 
 
