@@ -10,8 +10,12 @@ use Math::BigFloat;
 use Test::More;
 
 chdir "$FindBin::Bin/.." or die "$!";
-my @cases = `build/unit/test_wide`;
-is($?, 0, 'build/unit/test_wide ran');
+my @cases = `build/unit/test_wide --vectors`;
+is($?, 0, 'build/unit/test_wide --vectors ran');
+my $tap = `build/unit/test_wide`;
+is($?, 0, 'build/unit/test_wide: its own checks pass');
+unlike($tap, qr/^not ok/m, 'no check of its own failed');
+like($tap, qr/^ok 5 /m, 'all five ran');
 is(scalar @cases, 64, '64 cases');
 for my $c (@cases) {
     chomp $c;
