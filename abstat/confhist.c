@@ -212,12 +212,16 @@ ab_confhist_expected(const ab_confhist_t *h, const ab_state_t *st, int e,
     const ab_expdef_t  *d;
     const ab_memb_t    *mb;
     double             *shares;     /* [snapshot][variant]; -1: no exp */
+    uint64_t           *entered;    /* [snapshot]: visitors who entered */
     size_t              at, n, i, k, s;
     char                when[40];
     const char         *name = st->exps.names[e];
 
     shares = calloc(h->n * nv + 1, sizeof(double));
-    if (shares == NULL) {
+    entered = calloc(h->n + 1, sizeof(uint64_t));
+    if (shares == NULL || entered == NULL) {
+        free(shares);
+        free(entered);
         return -2;
     }
 
@@ -228,33 +232,40 @@ ab_confhist_expected(const ab_confhist_t *h, const ab_state_t *st, int e,
         }
     }
 
-    for (i = 0; i < nv; i++) {
-        expected[i] = 0;
-    }
-
     n = list ? nlist : st->nmemb;
     for (at = 0; at < n; at++) {
         i = list ? list[at] : at;
         mb = &st->membs[i];
-        if (mb->exp != e || mb->var == AB_VAR_MULTI) {
+        if (mb->exp == e && mb->var != AB_VAR_MULTI) {
+            entered[ab_confhist_at(h, mb->entry) - h->snaps]++;
+        }
+    }
+
+    /* counts first, then one product per snapshot: the expected split
+     * does not depend on the order of the visitors (nor of shards) */
+    for (k = 0; k < nv; k++) {
+        expected[k] = 0;
+    }
+    for (s = 0; s < h->n; s++) {
+        if (entered[s] == 0) {
             continue;
         }
-
-        s = (size_t) (ab_confhist_at(h, mb->entry) - h->snaps);
         if (nv > 0 && shares[s * nv] < 0) {
             ab_time_format(h->snaps[s].from, when, sizeof(when));
             snprintf(warn, warnlen, "the configuration in effect from %s "
                      "(--config-history) has no ab_experiment %s, but "
                      "visitors entered then: SRM not testable", when, name);
             free(shares);
+            free(entered);
             return -1;
         }
         for (k = 0; k < nv; k++) {
-            expected[k] += shares[s * nv + k];
+            expected[k] += (double) entered[s] * shares[s * nv + k];
         }
     }
 
     free(shares);
+    free(entered);
 
     return 0;
 }
