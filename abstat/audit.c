@@ -192,32 +192,70 @@ cut(char *dst, size_t size, const char *s, size_t len)
 }
 
 
-static void
-keep_example(ab_audit_exp_t *e, const ab_pline_t *pl, uint32_t node,
-    const ab_ppair_t *p, const ab_expdef_t *def, int k)
+/* Examples in a total order (time, uid, node, logged variant), so that
+ * the ones kept do not depend on the order lines are read in. */
+static int
+cmp_example(const ab_audit_example_t *a, const char *anode,
+    const ab_audit_example_t *b, const char *bnode)
 {
-    ab_audit_example_t  *x;
+    int  c;
 
-    if (e->nex == AB_AUDIT_EXAMPLES) {
-        return;
+    if (a->time != b->time) {
+        return a->time < b->time ? -1 : 1;
     }
-    x = &e->ex[e->nex++];
-    x->time = pl->time;
-    x->node = node;
-    cut(x->uid, sizeof(x->uid), pl->uid, pl->uid_len);
-    cut(x->logged, sizeof(x->logged), p->var, p->var_len);
-    snprintf(x->expected, sizeof(x->expected), "%s",
+    if ((c = strcmp(a->uid, b->uid)) != 0 || (c = strcmp(anode, bnode)) != 0)
+    {
+        return c;
+    }
+
+    return strcmp(a->logged, b->logged);
+}
+
+
+/* Keeps the mismatch among the AB_AUDIT_EXAMPLES earliest, in order. */
+static void
+keep_example(ab_audit_exp_t *e, const ab_intern_t *nodes,
+    const ab_pline_t *pl, uint32_t node, const ab_ppair_t *p,
+    const ab_expdef_t *def, int k)
+{
+    ab_audit_example_t  x;
+    size_t              at;
+
+    memset(&x, 0, sizeof(x));
+    x.time = pl->time;
+    x.node = node;
+    cut(x.uid, sizeof(x.uid), pl->uid, pl->uid_len);
+    cut(x.logged, sizeof(x.logged), p->var, p->var_len);
+    snprintf(x.expected, sizeof(x.expected), "%s",
              k >= 0 ? def->vars[k]
              : k == AB_EXPECT_HOLDOUT ? "(not enrolled: holdout)"
              : k == AB_EXPECT_LAYER ? "(not enrolled: layer range)"
              : "(not enrolled: traffic)");
+
+    for (at = e->nex; at > 0; at--) {
+        if (cmp_example(&e->ex[at - 1], nodes->names[e->ex[at - 1].node],
+                        &x, nodes->names[node]) <= 0)
+        {
+            break;
+        }
+    }
+    if (at == AB_AUDIT_EXAMPLES) {
+        return;
+    }
+    if (e->nex < AB_AUDIT_EXAMPLES) {
+        e->nex++;
+    }
+    memmove(&e->ex[at + 1], &e->ex[at],
+            (e->nex - 1 - at) * sizeof(e->ex[0]));
+    e->ex[at] = x;
 }
 
 
 /* One unforced exposure against the configuration. */
 static void
-check(ab_audit_exp_t *e, ab_audit_node_t *nd, const ab_input_t *in,
-    const ab_pline_t *pl, uint32_t node, const ab_ppair_t *p)
+check(ab_audit_exp_t *e, ab_audit_node_t *nd, const ab_intern_t *nodes,
+    const ab_input_t *in, const ab_pline_t *pl, uint32_t node,
+    const ab_ppair_t *p)
 {
     const ab_expdef_t  *def;
     int                 k;
@@ -251,7 +289,7 @@ check(ab_audit_exp_t *e, ab_audit_node_t *nd, const ab_input_t *in,
     }
     e->mismatches++;
     nd->mismatches++;
-    keep_example(e, pl, node, p, def, k);
+    keep_example(e, nodes, pl, node, p, def, k);
 }
 
 
@@ -313,7 +351,7 @@ ab_audit_line(ab_state_t *st, const ab_input_t *in, const ab_pline_t *pl,
             return -1;
         }
         if (in->conf != NULL) {
-            check(e, nd, in, pl, node, &pairs[pl->pair0 + i]);
+            check(e, nd, &a->nodes, in, pl, node, &pairs[pl->pair0 + i]);
         }
     }
 
