@@ -15,8 +15,8 @@
 #include "audit.h"
 #include "jsonl.h"
 
-#define MAX_PAIRS   64
-#define MAX_EVENTS  64
+#define MAX_PAIRS   AB_LINE_PAIRS
+#define MAX_EVENTS  AB_LINE_EVENTS
 
 typedef ab_pair_ids_t  pair_t;
 
@@ -315,7 +315,7 @@ ab_line_bad(ab_state_t *st, const ab_input_t *in, const char *file,
         snprintf(reason, sizeof(reason), "%s: %s", what, detail);
         what = reason;
     }
-    if (ab_state_bad(st, file, lineno, what) != NULL && !in->quiet) {
+    if (ab_state_bad(st, file, lineno, what) && !in->quiet) {
         fprintf(stderr, "abstat: %s:%llu: bad line: %s\n", file,
                 (unsigned long long) lineno, what);
     }
@@ -669,67 +669,101 @@ micro_field(const ab_jv_t *v, int allow_neg, int64_t *out)
 }
 
 
-int
-ab_line_event(ab_state_t *st, const ab_input_t *in, char *line, size_t len,
-    const char *file, uint64_t lineno)
+const char *
+ab_line_event_parse(char *line, size_t len, ab_pevline_t *pe)
 {
     ab_jv_t      f[E_N];
     const char  *err;
-    ab_pevent_t  ev;
-    int          id = -1;
-    int64_t      t;
-    uint32_t     vis = AB_NONE;
+    ab_pevent_t *ev = &pe->ev;
+
+    pe->detail = NULL;
+    pe->uid = "";
+    pe->uid_len = 0;
 
     if ((err = ab_json_object(line, len, event_keys, E_N, f, NULL)) != NULL)
     {
-        return bad(st, in, file, lineno, "not JSON", err);
+        pe->detail = err;
+        return "not JSON";
     }
 
-    if (f[E_TIME].type == AB_JV_ABSENT || micro_field(&f[E_TIME], 0, &t)) {
-        return bad(st, in, file, lineno, "bad or no time", NULL);
+    if (f[E_TIME].type == AB_JV_ABSENT
+        || micro_field(&f[E_TIME], 0, &pe->time))
+    {
+        return "bad or no time";
     }
     if (f[E_EVENT].type != AB_JV_STRING
         || !ab_event_valid_name(f[E_EVENT].s, f[E_EVENT].len))
     {
-        return bad(st, in, file, lineno, "bad or no event", NULL);
+        return "bad or no event";
     }
 
-    memset(&ev, 0, sizeof(ev));
-    ev.name = f[E_EVENT].s;
-    ev.name_len = f[E_EVENT].len;
-    ev.kind = event_kind(ev.name, ev.name_len);
-    ev.order = "";
+    memset(ev, 0, sizeof(*ev));
+    ev->name = f[E_EVENT].s;
+    ev->name_len = f[E_EVENT].len;
+    ev->kind = event_kind(ev->name, ev->name_len);
+    ev->order = "";
 
     if (f[E_ORDER].type != AB_JV_ABSENT) {
         if (f[E_ORDER].type != AB_JV_STRING
             || !ab_event_valid_value(f[E_ORDER].s, f[E_ORDER].len))
         {
-            return bad(st, in, file, lineno, "bad order", NULL);
+            return "bad order";
         }
-        ev.order = f[E_ORDER].s;
-        ev.order_len = f[E_ORDER].len;
+        ev->order = f[E_ORDER].s;
+        ev->order_len = f[E_ORDER].len;
     }
 
     if (f[E_REVENUE].type != AB_JV_ABSENT
-        && micro_field(&f[E_REVENUE], 1, &ev.revenue) != 0)
+        && micro_field(&f[E_REVENUE], 1, &ev->revenue) != 0)
     {
-        return bad(st, in, file, lineno, "bad revenue", NULL);
+        return "bad revenue";
     }
 
-    if (ev.kind != AB_EVENT_REFUND) {
+    if (ev->kind != AB_EVENT_REFUND) {
         /* Anything but a refund must say whose it is. */
         if (f[E_UID].type != AB_JV_STRING || f[E_UID].len == 0) {
-            return bad(st, in, file, lineno, "no uid for a non-refund event",
-                       NULL);
+            return "no uid for a non-refund event";
         }
-        if ((err = intern_events(st, &ev, 1, &id)) != NULL) {
+        pe->uid = f[E_UID].s;
+        pe->uid_len = f[E_UID].len;
+    }
+
+    return NULL;
+}
+
+
+int
+ab_line_event_apply(ab_state_t *st, const ab_input_t *in,
+    const ab_pevline_t *pe, const char *file, uint64_t lineno)
+{
+    const char  *err;
+    int          id = -1;
+    uint32_t     vis = AB_NONE;
+
+    if (pe->uid_len > 0) {
+        if ((err = intern_events(st, &pe->ev, 1, &id)) != NULL) {
             return bad(st, in, file, lineno, err, NULL);
         }
-        vis = ab_state_visitor(st, f[E_UID].s, f[E_UID].len);
+        vis = ab_state_visitor(st, pe->uid, pe->uid_len);
         if (vis == AB_NONE) {
             return -1;
         }
     }
 
-    return apply_events(st, vis, t, &ev, 1, &id);
+    return apply_events(st, vis, pe->time, &pe->ev, 1, &id);
+}
+
+
+int
+ab_line_event(ab_state_t *st, const ab_input_t *in, char *line, size_t len,
+    const char *file, uint64_t lineno)
+{
+    ab_pevline_t  pe;
+    const char   *what = ab_line_event_parse(line, len, &pe);
+
+    if (what != NULL) {
+        return bad(st, in, file, lineno, what, pe.detail);
+    }
+
+    return ab_line_event_apply(st, in, &pe, file, lineno);
 }

@@ -97,6 +97,9 @@ typedef struct {
     ab_tab_t            visitors;
     uint32_t           *heads;
     size_t              nvis, capvis;
+    ab_key_t           *tie_keys;       /* per visitor, made on the first
+                                           tie of two purchases (state.c) */
+    size_t              captie;
 
     ab_memb_t          *membs;
     size_t              nmemb, capmemb;
@@ -187,10 +190,18 @@ int ab_state_init(ab_state_t *st);
 int ab_state_exp(ab_state_t *st, const char *name, size_t len);
 void ab_state_free(ab_state_t *st);
 
-/* Counts a bad line and keeps it as a sample while there are fewer than
- * AB_BAD_SAMPLES: the sample kept, or NULL. */
-const ab_bad_t *ab_state_bad(ab_state_t *st, const char *file,
-    uint64_t line, const char *reason);
+/* Counts a bad line and keeps it as a sample (ab_state_sample()).
+ * Returns whether it is among the first AB_BAD_SAMPLES counted, the
+ * ones told on stderr. */
+int ab_state_bad(ab_state_t *st, const char *file, uint64_t line,
+    const char *reason);
+
+/* Keeps a bad line as a sample without counting it: the samples are the
+ * AB_BAD_SAMPLES least by line number, then reason, then file name,
+ * whatever the order lines and files are read in (state.c). file must
+ * outlive st. */
+void ab_state_sample(ab_state_t *st, const char *file, uint64_t line,
+    const char *reason);
 
 /* The visitor index of a uid, created on first sight. AB_NONE on OOM. */
 uint32_t ab_state_visitor(ab_state_t *st, const char *uid, size_t len);
