@@ -192,32 +192,69 @@ cut(char *dst, size_t size, const char *s, size_t len)
 }
 
 
-static void
-keep_example(ab_audit_exp_t *e, const ab_pline_t *pl, uint32_t node,
-    const ab_ppair_t *p, const ab_expdef_t *def, int k)
+/* The order of examples: time, uid, logged, expected, node name; the
+ * examples kept are the least, whatever order lines are read in. */
+static int
+example_cmp(const ab_audit_example_t *x, const ab_audit_example_t *y,
+    const ab_intern_t *nodes)
 {
-    ab_audit_example_t  *x;
+    int  c;
 
-    if (e->nex == AB_AUDIT_EXAMPLES) {
-        return;
+    if (x->time != y->time) {
+        return x->time < y->time ? -1 : 1;
     }
-    x = &e->ex[e->nex++];
-    x->time = pl->time;
-    x->node = node;
-    cut(x->uid, sizeof(x->uid), pl->uid, pl->uid_len);
-    cut(x->logged, sizeof(x->logged), p->var, p->var_len);
-    snprintf(x->expected, sizeof(x->expected), "%s",
+    if ((c = strcmp(x->uid, y->uid)) != 0
+        || (c = strcmp(x->logged, y->logged)) != 0
+        || (c = strcmp(x->expected, y->expected)) != 0)
+    {
+        return c;
+    }
+
+    return strcmp(nodes->names[x->node], nodes->names[y->node]);
+}
+
+
+static void
+keep_example(ab_audit_exp_t *e, const ab_intern_t *nodes,
+    const ab_pline_t *pl, uint32_t node, const ab_ppair_t *p,
+    const ab_expdef_t *def, int k)
+{
+    ab_audit_example_t  x;
+    size_t              i;
+
+    memset(&x, 0, sizeof(x));
+    x.time = pl->time;
+    x.node = node;
+    cut(x.uid, sizeof(x.uid), pl->uid, pl->uid_len);
+    cut(x.logged, sizeof(x.logged), p->var, p->var_len);
+    snprintf(x.expected, sizeof(x.expected), "%s",
              k >= 0 ? def->vars[k]
              : k == AB_EXPECT_HOLDOUT ? "(not enrolled: holdout)"
              : k == AB_EXPECT_LAYER ? "(not enrolled: layer range)"
              : "(not enrolled: traffic)");
+
+    if (e->nex == AB_AUDIT_EXAMPLES
+        && example_cmp(&x, &e->ex[e->nex - 1], nodes) >= 0)
+    {
+        return;
+    }
+    if (e->nex < AB_AUDIT_EXAMPLES) {
+        e->nex++;
+    }
+    for (i = e->nex - 1; i > 0 && example_cmp(&x, &e->ex[i - 1], nodes) < 0;
+         i--)
+    {
+        e->ex[i] = e->ex[i - 1];
+    }
+    e->ex[i] = x;
 }
 
 
 /* One unforced exposure against the configuration. */
 static void
-check(ab_audit_exp_t *e, ab_audit_node_t *nd, const ab_input_t *in,
-    const ab_pline_t *pl, uint32_t node, const ab_ppair_t *p)
+check(ab_audit_exp_t *e, ab_audit_node_t *nd, const ab_intern_t *nodes,
+    const ab_input_t *in, const ab_pline_t *pl, uint32_t node,
+    const ab_ppair_t *p)
 {
     const ab_expdef_t  *def;
     int                 k;
@@ -251,7 +288,7 @@ check(ab_audit_exp_t *e, ab_audit_node_t *nd, const ab_input_t *in,
     }
     e->mismatches++;
     nd->mismatches++;
-    keep_example(e, pl, node, p, def, k);
+    keep_example(e, nodes, pl, node, p, def, k);
 }
 
 
@@ -313,7 +350,7 @@ ab_audit_line(ab_state_t *st, const ab_input_t *in, const ab_pline_t *pl,
             return -1;
         }
         if (in->conf != NULL) {
-            check(e, nd, in, pl, node, &pairs[pl->pair0 + i]);
+            check(e, nd, &a->nodes, in, pl, node, &pairs[pl->pair0 + i]);
         }
     }
 

@@ -107,9 +107,12 @@ def _audit(a, exp, iso):
         if want != var:
             out["mismatches"] += 1
             n[1] += 1
-            if len(examples) < 5:
-                examples.append({"time": iso(t), "node": node, "uid": uid,
-                                 "logged": var, "expected": want})
+            examples.append((t, uid, var, want, node))
+    # the five least, whatever the order of the lines (abstat's audit.c)
+    examples = [{"time": iso(t), "node": node, "uid": uid, "logged": var,
+                 "expected": want}
+                for t, uid, var, want, node in
+                sorted(examples, key=lambda x: x[:4] + (x[4] or "",))[:5]]
     out["skipped"] = sum(skipped.values())
     out["skipped_by_reason"] = skipped
     out["by_node"] = [{"node": k, "checked": c, "mismatches": m}
