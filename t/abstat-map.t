@@ -144,7 +144,8 @@ for my $p (1, 2, 7, 64) {
                   \@nodes, \@shards;
     my @d = compare_json($g, $w, '');
     my @other = grep { !/^\.experiments\[\d+\]\.nodes\[/ } @d;
-    ok(@d > 0 && !@other,
+    # (whether the order differs depends on the files' names)
+    ok(!@other,
        'a task per node: the same report but the nodes\' visitors')
         or diag join("\n", @other);
     TODO: {
