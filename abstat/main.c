@@ -24,6 +24,7 @@
 #include "readcheck.h"
 #include "ingest.h"
 #include "map.h"
+#include "reduce.h"
 #include "shard.h"
 #include "line.h"
 #include "names.h"
@@ -51,7 +52,7 @@ enum { OPT_CAP = 256, OPT_EVENTS, OPT_STATE, OPT_NO_WAIT, OPT_LATE,
        OPT_MDE, OPT_GUARD_MARGIN, OPT_MAX_SHARE, OPT_SEQ, OPT_NO_SEQ,
        OPT_SEQ_TUNING, OPT_CUPED, OPT_NO_CUPED, OPT_CUPED_LOOKBACK,
        OPT_CONFIG_HISTORY,
-       OPT_BY, OPT_BY_TOP, OPT_SHARDS, OPT_TAG };
+       OPT_BY, OPT_BY_TOP, OPT_SHARDS, OPT_TAG, OPT_ORDERS };
 
 typedef struct {
     int             format;
@@ -82,13 +83,15 @@ typedef struct {
     size_t          shards;     /* map: --shards */
     const char     *tag;        /* map: --tag */
     const char     *not_map;    /* an option given that map does not take */
+    const char     *not_reduce; /* the same for reduce */
+    int             orders;     /* reduce: --orders */
 } opts_t;
 
 /* Short on purpose: abstat(1) is the one option reference. */
 static const char  usage_text[] =
     "Usage: abstat report [OPTIONS] [FILE...]\n"
     "       abstat state prune --state FILE --experiment NAME [OPTIONS]\n"
-    "       abstat map --shards P --output DIR [OPTIONS] [FILE...]\n"
+    "       abstat map|reduce ... (abstat map --help, abstat reduce --help)\n"
     "\n"
     "Reads A/B module access logs (JSON lines, plain or gzip; '-' or no\n"
     "FILE: stdin) and reports every experiment against its baseline.\n"
@@ -109,7 +112,7 @@ static const char  usage_text[] =
     "Alerts:      --fail-on srm,guardrail,drift  --max-bad PCT\n"
     "Incremental: --state FILE  --no-wait  --late SECONDS  --retain DURATION\n"
     "Reading:     --threads N  -h, --help  -V, --version\n"
-    "Map:         --shards P  --tag T (FILE may be a shard file of map)\n"
+    "Fleet:       map --shards P --tag T, reduce --orders (shard FILEs)\n"
     "\n"
     "Every option, the metrics and the exit codes: man abstat\n"
     "(abstat/abstat.1 in the source). Exit status: 0 ok, 1 a file could\n"
@@ -128,6 +131,17 @@ static const char  usage_state_text[] =
     "Options: --state FILE, -e/--experiment NAME (once), --no-wait, -f,\n"
     "-o, -a, -w, -c, -b, --cap-revenue, --primary, --mde, --bucket,\n"
     "--table, --width, -q; see man abstat.\n";
+
+
+static const char  usage_reduce_text[] =
+    "Usage: abstat reduce --orders --output DIR [--tag T] SHARD...\n"
+    "\n"
+    "The order round (docs/fleet.md): reads the order shard files of\n"
+    "abstat map (.o), all of one or more order shards, resolves every\n"
+    "order id (the earliest purchase, duplicates counted, refunds\n"
+    "summed) and writes P files of resolved orders (.r) into DIR, each\n"
+    "order with the visitor shard of its visitor. abstat report reads\n"
+    "them as it reads the order files they replace.\n";
 
 
 static const char  usage_map_text[] =
@@ -303,6 +317,7 @@ static const struct option  longopts[] = {
     { "by-top",      required_argument, NULL, OPT_BY_TOP },
     { "shards",      required_argument, NULL, OPT_SHARDS },
     { "tag",         required_argument, NULL, OPT_TAG },
+    { "orders",      no_argument,       NULL, OPT_ORDERS },
     { "quiet",       no_argument,       NULL, 'q' },
     { "help",        no_argument,       NULL, 'h' },
     { "version",     no_argument,       NULL, 'V' },
@@ -325,6 +340,15 @@ long_name(int c)
     }
 
     return "?";
+}
+
+
+/* The options reduce takes. */
+static int
+reduce_option(int c)
+{
+    return c == 'o' || c == 'q' || c == 'h' || c == 'V' || c == OPT_TAG
+           || c == OPT_ORDERS;
 }
 
 
@@ -362,7 +386,8 @@ asks_help(int argc, char **argv, int *state)
     {
         if (c == 1 && words++ == 0) {
             *state = strcmp(optarg, "state") == 0 ? 1
-                     : strcmp(optarg, "map") == 0 ? 2 : 0;
+                     : strcmp(optarg, "map") == 0 ? 2
+                     : strcmp(optarg, "reduce") == 0 ? 3 : 0;
         }
         help |= c == 'h';
     }
@@ -389,6 +414,11 @@ parse_options(int argc, char **argv, opts_t *o)
         if (!map_option(c) && c != ':' && c != '?' && o->not_map == NULL) {
             o->not_map = long_name(c);
         }
+        if (!reduce_option(c) && c != ':' && c != '?'
+            && o->not_reduce == NULL)
+        {
+            o->not_reduce = long_name(c);
+        }
         switch (c) {
         case OPT_SHARDS:
             d = parse_double(optarg, "bad --shards '%s'");
@@ -397,6 +427,9 @@ parse_options(int argc, char **argv, opts_t *o)
                             "'%s'", optarg);
             }
             o->shards = (size_t) d;
+            break;
+        case OPT_ORDERS:
+            o->orders = 1;
             break;
         case OPT_TAG:
             if (!ab_map_valid_tag(optarg)) {
@@ -1320,6 +1353,42 @@ map_main(int argc, char **argv)
 }
 
 
+/* abstat reduce --orders: the order round (reduce.c). */
+static int
+reduce_main(int argc, char **argv)
+{
+    opts_t            o;
+    ab_reduce_args_t  a;
+    int               rc;
+
+    opts_default(&o);
+    parse_options(argc, argv, &o);
+    if (o.not_reduce != NULL || !o.orders || o.output == NULL
+        || optind >= argc)
+    {
+        if (o.not_reduce != NULL) {
+            fprintf(stderr, "abstat: reduce does not take %s\n\n",
+                    o.not_reduce);
+        } else {
+            fprintf(stderr, "abstat: reduce needs --orders, --output DIR and "
+                    "order shard files\n\n");
+        }
+        fputs(usage_reduce_text, stderr);
+        exit(EXIT_USAGE);
+    }
+
+    memset(&a, 0, sizeof(a));
+    a.files = argv + optind;
+    a.nfiles = (size_t) (argc - optind);
+    a.output = o.output;
+    a.tag = o.tag;
+    rc = ab_reduce_orders(&a);
+    opts_free(&o);
+
+    return rc;
+}
+
+
 /* The command word is missing or unknown: what was meant, if it can be
  * guessed (a log file or an option where the command should be). */
 static int
@@ -1328,7 +1397,7 @@ no_command(int argc, char **argv)
     int  i;
 
     if (argc < 2) {
-        fprintf(stderr, "abstat: missing command (report, map or state); try "
+        fprintf(stderr, "abstat: missing command (report, map, reduce or state); try "
                 "'abstat --help'\n");
     } else if (argv[1][0] == '-' || strpbrk(argv[1], "./") != NULL
                || access(argv[1], F_OK) == 0)
@@ -1340,7 +1409,7 @@ no_command(int argc, char **argv)
         }
         fprintf(stderr, "'?)\n");
     } else {
-        fprintf(stderr, "abstat: unknown command '%s' (report, map or state); "
+        fprintf(stderr, "abstat: unknown command '%s' (report, map, reduce or state); "
                 "try 'abstat --help'\n", argv[1]);
     }
 
@@ -1429,7 +1498,8 @@ main(int argc, char **argv)
 
     if (asks_help(argc, argv, &state)) {
         fputs(state == 1 ? usage_state_text
-              : state == 2 ? usage_map_text : usage_text, stdout);
+              : state == 2 ? usage_map_text
+              : state == 3 ? usage_reduce_text : usage_text, stdout);
         return 0;
     }
     if (argc > 1 && (strcmp(argv[1], "--version") == 0
@@ -1444,6 +1514,9 @@ main(int argc, char **argv)
     if (argc > 1 && strcmp(argv[1], "map") == 0) {
         return map_main(argc - 1, argv + 1);
     }
+    if (argc > 1 && strcmp(argv[1], "reduce") == 0) {
+        return reduce_main(argc - 1, argv + 1);
+    }
     if (argc < 2 || strcmp(argv[1], "report") != 0) {
         return no_command(argc, argv);
     }
@@ -1452,8 +1525,9 @@ main(int argc, char **argv)
     memset(&names, 0, sizeof(names));
     opts_default(&o);
     parse_options(argc - 1, argv + 1, &o);
-    if (o.shards > 0 || o.tag != NULL) {
-        usage_error("--shards and --tag are options of abstat map%s", "");
+    if (o.shards > 0 || o.tag != NULL || o.orders) {
+        usage_error("--shards, --tag and --orders are options of abstat map "
+                    "and reduce%s", "");
     }
 
     if (o.trend_table && (o.format != FMT_CSV || !o.cfg.bucket)) {

@@ -40,7 +40,9 @@ typedef struct {
 
 struct ab_shard_out_s {
     size_t      n;              /* shards per space */
-    stream_t   *s;              /* visitor 0..n-1, then order 0..n-1 */
+    size_t      ns;             /* files: 2 n, or n resolved orders */
+    stream_t   *s;              /* visitor 0..n-1, then order 0..n-1; or
+                                   resolved orders 0..n-1 */
     size_t      ndims;
     char        err[512];
 };
@@ -393,7 +395,7 @@ ab_shard_bytes(const ab_shard_out_t *o)
     uint64_t  b = 0;
     size_t    i;
 
-    for (i = 0; i < 2 * o->n; i++) {
+    for (i = 0; i < o->ns; i++) {
         b += o->s[i].bytes + o->s[i].len;
     }
 
@@ -406,7 +408,7 @@ out_free(ab_shard_out_t *o, int unlink_tmp)
 {
     size_t  i;
 
-    for (i = 0; i < 2 * o->n; i++) {
+    for (i = 0; i < o->ns; i++) {
         stream_t  *s = &o->s[i];
 
         if (s->fd >= 0) {
@@ -466,9 +468,9 @@ s_open(ab_shard_out_t *o, stream_t *s, const char *dir, const char *tag,
     s->fd = -1;
     ab_intern_init(&s->dict, DICT_MAX);
     s->name = path_of(dir, "%s/%s.%c%04zu-of-%04zu.abshard", tag,
-                      space ? 'o' : 'v', i, o->n);
+                      "vor"[space], i, o->n);
     s->tmp = path_of(dir, "%s/.%s.%c%04zu-of-%04zu.abshard.tmp.%ld", tag,
-                     space ? 'o' : 'v', i, o->n);
+                     "vor"[space], i, o->n);
     s->buf = malloc(WBUF);
     s->h = XXH3_createState();
     if (s->name == NULL || s->tmp == NULL || s->buf == NULL || s->h == NULL)
@@ -499,28 +501,30 @@ s_open(ab_shard_out_t *o, stream_t *s, const char *dir, const char *tag,
 }
 
 
-ab_shard_out_t *
-ab_shard_open(const char *dir, const char *tag, size_t nshards,
-    const ab_by_t *by, char *err, size_t errlen)
+/* The files of spaces first..last (shard.h), nshards each. */
+static ab_shard_out_t *
+out_open(const char *dir, const char *tag, size_t nshards, int first,
+    int last, const ab_by_t *by, char *err, size_t errlen)
 {
     ab_shard_out_t  *o = calloc(1, sizeof(*o));
     char             spec[AB_SEG_SPEC_MAX];
-    size_t           i;
+    size_t           i, ns = nshards * (size_t) (last - first + 1);
 
-    if (o == NULL || (o->s = calloc(2 * nshards, sizeof(*o->s))) == NULL) {
+    if (o == NULL || (o->s = calloc(ns, sizeof(*o->s))) == NULL) {
         free(o);
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
     o->n = nshards;
+    o->ns = ns;
     o->ndims = by ? by->n : 0;
     ab_by_spec(by, spec, sizeof(spec));
-    for (i = 0; i < 2 * nshards; i++) {
+    for (i = 0; i < ns; i++) {
         o->s[i].fd = -1;
     }
-    for (i = 0; i < 2 * nshards; i++) {
-        if (s_open(o, &o->s[i], dir, tag, i >= nshards, i % nshards, spec)
-            != 0)
+    for (i = 0; i < ns; i++) {
+        if (s_open(o, &o->s[i], dir, tag, first + (int) (i / nshards),
+                   i % nshards, spec) != 0)
         {
             snprintf(err, errlen, "%s", o->err);
             out_free(o, 1);
@@ -529,6 +533,44 @@ ab_shard_open(const char *dir, const char *tag, size_t nshards,
     }
 
     return o;
+}
+
+
+ab_shard_out_t *
+ab_shard_open(const char *dir, const char *tag, size_t nshards,
+    const ab_by_t *by, char *err, size_t errlen)
+{
+    return out_open(dir, tag, nshards, AB_SHARD_VISITOR, AB_SHARD_ORDER, by,
+                    err, errlen);
+}
+
+
+ab_shard_out_t *
+ab_shard_open_resolved(const char *dir, const char *tag, size_t nshards,
+    char *err, size_t errlen)
+{
+    return out_open(dir, tag, nshards, AB_SHARD_RESOLVED, AB_SHARD_RESOLVED,
+                    NULL, err, errlen);
+}
+
+
+int
+ab_shard_put_resolved(ab_shard_out_t *o, const ab_shard_order_t *r)
+{
+    stream_t  *s = visitor_stream(o, r->uid, r->uid_len);
+    uint64_t   v[5];
+
+    v[0] = ab_shf_zig(r->time - s->time);
+    v[1] = ab_shf_zig(r->revenue);
+    v[2] = (uint64_t) r->refund;
+    v[3] = r->refunds;
+    v[4] = (uint64_t) r->purchases;
+    s->time = r->time;
+
+    return put_byte(o, s, AB_SHF_ORDER) != 0
+           || put_str(o, s, r->order, r->order_len) != 0
+           || put_str(o, s, r->uid, r->uid_len) != 0
+           || put_vars(o, s, v, 5) != 0 ? -1 : 0;
 }
 
 
@@ -614,18 +656,18 @@ ab_shard_close(ab_shard_out_t *o, const ab_shard_meta_t *meta, char *err,
 {
     size_t  i, k;
 
-    if (put_meta(o, &o->s[0], meta) != 0) {
+    if (meta != NULL && put_meta(o, &o->s[0], meta) != 0) {
         goto failed;
     }
-    for (i = 0; i < 2 * o->n; i++) {
+    for (i = 0; i < o->ns; i++) {
         if (s_end(o, &o->s[i]) != 0) {
             goto failed;
         }
     }
     /* visitor shard 0, with the task's counts, last: its presence says
      * the task's files are all there */
-    for (k = 1; k <= 2 * o->n; k++) {
-        i = k % (2 * o->n);
+    for (k = 1; k <= o->ns; k++) {
+        i = k % o->ns;
         if (rename(o->s[i].tmp, o->s[i].name) != 0) {
             snprintf(o->err, sizeof(o->err), "%s: %s", o->s[i].name,
                      strerror(errno));

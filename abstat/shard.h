@@ -25,7 +25,8 @@
  *
  *   "ABSTATSH"   8 bytes of magic
  *   version      4 bytes, little-endian: AB_SHARD_VERSION
- *   space        0 visitor, 1 order
+ *   space        0 visitor, 1 order, 2 resolved orders (the order
+ *                round's output, in the visitor key space)
  *   shard, P     this file's shard, and how many there are
  *   tag          the map task's tag
  *   by           the --by spec the lines were parsed with ("": none),
@@ -51,6 +52,10 @@
  *            count; each file, line number, reason)
  *     PURCH  order space: order id, uid, time (zig delta), revenue (zig)
  *     REFUND order space: order id, amount (micro-units)
+ *     ORDER  resolved: order id, the uid of its visitor ("" when never
+ *            bought), time (zig delta), revenue (zig), refunded amount
+ *            (summed, saturated), refunds, purchases (the first and its
+ *            duplicates; 0: refunds of an id never bought)
  *   END
  *   checksum     8 bytes, little-endian: XXH3_64 of everything before
  *
@@ -60,8 +65,8 @@
  *
  * Files are written to a temporary name in the output directory, synced
  * and renamed (ab_shard_close()), visitor shard 0 last: a task whose
- * shard 0 is there is complete. Names: TAG.vSSSS-of-PPPP.abshard and
- * TAG.oSSSS-of-PPPP.abshard.
+ * shard 0 is there is complete. Names: TAG.vSSSS-of-PPPP.abshard,
+ * TAG.oSSSS-of-PPPP.abshard and, resolved, TAG.rSSSS-of-PPPP.abshard.
  */
 
 #ifndef ABSTAT_SHARD_H
@@ -82,7 +87,23 @@
 #define AB_SHARD_MAX            4096    /* --shards, at most */
 #define AB_SHARD_TAG_MAX        200
 
+enum { AB_SHARD_VISITOR = 0, AB_SHARD_ORDER, AB_SHARD_RESOLVED };
+
 typedef struct ab_shard_out_s  ab_shard_out_t;
+
+/* One order id, resolved (the order round, reduce.c): its earliest
+ * purchase (ties as ab_state_purchase()), its refunds. */
+typedef struct {
+    const char  *order;
+    size_t       order_len;
+    const char  *uid;           /* of the purchase kept; "" none */
+    size_t       uid_len;
+    int64_t      time;
+    int64_t      revenue;
+    int64_t      refund;        /* summed, saturated at INT64_MAX */
+    uint64_t     refunds;
+    uint64_t     purchases;     /* 0: never bought */
+} ab_shard_order_t;
 
 /* What a map task read, for visitor shard 0 (META). */
 typedef struct {
@@ -112,11 +133,32 @@ const char *ab_shard_error(const ab_shard_out_t *o);
 /* Bytes written so far, over all files. */
 uint64_t ab_shard_bytes(const ab_shard_out_t *o);
 
-/* Ends every file (meta into visitor shard 0), syncs and renames them,
+/* Ends every file (meta, unless NULL, into visitor shard 0), syncs and renames them,
  * visitor shard 0 last, and frees o. 0, or -1 with a message in err: the
  * files not renamed yet are removed, and shard 0 is not there. */
 int ab_shard_close(ab_shard_out_t *o, const ab_shard_meta_t *meta,
     char *err, size_t errlen);
+
+/* The n files of resolved orders (space 2) of the order round; an
+ * order goes to the visitor shard of its uid. */
+ab_shard_out_t *ab_shard_open_resolved(const char *dir, const char *tag,
+    size_t nshards, char *err, size_t errlen);
+int ab_shard_put_resolved(ab_shard_out_t *o, const ab_shard_order_t *r);
+
+/* Calls fn on each purchase and refund of order file path (space 1),
+ * checked whole first; *nshards: its P. 0; 1 with a message in err;
+ * -1 when fn failed. */
+typedef struct {
+    int   (*purchase)(void *ctx, const char *order, size_t olen,
+                      const char *uid, size_t ulen, int64_t t,
+                      int64_t revenue);
+    int   (*refund)(void *ctx, const char *order, size_t olen,
+                    int64_t amount);
+    void   *ctx;
+} ab_shard_orders_t;
+
+int ab_shard_read_orders(const char *path, const ab_shard_orders_t *fn,
+    size_t *nshards, char *err, size_t errlen);
 
 /* Removes the temporary files and frees o. */
 void ab_shard_abort(ab_shard_out_t *o);

@@ -40,6 +40,10 @@ typedef struct {
     int64_t               time;
     const char           *file; /* kept (nm) in the applying pass */
     int                   metas;
+    int                   space;
+    size_t                nshards;
+    /* the order round: purchases and refunds to these, not a state */
+    const ab_shard_orders_t  *fn;
     /* applying: NULL while checking */
     ab_state_t           *st;
     const ab_input_t     *in;
@@ -303,6 +307,10 @@ rec_purchase(rd_t *r)
     r->time = (int64_t) ((uint64_t) r->time + (uint64_t) get_zig(r));
     revenue = get_zig(r);
 
+    if (!r->err && r->fn != NULL) {
+        return r->fn->purchase(r->fn->ctx, order.s, order.len, uid.s, uid.len,
+                               r->time, revenue);
+    }
     if (r->err || r->st == NULL) {
         return 0;
     }
@@ -324,11 +332,56 @@ rec_refund(rd_t *r)
     if (amount > INT64_MAX) {
         bad(r, "bad refund");
     }
+    if (!r->err && r->fn != NULL) {
+        return r->fn->refund(r->fn->ctx, order.s, order.len,
+                             (int64_t) amount);
+    }
     if (r->err || r->st == NULL) {
         return 0;
     }
 
     return ab_state_refund(r->st, order.s, order.len, (int64_t) amount);
+}
+
+
+/* A resolved order (the order round's output) as the state holds one:
+ * its purchase kept, its duplicates counted, its refunds at once. */
+static int
+rec_order(rd_t *r)
+{
+    span_t    order = get_str(r), uid = get_str(r);
+    uint64_t  refund, refunds, purchases;
+    int64_t   revenue;
+    uint32_t  vis;
+
+    r->time = (int64_t) ((uint64_t) r->time + (uint64_t) get_zig(r));
+    revenue = get_zig(r);
+    refund = get_var(r);
+    refunds = get_var(r);
+    purchases = get_var(r);
+    if (refund > INT64_MAX || refunds > UINT32_MAX || order.len == 0
+        || (purchases == 0 && (refunds == 0 || uid.len > 0)))
+    {
+        bad(r, "bad resolved order");
+    }
+    if (r->err || r->st == NULL) {
+        return 0;
+    }
+    if (purchases > 0) {
+        vis = ab_state_visitor(r->st, uid.s, uid.len);
+        if (vis == AB_NONE
+            || ab_state_purchase(r->st, vis, order.s, order.len, r->time,
+                                 revenue) != 0)
+        {
+            return -1;
+        }
+        r->st->duplicate_orders += purchases - 1;
+    }
+
+    return refunds > 0
+           ? ab_state_refunds(r->st, order.s, order.len, (int64_t) refund,
+                              (uint32_t) refunds)
+           : 0;
 }
 
 
@@ -459,6 +512,9 @@ records(rd_t *r, const unsigned char *start)
         case AB_SHF_REFUND:
             rc = rec_refund(r);
             break;
+        case AB_SHF_ORDER:
+            rc = rec_order(r);
+            break;
         default:
             bad(r, "unknown record");
         }
@@ -531,7 +587,9 @@ header(rd_t *r, const unsigned char *map, size_t size, const ab_input_t *in,
     by = get_str(r);
     r->ndims = (size_t) get_var(r);
     (void) tag;
-    if (!r->err && (v[0] > 1 || v[2] == 0 || v[1] >= v[2]
+    r->space = (int) v[0];
+    r->nshards = (size_t) v[2];
+    if (!r->err && (v[0] > AB_SHARD_RESOLVED || v[2] == 0 || v[1] >= v[2]
                     || r->ndims > AB_BY_MAX))
     {
         bad(r, "bad header");
@@ -557,9 +615,12 @@ header(rd_t *r, const unsigned char *map, size_t size, const ab_input_t *in,
 }
 
 
-int
-ab_shard_replay(ab_state_t *st, const ab_input_t *in, const char *path,
-    ab_shard_names_t *nm, char *err, size_t errlen)
+/* Maps path, checks its header and records, then applies them (to st,
+ * or to fn): ab_shard_replay(), ab_shard_read_orders(). */
+static int
+read_file(ab_state_t *st, const ab_input_t *in, const ab_shard_orders_t *fn,
+    size_t *nshards, const char *path, ab_shard_names_t *nm, char *err,
+    size_t errlen)
 {
     int                   fd = open(path, O_RDONLY | O_CLOEXEC), rc = 1;
     struct stat           sb;
@@ -591,13 +652,20 @@ ab_shard_replay(ab_state_t *st, const ab_input_t *in, const char *path,
 
     r.dict = malloc(DICT_MAX * sizeof(*r.dict));
     if (r.dict == NULL) {
-        st->oom = 1;
+        if (st != NULL) {
+            st->oom = 1;
+        }
         rc = -1;
         goto done;
     }
     if ((start = header(&r, map, size, in, err, errlen, path)) == NULL) {
         goto done;
     }
+    if (fn != NULL && r.space != AB_SHARD_ORDER) {
+        snprintf(err, errlen, "%s: not an order shard file (.o)", path);
+        goto done;
+    }
+    *nshards = r.nshards;
 
     /* checked whole, then applied: a damaged file changes nothing */
     (void) records(&r, start);
@@ -609,7 +677,8 @@ ab_shard_replay(ab_state_t *st, const ab_input_t *in, const char *path,
     r.st = st;
     r.in = in;
     r.nm = nm;
-    rc = records(&r, start) != 0 || st->oom ? -1 : 0;
+    r.fn = fn;
+    rc = records(&r, start) != 0 || (st != NULL && st->oom) ? -1 : 0;
 
 done:
     free(r.dict);
@@ -621,4 +690,26 @@ done:
     }
 
     return rc;
+}
+
+
+int
+ab_shard_replay(ab_state_t *st, const ab_input_t *in, const char *path,
+    ab_shard_names_t *nm, char *err, size_t errlen)
+{
+    size_t  n;
+
+    return read_file(st, in, NULL, &n, path, nm, err, errlen);
+}
+
+
+int
+ab_shard_read_orders(const char *path, const ab_shard_orders_t *fn,
+    size_t *nshards, char *err, size_t errlen)
+{
+    ab_input_t  in;
+
+    ab_input_default(&in);
+
+    return read_file(NULL, &in, fn, nshards, path, NULL, err, errlen);
 }

@@ -17,7 +17,8 @@ enum {
     AB_SHF_EVENT,
     AB_SHF_META,
     AB_SHF_PURCHASE,
-    AB_SHF_REFUND
+    AB_SHF_REFUND,
+    AB_SHF_ORDER
 };
 
 /* an EVENT whose money went to the order space */

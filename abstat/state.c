@@ -735,10 +735,18 @@ int
 ab_state_refund(ab_state_t *st, const char *order, size_t len,
     int64_t amount)
 {
+    return ab_state_refunds(st, order, len, amount, 1);
+}
+
+
+int
+ab_state_refunds(ab_state_t *st, const char *order, size_t len,
+    int64_t amount, uint32_t count)
+{
     ab_order_t  *o;
 
     if (len == 0) {
-        st->orphan_refunds++;
+        st->orphan_refunds += count;
         return 0;
     }
 
@@ -751,7 +759,7 @@ ab_state_refund(ab_state_t *st, const char *order, size_t len,
     if (__builtin_add_overflow(o->refund, amount, &o->refund)) {
         o->refund = INT64_MAX;
     }
-    o->refunds++;
+    o->refunds += count;
 
     return 0;
 }

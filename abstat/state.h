@@ -240,6 +240,11 @@ int ab_state_purchase(ab_state_t *st, uint32_t vis, const char *order,
 int ab_state_refund(ab_state_t *st, const char *order, size_t len,
     int64_t amount);
 
+/* count refunds of order at once, amount their sum (the order round's
+ * resolved orders, shard.h). */
+int ab_state_refunds(ab_state_t *st, const char *order, size_t len,
+    int64_t amount, uint32_t count);
+
 /* Replaces the records by those fn keeps (returns 1 for), in order; fn
  * may change the record it keeps (a copy). */
 int ab_state_filter_records(ab_state_t *st,

@@ -88,6 +88,44 @@ for my $p (1, 2, 7, 64) {
                 [@logs, '--events', $events], [], 0);
 }
 
+# The order round: abstat reduce --orders over each order shard's files
+# (one round per shard, as a fleet runs them); the report over the
+# visitor files and the resolved orders is the logs'.
+{
+    my @shards = map_tasks(7, [map { [$_] } @all]);
+    my $r = "$dir/resolved";
+    mkdir $r or die;
+    for my $j (0 .. 6) {
+        my @o = grep { /\.o000$j-of-0007\.abshard$/ } @shards;
+        my ($rc, undef, $err) = run_abstat_raw('reduce', '--orders',
+                                               '--output', $r, @o);
+        is($rc, 0, "reduce --orders of order shard $j") or diag $err;
+    }
+    opendir my $dh, $r or die;
+    my @res = map { "$r/$_" } sort grep { /\.r\d{4}-of-0007\.abshard$/ }
+              readdir $dh;
+    is(scalar @res, 7 * 7, 'each round: P files of resolved orders');
+    same_report('P=7, visitor files and resolved orders',
+                [(grep { /\.v\d{4}-of/ } @shards), @res],
+                [@logs, '--events', $events], [], 0);
+
+    my ($v) = grep { /\.v0000-of/ } @shards;
+    my ($rc, undef, $err) = run_abstat_raw('reduce', '--orders', '--output',
+                                           $r, $v);
+    is($rc, 1, 'reduce of a visitor file: exit 1');
+    like($err, qr/\Q$v\E: not an order shard file/, '... said');
+    my @two = (map_tasks(2, [[$logs[0]]]))[0];
+    my ($o7) = grep { /\.o0000-of-0007/ } @shards;
+    ($rc, undef, $err) = run_abstat_raw('reduce', '--orders', '--output', $r,
+                                        $o7, @two);
+    is($rc, 2, 'order files of another P: exit 2');
+    ($rc, undef, $err) = run_abstat_raw('reduce', '--output', $r, $o7);
+    is($rc, 2, 'reduce without --orders: exit 2');
+    ($rc, undef, $err) = run_abstat_raw('reduce', '--orders', '--output', $r,
+                                        '--by', 'device', $o7);
+    is($rc, 2, 'reduce with an option of report: exit 2');
+}
+
 # One task over the files in report's order, P=1: the records come back
 # in the order of the lines, so even floating-point sums agree.
 {
