@@ -158,12 +158,16 @@ static const char  usage_map_text[] =
     "PCT, -q; see man abstat and docs/fleet.md.\n";
 
 
+/* The command whose --help a usage error points to. */
+static const char  *usage_cmd = "report";
+
+
 static void
 usage_error(const char *fmt, const char *arg)
 {
     fprintf(stderr, "abstat: ");
     fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nTry 'abstat report --help'.\n");
+    fprintf(stderr, "\nTry 'abstat %s --help'.\n", usage_cmd);
     exit(EXIT_USAGE);
 }
 
@@ -1303,6 +1307,7 @@ map_main(int argc, char **argv)
     ab_map_args_t  a;
     int            rc, i;
 
+    usage_cmd = "map";
     opts_default(&o);
     parse_options(argc, argv, &o);
     if (o.not_map != NULL) {
@@ -1361,6 +1366,7 @@ reduce_main(int argc, char **argv)
     ab_reduce_args_t  a;
     int               rc;
 
+    usage_cmd = "reduce";
     opts_default(&o);
     parse_options(argc, argv, &o);
     if (o.not_reduce != NULL || !o.orders || o.output == NULL

@@ -296,6 +296,7 @@ for my $p (1, 2, 7, 64) {
     ($rc, $o, $e) = run_abstat_raw('map', '--shards', '0', '--output', $out,
                                    $logs[0]);
     is($rc, 2, '--shards 0: exit 2');
+    like($e, qr/Try 'abstat map --help'/, "... pointing to map's help");
     ($rc, $o, $e) = run_abstat_raw(@m, '--tag', '../x', $logs[0]);
     is($rc, 2, 'a tag that is not a file name: exit 2');
     ($rc, $o, $e) = run_abstat_raw('map', '--shards', '2', '--output',
