@@ -131,11 +131,11 @@ exp_by_id(ab_audit_t *a, const ab_state_t *st, int sexp)
 }
 
 
-/* One more visitor entered at node nd in the state's variant svar of
- * experiment sexp. */
+/* One more (delta 1) or one less (-1) visitor entered at node nd in the
+ * state's variant svar of experiment sexp. */
 static int
 count_entry(const ab_state_t *st, ab_audit_exp_t *e, ab_audit_node_t *nd,
-    int sexp, int svar)
+    int sexp, int svar, int delta)
 {
     uint32_t  *slot = id_slot(&e->var_ids, &e->nvar_ids, (size_t) svar);
     int        v;
@@ -160,7 +160,7 @@ count_entry(const ab_state_t *st, ab_audit_exp_t *e, ab_audit_node_t *nd,
         }
         nd->nentered = (size_t) v + 1;
     }
-    nd->entered[v]++;
+    nd->entered[v] += (uint64_t) (int64_t) delta;
 
     return 0;
 }
@@ -292,9 +292,74 @@ check(ab_audit_exp_t *e, ab_audit_node_t *nd, const ab_intern_t *nodes,
 }
 
 
+/* Whether (node, var) goes before where membership's entry is counted,
+ * at the same time. */
+static int
+tie_before(const ab_audit_t *a, const ab_state_t *st, int sexp,
+    uint32_t node, int svar, uint32_t have)
+{
+    int  c = strcmp(a->nodes.names[node], a->nodes.names[have >> 16]);
+
+    return c != 0 ? c < 0
+           : strcmp(st->vars[sexp].names[svar],
+                    st->vars[sexp].names[have & 0xffff]) < 0;
+}
+
+
+/* Exposure (node, svar) of sexp is its membership's entry as ent says:
+ * the visitor counted there, and no longer where it was. */
+static int
+entry(ab_state_t *st, ab_audit_t *a, ab_audit_exp_t *e,
+    const ab_audit_entry_t *ent, uint32_t node, int sexp, int svar)
+{
+    ab_audit_node_t  *nd;
+    uint32_t         *have;
+    size_t            i;
+
+    if (a->ent_base != st->nfold_memb) {
+        /* a fold between reads: what was made before is of earlier
+         * runs now */
+        a->nent = 0;
+        a->ent_base = st->nfold_memb;
+    }
+    if (ent->memb < a->ent_base) {
+        /* entered in an earlier run, counted there: an earlier exposure
+         * now is a late one (the report says so, fold.c) */
+        return 0;
+    }
+    i = ent->memb - a->ent_base;
+    if (i >= a->nent) {
+        if (ab_resize_zero((void **) &a->ent, a->nent, i + 1,
+                           sizeof(*a->ent)) != 0)
+        {
+            return -1;
+        }
+        a->nent = i + 1;
+    }
+    have = &a->ent[i];
+    if (ent->how != AB_ENTRY_NEW) {
+        if (ent->how == AB_ENTRY_TIE
+            && !tie_before(a, st, sexp, node, svar, *have))
+        {
+            return 0;
+        }
+        if ((nd = node_of(e, *have >> 16)) == NULL
+            || count_entry(st, e, nd, sexp, (int) (*have & 0xffff), -1) != 0)
+        {
+            return -1;
+        }
+    }
+    *have = node << 16 | (uint32_t) svar;
+
+    return (nd = node_of(e, node)) == NULL
+           || count_entry(st, e, nd, sexp, svar, 1) != 0 ? -1 : 0;
+}
+
+
 int
 ab_audit_line(ab_state_t *st, const ab_input_t *in, const ab_pline_t *pl,
-    const ab_ppair_t *pairs, const ab_pair_ids_t *ids, uint64_t entered)
+    const ab_ppair_t *pairs, const ab_pair_ids_t *ids,
+    const ab_audit_entry_t *ent)
 {
     ab_audit_t          *a;
     ab_audit_exp_t      *e;
@@ -304,7 +369,10 @@ ab_audit_line(ab_state_t *st, const ab_input_t *in, const ab_pline_t *pl,
     uint32_t             node = 0;
     int                  id, in_entry;
 
-    if (in->conf == NULL && entered == 0
+    for (i = 0, in_entry = 0; i < pl->npairs; i++) {
+        in_entry |= ent[i].how != AB_ENTRY_NO;
+    }
+    if (in->conf == NULL && !in_entry
         && (pl->node_len == 0 || (st->audit && st->audit->named)))
     {
         return 0;
@@ -338,14 +406,15 @@ ab_audit_line(ab_state_t *st, const ab_input_t *in, const ab_pline_t *pl,
     }
 
     for (i = 0; i < pl->npairs; i++) {
-        in_entry = entered >> i & 1;
+        in_entry = ent[i].how != AB_ENTRY_NO;
         if ((!in_entry && in->conf == NULL) || ids[i].exp < 0) {
             continue;
         }
         if ((e = exp_by_id(a, st, ids[i].exp)) == NULL
             || (nd = node_of(e, node)) == NULL
             || (in_entry
-                && count_entry(st, e, nd, ids[i].exp, ids[i].var) != 0))
+                && entry(st, a, e, &ent[i], node, ids[i].exp, ids[i].var)
+                   != 0))
         {
             return -1;
         }
@@ -406,6 +475,7 @@ ab_audit_free(ab_audit_t *a)
     }
     free(a->e);
     free(a->exp_ids);
+    free(a->ent);
     ab_intern_free(&a->nodes);
     ab_intern_free(&a->exps);
     free(a);

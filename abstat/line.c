@@ -556,9 +556,11 @@ ab_line_log_apply(ab_state_t *st, const ab_input_t *in,
 {
     const ab_pevent_t  *evs = sp->events + pl->event0;
     const char         *err;
-    size_t              npairs = 0, i, nmemb;
-    uint64_t            entered = 0;
+    size_t              npairs = 0, i;
+    int64_t             entry;
+    uint32_t            m;
     pair_t              pairs[MAX_PAIRS];
+    ab_audit_entry_t    ent[MAX_PAIRS];
     int                 ids[MAX_EVENTS];
     uint16_t            segs[AB_BY_MAX];
     uint32_t            vis;
@@ -602,19 +604,27 @@ ab_line_log_apply(ab_state_t *st, const ab_input_t *in,
     {
         return -1;
     }
-    for (i = 0; i < npairs && ab_input_in_window(in, pl->time); i++) {
-        nmemb = st->nmemb;
-        if (pairs[i].exp >= 0
-            && ab_state_expose(st, vis, pairs[i].exp, pairs[i].var, pl->time,
-                               st->nseg > 0 ? segs : NULL) != 0)
+    for (i = 0; i < npairs; i++) {
+        ent[i].how = AB_ENTRY_NO;
+        if (pairs[i].exp < 0 || !ab_input_in_window(in, pl->time)) {
+            continue;
+        }
+        /* what the exposure is to the membership's entry, for the node
+         * the visitor entered at (audit.h) */
+        m = ab_state_memb(st, vis, pairs[i].exp);
+        entry = m != AB_NONE ? st->membs[m].entry : INT64_MAX;
+        if (ab_state_expose(st, vis, pairs[i].exp, pairs[i].var, pl->time,
+                            st->nseg > 0 ? segs : NULL) != 0)
         {
             return -1;
         }
-        /* the visitor's first exposure read: it entered at this node */
-        entered |= (uint64_t) (st->nmemb > nmemb) << i;
+        ent[i].memb = m != AB_NONE ? m : (uint32_t) (st->nmemb - 1);
+        ent[i].how = m == AB_NONE ? AB_ENTRY_NEW
+                     : pl->time < entry ? AB_ENTRY_EARLIER
+                     : pl->time == entry ? AB_ENTRY_TIE : AB_ENTRY_NO;
     }
 
-    if (ab_audit_line(st, in, pl, sp->pairs, pairs, entered) != 0) {
+    if (ab_audit_line(st, in, pl, sp->pairs, pairs, ent) != 0) {
         return -1;
     }
 

@@ -339,18 +339,27 @@ entry_segs(ab_state_t *st, size_t m, const uint16_t *seg, int tie)
 }
 
 
-int
-ab_state_expose(ab_state_t *st, uint32_t vis, int exp, int var, int64_t t,
-    const uint16_t *seg)
+uint32_t
+ab_state_memb(const ab_state_t *st, uint32_t vis, int exp)
 {
-    uint32_t    m;
-    ab_memb_t  *mb;
+    uint32_t  m;
 
     for (m = st->heads[vis]; m != AB_NONE; m = st->membs[m].next) {
         if (st->membs[m].exp == exp) {
             break;
         }
     }
+
+    return m;
+}
+
+
+int
+ab_state_expose(ab_state_t *st, uint32_t vis, int exp, int var, int64_t t,
+    const uint16_t *seg)
+{
+    uint32_t    m = ab_state_memb(st, vis, exp);
+    ab_memb_t  *mb;
 
     if (st->folded && t < st->fold_wm && vis < st->nfold_vis
         && (m == AB_NONE || t < st->membs[m].entry))

@@ -217,6 +217,9 @@ uint32_t ab_state_visitor_key(ab_state_t *st, ab_key_t key);
 int ab_state_expose(ab_state_t *st, uint32_t vis, int exp, int var,
     int64_t t, const uint16_t *seg);
 
+/* The membership of visitor vis in experiment exp, or AB_NONE. */
+uint32_t ab_state_memb(const ab_state_t *st, uint32_t vis, int exp);
+
 /* Makes st segment by (its spec and dimensions); before any line. -1
  * out of memory. */
 int ab_state_by(ab_state_t *st, const ab_by_t *by);
