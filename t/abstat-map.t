@@ -126,6 +126,14 @@ for my $p (1, 2, 7, 64) {
     is($rc, 2, 'reduce with an option of report: exit 2');
 }
 
+# Logs and shard files mixed among report's inputs.
+{
+    my @shards = map_tasks(2, [[@logs[2 .. $#logs]]]);
+    same_report('logs and shard files mixed',
+                [@logs[0, 1], @shards, '--events', $events],
+                [@logs, '--events', $events], [], 0);
+}
+
 # One task over the files in report's order, P=1: the records come back
 # in the order of the lines, so even floating-point sums agree.
 {
