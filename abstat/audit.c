@@ -131,11 +131,11 @@ exp_by_id(ab_audit_t *a, const ab_state_t *st, int sexp)
 }
 
 
-/* One more visitor entered at node nd in the state's variant svar of
- * experiment sexp. */
+/* One more (delta 1) or one less (-1) visitor entered at node nd in the
+ * state's variant svar of experiment sexp. */
 static int
 count_entry(const ab_state_t *st, ab_audit_exp_t *e, ab_audit_node_t *nd,
-    int sexp, int svar)
+    int sexp, int svar, int delta)
 {
     uint32_t  *slot = id_slot(&e->var_ids, &e->nvar_ids, (size_t) svar);
     int        v;
@@ -160,7 +160,7 @@ count_entry(const ab_state_t *st, ab_audit_exp_t *e, ab_audit_node_t *nd,
         }
         nd->nentered = (size_t) v + 1;
     }
-    nd->entered[v]++;
+    nd->entered[v] += (uint64_t) (int64_t) delta;
 
     return 0;
 }
@@ -192,34 +192,35 @@ cut(char *dst, size_t size, const char *s, size_t len)
 }
 
 
-/* Examples in a total order (time, uid, node, logged variant), so that
- * the ones kept do not depend on the order lines are read in. */
+/* The order of examples: time, uid, logged, expected, node name; the
+ * examples kept are the least, whatever order lines are read in. */
 static int
-cmp_example(const ab_audit_example_t *a, const char *anode,
-    const ab_audit_example_t *b, const char *bnode)
+example_cmp(const ab_audit_example_t *x, const ab_audit_example_t *y,
+    const ab_intern_t *nodes)
 {
     int  c;
 
-    if (a->time != b->time) {
-        return a->time < b->time ? -1 : 1;
+    if (x->time != y->time) {
+        return x->time < y->time ? -1 : 1;
     }
-    if ((c = strcmp(a->uid, b->uid)) != 0 || (c = strcmp(anode, bnode)) != 0)
+    if ((c = strcmp(x->uid, y->uid)) != 0
+        || (c = strcmp(x->logged, y->logged)) != 0
+        || (c = strcmp(x->expected, y->expected)) != 0)
     {
         return c;
     }
 
-    return strcmp(a->logged, b->logged);
+    return strcmp(nodes->names[x->node], nodes->names[y->node]);
 }
 
 
-/* Keeps the mismatch among the AB_AUDIT_EXAMPLES earliest, in order. */
 static void
 keep_example(ab_audit_exp_t *e, const ab_intern_t *nodes,
     const ab_pline_t *pl, uint32_t node, const ab_ppair_t *p,
     const ab_expdef_t *def, int k)
 {
     ab_audit_example_t  x;
-    size_t              at;
+    size_t              i;
 
     memset(&x, 0, sizeof(x));
     x.time = pl->time;
@@ -232,22 +233,20 @@ keep_example(ab_audit_exp_t *e, const ab_intern_t *nodes,
              : k == AB_EXPECT_LAYER ? "(not enrolled: layer range)"
              : "(not enrolled: traffic)");
 
-    for (at = e->nex; at > 0; at--) {
-        if (cmp_example(&e->ex[at - 1], nodes->names[e->ex[at - 1].node],
-                        &x, nodes->names[node]) <= 0)
-        {
-            break;
-        }
-    }
-    if (at == AB_AUDIT_EXAMPLES) {
+    if (e->nex == AB_AUDIT_EXAMPLES
+        && example_cmp(&x, &e->ex[e->nex - 1], nodes) >= 0)
+    {
         return;
     }
     if (e->nex < AB_AUDIT_EXAMPLES) {
         e->nex++;
     }
-    memmove(&e->ex[at + 1], &e->ex[at],
-            (e->nex - 1 - at) * sizeof(e->ex[0]));
-    e->ex[at] = x;
+    for (i = e->nex - 1; i > 0 && example_cmp(&x, &e->ex[i - 1], nodes) < 0;
+         i--)
+    {
+        e->ex[i] = e->ex[i - 1];
+    }
+    e->ex[i] = x;
 }
 
 
@@ -293,9 +292,74 @@ check(ab_audit_exp_t *e, ab_audit_node_t *nd, const ab_intern_t *nodes,
 }
 
 
+/* Whether (node, var) goes before where membership's entry is counted,
+ * at the same time. */
+static int
+tie_before(const ab_audit_t *a, const ab_state_t *st, int sexp,
+    uint32_t node, int svar, uint32_t have)
+{
+    int  c = strcmp(a->nodes.names[node], a->nodes.names[have >> 16]);
+
+    return c != 0 ? c < 0
+           : strcmp(st->vars[sexp].names[svar],
+                    st->vars[sexp].names[have & 0xffff]) < 0;
+}
+
+
+/* Exposure (node, svar) of sexp is its membership's entry as ent says:
+ * the visitor counted there, and no longer where it was. */
+static int
+entry(ab_state_t *st, ab_audit_t *a, ab_audit_exp_t *e,
+    const ab_audit_entry_t *ent, uint32_t node, int sexp, int svar)
+{
+    ab_audit_node_t  *nd;
+    uint32_t         *have;
+    size_t            i;
+
+    if (a->ent_base != st->nfold_memb) {
+        /* a fold between reads: what was made before is of earlier
+         * runs now */
+        a->nent = 0;
+        a->ent_base = st->nfold_memb;
+    }
+    if (ent->memb < a->ent_base) {
+        /* entered in an earlier run, counted there: an earlier exposure
+         * now is a late one (the report says so, fold.c) */
+        return 0;
+    }
+    i = ent->memb - a->ent_base;
+    if (i >= a->nent) {
+        if (ab_resize_zero((void **) &a->ent, a->nent, i + 1,
+                           sizeof(*a->ent)) != 0)
+        {
+            return -1;
+        }
+        a->nent = i + 1;
+    }
+    have = &a->ent[i];
+    if (ent->how != AB_ENTRY_NEW) {
+        if (ent->how == AB_ENTRY_TIE
+            && !tie_before(a, st, sexp, node, svar, *have))
+        {
+            return 0;
+        }
+        if ((nd = node_of(e, *have >> 16)) == NULL
+            || count_entry(st, e, nd, sexp, (int) (*have & 0xffff), -1) != 0)
+        {
+            return -1;
+        }
+    }
+    *have = node << 16 | (uint32_t) svar;
+
+    return (nd = node_of(e, node)) == NULL
+           || count_entry(st, e, nd, sexp, svar, 1) != 0 ? -1 : 0;
+}
+
+
 int
 ab_audit_line(ab_state_t *st, const ab_input_t *in, const ab_pline_t *pl,
-    const ab_ppair_t *pairs, const ab_pair_ids_t *ids, uint64_t entered)
+    const ab_ppair_t *pairs, const ab_pair_ids_t *ids,
+    const ab_audit_entry_t *ent)
 {
     ab_audit_t          *a;
     ab_audit_exp_t      *e;
@@ -305,7 +369,10 @@ ab_audit_line(ab_state_t *st, const ab_input_t *in, const ab_pline_t *pl,
     uint32_t             node = 0;
     int                  id, in_entry;
 
-    if (in->conf == NULL && entered == 0
+    for (i = 0, in_entry = 0; i < pl->npairs; i++) {
+        in_entry |= ent[i].how != AB_ENTRY_NO;
+    }
+    if (in->conf == NULL && !in_entry
         && (pl->node_len == 0 || (st->audit && st->audit->named)))
     {
         return 0;
@@ -339,14 +406,15 @@ ab_audit_line(ab_state_t *st, const ab_input_t *in, const ab_pline_t *pl,
     }
 
     for (i = 0; i < pl->npairs; i++) {
-        in_entry = entered >> i & 1;
+        in_entry = ent[i].how != AB_ENTRY_NO;
         if ((!in_entry && in->conf == NULL) || ids[i].exp < 0) {
             continue;
         }
         if ((e = exp_by_id(a, st, ids[i].exp)) == NULL
             || (nd = node_of(e, node)) == NULL
             || (in_entry
-                && count_entry(st, e, nd, ids[i].exp, ids[i].var) != 0))
+                && entry(st, a, e, &ent[i], node, ids[i].exp, ids[i].var)
+                   != 0))
         {
             return -1;
         }
@@ -407,6 +475,7 @@ ab_audit_free(ab_audit_t *a)
     }
     free(a->e);
     free(a->exp_ids);
+    free(a->ent);
     ab_intern_free(&a->nodes);
     ab_intern_free(&a->exps);
     free(a);

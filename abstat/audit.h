@@ -3,8 +3,8 @@
  *
  * Every line's node (the `node` key, nginx's $hostname; "(unknown)" for
  * lines without one) is interned. Per experiment and node abstat counts
- * the visitors who entered there (the line of a visitor's first exposure
- * read) by variant, for each node's share of visitors and its own SRM
+ * the visitors who entered there (the line of a visitor's earliest
+ * exposure) by variant, for each node's share of visitors and its own SRM
  * test; with --nginx-conf it also recomputes the variant of every
  * logged exposure with the module's algorithm (assigndef.h) and counts
  * those that differ, keeping the first few as examples. All of it is
@@ -73,16 +73,35 @@ typedef struct ab_audit_s {
                                    (+ 1), this run's: no hashing of names
                                    per line */
     size_t            nexp_ids;
+    /* this run's, never saved: per membership made in it (from
+     * ent_base, the memberships of earlier runs), where it is counted
+     * as entered: node << 16 | the state's variant id */
+    uint32_t         *ent;
+    size_t            nent;
+    size_t            ent_base;
 } ab_audit_t;
+
+/* What an exposure is to its membership's entry (its earliest
+ * unforced exposure). */
+enum { AB_ENTRY_NO = 0, AB_ENTRY_NEW, AB_ENTRY_EARLIER, AB_ENTRY_TIE };
+
+typedef struct {
+    uint32_t  memb;
+    int       how;              /* AB_ENTRY_* */
+} ab_audit_entry_t;
 
 /*
  * A sound line with a visitor, once its exposures are applied: pairs are
- * the line's spans, ids its exposures as the state's ids, and bit i of
- * entered says that exposure i made the visitor's membership. 0, or -1
- * when out of memory.
+ * the line's spans, ids its exposures as the state's ids, ent[i] what
+ * exposure i is to its membership's entry. A visitor is counted as
+ * entered at the node of its earliest exposure (a tie: the smaller node
+ * name, then variant name), moved when an earlier one is read in the
+ * same run: the count does not depend on the order of lines and files.
+ * 0, or -1 when out of memory.
  */
 int ab_audit_line(ab_state_t *st, const ab_input_t *in, const ab_pline_t *pl,
-    const ab_ppair_t *pairs, const ab_pair_ids_t *ids, uint64_t entered);
+    const ab_ppair_t *pairs, const ab_pair_ids_t *ids,
+    const ab_audit_entry_t *ent);
 
 /* The experiment's counters (by name), or NULL. */
 const ab_audit_exp_t *ab_audit_find(const ab_audit_t *a, const char *exp);

@@ -22,6 +22,7 @@
 
 #include "line.h"
 #include "reader.h"
+#include "shard.h"
 #include "tab.h"
 
 #define MAX_WORKERS    AB_MAX_THREADS
@@ -491,11 +492,42 @@ prefetch_ahead(src_t *src, const ab_state_t *st)
 }
 
 
+/* abstat map: a sound line into the shards, a bad one counted. */
+static int
+to_shards(ab_state_t *st, const ab_input_t *in, src_t *src, entry_t *e,
+    const char *path, uint64_t lineno)
+{
+    ab_pevline_t  pe;
+    const char   *what;
+
+    if (src->events) {
+        what = ab_line_event_parse(e->line, e->len, &pe);
+        if (what != NULL) {
+            ab_line_bad(st, in, path, lineno, what, pe.detail);
+            return 0;
+        }
+        return ab_shard_put_event(in->shards, &pe, path, lineno);
+    }
+
+    if (e->pl.what != NULL || e->pl.oom) {
+        return ab_line_log_apply(st, in, &e->pl, &src->cur->spans, path,
+                                 lineno);
+    }
+
+    return ab_shard_put_log(in->shards, &e->pl, &src->cur->spans, path,
+                            lineno);
+}
+
+
 static int
 apply(ab_state_t *st, const ab_input_t *in, src_t *src, entry_t *e,
     const char *path, uint64_t lineno)
 {
     st->lines++;
+
+    if (in->shards != NULL) {
+        return to_shards(st, in, src, e, path, lineno);
+    }
 
     if (src->events) {
         return ab_line_event(st, in, e->line, e->len, path, lineno);

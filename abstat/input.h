@@ -26,6 +26,10 @@ typedef struct {
      * (audit.h); NULL: no audit */
     const struct ab_expdef_s  *conf;
     size_t              nconf;
+    /* abstat map: sound lines go to the shard files (shard.h) instead of
+     * the state, which counts files, lines and bad lines only; NULL:
+     * report */
+    struct ab_shard_out_s     *shards;
 } ab_input_t;
 
 /* Everything counts, told on stderr, read in the calling thread. */

@@ -15,8 +15,8 @@
 #include "audit.h"
 #include "jsonl.h"
 
-#define MAX_PAIRS   64
-#define MAX_EVENTS  64
+#define MAX_PAIRS   AB_LINE_PAIRS
+#define MAX_EVENTS  AB_LINE_EVENTS
 
 typedef ab_pair_ids_t  pair_t;
 
@@ -315,7 +315,7 @@ ab_line_bad(ab_state_t *st, const ab_input_t *in, const char *file,
         snprintf(reason, sizeof(reason), "%s: %s", what, detail);
         what = reason;
     }
-    if (ab_state_bad(st, file, lineno, what) != NULL && !in->quiet) {
+    if (ab_state_bad(st, file, lineno, what) && !in->quiet) {
         fprintf(stderr, "abstat: %s:%llu: bad line: %s\n", file,
                 (unsigned long long) lineno, what);
     }
@@ -556,9 +556,11 @@ ab_line_log_apply(ab_state_t *st, const ab_input_t *in,
 {
     const ab_pevent_t  *evs = sp->events + pl->event0;
     const char         *err;
-    size_t              npairs = 0, i, nmemb;
-    uint64_t            entered = 0;
+    size_t              npairs = 0, i;
+    int64_t             entry;
+    uint32_t            m;
     pair_t              pairs[MAX_PAIRS];
+    ab_audit_entry_t    ent[MAX_PAIRS];
     int                 ids[MAX_EVENTS];
     uint16_t            segs[AB_BY_MAX];
     uint32_t            vis;
@@ -598,16 +600,18 @@ ab_line_log_apply(ab_state_t *st, const ab_input_t *in,
 
     /* Outside the exposure window (--since, --until) the line's
      * requests and events still count for earlier exposures. */
-    for (i = 0; i < npairs && ab_input_in_window(in, pl->time); i++) {
-        nmemb = st->nmemb;
-        if (pairs[i].exp < 0) {
+    for (i = 0; i < npairs; i++) {
+        ent[i].how = AB_ENTRY_NO;
+        if (pairs[i].exp < 0 || !ab_input_in_window(in, pl->time)) {
             continue;
         }
+        /* what the exposure is to the membership's entry, for the node
+         * the visitor entered at (audit.h) */
+        m = ab_state_memb(st, vis, pairs[i].exp);
+        entry = m != AB_NONE ? st->membs[m].entry : INT64_MAX;
         /* the segment values count only on an entry line: most lines of
          * a returning visitor are later, and need none interned */
-        if (st->nseg > 0 && !have_segs
-            && ab_state_entry_due(st, vis, pairs[i].exp, pl->time))
-        {
+        if (st->nseg > 0 && !have_segs && pl->time <= entry) {
             if (seg_ids(st, in, pl, segs) != 0) {
                 return -1;
             }
@@ -618,11 +622,13 @@ ab_line_log_apply(ab_state_t *st, const ab_input_t *in,
         {
             return -1;
         }
-        /* the visitor's first exposure read: it entered at this node */
-        entered |= (uint64_t) (st->nmemb > nmemb) << i;
+        ent[i].memb = m != AB_NONE ? m : (uint32_t) (st->nmemb - 1);
+        ent[i].how = m == AB_NONE ? AB_ENTRY_NEW
+                     : pl->time < entry ? AB_ENTRY_EARLIER
+                     : pl->time == entry ? AB_ENTRY_TIE : AB_ENTRY_NO;
     }
 
-    if (ab_audit_line(st, in, pl, sp->pairs, pairs, entered) != 0) {
+    if (ab_audit_line(st, in, pl, sp->pairs, pairs, ent) != 0) {
         return -1;
     }
 
@@ -677,67 +683,101 @@ micro_field(const ab_jv_t *v, int allow_neg, int64_t *out)
 }
 
 
-int
-ab_line_event(ab_state_t *st, const ab_input_t *in, char *line, size_t len,
-    const char *file, uint64_t lineno)
+const char *
+ab_line_event_parse(char *line, size_t len, ab_pevline_t *pe)
 {
     ab_jv_t      f[E_N];
     const char  *err;
-    ab_pevent_t  ev;
-    int          id = -1;
-    int64_t      t;
-    uint32_t     vis = AB_NONE;
+    ab_pevent_t *ev = &pe->ev;
+
+    pe->detail = NULL;
+    pe->uid = "";
+    pe->uid_len = 0;
 
     if ((err = ab_json_object(line, len, event_keys, E_N, f, NULL)) != NULL)
     {
-        return bad(st, in, file, lineno, "not JSON", err);
+        pe->detail = err;
+        return "not JSON";
     }
 
-    if (f[E_TIME].type == AB_JV_ABSENT || micro_field(&f[E_TIME], 0, &t)) {
-        return bad(st, in, file, lineno, "bad or no time", NULL);
+    if (f[E_TIME].type == AB_JV_ABSENT
+        || micro_field(&f[E_TIME], 0, &pe->time))
+    {
+        return "bad or no time";
     }
     if (f[E_EVENT].type != AB_JV_STRING
         || !ab_event_valid_name(f[E_EVENT].s, f[E_EVENT].len))
     {
-        return bad(st, in, file, lineno, "bad or no event", NULL);
+        return "bad or no event";
     }
 
-    memset(&ev, 0, sizeof(ev));
-    ev.name = f[E_EVENT].s;
-    ev.name_len = f[E_EVENT].len;
-    ev.kind = event_kind(ev.name, ev.name_len);
-    ev.order = "";
+    memset(ev, 0, sizeof(*ev));
+    ev->name = f[E_EVENT].s;
+    ev->name_len = f[E_EVENT].len;
+    ev->kind = event_kind(ev->name, ev->name_len);
+    ev->order = "";
 
     if (f[E_ORDER].type != AB_JV_ABSENT) {
         if (f[E_ORDER].type != AB_JV_STRING
             || !ab_event_valid_value(f[E_ORDER].s, f[E_ORDER].len))
         {
-            return bad(st, in, file, lineno, "bad order", NULL);
+            return "bad order";
         }
-        ev.order = f[E_ORDER].s;
-        ev.order_len = f[E_ORDER].len;
+        ev->order = f[E_ORDER].s;
+        ev->order_len = f[E_ORDER].len;
     }
 
     if (f[E_REVENUE].type != AB_JV_ABSENT
-        && micro_field(&f[E_REVENUE], 1, &ev.revenue) != 0)
+        && micro_field(&f[E_REVENUE], 1, &ev->revenue) != 0)
     {
-        return bad(st, in, file, lineno, "bad revenue", NULL);
+        return "bad revenue";
     }
 
-    if (ev.kind != AB_EVENT_REFUND) {
+    if (ev->kind != AB_EVENT_REFUND) {
         /* Anything but a refund must say whose it is. */
         if (f[E_UID].type != AB_JV_STRING || f[E_UID].len == 0) {
-            return bad(st, in, file, lineno, "no uid for a non-refund event",
-                       NULL);
+            return "no uid for a non-refund event";
         }
-        if ((err = intern_events(st, &ev, 1, &id)) != NULL) {
+        pe->uid = f[E_UID].s;
+        pe->uid_len = f[E_UID].len;
+    }
+
+    return NULL;
+}
+
+
+int
+ab_line_event_apply(ab_state_t *st, const ab_input_t *in,
+    const ab_pevline_t *pe, const char *file, uint64_t lineno)
+{
+    const char  *err;
+    int          id = -1;
+    uint32_t     vis = AB_NONE;
+
+    if (pe->uid_len > 0) {
+        if ((err = intern_events(st, &pe->ev, 1, &id)) != NULL) {
             return bad(st, in, file, lineno, err, NULL);
         }
-        vis = ab_state_visitor(st, f[E_UID].s, f[E_UID].len);
+        vis = ab_state_visitor(st, pe->uid, pe->uid_len);
         if (vis == AB_NONE) {
             return -1;
         }
     }
 
-    return apply_events(st, vis, t, &ev, 1, &id);
+    return apply_events(st, vis, pe->time, &pe->ev, 1, &id);
+}
+
+
+int
+ab_line_event(ab_state_t *st, const ab_input_t *in, char *line, size_t len,
+    const char *file, uint64_t lineno)
+{
+    ab_pevline_t  pe;
+    const char   *what = ab_line_event_parse(line, len, &pe);
+
+    if (what != NULL) {
+        return bad(st, in, file, lineno, what, pe.detail);
+    }
+
+    return ab_line_event_apply(st, in, &pe, file, lineno);
 }

@@ -16,6 +16,11 @@
 #include "state.h"
 #include "tab.h"
 
+/* The most exposure pairs (and, apart, forced pairs) and events a line
+ * may have: more make it bad. */
+#define AB_LINE_PAIRS   64
+#define AB_LINE_EVENTS  64
+
 /* Both return 0, or -1 when out of memory (a bad line is not an error). */
 int ab_line_log(ab_state_t *st, const ab_input_t *in, char *line, size_t len,
     const char *file, uint64_t lineno);
@@ -113,6 +118,21 @@ int ab_line_log_apply(ab_state_t *st, const ab_input_t *in,
 
 int ab_line_event(ab_state_t *st, const ab_input_t *in, char *line,
     size_t len, const char *file, uint64_t lineno);
+
+/* A back-office line, parsed: the strings point into the line. */
+typedef struct {
+    const char  *detail;        /* of a bad line, or NULL */
+    const char  *uid;           /* "" for a refund: never read */
+    size_t       uid_len;
+    int64_t      time;
+    ab_pevent_t  ev;
+} ab_pevline_t;
+
+/* ab_line_event() in two halves, as ab_line_log(): the parse (NULL for
+ * a sound line, else why it is bad, with pe->detail) and the apply. */
+const char *ab_line_event_parse(char *line, size_t len, ab_pevline_t *pe);
+int ab_line_event_apply(ab_state_t *st, const ab_input_t *in,
+    const ab_pevline_t *pe, const char *file, uint64_t lineno);
 
 /* Counts a bad line (what, with detail when not NULL) and, unless
  * --quiet, tells the first few on stderr. */

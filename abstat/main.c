@@ -20,7 +20,12 @@
 #include "expdef.h"
 #include "fold.h"
 #include "guardrail.h"
+#include "exitcode.h"
+#include "readcheck.h"
 #include "ingest.h"
+#include "map.h"
+#include "reduce.h"
+#include "shard.h"
 #include "line.h"
 #include "names.h"
 #include "nginx_conf.h"
@@ -37,20 +42,6 @@
 
 #define ABSTAT_VERSION  "0.1.0"
 
-/* Exit codes, as abstat.1 documents them. */
-#define EXIT_INPUT      1       /* a file could not be read; report written */
-#define EXIT_USAGE      2
-#define EXIT_INTERNAL   3       /* out of memory, output or spool failure */
-#define EXIT_LOCKED     4       /* --no-wait and another run holds --state */
-#define EXIT_STATE      5       /* --state file unusable or not written */
-#define EXIT_BAD_INPUT  6       /* a file without one valid line, or bad
-                                   lines over --max-bad; report written */
-#define EXIT_SRM        10      /* --fail-on srm: an SRM alert */
-#define EXIT_GUARDRAIL  11      /* --fail-on guardrail: a guardrail regressed */
-#define EXIT_BOTH       12      /* both of the above */
-#define EXIT_DRIFT      13      /* --fail-on drift: the audit found a
-                                   mismatch; wins over 10 to 12 */
-
 enum { FMT_TEXT, FMT_JSON, FMT_CSV, FMT_PROM, FMT_HTML };
 
 enum { FAIL_SRM = 1, FAIL_GUARDRAIL = 2, FAIL_DRIFT = 4 };
@@ -61,7 +52,7 @@ enum { OPT_CAP = 256, OPT_EVENTS, OPT_STATE, OPT_NO_WAIT, OPT_LATE,
        OPT_MDE, OPT_GUARD_MARGIN, OPT_MAX_SHARE, OPT_SEQ, OPT_NO_SEQ,
        OPT_SEQ_TUNING, OPT_CUPED, OPT_NO_CUPED, OPT_CUPED_LOOKBACK,
        OPT_CONFIG_HISTORY,
-       OPT_BY, OPT_BY_TOP };
+       OPT_BY, OPT_BY_TOP, OPT_SHARDS, OPT_TAG, OPT_ORDERS };
 
 typedef struct {
     int             format;
@@ -89,12 +80,18 @@ typedef struct {
     size_t          nprimary;
     int             sequential; /* -1 unless --sequential/--no-sequential */
     ab_by_t         by;         /* --by, --by-top */
+    size_t          shards;     /* map: --shards */
+    const char     *tag;        /* map: --tag */
+    const char     *not_map;    /* an option given that map does not take */
+    const char     *not_reduce; /* the same for reduce */
+    int             orders;     /* reduce: --orders */
 } opts_t;
 
 /* Short on purpose: abstat(1) is the one option reference. */
 static const char  usage_text[] =
     "Usage: abstat report [OPTIONS] [FILE...]\n"
     "       abstat state prune --state FILE --experiment NAME [OPTIONS]\n"
+    "       abstat map|reduce ... (abstat map --help, abstat reduce --help)\n"
     "\n"
     "Reads A/B module access logs (JSON lines, plain or gzip; '-' or no\n"
     "FILE: stdin) and reports every experiment against its baseline.\n"
@@ -114,8 +111,8 @@ static const char  usage_text[] =
     "Segments:    --by device|visitor|field:NAME|day|hour  --by-top N\n"
     "Alerts:      --fail-on srm,guardrail,drift  --max-bad PCT\n"
     "Incremental: --state FILE  --no-wait  --late SECONDS  --retain DURATION\n"
-    "Reading:     --threads N\n"
-    "             -h, --help  -V, --version\n"
+    "Reading:     --threads N  -h, --help  -V, --version\n"
+    "Fleet:       map --shards P --tag T, reduce --orders (shard FILEs)\n"
     "\n"
     "Every option, the metrics and the exit codes: man abstat\n"
     "(abstat/abstat.1 in the source). Exit status: 0 ok, 1 a file could\n"
@@ -136,12 +133,41 @@ static const char  usage_state_text[] =
     "--table, --width, -q; see man abstat.\n";
 
 
+static const char  usage_reduce_text[] =
+    "Usage: abstat reduce --orders --output DIR [--tag T] SHARD...\n"
+    "\n"
+    "The order round (docs/fleet.md): reads the order shard files of\n"
+    "abstat map (.o), all of one or more order shards, resolves every\n"
+    "order id (the earliest purchase, duplicates counted, refunds\n"
+    "summed) and writes P files of resolved orders (.r) into DIR, each\n"
+    "order with the visitor shard of its visitor. abstat report reads\n"
+    "them as it reads the order files they replace.\n";
+
+
+static const char  usage_map_text[] =
+    "Usage: abstat map --shards P --output DIR [OPTIONS] [FILE...]\n"
+    "\n"
+    "Reads logs as report does and writes each sound line, in a compact\n"
+    "binary form, to the shard of its visitor (purchases and refunds with\n"
+    "an order id to the shard of the order): 2 x P files in DIR, named by\n"
+    "--tag. 'abstat report' reads shard files as it reads logs, with the\n"
+    "same report.\n"
+    "\n"
+    "Options: --shards P (1 to 4096), -o/--output DIR, --tag T, --state\n"
+    "FILE, --no-wait, --events FILE, --by DIM, --threads N, --max-bad\n"
+    "PCT, -q; see man abstat and docs/fleet.md.\n";
+
+
+/* The command whose --help a usage error points to. */
+static const char  *usage_cmd = "report";
+
+
 static void
 usage_error(const char *fmt, const char *arg)
 {
     fprintf(stderr, "abstat: ");
     fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nTry 'abstat report --help'.\n");
+    fprintf(stderr, "\nTry 'abstat %s --help'.\n", usage_cmd);
     exit(EXIT_USAGE);
 }
 
@@ -293,11 +319,57 @@ static const struct option  longopts[] = {
     { "cuped-lookback", required_argument, NULL, OPT_CUPED_LOOKBACK },
     { "by",          required_argument, NULL, OPT_BY },
     { "by-top",      required_argument, NULL, OPT_BY_TOP },
+    { "shards",      required_argument, NULL, OPT_SHARDS },
+    { "tag",         required_argument, NULL, OPT_TAG },
+    { "orders",      no_argument,       NULL, OPT_ORDERS },
     { "quiet",       no_argument,       NULL, 'q' },
     { "help",        no_argument,       NULL, 'h' },
     { "version",     no_argument,       NULL, 'V' },
     { NULL, 0, NULL, 0 }
 };
+
+
+/* "--name" of option c, for messages. */
+static const char *
+long_name(int c)
+{
+    static char  buf[64];
+    size_t       i;
+
+    for (i = 0; longopts[i].name != NULL; i++) {
+        if (longopts[i].val == c) {
+            snprintf(buf, sizeof(buf), "--%s", longopts[i].name);
+            return buf;
+        }
+    }
+
+    return "?";
+}
+
+
+/* The options reduce takes. */
+static int
+reduce_option(int c)
+{
+    return c == 'o' || c == 'q' || c == 'h' || c == 'V' || c == OPT_TAG
+           || c == OPT_ORDERS;
+}
+
+
+/* The options map takes (parse_options() reads both commands'). */
+static int
+map_option(int c)
+{
+    switch (c) {
+    case 'o': case 'q': case 'h': case 'V':
+    case OPT_SHARDS: case OPT_TAG: case OPT_STATE: case OPT_NO_WAIT:
+    case OPT_EVENTS: case OPT_BY: case OPT_BY_TOP: case OPT_THREADS:
+    case OPT_MAX_BAD:
+        return 1;
+    }
+
+    return 0;
+}
 
 
 /*
@@ -317,7 +389,9 @@ asks_help(int argc, char **argv, int *state)
     while ((c = getopt_long(argc, argv, "-" OPTSTRING, longopts, NULL)) != -1)
     {
         if (c == 1 && words++ == 0) {
-            *state = strcmp(optarg, "state") == 0;
+            *state = strcmp(optarg, "state") == 0 ? 1
+                     : strcmp(optarg, "map") == 0 ? 2
+                     : strcmp(optarg, "reduce") == 0 ? 3 : 0;
         }
         help |= c == 'h';
     }
@@ -341,7 +415,33 @@ parse_options(int argc, char **argv, opts_t *o)
 
     while ((c = getopt_long(argc, argv, OPTSTRING, longopts, NULL)) != -1)
     {
+        if (!map_option(c) && c != ':' && c != '?' && o->not_map == NULL) {
+            o->not_map = long_name(c);
+        }
+        if (!reduce_option(c) && c != ':' && c != '?'
+            && o->not_reduce == NULL)
+        {
+            o->not_reduce = long_name(c);
+        }
         switch (c) {
+        case OPT_SHARDS:
+            d = parse_double(optarg, "bad --shards '%s'");
+            if (!(d >= 1 && d <= AB_SHARD_MAX && d == (double) (size_t) d)) {
+                usage_error("--shards must be a whole number 1 to 4096, not "
+                            "'%s'", optarg);
+            }
+            o->shards = (size_t) d;
+            break;
+        case OPT_ORDERS:
+            o->orders = 1;
+            break;
+        case OPT_TAG:
+            if (!ab_map_valid_tag(optarg)) {
+                usage_error("bad --tag '%s' (1 to 200 of A-Z a-z 0-9 _ - "
+                            "+, not first '-')", optarg);
+            }
+            o->tag = optarg;
+            break;
         case 'f':
             if (strcmp(optarg, "text") == 0) {
                 o->format = FMT_TEXT;
@@ -1199,6 +1299,102 @@ done:
 }
 
 
+/* abstat map: options as report's (those map takes), then map.c. */
+static int
+map_main(int argc, char **argv)
+{
+    opts_t         o;
+    ab_map_args_t  a;
+    int            rc, i;
+
+    usage_cmd = "map";
+    opts_default(&o);
+    parse_options(argc, argv, &o);
+    if (o.not_map != NULL) {
+        fprintf(stderr, "abstat: map does not take %s (the report that "
+                "reads the shards does)\n\n%s", o.not_map, usage_map_text);
+        exit(EXIT_USAGE);
+    }
+    if (o.shards == 0 || o.output == NULL) {
+        fprintf(stderr, "abstat: map needs --shards P and --output DIR\n\n%s",
+                usage_map_text);
+        exit(EXIT_USAGE);
+    }
+    cfg_from_opts(&o);
+
+    memset(&a, 0, sizeof(a));
+    a.in = o.in;
+    a.files = argv + optind;
+    a.nfiles = (size_t) (argc - optind);
+    /* a task may map a back-office file alone: stdin only when there
+     * is nothing else to read */
+    if (a.nfiles == 0 && o.nevents == 0) {
+        static char  *stdin_only[] = { "-", NULL };
+
+        a.files = stdin_only;
+        a.nfiles = 1;
+    }
+    for (i = 0; o.state != NULL && i < (int) (a.nfiles + o.nevents); i++) {
+        if (strcmp(i < (int) a.nfiles ? a.files[i]
+                   : o.events[i - (int) a.nfiles], "-") == 0)
+        {
+            usage_error("--state cannot follow stdin: give the log files%s",
+                        "");
+        }
+    }
+    a.events = o.events;
+    a.nevents = o.nevents;
+    a.output = o.output;
+    a.state = o.state;
+    a.tag = o.tag;
+    a.shards = o.shards;
+    a.no_wait = o.no_wait;
+    a.max_bad = o.max_bad;
+
+    rc = ab_map_run(&a);
+    opts_free(&o);
+
+    return rc;
+}
+
+
+/* abstat reduce --orders: the order round (reduce.c). */
+static int
+reduce_main(int argc, char **argv)
+{
+    opts_t            o;
+    ab_reduce_args_t  a;
+    int               rc;
+
+    usage_cmd = "reduce";
+    opts_default(&o);
+    parse_options(argc, argv, &o);
+    if (o.not_reduce != NULL || !o.orders || o.output == NULL
+        || optind >= argc)
+    {
+        if (o.not_reduce != NULL) {
+            fprintf(stderr, "abstat: reduce does not take %s\n\n",
+                    o.not_reduce);
+        } else {
+            fprintf(stderr, "abstat: reduce needs --orders, --output DIR and "
+                    "order shard files\n\n");
+        }
+        fputs(usage_reduce_text, stderr);
+        exit(EXIT_USAGE);
+    }
+
+    memset(&a, 0, sizeof(a));
+    a.files = argv + optind;
+    a.nfiles = (size_t) (argc - optind);
+    a.output = o.output;
+    a.tag = o.tag;
+    rc = ab_reduce_orders(&a);
+    opts_free(&o);
+
+    return rc;
+}
+
+
 /* The command word is missing or unknown: what was meant, if it can be
  * guessed (a log file or an option where the command should be). */
 static int
@@ -1207,7 +1403,7 @@ no_command(int argc, char **argv)
     int  i;
 
     if (argc < 2) {
-        fprintf(stderr, "abstat: missing command (report or state); try "
+        fprintf(stderr, "abstat: missing command (report, map, reduce or state); try "
                 "'abstat --help'\n");
     } else if (argv[1][0] == '-' || strpbrk(argv[1], "./") != NULL
                || access(argv[1], F_OK) == 0)
@@ -1219,7 +1415,7 @@ no_command(int argc, char **argv)
         }
         fprintf(stderr, "'?)\n");
     } else {
-        fprintf(stderr, "abstat: unknown command '%s' (report or state); "
+        fprintf(stderr, "abstat: unknown command '%s' (report, map, reduce or state); "
                 "try 'abstat --help'\n", argv[1]);
     }
 
@@ -1228,46 +1424,34 @@ no_command(int argc, char **argv)
 
 
 /*
- * After a file is read: a file none of whose lines was sound is not the
- * module's log (a combined log, the wrong access_log): said even with
- * -q, since the report would only look empty. 0 or EXIT_BAD_INPUT.
+ * A shard file among report's inputs (abstat map, shard.h): its records
+ * replayed. Not with --state, whose read positions are of logs. 0,
+ * EXIT_INPUT (a damaged or foreign shard: said, nothing of it counted),
+ * EXIT_USAGE or EXIT_INTERNAL.
  */
 static int
-check_file(const char *path, int events, uint64_t lines, uint64_t bad)
+replay(const opts_t *o, ab_state_t *st, const char *path,
+    ab_shard_names_t *names)
 {
-    if (lines == 0 || bad < lines) {
-        return 0;
+    char  err[1024];
+    int   rc;
+
+    if (o->state != NULL) {
+        fprintf(stderr, "abstat: %s is a shard file: --state reads logs "
+                "only\n", path);
+        return EXIT_USAGE;
+    }
+    rc = ab_shard_replay(st, &o->in, path, names, err, sizeof(err));
+    if (rc < 0) {
+        fprintf(stderr, "abstat: out of memory\n");
+        return EXIT_INTERNAL;
+    }
+    if (rc > 0) {
+        fprintf(stderr, "abstat: %s\n", err);
+        return EXIT_INPUT;
     }
 
-    if (events) {
-        fprintf(stderr, "abstat: %s: none of its %llu line(s) is a "
-                "back-office event (JSON objects with time, event, order, "
-                "revenue)\n", path, (unsigned long long) lines);
-    } else {
-        fprintf(stderr, "abstat: %s: none of its %llu line(s) is an ab_json "
-                "log line (JSON objects with time, uid, exposures: the A/B "
-                "module's log_format ab_json)\n", path,
-                (unsigned long long) lines);
-    }
-
-    return EXIT_BAD_INPUT;
-}
-
-
-/* --max-bad, over the lines this run read. 0 or EXIT_BAD_INPUT. */
-static int
-check_bad(const opts_t *o, uint64_t lines, uint64_t bad)
-{
-    if (lines == 0 || (double) bad * 100 <= o->max_bad * (double) lines) {
-        return 0;
-    }
-
-    fprintf(stderr, "abstat: %llu of %llu line(s) read are bad (%.2f%%), "
-            "over --max-bad %g%%\n", (unsigned long long) bad,
-            (unsigned long long) lines, 100.0 * (double) bad / (double) lines,
-            o->max_bad);
-
-    return EXIT_BAD_INPUT;
+    return 0;
 }
 
 
@@ -1311,6 +1495,7 @@ main(int argc, char **argv)
     ab_state_t   st;
     ab_report_t  rep;
     ab_incr_t    inc;
+    ab_shard_names_t  names;
     uint64_t     late_before, lines0, bad0, flines, fbad;
     int          i, status = 0, rc, bad_input = 0, state = 0;
     const char  *stdin_only[] = { "-" };
@@ -1318,7 +1503,9 @@ main(int argc, char **argv)
     int          nfiles;
 
     if (asks_help(argc, argv, &state)) {
-        fputs(state ? usage_state_text : usage_text, stdout);
+        fputs(state == 1 ? usage_state_text
+              : state == 2 ? usage_map_text
+              : state == 3 ? usage_reduce_text : usage_text, stdout);
         return 0;
     }
     if (argc > 1 && (strcmp(argv[1], "--version") == 0
@@ -1330,13 +1517,24 @@ main(int argc, char **argv)
     if (argc > 1 && strcmp(argv[1], "state") == 0) {
         return state_main(argc - 1, argv + 1);
     }
+    if (argc > 1 && strcmp(argv[1], "map") == 0) {
+        return map_main(argc - 1, argv + 1);
+    }
+    if (argc > 1 && strcmp(argv[1], "reduce") == 0) {
+        return reduce_main(argc - 1, argv + 1);
+    }
     if (argc < 2 || strcmp(argv[1], "report") != 0) {
         return no_command(argc, argv);
     }
 
     memset(&inc, 0, sizeof(inc));
+    memset(&names, 0, sizeof(names));
     opts_default(&o);
     parse_options(argc - 1, argv + 1, &o);
+    if (o.shards > 0 || o.tag != NULL || o.orders) {
+        usage_error("--shards, --tag and --orders are options of abstat map "
+                    "and reduce%s", "");
+    }
 
     if (o.trend_table && (o.format != FMT_CSV || !o.cfg.bucket)) {
         usage_error("--table trend needs --format csv and --bucket%s", "");
@@ -1390,6 +1588,19 @@ main(int argc, char **argv)
     for (i = 0; i < nfiles + (int) o.nevents; i++) {
         flines = st.lines;
         fbad = st.bad_lines;
+        if (i < nfiles && strcmp(files[i], "-") != 0
+            && ab_shard_is(files[i]) == 1)
+        {
+            if ((rc = replay(&o, &st, files[i], &names)) == EXIT_INPUT) {
+                status = EXIT_INPUT;
+                continue;
+            }
+            if (rc != 0) {
+                status = rc;
+                goto done;
+            }
+            continue;
+        }
         rc = i < nfiles
              ? ab_ingest_file(&st, &o.in, o.state ? &inc : NULL, files[i], 0)
              : ab_ingest_file(&st, &o.in, o.state ? &inc : NULL,
@@ -1407,7 +1618,7 @@ main(int argc, char **argv)
         if (rc > 0) {
             status = EXIT_INPUT;
         }
-        if (check_file(i < nfiles ? files[i] : o.events[i - nfiles],
+        if (ab_check_file(i < nfiles ? files[i] : o.events[i - nfiles],
                        i >= nfiles, st.lines - flines, st.bad_lines - fbad))
         {
             bad_input = 1;
@@ -1418,7 +1629,7 @@ main(int argc, char **argv)
         fprintf(stderr, "abstat: %llu bad line(s) skipped\n",
                 (unsigned long long) st.bad_lines);
     }
-    if (check_bad(&o, st.lines - lines0, st.bad_lines - bad0)) {
+    if (ab_check_bad(o.max_bad, st.lines - lines0, st.bad_lines - bad0)) {
         bad_input = 1;
     }
     if (bad_input) {
@@ -1452,6 +1663,7 @@ done:
     ab_state_free(&st);
     opts_free(&o);
     ab_incr_free(&inc);
+    ab_shard_names_free(&names);
 
     return status;
 }

@@ -69,6 +69,10 @@ ab_forget(ab_state_t *st, int64_t before)
         return -1;
     }
     ab_tab_renumber(&st->visitors, map);
+    /* made again from the table if a tie asks (state.c) */
+    free(st->tie_keys);
+    st->tie_keys = NULL;
+    st->captie = 0;
 
     for (v = 0; v < st->nvis; v++) {
         if (map[v] != AB_NONE) {

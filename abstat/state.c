@@ -169,6 +169,7 @@ ab_state_free(ab_state_t *st)
     ab_tab_free(&st->multi);
     ab_tab_free(&st->order_ids);
     free(st->heads);
+    free(st->tie_keys);
     free(st->membs);
     free(st->orders);
     free(st->rbuf);
@@ -190,24 +191,66 @@ ab_state_free(ab_state_t *st)
 }
 
 
-const ab_bad_t *
+/*
+ * The order of samples: by line number, then reason, then file name:
+ * independent of the order files are read in, and of their names where
+ * that can be (a log read by --state runs under its name then and by a
+ * full run under its rotated name gives the same samples).
+ */
+static int
+bad_cmp(const char *file, uint64_t line, const char *reason,
+    const ab_bad_t *b)
+{
+    int  c;
+
+    if (line != b->line) {
+        return line < b->line ? -1 : 1;
+    }
+    if ((c = strcmp(reason, b->reason)) != 0) {
+        return c;
+    }
+
+    return strcmp(file, b->file);
+}
+
+
+void
+ab_state_sample(ab_state_t *st, const char *file, uint64_t line,
+    const char *reason)
+{
+    char    cut[AB_REASON_MAX];
+    size_t  i;
+
+    /* compared as kept: cut to the room of a sample */
+    snprintf(cut, sizeof(cut), "%s", reason);
+
+    if (st->nbad == AB_BAD_SAMPLES
+        && bad_cmp(file, line, cut, &st->bad[st->nbad - 1]) >= 0)
+    {
+        return;
+    }
+    if (st->nbad < AB_BAD_SAMPLES) {
+        st->nbad++;
+    }
+    for (i = st->nbad - 1;
+         i > 0 && bad_cmp(file, line, cut, &st->bad[i - 1]) < 0;
+         i--)
+    {
+        st->bad[i] = st->bad[i - 1];
+    }
+    st->bad[i].file = file;
+    st->bad[i].line = line;
+    memcpy(st->bad[i].reason, cut, sizeof(cut));
+}
+
+
+int
 ab_state_bad(ab_state_t *st, const char *file, uint64_t line,
     const char *reason)
 {
-    ab_bad_t  *b;
+    ab_state_sample(st, file, line, reason);
 
-    st->bad_lines++;
-
-    if (st->nbad >= AB_BAD_SAMPLES) {
-        return NULL;
-    }
-
-    b = &st->bad[st->nbad++];
-    b->file = file;
-    b->line = line;
-    snprintf(b->reason, sizeof(b->reason), "%s", reason);
-
-    return b;
+    return ++st->bad_lines <= AB_BAD_SAMPLES;
 }
 
 
@@ -245,6 +288,16 @@ ab_state_visitor_key(ab_state_t *st, ab_key_t key)
 
     st->heads[st->nvis] = AB_NONE;
     *slot = (uint32_t) st->nvis;
+
+    if (st->tie_keys != NULL) {
+        if (ab_grow_array((void **) &st->tie_keys, &st->captie,
+                          st->nvis + 1, sizeof(*st->tie_keys)))
+        {
+            st->oom = 1;
+            return AB_NONE;
+        }
+        st->tie_keys[st->nvis] = key;
+    }
 
     return (uint32_t) st->nvis++;
 }
@@ -286,18 +339,18 @@ entry_segs(ab_state_t *st, size_t m, const uint16_t *seg, int tie)
 }
 
 
-int
-ab_state_entry_due(const ab_state_t *st, uint32_t vis, int exp, int64_t t)
+uint32_t
+ab_state_memb(const ab_state_t *st, uint32_t vis, int exp)
 {
     uint32_t  m;
 
     for (m = st->heads[vis]; m != AB_NONE; m = st->membs[m].next) {
         if (st->membs[m].exp == exp) {
-            return t <= st->membs[m].entry;
+            break;
         }
     }
 
-    return 1;
+    return m;
 }
 
 
@@ -305,14 +358,8 @@ int
 ab_state_expose(ab_state_t *st, uint32_t vis, int exp, int var, int64_t t,
     const uint16_t *seg)
 {
-    uint32_t    m;
+    uint32_t    m = ab_state_memb(st, vis, exp);
     ab_memb_t  *mb;
-
-    for (m = st->heads[vis]; m != AB_NONE; m = st->membs[m].next) {
-        if (st->membs[m].exp == exp) {
-            break;
-        }
-    }
 
     if (st->folded && t < st->fold_wm && vis < st->nfold_vis
         && (m == AB_NONE || t < st->membs[m].entry))
@@ -615,6 +662,47 @@ order_slot(ab_state_t *st, const char *order, size_t len)
 }
 
 
+/*
+ * The key of visitor vis. Visitors are found by key, never the other
+ * way, so the first call makes the reverse array (a scan of the table)
+ * and ab_state_visitor_key() extends it from then on. Only a tie of two
+ * purchases of one order at the same time and revenue by two visitors
+ * asks, which a sound log never has.
+ */
+static ab_key_t
+vis_key(ab_state_t *st, uint32_t vis)
+{
+    ab_key_t  none = { 0, 0 };
+    size_t    i;
+
+    if (st->tie_keys == NULL) {
+        st->tie_keys = calloc(st->capvis ? st->capvis : 1,
+                              sizeof(*st->tie_keys));
+        if (st->tie_keys == NULL) {
+            st->oom = 1;
+            return none;
+        }
+        st->captie = st->capvis;
+        for (i = 0; i < st->visitors.cap; i++) {
+            if (st->visitors.vals[i] != AB_TAB_EMPTY
+                && st->visitors.vals[i] < st->nvis)
+            {
+                st->tie_keys[st->visitors.vals[i]] = st->visitors.keys[i];
+            }
+        }
+    }
+
+    return vis < st->nvis ? st->tie_keys[vis] : none;
+}
+
+
+static int
+key_less(ab_key_t a, ab_key_t b)
+{
+    return a.hi != b.hi ? a.hi < b.hi : a.lo < b.lo;
+}
+
+
 int
 ab_state_purchase(ab_state_t *st, uint32_t vis, const char *order,
     size_t len, int64_t t, int64_t revenue)
@@ -627,9 +715,19 @@ ab_state_purchase(ab_state_t *st, uint32_t vis, const char *order,
 
     if (o->purchased) {
         st->duplicate_orders++;
-        /* Keep the earliest; at equal times the first read stays. */
-        if (t >= o->time) {
-            return 0;
+        /* The earliest stays; at equal times the smaller revenue, then
+         * the visitor of the smaller key: a total order, so that the
+         * order of lines and files (or of shards, fleet.md) does not
+         * matter. */
+        if (t > o->time
+            || (t == o->time
+                && (revenue > o->revenue
+                    || (revenue == o->revenue
+                        && (vis == o->vis
+                            || !key_less(vis_key(st, vis),
+                                         vis_key(st, o->vis)))))))
+        {
+            return st->oom ? -1 : 0;
         }
     }
 
@@ -646,10 +744,18 @@ int
 ab_state_refund(ab_state_t *st, const char *order, size_t len,
     int64_t amount)
 {
+    return ab_state_refunds(st, order, len, amount, 1);
+}
+
+
+int
+ab_state_refunds(ab_state_t *st, const char *order, size_t len,
+    int64_t amount, uint32_t count)
+{
     ab_order_t  *o;
 
     if (len == 0) {
-        st->orphan_refunds++;
+        st->orphan_refunds += count;
         return 0;
     }
 
@@ -662,7 +768,7 @@ ab_state_refund(ab_state_t *st, const char *order, size_t len,
     if (__builtin_add_overflow(o->refund, amount, &o->refund)) {
         o->refund = INT64_MAX;
     }
-    o->refunds++;
+    o->refunds += count;
 
     return 0;
 }

@@ -97,6 +97,9 @@ typedef struct {
     ab_tab_t            visitors;
     uint32_t           *heads;
     size_t              nvis, capvis;
+    ab_key_t           *tie_keys;       /* per visitor, made on the first
+                                           tie of two purchases (state.c) */
+    size_t              captie;
 
     ab_memb_t          *membs;
     size_t              nmemb, capmemb;
@@ -187,10 +190,18 @@ int ab_state_init(ab_state_t *st);
 int ab_state_exp(ab_state_t *st, const char *name, size_t len);
 void ab_state_free(ab_state_t *st);
 
-/* Counts a bad line and keeps it as a sample while there are fewer than
- * AB_BAD_SAMPLES: the sample kept, or NULL. */
-const ab_bad_t *ab_state_bad(ab_state_t *st, const char *file,
-    uint64_t line, const char *reason);
+/* Counts a bad line and keeps it as a sample (ab_state_sample()).
+ * Returns whether it is among the first AB_BAD_SAMPLES counted, the
+ * ones told on stderr. */
+int ab_state_bad(ab_state_t *st, const char *file, uint64_t line,
+    const char *reason);
+
+/* Keeps a bad line as a sample without counting it: the samples are the
+ * AB_BAD_SAMPLES least by line number, then reason, then file name,
+ * whatever the order lines and files are read in (state.c). file must
+ * outlive st. */
+void ab_state_sample(ab_state_t *st, const char *file, uint64_t line,
+    const char *reason);
 
 /* The visitor index of a uid, created on first sight. AB_NONE on OOM. */
 uint32_t ab_state_visitor(ab_state_t *st, const char *uid, size_t len);
@@ -206,11 +217,8 @@ uint32_t ab_state_visitor_key(ab_state_t *st, ab_key_t key);
 int ab_state_expose(ab_state_t *st, uint32_t vis, int exp, int var,
     int64_t t, const uint16_t *seg);
 
-/* Whether an exposure of vis to exp at t would be its membership's
- * entry line (the first, an earlier one, or one at the same time):
- * only then are the line's segment values needed (--by). */
-int ab_state_entry_due(const ab_state_t *st, uint32_t vis, int exp,
-    int64_t t);
+/* The membership of visitor vis in experiment exp, or AB_NONE. */
+uint32_t ab_state_memb(const ab_state_t *st, uint32_t vis, int exp);
 
 /* Makes st segment by (its spec and dimensions); before any line. -1
  * out of memory. */
@@ -234,6 +242,11 @@ int ab_state_purchase(ab_state_t *st, uint32_t vis, const char *order,
 
 int ab_state_refund(ab_state_t *st, const char *order, size_t len,
     int64_t amount);
+
+/* count refunds of order at once, amount their sum (the order round's
+ * resolved orders, shard.h). */
+int ab_state_refunds(ab_state_t *st, const char *order, size_t len,
+    int64_t amount, uint32_t count);
 
 /* Replaces the records by those fn keeps (returns 1 for), in order; fn
  * may change the record it keeps (a copy). */

@@ -5,7 +5,7 @@ scripts/abstat-reference.
 The assignment is docs/assignment.md's, written here from the document
 with the Python xxhash package: holdout, then the layer range, then
 traffic, then the variant bucket. A visitor counts for the node of the
-line of their first exposure read, in the variant of that exposure.
+line of their earliest exposure, in the variant of that exposure.
 """
 import xxhash
 
@@ -107,9 +107,12 @@ def _audit(a, exp, iso):
         if want != var:
             out["mismatches"] += 1
             n[1] += 1
-            if len(examples) < 5:
-                examples.append({"time": iso(t), "node": node, "uid": uid,
-                                 "logged": var, "expected": want})
+            examples.append((t, uid, var, want, node))
+    # the five least, whatever the order of the lines (abstat's audit.c)
+    examples = [{"time": iso(t), "node": node, "uid": uid, "logged": var,
+                 "expected": want}
+                for t, uid, var, want, node in
+                sorted(examples, key=lambda x: x[:4] + (x[4] or "",))[:5]]
     out["skipped"] = sum(skipped.values())
     out["skipped_by_reason"] = skipped
     out["by_node"] = [{"node": k, "checked": c, "mismatches": m}
@@ -122,11 +125,16 @@ def report(out, exp, a, variants, w, srm_test, iso):
     """Adds "nodes" (when the log has nodes) and "audit" (with the
     configuration) to the experiment's object out."""
     if a.named:
+        # a visitor entered at the node of its earliest exposure; at
+        # the same time the smaller node, then variant, name
+        first = {}
+        for e, var, _, node, t, uid in a.exposures:
+            if e == exp and (uid not in first or (t, node, var) < first[uid]):
+                first[uid] = (t, node, var)
         counts = {}
-        for e, var, entered, node, _, _ in a.exposures:
-            if e == exp and entered:
-                c = counts.setdefault(node, {})
-                c[var] = c.get(var, 0) + 1
+        for _, node, var in first.values():
+            c = counts.setdefault(node, {})
+            c[var] = c.get(var, 0) + 1
         total = sum(sum(c.get(v, 0) for v in variants)
                     for c in counts.values())
         nodes = []

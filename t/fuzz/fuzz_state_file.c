@@ -18,7 +18,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-static char  path[300];
+#include "fuzz_file.h"
 
 
 int
@@ -26,25 +26,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     ab_state_t   st;
     ab_incr_t    inc;
-    uint64_t     sum;
+    const char  *path;
     char         err[512];
-    FILE        *f;
-    const char  *tmp;
     int          rc;
 
-    if (path[0] == '\0') {
-        tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-        snprintf(path, sizeof(path), "%s/abfuzz-state-%ld", tmp,
-                 (long) getpid());
-    }
-
-    sum = XXH3_64bits(data, size);
-    f = fopen(path, "wb");
-    if (f == NULL || fwrite(data, 1, size, f) != size
-        || fwrite(&sum, 8, 1, f) != 1 || fclose(f) != 0)
-    {
-        abort();
-    }
+    path = fuzz_file_write(data, size, "state");
 
     if (ab_state_init(&st) != 0) {
         abort();

@@ -74,7 +74,7 @@ test_exposures(void)
     ab_state_purchase(&st, v2, "O1", 2, 400, 30);
     tap_ok(st.norders == 1 && st.orders[0].time == 400
            && st.orders[0].revenue == 20 && st.orders[0].vis == v1,
-           "earliest occurrence kept; first read among equal times");
+           "earliest occurrence kept; the smaller revenue at equal times");
     tap_ok(st.duplicate_orders == 2, "two duplicates");
 
     ab_state_refund(&st, "O1", 2, 5);
@@ -84,6 +84,75 @@ test_exposures(void)
            && st.norders == 2 && !st.orders[1].purchased,
            "refunds kept by order; without id an orphan at once");
 
+    ab_state_free(&st);
+}
+
+
+static int
+key_lt(ab_key_t a, ab_key_t b)
+{
+    return a.hi != b.hi ? a.hi < b.hi : a.lo < b.lo;
+}
+
+
+/* Visitors buy one order at the same time for the same revenue: the one
+ * kept (the smallest key) must not depend on which line is read first.
+ * The third is made after the first tie made the reverse array. */
+static void
+test_purchase_tie(void)
+{
+    static const char  *uid[3] = { "tie-one", "tie-two", "tie-three" };
+    ab_state_t          st;
+    uint32_t            v[3];
+    size_t              best, i, j;
+    int                 order;
+
+    for (best = 0, i = 1; i < 3; i++) {
+        if (key_lt(ab_key_of(uid[i], strlen(uid[i])),
+                   ab_key_of(uid[best], strlen(uid[best]))))
+        {
+            best = i;
+        }
+    }
+
+    for (order = 0; order < 3; order++) {
+        ab_state_init(&st);
+        for (i = 0; i < 2; i++) {
+            v[i] = ab_state_visitor(&st, uid[i], strlen(uid[i]));
+        }
+        for (i = 0; i < 3; i++) {
+            j = (i + (size_t) order) % 3;
+            if (j == 2) {
+                v[2] = ab_state_visitor(&st, uid[2], strlen(uid[2]));
+            }
+            ab_state_purchase(&st, v[j], "T1", 2, 700, 50);
+        }
+        tap_ok(st.orders[0].vis == v[best] && st.duplicate_orders == 2,
+               "equal time and revenue: the smallest visitor key, order %d",
+               order);
+        ab_state_free(&st);
+    }
+}
+
+
+/* Bad-line samples: the least by line, reason, file, in any order. */
+static void
+test_samples(void)
+{
+    ab_state_t   st;
+    int          i, ok = 1;
+
+    ab_state_init(&st);
+    for (i = 30; i > 0; i--) {
+        ab_state_bad(&st, i % 2 ? "b" : "a", (uint64_t) (i + 1) / 2, "why");
+    }
+    tap_ok(st.bad_lines == 30 && st.nbad == AB_BAD_SAMPLES, "30 counted, "
+           "10 kept");
+    for (i = 0; i < AB_BAD_SAMPLES; i++) {
+        ok &= st.bad[i].line == (uint64_t) (i / 2 + 1)
+              && strcmp(st.bad[i].file, i % 2 ? "b" : "a") == 0;
+    }
+    tap_ok(ok, "kept: the least lines, a tie by file name");
     ab_state_free(&st);
 }
 
@@ -114,6 +183,8 @@ main(void)
 {
     test_sizes();
     test_exposures();
+    test_purchase_tie();
+    test_samples();
     test_spool();
 
     return tap_done();
