@@ -73,14 +73,14 @@ for my $p (1, 2, 7, 64) {
     my @shards = map_tasks($p, [map { [$_] } @all]);
     is(scalar @shards, 2 * $p * @all, "P=$p: 2 x P files per task");
     same_report("P=$p, a task per file", \@shards, [@logs, '--events',
-                $events], [], 0);
+                $events], []);
 
     # two tasks over a random split of the files
     my @mixed = shuffle @all;
     my $cut = 1 + int rand(@mixed - 1);
     @shards = map_tasks($p, [[@mixed[0 .. $cut - 1]], [@mixed[$cut .. $#mixed]]]);
     same_report("P=$p, two tasks of random files", \@shards,
-                [@logs, '--events', $events], [], 0);
+                [@logs, '--events', $events], []);
 }
 
 # The order round: abstat reduce --orders over each order shard's files
@@ -102,7 +102,7 @@ for my $p (1, 2, 7, 64) {
     is(scalar @res, 7 * 7, 'each round: P files of resolved orders');
     same_report('P=7, visitor files and resolved orders',
                 [(grep { /\.v\d{4}-of/ } @shards), @res],
-                [@logs, '--events', $events], [], 0);
+                [@logs, '--events', $events], []);
 
     my ($v) = grep { /\.v0000-of/ } @shards;
     my ($rc, undef, $err) = run_abstat_raw('reduce', '--orders', '--output',
@@ -126,7 +126,7 @@ for my $p (1, 2, 7, 64) {
     my @shards = map_tasks(2, [[@logs[2 .. $#logs]]]);
     same_report('logs and shard files mixed',
                 [@logs[0, 1], @shards, '--events', $events],
-                [@logs, '--events', $events], [], 0);
+                [@logs, '--events', $events], []);
 }
 
 # One task over the files in report's order, P=1: the records come back
