@@ -600,8 +600,10 @@ header(rd_t *r, const unsigned char *map, size_t size, const ab_input_t *in,
         return NULL;
     }
 
+    /* only visitor records carry segment text: order and resolved order
+     * files (whose order round takes no --by) fit any report's */
     ab_by_spec(in->by, spec, sizeof(spec));
-    if (in->by != NULL
+    if (in->by != NULL && r->space == AB_SHARD_VISITOR
         && (strlen(spec) != by.len || memcmp(spec, by.s, by.len) != 0))
     {
         snprintf(err, errlen, "%s: mapped with --by '%.*s', this report asks "

@@ -1,0 +1,106 @@
+#!/usr/bin/perl
+# scripts/abstat-dask (docs/fleet.md): abstat map, the order round and the
+# report run on a Dask LocalCluster of two worker processes print the
+# same bytes as abstat report on the same files, in JSON and text, with
+# rotated and gzipped logs, a back-office events file, --by and
+# --cap-revenue; and still do when a worker process is killed (SIGKILL)
+# in the middle of a task: Dask runs the task again elsewhere, and
+# abstat's files are written whole (temporary file, rename), so the
+# killed task's own abstat, left running, only replaces them with the
+# same bytes. Usage errors exit 2; a glob matching nothing is an error.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use File::Temp qw(tempdir);
+use Test::More;
+use AbstatTest qw(run_abstat_raw);
+
+chdir "$FindBin::Bin/.." or die "$!";
+my $PYTHON = $ENV{TEST_AB_PYTHON} || '/usr/bin/python3';
+plan skip_all => "$PYTHON has no dask.distributed (scripts/install-deps "
+    . "--for test installs python3-distributed)"
+    if system($PYTHON, '-c', 'import dask.distributed') != 0;
+
+my $dir = tempdir(CLEANUP => 1);
+my $gen = "$dir/gen";
+system("scripts/gen-abstat-logs $gen --seed 18 --segments --gzip >/dev/null")
+    == 0 or die "gen-abstat-logs failed";
+my @logs = sort grep { !/backoffice/ } glob("$gen/ab.log*");
+my $events = "$gen/backoffice.jsonl";
+cmp_ok(scalar @logs, '>=', 4, 'rotated and gzipped logs');
+
+$ENV{SOURCE_DATE_EPOCH} = 1764806400;   # the generation time, fixed
+my $abstat = $ENV{ABSTAT} || 'build/abstat';
+
+sub dask {
+    my ($opts, @args) = @_;
+    my $out = "$dir/dask.out";
+    my $rc = system("$PYTHON scripts/abstat-dask @$opts --abstat $abstat "
+                 . join(' ', map { "'$_'" } @args)
+                 . " >$out 2>$dir/dask.err") >> 8;
+    local $/;
+    open my $fh, '<', $out or die "$!";
+    my $o = <$fh>;
+    open $fh, '<', "$dir/dask.err" or die "$!";
+    return ($rc, $o, scalar <$fh>);
+}
+
+sub report {
+    my ($rc, $o, $e) = run_abstat_raw('report', '-q', @_);
+    is($rc, 0, 'abstat report exits 0') or diag $e;
+    return $o;
+}
+
+# the same report, from a glob as a newcomer would give it
+{
+    my ($rc, $got, $err) = dask(['--local', '2'], "$gen/ab.log*", '--',
+                                '-q', '--format', 'json');
+    is($rc, 0, "--local 2 'ab.log*': exit 0") or diag $err;
+    ok($got eq report('--format', 'json', @logs),
+       "--local 2: the JSON of abstat report, byte for byte");
+}
+
+# events, --by, a cap, text, 7 shards
+{
+    my @by = ('--by', 'device', '--by', 'field:country');
+    my ($rc, $got, $err) = dask(['--local', '2', '--shards', '7', '--events',
+                                 $events, @by], @logs, '--', '-q',
+                                '--format', 'text', '--cap-revenue', '95');
+    is($rc, 0, '--events, --by, --shards 7: exit 0') or diag $err;
+    ok($got eq report('--format', 'text', '--cap-revenue', '95', @by,
+                      '--events', $events, @logs),
+       '--events, --by, --cap-revenue: the text of abstat report');
+}
+
+# a worker killed mid-task
+{
+    local $ENV{KILL_WORKER_ONCE} = "$dir/killed";
+    local $ENV{KILL_WORKER_ABSTAT} = $abstat;
+    my $kill = 't/lib/kill-worker-once';
+    my $out = "$dir/k.out";
+    my $rc = system("$PYTHON scripts/abstat-dask --local 2 --abstat $kill "
+                    . join(' ', @logs) . " -- -q --format json >$out "
+                    . "2>$dir/k.err") >> 8;
+    is($rc, 0, 'a worker killed: exit 0') or diag `cat $dir/k.err`;
+    ok(-s "$dir/killed/pid", 'a worker process was killed mid-task');
+    my $pid = `cat $dir/killed/pid`;
+    chomp $pid;
+    ok($pid =~ /^\d+$/ && !kill(0, $pid), "worker $pid is gone");
+    ok(`cat $out` eq report('--format', 'json', @logs),
+       'a worker killed: the JSON of abstat report, byte for byte');
+}
+
+# usage and input errors
+{
+    my ($rc, undef, $err) = dask([], @logs);
+    is($rc, 2, 'neither --local nor --scheduler: exit 2');
+    like($err, qr/--scheduler|--local/, '... saying what is missing');
+    ($rc, undef, $err) = dask(['--scheduler', 'tcp://127.0.0.1:1'], @logs);
+    is($rc, 2, '--scheduler without --workdir: exit 2');
+    ($rc, undef, $err) = dask(['--local', '2'], "$dir/none-*.log");
+    isnt($rc, 0, 'a glob matching nothing: an error');
+    like($err, qr/none-\*\.log: no such file/, '... naming it');
+}
+
+done_testing();
