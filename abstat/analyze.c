@@ -243,8 +243,8 @@ cmp_exp(const void *a, const void *b)
 }
 
 
-static void
-pass_free(ab_pass_t *p)
+void
+ab_pass_free(ab_pass_t *p)
 {
     size_t  e;
 
@@ -408,16 +408,16 @@ report_all(ab_pass_t *p, ab_report_t *rep)
 
 
 int
-ab_analyze(ab_state_t *st, const ab_config_t *cfg, ab_report_t *rep)
+ab_pass_named(ab_state_t *st, const ab_config_t *cfg)
 {
-    ab_pass_t  p;
-    size_t     e, nev;
-    int        rc = -1;
+    return intern_named(st, cfg);
+}
 
+
+void
+ab_report_init(ab_report_t *rep, ab_state_t *st, const ab_config_t *cfg)
+{
     memset(rep, 0, sizeof(*rep));
-    memset(&p, 0, sizeof(p));
-    p.st = st;
-    p.cfg = cfg;
     rep->st = st;
     rep->alpha = cfg->alpha;
     rep->cap_pct = cfg->cap_pct;
@@ -429,69 +429,97 @@ ab_analyze(ab_state_t *st, const ab_config_t *cfg, ab_report_t *rep)
     rep->seq_tuning = cfg->seq_tuning;
     rep->cuped = cfg->cuped;
     rep->cuped_lookback = cfg->cuped_lookback;
+}
+
+
+int
+ab_pass_make(ab_state_t *st, const ab_config_t *cfg, ab_pass_t *p,
+    ab_report_t *rep)
+{
+    size_t  e, nev;
+
+    memset(p, 0, sizeof(*p));
+    p->st = st;
+    p->cfg = cfg;
 
     if (intern_named(st, cfg) != 0) {
         return -1;
     }
 
     nev = st->events.n;
-    p.event_count = calloc(st->exps.n + 1, sizeof(*p.event_count));
+    p->event_count = calloc(st->exps.n + 1, sizeof(*p->event_count));
     if (cfg->cuped) {
-        p.event_pre = calloc(st->exps.n + 1, sizeof(*p.event_pre));
-        p.event_both = calloc(st->exps.n + 1, sizeof(*p.event_both));
+        p->event_pre = calloc(st->exps.n + 1, sizeof(*p->event_pre));
+        p->event_both = calloc(st->exps.n + 1, sizeof(*p->event_both));
     }
-    p.multi = calloc(st->exps.n + 1, sizeof(*p.multi));
-    rep->exps = calloc(st->exps.n + 1, sizeof(*rep->exps));
+    p->multi = calloc(st->exps.n + 1, sizeof(*p->multi));
 
-    if (credit_folded(&p) != 0 || ab_history_init(&p) != 0 || !p.event_count
-        || (cfg->cuped && (!p.event_pre || !p.event_both))
-        || !p.multi || !rep->exps)
+    if (credit_folded(p) != 0 || ab_history_init(p) != 0 || !p->event_count
+        || (cfg->cuped && (!p->event_pre || !p->event_both)) || !p->multi)
     {
-        goto done;
+        return -1;
     }
 
     for (e = 0; e < st->exps.n; e++) {
         size_t  nv = st->vars[e].n + 1;
 
-        p.event_count[e] = calloc(nv * (nev + 1), sizeof(uint64_t));
-        p.multi[e] = calloc(nv, sizeof(uint64_t));
-        if (!p.event_count[e] || !p.multi[e]) {
-            goto done;
+        p->event_count[e] = calloc(nv * (nev + 1), sizeof(uint64_t));
+        p->multi[e] = calloc(nv, sizeof(uint64_t));
+        if (!p->event_count[e] || !p->multi[e]) {
+            return -1;
         }
-        if (p.event_pre != NULL) {
-            p.event_pre[e] = calloc(nv * (nev + 1), sizeof(uint64_t));
-            p.event_both[e] = calloc(nv * (nev + 1), sizeof(uint64_t));
-            if (!p.event_pre[e] || !p.event_both[e]) {
-                goto done;
+        if (p->event_pre != NULL) {
+            p->event_pre[e] = calloc(nv * (nev + 1), sizeof(uint64_t));
+            p->event_both[e] = calloc(nv * (nev + 1), sizeof(uint64_t));
+            if (!p->event_pre[e] || !p->event_both[e]) {
+                return -1;
             }
         }
     }
 
-    p.seen = &st->fold_seen;
-    p.seen_pre = &st->fold_seen_pre;
+    p->seen = &st->fold_seen;
+    p->seen_pre = &st->fold_seen_pre;
 
-    if (ab_state_each_record(st, credit_record, &p) != 0 || p.failed) {
-        goto done;
+    if (ab_state_each_record(st, credit_record, p) != 0 || p->failed) {
+        return -1;
     }
-    count_seen(&p);
+    count_seen(p);
 
-    rep->orphan_refunds = st->orphan_refunds + credit_orders(&p);
-    if (p.failed) {
-        goto done;
+    rep->orphan_refunds = st->orphan_refunds + credit_orders(p);
+    if (p->failed) {
+        return -1;
     }
-    count_multi(&p);
-    rep->events_before_exposure = p.events_before_exposure;
-    rep->refunds_over_order = p.refunds_over_order;
+    count_multi(p);
+    rep->events_before_exposure = p->events_before_exposure;
+    rep->refunds_over_order = p->refunds_over_order;
 
-    if (report_all(&p, rep) != 0) {
-        goto done;
+    return 0;
+}
+
+
+int
+ab_report_pass(ab_pass_t *p, ab_report_t *rep)
+{
+    rep->exps = calloc(p->st->exps.n + 1, sizeof(*rep->exps));
+    if (rep->exps == NULL || report_all(p, rep) != 0) {
+        return -1;
     }
-
     qsort(rep->exps, rep->nexps, sizeof(*rep->exps), cmp_exp);
-    rc = 0;
 
-done:
-    pass_free(&p);
+    return 0;
+}
+
+
+int
+ab_analyze(ab_state_t *st, const ab_config_t *cfg, ab_report_t *rep)
+{
+    ab_pass_t  p;
+    int        rc;
+
+    ab_report_init(rep, st, cfg);
+    rc = ab_pass_make(st, cfg, &p, rep) == 0 && ab_report_pass(&p, rep) == 0
+         ? 0 : -1;
+    ab_pass_free(&p);
 
     return rc;
 }

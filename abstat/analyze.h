@@ -40,7 +40,26 @@ typedef struct ab_pass_s {
     ab_buy_t           *buys;           /* with --bucket only */
     size_t              nbuys, capbuys;
     int                 failed;
+    /* abstat merge (partial.h): no memberships, but per experiment its
+     * sums (cell 0) and the first and last entry, as partials gave them */
+    const ab_esums_t   *given_sums;
+    const int64_t      *given_span;     /* [2 e], [2 e + 1]; INT64_MAX,
+                                           INT64_MIN: none */
+    const struct ab_trend_sums_s  *given_trend;    /* cfg->bucket's */
 } ab_pass_t;
+
+/* ab_analyze() in its parts: the report's fixed fields, the pass over the
+ * records (requests and events credited to memberships; rep's counts of
+ * it), then every experiment's report from the pass. */
+void ab_report_init(ab_report_t *rep, ab_state_t *st, const ab_config_t *cfg);
+int ab_pass_make(ab_state_t *st, const ab_config_t *cfg, ab_pass_t *p,
+    ab_report_t *rep);
+int ab_report_pass(ab_pass_t *p, ab_report_t *rep);
+void ab_pass_free(ab_pass_t *p);
+
+/* The experiments and variants cfg names, given ids in st even without
+ * visitors (what ab_pass_make() does first). -1 out of memory. */
+int ab_pass_named(ab_state_t *st, const ab_config_t *cfg);
 
 /*
  * Which memberships of an experiment a report reads: all of them, or

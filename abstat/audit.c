@@ -214,13 +214,36 @@ example_cmp(const ab_audit_example_t *x, const ab_audit_example_t *y,
 }
 
 
+/* Example x into e's, kept the AB_AUDIT_EXAMPLES least, in order. */
+static void
+insert_example(ab_audit_exp_t *e, const ab_intern_t *nodes,
+    const ab_audit_example_t *x)
+{
+    size_t  i;
+
+    if (e->nex == AB_AUDIT_EXAMPLES
+        && example_cmp(x, &e->ex[e->nex - 1], nodes) >= 0)
+    {
+        return;
+    }
+    if (e->nex < AB_AUDIT_EXAMPLES) {
+        e->nex++;
+    }
+    for (i = e->nex - 1; i > 0 && example_cmp(x, &e->ex[i - 1], nodes) < 0;
+         i--)
+    {
+        e->ex[i] = e->ex[i - 1];
+    }
+    e->ex[i] = *x;
+}
+
+
 static void
 keep_example(ab_audit_exp_t *e, const ab_intern_t *nodes,
     const ab_pline_t *pl, uint32_t node, const ab_ppair_t *p,
     const ab_expdef_t *def, int k)
 {
     ab_audit_example_t  x;
-    size_t              i;
 
     memset(&x, 0, sizeof(x));
     x.time = pl->time;
@@ -233,20 +256,7 @@ keep_example(ab_audit_exp_t *e, const ab_intern_t *nodes,
              : k == AB_EXPECT_LAYER ? "(not enrolled: layer range)"
              : "(not enrolled: traffic)");
 
-    if (e->nex == AB_AUDIT_EXAMPLES
-        && example_cmp(&x, &e->ex[e->nex - 1], nodes) >= 0)
-    {
-        return;
-    }
-    if (e->nex < AB_AUDIT_EXAMPLES) {
-        e->nex++;
-    }
-    for (i = e->nex - 1; i > 0 && example_cmp(&x, &e->ex[i - 1], nodes) < 0;
-         i--)
-    {
-        e->ex[i] = e->ex[i - 1];
-    }
-    e->ex[i] = x;
+    insert_example(e, nodes, &x);
 }
 
 
@@ -453,6 +463,89 @@ ab_audit_forget(ab_audit_t *a, const char *exp)
     ab_intern_free(&e->vars);
     memset(e, 0, sizeof(*e));
     ab_intern_init(&e->vars, AB_MAX_EXP_VARIANTS);
+}
+
+
+/* Node id n of src in dst, made there when new; -1 out of memory. */
+static int
+node_in(ab_audit_t *dst, const ab_audit_t *src, uint32_t n)
+{
+    int  id = ab_intern(&dst->nodes, src->nodes.names[n], src->nodes.lens[n]);
+
+    /* past the limit of nodes, the rest share "(unknown)" as they do
+     * when read */
+    return id >= 0 ? id : 0;
+}
+
+
+int
+ab_audit_merge(ab_audit_t **dstp, const ab_audit_t *src)
+{
+    ab_audit_t                *dst;
+    const ab_audit_exp_t      *se;
+    const ab_audit_node_t     *sn;
+    ab_audit_exp_t            *de;
+    ab_audit_node_t           *dn;
+    ab_audit_example_t         x;
+    size_t                     i, j, k;
+    int                        node, v;
+
+    if (src == NULL) {
+        return 0;
+    }
+    if (*dstp == NULL && (*dstp = audit_new()) == NULL) {
+        return -1;
+    }
+    dst = *dstp;
+    dst->named |= src->named;
+
+    for (i = 0; i < src->exps.n; i++) {
+        se = &src->e[i];
+        if ((de = exp_of(dst, src->exps.names[i], src->exps.lens[i])) == NULL)
+        {
+            return -1;
+        }
+        de->checked += se->checked;
+        de->mismatches += se->mismatches;
+        for (k = 0; k < AB_SKIP_N; k++) {
+            de->skipped[k] += se->skipped[k];
+        }
+        for (j = 0; j < se->nnodes; j++) {
+            sn = &se->nodes[j];
+            node = node_in(dst, src, (uint32_t) j);
+            if ((dn = node_of(de, (uint32_t) node)) == NULL) {
+                return -1;
+            }
+            dn->checked += sn->checked;
+            dn->mismatches += sn->mismatches;
+            for (k = 0; k < sn->nentered; k++) {
+                if (sn->entered[k] == 0) {
+                    continue;
+                }
+                v = ab_intern(&de->vars, se->vars.names[k], se->vars.lens[k]);
+                if (v < 0) {
+                    return -1;
+                }
+                if ((size_t) v >= dn->nentered) {
+                    if (ab_resize_zero((void **) &dn->entered, dn->nentered,
+                                       (size_t) v + 1, sizeof(*dn->entered))
+                        != 0)
+                    {
+                        return -1;
+                    }
+                    dn->nentered = (size_t) v + 1;
+                }
+                dn->entered[v] += sn->entered[k];
+            }
+        }
+        for (j = 0; j < se->nex; j++) {
+            x = se->ex[j];
+            x.node = (uint32_t) node_in(dst, src, se->ex[j].node);
+            insert_example(de, &dst->nodes, &x);
+        }
+    }
+
+    return 0;
 }
 
 

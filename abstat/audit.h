@@ -128,6 +128,11 @@ typedef struct {
 } ab_audit_reader_t;
 
 void ab_audit_save(const ab_audit_t *a, const ab_audit_writer_t *w);
+
+/* Adds src's counters to *dst (made when NULL), by the names of nodes,
+ * experiments and variants; the examples kept the least of both. -1 out
+ * of memory. */
+int ab_audit_merge(ab_audit_t **dst, const ab_audit_t *src);
 int ab_audit_load(ab_audit_t **a, const ab_audit_reader_t *r);
 
 

@@ -20,6 +20,7 @@
 #include "cuped.h"
 #include "msums.h"
 #include "stats.h"
+#include "trend.h"
 
 /* What a metric takes of a visitor's values (msums.h): the mean of x,
  * or sum(x) / sum(y) for ratios, and how many of x's units make one. */
@@ -567,7 +568,10 @@ ab_experiment_rows(const ab_pass_t *p, int e, const ab_msel_t *sel,
             ab_cuped_moments_t   mt, mc;
             ab_estimate_t        t, c;
             ab_rmetric_t        *m;
-            int                  cuped = p->pre != NULL;
+            /* merge has no per-visitor history, but its sums' */
+            int                  cuped = p->pre != NULL
+                                         || (p->given_sums != NULL
+                                             && p->event_pre != NULL);
 
             t = metric_of(d, sums, sel->caps, order[v], cap,
                           cuped ? &mt : NULL);
@@ -642,10 +646,15 @@ ab_experiment_report(const ab_pass_t *p, int e, ab_rexp_t *x)
         /* the segments first: the one pass of the sums fills their cells
          * beside the experiment's own */
         || (cfg->by && (plans = ab_segplans_make(p, e)) == NULL)
-        || ab_esums_build(p, e, plans ? ab_segplans_cells(plans) : NULL,
-                          cfg->cap_pct > 0, &es) != 0)
+        || (p->given_sums == NULL
+            && ab_esums_build(p, e, plans ? ab_segplans_cells(plans) : NULL,
+                              cfg->cap_pct > 0, &es) != 0))
     {
         goto done;
+    }
+    if (p->given_sums != NULL) {
+        /* abstat merge: the partials' sums, freed with the pass */
+        es = p->given_sums[e];
     }
     if (cfg->cap_pct > 0) {
         cap = ab_capset_percentile(&es.caps[0], cfg->cap_pct);
@@ -662,7 +671,10 @@ ab_experiment_report(const ab_pass_t *p, int e, ab_rexp_t *x)
     if (ab_experiment_rows(p, e, &all, order, src, cap, x) != 0
         /* roles, Holm over the primary family, power (roles.c) */
         || ab_roles_apply(x, cfg, ab_entry_span_days(p, e)) != 0
-        || (cfg->bucket && ab_trend(p, e, order, x) != 0)
+        || (cfg->bucket && p->given_trend == NULL
+            && ab_trend(p, e, order, x) != 0)
+        || (cfg->bucket && p->given_trend != NULL
+            && ab_trend_from_sums(&p->given_trend[e], order, cfg, x) != 0)
         /* the segments read the pooled rows (their heterogeneity) */
         || (plans && ab_segments(p, e, plans, &es, order, cap, x) != 0))
     {
@@ -675,7 +687,9 @@ done:
         ab_experiment_free(x);
     }
     ab_segplans_free(plans);
-    ab_esums_free(&es);
+    if (p->given_sums == NULL) {
+        ab_esums_free(&es);
+    }
     free(order);
 
     return rc;

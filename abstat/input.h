@@ -30,6 +30,9 @@ typedef struct {
      * the state, which counts files, lines and bad lines only; NULL:
      * report */
     struct ab_shard_out_s     *shards;
+    /* abstat reduce's visitor round: order shards (not resolved) are
+     * refused, since they hold the orders of every visitor shard */
+    int                 visitor_round;
 } ab_input_t;
 
 /* Everything counts, told on stderr, read in the calling thread. */

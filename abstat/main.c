@@ -35,6 +35,7 @@
 #include "retain.h"
 #include "sanity.h"
 #include "render.h"
+#include "partial.h"
 #include "report.h"
 #include "roles.h"
 #include "state.h"
@@ -83,7 +84,11 @@ typedef struct {
     size_t          shards;     /* map: --shards */
     const char     *tag;        /* map: --tag */
     const char     *not_map;    /* an option given that map does not take */
-    const char     *not_reduce; /* the same for reduce */
+    const char     *not_reduce; /* the same for reduce --orders */
+    const char     *not_merge;  /* the first reading option: merge's input
+                                   was read by reduce */
+    const char     *not_visitor_round;  /* what reduce's visitor round
+                                           cannot keep in a partial yet */
     int             orders;     /* reduce: --orders */
 } opts_t;
 
@@ -91,7 +96,7 @@ typedef struct {
 static const char  usage_text[] =
     "Usage: abstat report [OPTIONS] [FILE...]\n"
     "       abstat state prune --state FILE --experiment NAME [OPTIONS]\n"
-    "       abstat map|reduce ... (abstat map --help, abstat reduce --help)\n"
+    "       abstat map|reduce|merge ... (abstat map --help, and so on)\n"
     "\n"
     "Reads A/B module access logs (JSON lines, plain or gzip; '-' or no\n"
     "FILE: stdin) and reports every experiment against its baseline.\n"
@@ -135,6 +140,11 @@ static const char  usage_state_text[] =
 
 static const char  usage_reduce_text[] =
     "Usage: abstat reduce --orders --output DIR [--tag T] SHARD...\n"
+    "       abstat reduce --output PARTIAL [READING OPTIONS] SHARD...\n"
+    "\n"
+    "The visitor round: reads the visitor shard files of a group of\n"
+    "shards and their resolved orders as report does, and writes the\n"
+    "additive sums of their report to PARTIAL, for abstat merge.\n"
     "\n"
     "The order round (docs/fleet.md): reads the order shard files of\n"
     "abstat map (.o), all of one or more order shards, resolves every\n"
@@ -142,6 +152,14 @@ static const char  usage_reduce_text[] =
     "summed) and writes P files of resolved orders (.r) into DIR, each\n"
     "order with the visitor shard of its visitor. abstat report reads\n"
     "them as it reads the order files they replace.\n";
+
+
+static const char  usage_merge_text[] =
+    "Usage: abstat merge [REPORT OPTIONS] PARTIAL...\n"
+    "\n"
+    "Adds up the partials of abstat reduce and prints the report: the\n"
+    "bytes abstat report prints over the same files. The reading\n"
+    "options belong to reduce; see man abstat and docs/fleet.md.\n";
 
 
 static const char  usage_map_text[] =
@@ -356,6 +374,22 @@ reduce_option(int c)
 }
 
 
+/* The options of reading, which merge takes from its partials. */
+static int
+reading_option(int c)
+{
+    switch (c) {
+    case 'e': case OPT_SINCE: case OPT_UNTIL: case OPT_EVENTS: case OPT_STATE:
+    case OPT_BY: case OPT_BY_TOP: case OPT_CUPED: case OPT_NO_CUPED:
+    case OPT_CUPED_LOOKBACK: case OPT_CONFIG_HISTORY: case OPT_RETAIN:
+    case OPT_LATE: case OPT_NO_WAIT: case OPT_MAX_BAD:
+        return 1;
+    }
+
+    return 0;
+}
+
+
 /* The options map takes (parse_options() reads both commands'). */
 static int
 map_option(int c)
@@ -391,7 +425,8 @@ asks_help(int argc, char **argv, int *state)
         if (c == 1 && words++ == 0) {
             *state = strcmp(optarg, "state") == 0 ? 1
                      : strcmp(optarg, "map") == 0 ? 2
-                     : strcmp(optarg, "reduce") == 0 ? 3 : 0;
+                     : strcmp(optarg, "reduce") == 0 ? 3
+                     : strcmp(optarg, "merge") == 0 ? 4 : 0;
         }
         help |= c == 'h';
     }
@@ -422,6 +457,14 @@ parse_options(int argc, char **argv, opts_t *o)
             && o->not_reduce == NULL)
         {
             o->not_reduce = long_name(c);
+        }
+        if (reading_option(c) && o->not_merge == NULL) {
+            o->not_merge = long_name(c);
+        }
+        if ((c == OPT_BY || c == OPT_STATE || c == OPT_CONFIG_HISTORY)
+            && o->not_visitor_round == NULL)
+        {
+            o->not_visitor_round = long_name(c);
         }
         switch (c) {
         case OPT_SHARDS:
@@ -1358,6 +1401,148 @@ map_main(int argc, char **argv)
 }
 
 
+static int check_names(const opts_t *o, const ab_state_t *st,
+    char *const *files, int nfiles);
+
+
+/* abstat reduce without --orders, the visitor round: the pass over the
+ * shards read, written as a partial (partial.h) to --output. */
+static int
+write_partial(const opts_t *o, ab_state_t *st)
+{
+    ab_report_t  rep;
+    ab_pass_t    p;
+    char         err[1024];
+    int          rc;
+
+    /* the lookback the pass made the history with, for merge */
+    st->hist_lookback = o->cfg.cuped ? o->cfg.cuped_lookback : 0;
+    ab_report_init(&rep, st, &o->cfg);
+    if (ab_pass_make(st, &o->cfg, &p, &rep) != 0) {
+        ab_pass_free(&p);
+        fprintf(stderr, "abstat: out of memory or spool read failed\n");
+        return EXIT_INTERNAL;
+    }
+    rc = ab_partial_save(o->output, st, &p, &rep, err, sizeof(err));
+    ab_pass_free(&p);
+    if (rc != 0) {
+        fprintf(stderr, "abstat: %s\n", err);
+        return EXIT_INTERNAL;
+    }
+
+    return 0;
+}
+
+
+/* abstat merge: the partials added up, then the report of them. */
+static int
+merge_main(int argc, char **argv)
+{
+    opts_t        o;
+    ab_state_t    st;
+    ab_report_t   rep;
+    ab_pass_t     p;
+    ab_merged_t  *m = NULL;
+    char          err[1024];
+    int64_t       lookback;
+    int           status = 0, rc, n;
+    char *const  *files;
+
+    usage_cmd = "merge";
+    opts_default(&o);
+    parse_options(argc, argv, &o);
+    files = argv + optind;
+    n = argc - optind;
+    if (n <= 0) {
+        usage_error("merge needs partial files (abstat reduce --output)%s",
+                    "");
+    }
+    if (o.shards > 0 || o.tag != NULL || o.orders) {
+        usage_error("--shards, --tag and --orders are options of abstat map "
+                    "and reduce%s", "");
+    }
+    if (o.not_merge != NULL) {
+        usage_error("merge reads what reduce read: give %s to abstat "
+                    "reduce", o.not_merge);
+    }
+    if (o.trend_table && (o.format != FMT_CSV || !o.cfg.bucket)) {
+        usage_error("--table trend needs --format csv and --bucket%s", "");
+    }
+    if (o.segments_table) {
+        usage_error("--table segments needs --by, which partials do not "
+                    "keep yet%s", "");
+    }
+    if (o.format == FMT_HTML && o.cfg.bucket == AB_BUCKET_NONE) {
+        o.cfg.bucket = AB_BUCKET_DAY;
+    }
+    if ((lookback = ab_partial_lookback(files[0], err, sizeof(err))) < 0) {
+        fprintf(stderr, "abstat: %s\n", err);
+        opts_free(&o);
+        return EXIT_INPUT;
+    }
+    o.cfg.cuped = lookback > 0;
+    o.cfg.cuped_lookback = lookback;
+    cfg_from_opts(&o);
+
+    memset(&p, 0, sizeof(p));
+    if (ab_state_init(&st) != 0) {
+        fprintf(stderr, "abstat: out of memory\n");
+        return EXIT_INTERNAL;
+    }
+    ab_report_init(&rep, &st, &o.cfg);
+    m = ab_partial_merge(files, (size_t) n, &st, &o.cfg, &p, &rep, err,
+                         sizeof(err));
+    if (m == NULL) {
+        fprintf(stderr, "abstat: %s\n", err);
+        status = EXIT_INPUT;
+        goto done;
+    }
+    if ((rc = check_names(&o, &st, files, n)) != 0) {
+        status = rc;
+        goto done;
+    }
+    if (ab_report_pass(&p, &rep) != 0) {
+        fprintf(stderr, "abstat: out of memory\n");
+        status = EXIT_INTERNAL;
+        goto done;
+    }
+    rep.first_time = st.has_min_time ? st.min_time : AB_TIME_UNKNOWN;
+    rep.last_time = st.has_min_time || st.max_time > 0 ? st.max_time
+                                                       : AB_TIME_UNKNOWN;
+    rep.generated = generated_at();
+    if (render(&o, &rep) != 0) {
+        status = EXIT_INTERNAL;
+    } else if ((rc = alerts(o.fail_on, &rep)) != 0) {
+        status = rc;
+    }
+
+done:
+    ab_report_free(&rep);
+    ab_pass_free(&p);
+    ab_merged_free(m, &p);
+    ab_state_free(&st);
+    opts_free(&o);
+
+    return status;
+}
+
+
+/* Whether argv asks for reduce's order round. */
+static int
+asks_orders(int argc, char **argv)
+{
+    int  i;
+
+    for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        if (strcmp(argv[i], "--orders") == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 /* abstat reduce --orders: the order round (reduce.c). */
 static int
 reduce_main(int argc, char **argv)
@@ -1403,7 +1588,7 @@ no_command(int argc, char **argv)
     int  i;
 
     if (argc < 2) {
-        fprintf(stderr, "abstat: missing command (report, map, reduce or state); try "
+        fprintf(stderr, "abstat: missing command (report, map, reduce, merge or state); try "
                 "'abstat --help'\n");
     } else if (argv[1][0] == '-' || strpbrk(argv[1], "./") != NULL
                || access(argv[1], F_OK) == 0)
@@ -1415,7 +1600,7 @@ no_command(int argc, char **argv)
         }
         fprintf(stderr, "'?)\n");
     } else {
-        fprintf(stderr, "abstat: unknown command '%s' (report, map, reduce or state); "
+        fprintf(stderr, "abstat: unknown command '%s' (report, map, reduce, merge or state); "
                 "try 'abstat --help'\n", argv[1]);
     }
 
@@ -1498,6 +1683,7 @@ main(int argc, char **argv)
     ab_shard_names_t  names;
     uint64_t     late_before, lines0, bad0, flines, fbad;
     int          i, status = 0, rc, bad_input = 0, state = 0;
+    int          visitor_round = 0;
     const char  *stdin_only[] = { "-" };
     char *const *files;
     int          nfiles;
@@ -1505,7 +1691,8 @@ main(int argc, char **argv)
     if (asks_help(argc, argv, &state)) {
         fputs(state == 1 ? usage_state_text
               : state == 2 ? usage_map_text
-              : state == 3 ? usage_reduce_text : usage_text, stdout);
+              : state == 3 ? usage_reduce_text
+              : state == 4 ? usage_merge_text : usage_text, stdout);
         return 0;
     }
     if (argc > 1 && (strcmp(argv[1], "--version") == 0
@@ -1520,10 +1707,17 @@ main(int argc, char **argv)
     if (argc > 1 && strcmp(argv[1], "map") == 0) {
         return map_main(argc - 1, argv + 1);
     }
-    if (argc > 1 && strcmp(argv[1], "reduce") == 0) {
-        return reduce_main(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "merge") == 0) {
+        return merge_main(argc - 1, argv + 1);
     }
-    if (argc < 2 || strcmp(argv[1], "report") != 0) {
+    if (argc > 1 && strcmp(argv[1], "reduce") == 0) {
+        if (asks_orders(argc, argv)) {
+            return reduce_main(argc - 1, argv + 1);
+        }
+        /* the visitor round: the report's reading, then a partial */
+        visitor_round = 1;
+        usage_cmd = "reduce";
+    } else if (argc < 2 || strcmp(argv[1], "report") != 0) {
         return no_command(argc, argv);
     }
 
@@ -1534,6 +1728,20 @@ main(int argc, char **argv)
     if (o.shards > 0 || o.tag != NULL || o.orders) {
         usage_error("--shards, --tag and --orders are options of abstat map "
                     "and reduce%s", "");
+    }
+    if (visitor_round) {
+        if (o.output == NULL || argc - 1 - optind <= 0) {
+            usage_error("reduce needs --output PARTIAL and the shard files "
+                        "of a group of visitor shards (and their resolved "
+                        "orders)%s", "");
+        }
+        if (o.not_visitor_round != NULL) {
+            usage_error("partials do not keep what %s needs yet: report "
+                        "over the shard files instead", o.not_visitor_round);
+        }
+        /* the trend's purchases, by day and by hour in the partial */
+        o.cfg.bucket = AB_BUCKET_DAY;
+        o.in.visitor_round = 1;
     }
 
     if (o.trend_table && (o.format != FMT_CSV || !o.cfg.bucket)) {
@@ -1647,6 +1855,13 @@ main(int argc, char **argv)
      * between has read its lines, and the next one reports them. */
     if (o.state != NULL && (rc = state_close(&o, &st, &inc, late_before))) {
         status = rc;
+        goto done;
+    }
+
+    if (visitor_round) {
+        if ((rc = write_partial(&o, &st)) != 0) {
+            status = rc;
+        }
         goto done;
     }
 

@@ -157,6 +157,10 @@ ab_entry_span_days(const ab_pass_t *p, int e)
     int64_t            first = INT64_MAX, last = INT64_MIN;
     size_t             i;
 
+    if (p->given_span != NULL) {
+        first = p->given_span[2 * e];
+        last = p->given_span[2 * e + 1];
+    }
     for (i = 0; i < st->nmemb; i++) {
         const ab_memb_t  *mb = &st->membs[i];
 

@@ -600,6 +600,14 @@ header(rd_t *r, const unsigned char *map, size_t size, const ab_input_t *in,
         return NULL;
     }
 
+    if (in->visitor_round && r->space == AB_SHARD_ORDER) {
+        snprintf(err, errlen, "%s: an order shard: reduce a group of "
+                 "visitor shards with the resolved orders of the order "
+                 "round (abstat reduce --orders), whose orders are of those "
+                 "shards' visitors only", path);
+        return NULL;
+    }
+
     /* only visitor records carry segment text: order and resolved order
      * files (whose order round takes no --by) fit any report's */
     ab_by_spec(in->by, spec, sizeof(spec));

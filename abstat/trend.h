@@ -50,7 +50,7 @@ typedef struct {
 
 /* The cells of one experiment, sorted by (start, variant), no key twice:
  * the canonical form, whatever the sets were and however added. */
-typedef struct {
+typedef struct ab_trend_sums_s {
     ab_trend_cell_t  *cells;
     size_t            ncells;
 } ab_trend_sums_t;

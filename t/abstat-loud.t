@@ -171,7 +171,7 @@ like($err, qr/^abstat: missing command \(did you mean 'abstat report -q \Q$ab\E'
 is($rc, 2, 'an unknown command: exit 2');
 like($err, qr/^abstat: unknown command 'frobnicate'/, '... named');
 ($rc, $out, $err) = run_abstat_raw();
-like($err, qr/^abstat: missing command \(report, map, reduce or state\)/, 'nothing: missing command');
+like($err, qr/^abstat: missing command \(report, map, reduce, merge or state\)/, 'nothing: missing command');
 unlike($err, qr/Usage:/, '... not the whole usage');
 
 for my $case (['--no-such-option', "unknown option '--no-such-option'"],

@@ -114,8 +114,10 @@ for my $p (1, 2, 7, 64) {
     ($rc, undef, $err) = run_abstat_raw('reduce', '--orders', '--output', $r,
                                         $o7, @two);
     is($rc, 2, 'order files of another P: exit 2');
-    ($rc, undef, $err) = run_abstat_raw('reduce', '--output', $r, $o7);
-    is($rc, 2, 'reduce without --orders: exit 2');
+    ($rc, undef, $err) = run_abstat_raw('reduce', '--output', "$r/p",
+                                        $o7);
+    is($rc, 1, 'the visitor round of an order shard: exit 1');
+    like($err, qr/\Q$o7\E: an order shard/, '... naming it');
     ($rc, undef, $err) = run_abstat_raw('reduce', '--orders', '--output', $r,
                                         '--by', 'device', $o7);
     is($rc, 2, 'reduce with an option of report: exit 2');

@@ -1,9 +1,12 @@
 #!/usr/bin/perl
-# scripts/abstat-dask (docs/fleet.md): abstat map, the order round and the
-# report run on a Dask LocalCluster of two worker processes print the
-# same bytes as abstat report on the same files, in JSON and text, with
-# rotated and gzipped logs, a back-office events file, --by and
-# --cap-revenue; and still do when a worker process is killed (SIGKILL)
+# scripts/abstat-dask (docs/fleet.md): abstat map, the order round, the
+# visitor round (reduce into partials) on a Dask LocalCluster of two
+# worker processes and merge on the client print the same bytes as
+# abstat report on the same files, in JSON and text, with rotated and
+# gzipped logs, a back-office events file, --cap-revenue, and a reading
+# option (--since) that goes to reduce; with --by (the report over the
+# shards on the client) too; and still do when a worker process is
+# killed (SIGKILL)
 # in the middle of a task: Dask runs the task again elsewhere, and
 # abstat's files are written whole (temporary file, rename), so the
 # killed task's own abstat, left running, only replaces them with the
@@ -13,6 +16,8 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use File::Temp qw(tempdir);
+use JSON::PP ();
+use Time::Local ();
 use Test::More;
 use AbstatTest qw(run_abstat_raw);
 
@@ -71,6 +76,26 @@ sub report {
     ok($got eq report('--format', 'text', '--cap-revenue', '95', @by,
                       '--events', $events, @logs),
        '--events, --by, --cap-revenue: the text of abstat report');
+}
+
+# a reading option goes to the visitor round, the rest to merge: the
+# window starts a day after the first line
+{
+    my $first = JSON::PP->new->decode(report('--format', 'json', @logs))
+        ->{input}{first_time};
+    my ($y, $m, $d) = $first =~ /^(\d{4})-(\d\d)-(\d\d)/ or die $first;
+    my $t0 = Time::Local::timegm(0, 0, 0, $d, $m - 1, $y);
+    my $since = $t0 + 86400;
+    my ($rc, $got, $err) = dask(['--local', '2', '--reduce-tasks', '3'],
+                                @logs, '--', '-q', '--format', 'json',
+                                '--since', $since, '--alpha', '0.1');
+    is($rc, 0, '--since, --alpha, 3 reduce tasks: exit 0') or diag $err;
+    my $want = report('--format', 'json', '--since', $since, '--alpha', '0.1',
+                      @logs);
+    isnt($want, report('--format', 'json', '--alpha', '0.1', @logs),
+         '--since leaves out some exposures');
+    ok($got eq $want,
+       '--since to reduce, --alpha to merge: the JSON of abstat report');
 }
 
 # a worker killed mid-task

@@ -1,0 +1,176 @@
+# The visitor round and merge (docs/fleet.md): logs mapped into shards
+# (a map task per file), orders resolved per order shard (reduce
+# --orders), groups of visitor shards reduced into partial sums (abstat
+# reduce), the partials merged: abstat merge prints the bytes abstat
+# report prints over the logs, for P in {1, 2, 7, 64}, a reduce per
+# shard or random groups of shards, in JSON, text, CSV, HTML and
+# Prometheus text, with --cap-revenue, --bucket, --sequential, and the
+# audit of a fleet's node logs; the logs have rotations, gzip, duplicate
+# orders across files, refunds in a back-office file (another task),
+# multi-variant visitors and bad lines. Then the errors: damaged,
+# truncated and foreign partials, options merge cannot take, partials
+# reduced with another CUPED lookback.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use File::Temp qw(tempdir);
+use List::Util qw(shuffle);
+use Test::More;
+use AbstatTest qw(run_abstat_raw);
+
+my $dir = tempdir(CLEANUP => 1);
+my $gen = "$dir/gen";
+system('scripts/gen-abstat-logs', $gen, '--seed', '12', '--days', '3') == 0
+    or BAIL_OUT('gen-abstat-logs failed');
+my @logs = map { "$gen/$_" } split ' ', AbstatTest::slurp("$gen/FILES");
+my $events = "$gen/backoffice.jsonl";
+$ENV{SOURCE_DATE_EPOCH} = 1764806400;
+
+my $run = 0;
+
+sub ok_run {
+    my ($what, @cmd) = @_;
+    my ($rc, $out, $err) = run_abstat_raw(@cmd);
+    is($rc, 0, $what) or diag $err;
+    return $out;
+}
+
+sub files_in {
+    my ($d, $re) = @_;
+    opendir my $dh, $d or die "$d: $!";
+    return map { "$d/$_" } sort grep { /$re/ } readdir $dh;
+}
+
+# The fleet's pipeline over @inputs (a map task each; the events file a
+# task of its own) with P shards, visitor shards reduced in the groups
+# of $groups (a list of lists of shard numbers): the partial files.
+sub fleet {
+    my ($p, $groups, $inputs, @reduce_opts) = @_;
+    my $w = "$dir/run" . ++$run;
+    mkdir $_ or die "$_: $!" for $w, "$w/s", "$w/o", "$w/p";
+    my $t = 0;
+    for my $f (@$inputs) {
+        my @in = $f eq $events ? ('--events', $f) : ($f);
+        ok_run("map P=$p", 'map', '-q', '--shards', $p, '--output', "$w/s",
+               '--tag', 't' . $t++, @in);
+    }
+    my $pp = sprintf '%04d', $p;
+    for my $j (0 .. $p - 1) {
+        my $jj = sprintf '%04d', $j;
+        ok_run("orders of shard $j", 'reduce', '--orders', '--output',
+               "$w/o", '--tag', "r$j",
+               files_in("$w/s", qr/\.o$jj-of-$pp\.abshard$/));
+    }
+    my $g = 0;
+    for my $grp (@$groups) {
+        my $re = join '|', map { sprintf '%04d', $_ } @$grp;
+        ok_run("reduce of shards @$grp", 'reduce', '-q', @reduce_opts,
+               '--output', "$w/p/g" . $g++ . '.abpart',
+               files_in("$w/s", qr/\.v(?:$re)-of-$pp\.abshard$/),
+               files_in("$w/o", qr/\.r(?:$re)-of-$pp\.abshard$/));
+    }
+    return files_in("$w/p", qr/\.abpart$/);
+}
+
+sub same {
+    my ($name, $partials, $inputs, @opts) = @_;
+    my @report_in = map { $_ eq $events ? ('--events', $_) : ($_) } @$inputs;
+    my $want = ok_run('report', 'report', '-q', @opts, @report_in);
+    my ($rc, $got, $err) = run_abstat_raw('merge', @opts, @$partials);
+    is($rc, 0, "$name: merge exits 0") or diag $err;
+    ok(defined $got && $got eq $want, "$name: byte-identical to report")
+        or diag(substr($got // '', 0, 300));
+}
+
+my @all = (@logs, $events);
+srand 18;
+for my $p (1, 2, 7, 64) {
+    # a reduce per visitor shard
+    my @per = fleet($p, [map { [$_] } 0 .. $p - 1], \@all);
+    is(scalar @per, $p, "P=$p: a partial per shard");
+    same("P=$p, a reduce per shard, JSON", \@per, \@all, '--format', 'json');
+    same("P=$p, a reduce per shard, text", \@per, \@all, '--format', 'text');
+
+    # random groups of shards, the files of the inputs shuffled
+    my @sh = shuffle(0 .. $p - 1);
+    my @groups;
+    while (@sh) {
+        push @groups, [splice @sh, 0, 1 + int rand 3];
+    }
+    my @grp = fleet($p, \@groups, [shuffle @all]);
+    same("P=$p, " . scalar(@groups) . ' random groups, JSON', \@grp, \@all,
+         '--format', 'json');
+}
+
+# every format and the options that read the whole distribution
+{
+    my @parts = fleet(7, [[0, 1, 2], [3], [4, 5, 6]], \@all);
+    same("P=7, $_->[0]", \@parts, \@all, @{$_->[1]}) for
+        ['CSV', ['--format', 'csv']],
+        ['HTML (day buckets)', ['--format', 'html']],
+        ['Prometheus text', ['--format', 'prom']],
+        ['--cap-revenue 95', ['--format', 'json', '--cap-revenue', '95']],
+        ['--bucket hour', ['--format', 'json', '--bucket', 'hour']],
+        ['--sequential, --baseline', ['--format', 'text', '--sequential',
+                                      '--baseline', 'control']];
+
+    # the partials in another order, and merged twice over
+    same('P=7, partials given in reverse', [reverse @parts], \@all,
+         '--format', 'json');
+
+    # damaged, truncated, foreign
+    my $bad = "$dir/bad.abpart";
+    my $bytes = AbstatTest::slurp($parts[0]);
+    for my $case (['damaged', substr($bytes, 0, 100) . 'X'
+                              . substr($bytes, 101)],
+                  ['truncated', substr($bytes, 0, length($bytes) - 16)],
+                  ['foreign', "not a partial file at all, no.\n"])
+    {
+        open my $fh, '>', $bad or die;
+        print $fh $case->[1];
+        close $fh;
+        my ($rc, undef, $err) = run_abstat_raw('merge', $parts[1], $bad);
+        is($rc, 1, "a $case->[0] partial: exit 1");
+        like($err, qr/\Q$bad\E: .*(damaged|truncated|not a partial)/,
+             "... naming the file ($case->[0])");
+    }
+
+    my ($rc, undef, $err) = run_abstat_raw('merge', '--since', '2026-01-01',
+                                           @parts);
+    is($rc, 2, 'merge --since: a usage error');
+    like($err, qr/give --since to abstat reduce/, '... saying where it goes');
+    ($rc, undef, $err) = run_abstat_raw('merge');
+    is($rc, 2, 'merge without partials: exit 2');
+    ($rc, undef, $err) = run_abstat_raw('reduce', '--by', 'device',
+                                        '--output', $bad, $parts[0]);
+    is($rc, 2, 'reduce --by: exit 2 (partials do not keep segments yet)');
+    like($err, qr/--by/, '... naming it');
+    ($rc, undef, $err) = run_abstat_raw('reduce', $parts[0]);
+    is($rc, 2, 'reduce without --output: exit 2');
+
+    # a partial reduced with another lookback
+    my @other = fleet(7, [[0, 1, 2, 3, 4, 5, 6]], \@all, '--no-cuped');
+    ($rc, undef, $err) = run_abstat_raw('merge', $parts[0], $other[0]);
+    is($rc, 1, 'partials of two CUPED lookbacks: exit 1');
+    like($err, qr/another CUPED lookback/, '... saying so');
+    my $want = ok_run('report --no-cuped', 'report', '-q', '--format', 'json',
+                      '--no-cuped', @logs, '--events', $events);
+    my $got = ok_run('merge of --no-cuped partials', 'merge', '--format',
+                     'json', @other);
+    ok($got eq $want, '--no-cuped at reduce: the report of --no-cuped');
+}
+
+# the audit over a fleet's node logs: reduce checks every exposure
+# against --nginx-conf, merge reports it
+{
+    my $a = "$dir/audit";
+    system("/usr/bin/python3 scripts/gen-audit-log $a >/dev/null") == 0
+        or BAIL_OUT('gen-audit-log failed');
+    my @conf = ('--nginx-conf', "$a/nginx.conf");
+    my @parts = fleet(5, [[0, 3], [1, 2, 4]], ["$a/ab.log"], @conf);
+    same('audit, P=5, two groups', \@parts, ["$a/ab.log"], @conf,
+         '--format', 'json');
+}
+
+done_testing();
