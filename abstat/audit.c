@@ -1,7 +1,7 @@
 /*
- * See audit.h. A line costs nothing here unless it has a node, made a
- * visitor's membership or is audited (--nginx-conf): the common single
- * node log without --nginx-conf is read as fast as before.
+ * See audit.h. Without --nginx-conf a line costs nothing here but the
+ * interning of its node when it is an entry line (line.c): the common
+ * single node log without --nginx-conf is read as fast as before.
  */
 
 #include "audit.h"
@@ -66,9 +66,6 @@ exp_of(ab_audit_t *a, const char *name, size_t len)
         }
         a->cap = a->exps.cap;
     }
-    if (a->e[id].vars.limit == 0) {
-        ab_intern_init(&a->e[id].vars, AB_MAX_EXP_VARIANTS);
-    }
 
     return &a->e[id];
 }
@@ -128,41 +125,6 @@ exp_by_id(ab_audit_t *a, const ab_state_t *st, int sexp)
     }
 
     return &a->e[*slot - 1];
-}
-
-
-/* One more (delta 1) or one less (-1) visitor entered at node nd in the
- * state's variant svar of experiment sexp. */
-static int
-count_entry(const ab_state_t *st, ab_audit_exp_t *e, ab_audit_node_t *nd,
-    int sexp, int svar, int delta)
-{
-    uint32_t  *slot = id_slot(&e->var_ids, &e->nvar_ids, (size_t) svar);
-    int        v;
-
-    if (slot == NULL) {
-        return -1;
-    }
-    if (*slot == 0) {
-        v = ab_intern(&e->vars, st->vars[sexp].names[svar],
-                      st->vars[sexp].lens[svar]);
-        if (v < 0) {
-            return -1;
-        }
-        *slot = (uint32_t) v + 1;
-    }
-    v = (int) *slot - 1;
-    if ((size_t) v >= nd->nentered) {
-        if (ab_resize_zero((void **) &nd->entered, nd->nentered,
-                           (size_t) v + 1, sizeof(*nd->entered)) != 0)
-        {
-            return -1;
-        }
-        nd->nentered = (size_t) v + 1;
-    }
-    nd->entered[v] += (uint64_t) (int64_t) delta;
-
-    return 0;
 }
 
 
@@ -302,110 +264,57 @@ check(ab_audit_exp_t *e, ab_audit_node_t *nd, const ab_intern_t *nodes,
 }
 
 
-/* Whether (node, var) goes before where membership's entry is counted,
- * at the same time. */
-static int
-tie_before(const ab_audit_t *a, const ab_state_t *st, int sexp,
-    uint32_t node, int svar, uint32_t have)
+int
+ab_audit_node(ab_state_t *st, const ab_pline_t *pl)
 {
-    int  c = strcmp(a->nodes.names[node], a->nodes.names[have >> 16]);
+    int  id;
 
-    return c != 0 ? c < 0
-           : strcmp(st->vars[sexp].names[svar],
-                    st->vars[sexp].names[have & 0xffff]) < 0;
-}
-
-
-/* Exposure (node, svar) of sexp is its membership's entry as ent says:
- * the visitor counted there, and no longer where it was. */
-static int
-entry(ab_state_t *st, ab_audit_t *a, ab_audit_exp_t *e,
-    const ab_audit_entry_t *ent, uint32_t node, int sexp, int svar)
-{
-    ab_audit_node_t  *nd;
-    uint32_t         *have;
-    size_t            i;
-
-    if (a->ent_base != st->nfold_memb) {
-        /* a fold between reads: what was made before is of earlier
-         * runs now */
-        a->nent = 0;
-        a->ent_base = st->nfold_memb;
+    if (st->audit == NULL && (st->audit = audit_new()) == NULL) {
+        st->oom = 1;
+        return -1;
     }
-    if (ent->memb < a->ent_base) {
-        /* entered in an earlier run, counted there: an earlier exposure
-         * now is a late one (the report says so, fold.c) */
+    if (pl->node_len == 0) {
         return 0;
     }
-    i = ent->memb - a->ent_base;
-    if (i >= a->nent) {
-        if (ab_resize_zero((void **) &a->ent, a->nent, i + 1,
-                           sizeof(*a->ent)) != 0)
-        {
-            return -1;
-        }
-        a->nent = i + 1;
-    }
-    have = &a->ent[i];
-    if (ent->how != AB_ENTRY_NEW) {
-        if (ent->how == AB_ENTRY_TIE
-            && !tie_before(a, st, sexp, node, svar, *have))
-        {
-            return 0;
-        }
-        if ((nd = node_of(e, *have >> 16)) == NULL
-            || count_entry(st, e, nd, sexp, (int) (*have & 0xffff), -1) != 0)
-        {
-            return -1;
-        }
-    }
-    *have = node << 16 | (uint32_t) svar;
+    st->audit->named = 1;
+    /* past the limit of nodes, the rest share "(unknown)" */
+    id = ab_intern(&st->audit->nodes, pl->node, pl->node_len);
 
-    return (nd = node_of(e, node)) == NULL
-           || count_entry(st, e, nd, sexp, svar, 1) != 0 ? -1 : 0;
+    return id > 0 ? id : 0;
 }
 
 
 int
 ab_audit_line(ab_state_t *st, const ab_input_t *in, const ab_pline_t *pl,
-    const ab_ppair_t *pairs, const ab_pair_ids_t *ids,
-    const ab_audit_entry_t *ent)
+    const ab_ppair_t *pairs, const ab_pair_ids_t *ids)
 {
     ab_audit_t          *a;
     ab_audit_exp_t      *e;
     ab_audit_node_t     *nd;
     const ab_ppair_t    *p;
     size_t               i;
-    uint32_t             node = 0;
-    int                  id, in_entry;
+    uint32_t             node;
+    int                  id;
 
-    for (i = 0, in_entry = 0; i < pl->npairs; i++) {
-        in_entry |= ent[i].how != AB_ENTRY_NO;
-    }
-    if (in->conf == NULL && !in_entry
+    /* without --nginx-conf only whether the log has nodes: the entry
+     * nodes are the memberships' (state.h) */
+    if (in->conf == NULL
         && (pl->node_len == 0 || (st->audit && st->audit->named)))
     {
         return 0;
     }
-
-    if (st->audit == NULL && (st->audit = audit_new()) == NULL) {
+    if ((id = ab_audit_node(st, pl)) < 0) {
         return -1;
     }
     a = st->audit;
+    node = (uint32_t) id;
 
-    if (pl->node_len > 0) {
-        a->named = 1;
-        /* past the limit of nodes, the rest share "(unknown)" */
-        id = ab_intern(&a->nodes, pl->node, pl->node_len);
-        node = id > 0 ? (uint32_t) id : 0;
-    }
-
-    if (!ab_input_in_window(in, pl->time)) {
+    if (in->conf == NULL || !ab_input_in_window(in, pl->time)) {
         return 0;
     }
 
     /* forced experiments need not be in the state: by name */
-    for (i = 0; in->conf != NULL && i < pl->nforced; i++) {
+    for (i = 0; i < pl->nforced; i++) {
         p = &pairs[pl->forced0 + i];
         if (ab_input_selected(in, p->exp, p->exp_len)) {
             if ((e = exp_of(a, p->exp, p->exp_len)) == NULL) {
@@ -416,21 +325,15 @@ ab_audit_line(ab_state_t *st, const ab_input_t *in, const ab_pline_t *pl,
     }
 
     for (i = 0; i < pl->npairs; i++) {
-        in_entry = ent[i].how != AB_ENTRY_NO;
-        if ((!in_entry && in->conf == NULL) || ids[i].exp < 0) {
+        if (ids[i].exp < 0) {
             continue;
         }
         if ((e = exp_by_id(a, st, ids[i].exp)) == NULL
-            || (nd = node_of(e, node)) == NULL
-            || (in_entry
-                && entry(st, a, e, &ent[i], node, ids[i].exp, ids[i].var)
-                   != 0))
+            || (nd = node_of(e, node)) == NULL)
         {
             return -1;
         }
-        if (in->conf != NULL) {
-            check(e, nd, &a->nodes, in, pl, node, &pairs[pl->pair0 + i]);
-        }
+        check(e, nd, &a->nodes, in, pl, node, &pairs[pl->pair0 + i]);
     }
 
     return 0;
@@ -450,19 +353,12 @@ void
 ab_audit_forget(ab_audit_t *a, const char *exp)
 {
     ab_audit_exp_t  *e = (ab_audit_exp_t *) ab_audit_find(a, exp);
-    size_t           j;
 
     if (e == NULL) {
         return;
     }
-    for (j = 0; j < e->nnodes; j++) {
-        free(e->nodes[j].entered);
-    }
     free(e->nodes);
-    free(e->var_ids);
-    ab_intern_free(&e->vars);
     memset(e, 0, sizeof(*e));
-    ab_intern_init(&e->vars, AB_MAX_EXP_VARIANTS);
 }
 
 
@@ -552,23 +448,17 @@ ab_audit_merge(ab_audit_t **dstp, const ab_audit_t *src)
 void
 ab_audit_free(ab_audit_t *a)
 {
-    size_t  i, j;
+    size_t  i;
 
     if (a == NULL) {
         return;
     }
     /* a damaged state file may leave names without their counters */
     for (i = 0; i < a->exps.n && i < a->cap; i++) {
-        for (j = 0; j < a->e[i].nnodes; j++) {
-            free(a->e[i].nodes[j].entered);
-        }
         free(a->e[i].nodes);
-        free(a->e[i].var_ids);
-        ab_intern_free(&a->e[i].vars);
     }
     free(a->e);
     free(a->exp_ids);
-    free(a->ent);
     ab_intern_free(&a->nodes);
     ab_intern_free(&a->exps);
     free(a);
@@ -610,15 +500,10 @@ ab_audit_save(const ab_audit_t *a, const ab_audit_writer_t *w)
         for (k = 0; k < AB_SKIP_N; k++) {
             w->num(w->io, e->skipped[k]);
         }
-        save_names(&e->vars, w);
         w->num(w->io, e->nnodes);
         for (j = 0; j < e->nnodes; j++) {
             w->num(w->io, e->nodes[j].checked);
             w->num(w->io, e->nodes[j].mismatches);
-            w->num(w->io, e->nodes[j].nentered);
-            for (k = 0; k < e->nodes[j].nentered; k++) {
-                w->num(w->io, e->nodes[j].entered[k]);
-            }
         }
         w->num(w->io, e->nex);
         for (j = 0; j < e->nex; j++) {
@@ -681,9 +566,6 @@ load_exp(ab_audit_exp_t *e, const ab_audit_reader_t *r, size_t nnodes)
     for (k = 0; k < AB_SKIP_N; k++) {
         e->skipped[k] = r->num(r->io, UINT64_MAX);
     }
-    if (load_names(&e->vars, r, 0) != 0) {
-        return -1;
-    }
     n = (size_t) r->num(r->io, nnodes);
     for (j = 0; j < n; j++) {
         if ((nd = node_of(e, (uint32_t) j)) == NULL) {
@@ -691,15 +573,6 @@ load_exp(ab_audit_exp_t *e, const ab_audit_reader_t *r, size_t nnodes)
         }
         nd->checked = r->num(r->io, UINT64_MAX);
         nd->mismatches = r->num(r->io, nd->checked);
-        nd->nentered = (size_t) r->num(r->io, e->vars.n);
-        nd->entered = calloc(nd->nentered + 1, sizeof(*nd->entered));
-        if (nd->entered == NULL) {
-            nd->nentered = 0;
-            return -1;
-        }
-        for (k = 0; k < nd->nentered; k++) {
-            nd->entered[k] = r->num(r->io, UINT64_MAX);
-        }
     }
     e->nex = (size_t) r->num(r->io, AB_AUDIT_EXAMPLES);
     for (j = 0; j < e->nex; j++) {
@@ -755,41 +628,74 @@ cmp_node(const void *x, const void *y)
 }
 
 
-/* Node nd's visitors by the report's variants, its share and SRM test
- * against the experiment's expected split. */
-static int
-node_srm(const ab_audit_exp_t *e, const ab_audit_node_t *nd,
-    const ab_rexp_t *x, ab_rnode_t *rn)
+/* Per node (st->audit's ids) the visitors of experiment x by its
+ * variants (x's order), nnodes x x->nvariants of them: each membership
+ * counts at the node of its entry line, multi-variant ones not at all,
+ * as the variants' own counts leave them out. Counted from the
+ * memberships, not as lines come, so that the order of lines and files
+ * does not matter. NULL when out of memory. */
+static uint64_t *
+entries_by_node(const ab_state_t *st, const ab_rexp_t *x, size_t nnodes)
 {
-    double  *obs = calloc(x->nvariants + 1, sizeof(double));
-    double  *w = calloc(x->nvariants + 1, sizeof(double));
-    size_t   i;
-    int      v, weighted = x->nvariants > 0;
+    const ab_memb_t  *mb;
+    size_t            nv = x->nvariants, i, m, node;
+    uint64_t         *count = calloc(nnodes * nv + 1, sizeof(*count));
+    uint32_t         *col = NULL;       /* the state's variant id to x's
+                                           index + 1 */
+    int               e, v;
 
-    if (obs == NULL || w == NULL) {
-        free(obs);
-        free(w);
-        return -1;
+    e = ab_intern_find(&st->exps, x->name, strlen(x->name));
+    if (count == NULL || e < 0) {
+        return count;
     }
-    for (i = 0; i < x->nvariants; i++) {
-        v = ab_intern_find(&e->vars, x->variants[i].name,
+    if ((col = calloc(st->vars[e].n + 1, sizeof(*col))) == NULL) {
+        free(count);
+        return NULL;
+    }
+    for (i = 0; i < nv; i++) {
+        v = ab_intern_find(&st->vars[e], x->variants[i].name,
                            strlen(x->variants[i].name));
-        obs[i] = v >= 0 && (size_t) v < nd->nentered
-                 ? (double) nd->entered[v] : 0;
-        rn->visitors += (uint64_t) obs[i];
+        if (v >= 0) {
+            col[v] = (uint32_t) i + 1;
+        }
+    }
+    for (m = 0; m < st->nmemb; m++) {
+        mb = &st->membs[m];
+        if (mb->exp != e || mb->var == AB_VAR_MULTI
+            || mb->var >= st->vars[e].n || col[mb->var] == 0)
+        {
+            continue;
+        }
+        node = st->memb_node != NULL ? st->memb_node[m] : 0;
+        if (node < nnodes) {
+            count[node * nv + col[mb->var] - 1]++;
+        }
+    }
+    free(col);
+
+    return count;
+}
+
+
+/* A node's visitors (obs: by x's variants), its SRM test against the
+ * experiment's expected split. */
+static void
+node_srm(const uint64_t *obs, const ab_rexp_t *x, ab_rnode_t *rn,
+    double *o, double *w)
+{
+    size_t  i;
+    int     weighted = x->nvariants > 0;
+
+    for (i = 0; i < x->nvariants; i++) {
+        o[i] = (double) obs[i];
         w[i] = x->variants[i].expected;
         weighted &= isfinite(w[i]);
     }
     rn->srm_p = rn->chi2 = NAN;
     if (weighted) {
-        rn->srm_p = ab_srm(obs, w, x->nvariants, &rn->chi2);
+        rn->srm_p = ab_srm(o, w, x->nvariants, &rn->chi2);
     }
     rn->srm_alert = rn->srm_p < 0.001;
-
-    free(obs);
-    free(w);
-
-    return 0;
 }
 
 
@@ -799,11 +705,13 @@ ab_audit_report(const ab_state_t *st, const ab_config_t *cfg, ab_rexp_t *x)
     const ab_audit_t      *a = st->audit;
     const ab_audit_exp_t  *e = ab_audit_find(a, x->name);
     ab_raudit_t           *r;
-    uint64_t               total = 0;
-    size_t                 i;
+    ab_rnode_t            *rn;
+    uint64_t               total = 0, *count;
+    double                *o, *w;
+    size_t                 i, k, nv = x->nvariants;
 
     x->audit = NULL;
-    if (cfg->input->conf == NULL && (e == NULL || !a->named)) {
+    if (cfg->input->conf == NULL && (a == NULL || !a->named)) {
         return 0;
     }
     if ((r = calloc(1, sizeof(*r))) == NULL) {
@@ -812,34 +720,49 @@ ab_audit_report(const ab_state_t *st, const ab_config_t *cfg, ab_rexp_t *x)
     x->audit = r;
     r->audited = cfg->input->conf != NULL;
     r->named = a != NULL && a->named;
-    if (e == NULL) {
+    if (a == NULL) {
         return 0;
     }
 
-    r->checked = e->checked;
-    r->mismatches = e->mismatches;
-    memcpy(r->skipped, e->skipped, sizeof(r->skipped));
-    r->ex = e->ex;
-    r->nex = e->nex;
+    if (e != NULL) {
+        r->checked = e->checked;
+        r->mismatches = e->mismatches;
+        memcpy(r->skipped, e->skipped, sizeof(r->skipped));
+        r->ex = e->ex;
+        r->nex = e->nex;
+    }
     r->node_names = &a->nodes;
 
-    if ((r->nodes = calloc(e->nnodes + 1, sizeof(*r->nodes))) == NULL) {
+    count = entries_by_node(st, x, a->nodes.n);
+    r->nodes = calloc(a->nodes.n + 1, sizeof(*r->nodes));
+    o = calloc(nv + 1, sizeof(*o));
+    w = calloc(nv + 1, sizeof(*w));
+    if (count == NULL || r->nodes == NULL || o == NULL || w == NULL) {
+        free(count);
+        free(o);
+        free(w);
         return -1;
     }
-    for (i = 0; i < e->nnodes; i++) {
-        ab_rnode_t  *rn = &r->nodes[r->nnodes];
-
+    for (i = 0; i < a->nodes.n; i++) {
+        rn = &r->nodes[r->nnodes];
+        memset(rn, 0, sizeof(*rn));
         rn->node = a->nodes.names[i];
-        rn->checked = e->nodes[i].checked;
-        rn->mismatches = e->nodes[i].mismatches;
-        if (node_srm(e, &e->nodes[i], x, rn) != 0) {
-            return -1;
+        if (e != NULL && i < e->nnodes) {
+            rn->checked = e->nodes[i].checked;
+            rn->mismatches = e->nodes[i].mismatches;
+        }
+        for (k = 0; k < nv; k++) {
+            rn->visitors += count[i * nv + k];
         }
         if (rn->checked > 0 || rn->visitors > 0) {
+            node_srm(count + i * nv, x, rn, o, w);
             total += rn->visitors;
             r->nnodes++;
         }
     }
+    free(count);
+    free(o);
+    free(w);
     for (i = 0; i < r->nnodes; i++) {
         r->nodes[i].share = total > 0
                             ? (double) r->nodes[i].visitors / (double) total

@@ -2,13 +2,14 @@
  * The assignment audit and the nodes of a fleet.
  *
  * Every line's node (the `node` key, nginx's $hostname; "(unknown)" for
- * lines without one) is interned. Per experiment and node abstat counts
- * the visitors who entered there (the line of a visitor's earliest
- * exposure) by variant, for each node's share of visitors and its own SRM
- * test; with --nginx-conf it also recomputes the variant of every
- * logged exposure with the module's algorithm (assigndef.h) and counts
- * those that differ, keeping the first few as examples. All of it is
- * counters per experiment and node: nothing per visitor.
+ * lines without one) is interned. Each membership keeps the node of its
+ * entry line (state.h: the earliest exposure, at equal times the
+ * bytewise smaller node name), and the report counts per experiment and
+ * node the visitors who entered there by variant, for each node's share
+ * of visitors and its own SRM test. With --nginx-conf abstat also
+ * recomputes the variant of every logged exposure with the module's
+ * algorithm (assigndef.h) and counts those that differ, keeping the
+ * earliest few as examples: counters per experiment and node.
  */
 
 #ifndef ABSTAT_AUDIT_H
@@ -31,8 +32,6 @@
 typedef struct {
     uint64_t   checked;
     uint64_t   mismatches;
-    uint64_t  *entered;         /* visitors by variant id (vars) */
-    size_t     nentered;
 } ab_audit_node_t;
 
 typedef struct {
@@ -50,15 +49,12 @@ typedef struct {
     uint64_t            checked;
     uint64_t            mismatches;
     uint64_t            skipped[AB_SKIP_N];
-    ab_intern_t         vars;   /* variants visitors entered in */
     ab_audit_node_t    *nodes;  /* by node id */
     size_t              nnodes;
     ab_audit_example_t  ex[AB_AUDIT_EXAMPLES];
     size_t              nex;
-    /* this run's, never saved: the state's variant ids to vars' (+ 1),
-     * the experiment's block (conf_known: looked up) */
-    uint32_t           *var_ids;
-    size_t              nvar_ids;
+    /* this run's, never saved: the experiment's block (conf_known:
+     * looked up) */
     const ab_expdef_t  *conf;
     int                 conf_known;
 } ab_audit_exp_t;
@@ -73,35 +69,20 @@ typedef struct ab_audit_s {
                                    (+ 1), this run's: no hashing of names
                                    per line */
     size_t            nexp_ids;
-    /* this run's, never saved: per membership made in it (from
-     * ent_base, the memberships of earlier runs), where it is counted
-     * as entered: node << 16 | the state's variant id */
-    uint32_t         *ent;
-    size_t            nent;
-    size_t            ent_base;
 } ab_audit_t;
-
-/* What an exposure is to its membership's entry (its earliest
- * unforced exposure). */
-enum { AB_ENTRY_NO = 0, AB_ENTRY_NEW, AB_ENTRY_EARLIER, AB_ENTRY_TIE };
-
-typedef struct {
-    uint32_t  memb;
-    int       how;              /* AB_ENTRY_* */
-} ab_audit_entry_t;
 
 /*
  * A sound line with a visitor, once its exposures are applied: pairs are
- * the line's spans, ids its exposures as the state's ids, ent[i] what
- * exposure i is to its membership's entry. A visitor is counted as
- * entered at the node of its earliest exposure (a tie: the smaller node
- * name, then variant name), moved when an earlier one is read in the
- * same run: the count does not depend on the order of lines and files.
- * 0, or -1 when out of memory.
+ * the line's spans, ids its exposures as the state's ids. 0, or -1 when
+ * out of memory.
  */
 int ab_audit_line(ab_state_t *st, const ab_input_t *in, const ab_pline_t *pl,
-    const ab_ppair_t *pairs, const ab_pair_ids_t *ids,
-    const ab_audit_entry_t *ent);
+    const ab_ppair_t *pairs, const ab_pair_ids_t *ids);
+
+/* The id of line pl's node (st->audit's, made when new; 0 for a line
+ * without one and past AB_AUDIT_MAX_NODES), for the membership of an
+ * entry line (ab_state_expose()); -1 when out of memory. */
+int ab_audit_node(ab_state_t *st, const ab_pline_t *pl);
 
 /* The experiment's counters (by name), or NULL. */
 const ab_audit_exp_t *ab_audit_find(const ab_audit_t *a, const char *exp);
@@ -142,7 +123,8 @@ typedef struct {
     const char  *node;
     uint64_t     checked;
     uint64_t     mismatches;
-    uint64_t     visitors;      /* entered there */
+    uint64_t     visitors;      /* entered there, multi-variant ones
+                                   left out */
     double       share;         /* of the experiment's entered visitors */
     double       chi2;
     double       srm_p;

@@ -557,15 +557,14 @@ ab_line_log_apply(ab_state_t *st, const ab_input_t *in,
     const ab_pevent_t  *evs = sp->events + pl->event0;
     const char         *err;
     size_t              npairs = 0, i;
-    int64_t             entry;
     uint32_t            m;
     pair_t              pairs[MAX_PAIRS];
-    ab_audit_entry_t    ent[MAX_PAIRS];
     int                 ids[MAX_EVENTS];
     uint16_t            segs[AB_BY_MAX];
     uint32_t            vis;
     ab_rec_t            rec;
-    int                 have_segs = 0;
+    int                 have_segs = 0, node = pl->node_len > 0 ? -1 : 0;
+    int                 due;
 
     if (pl->oom) {
         st->oom = 1;
@@ -600,35 +599,37 @@ ab_line_log_apply(ab_state_t *st, const ab_input_t *in,
 
     /* Outside the exposure window (--since, --until) the line's
      * requests and events still count for earlier exposures. */
-    for (i = 0; i < npairs; i++) {
-        ent[i].how = AB_ENTRY_NO;
-        if (pairs[i].exp < 0 || !ab_input_in_window(in, pl->time)) {
+    for (i = 0; i < npairs && ab_input_in_window(in, pl->time); i++) {
+        if (pairs[i].exp < 0) {
             continue;
         }
-        /* what the exposure is to the membership's entry, for the node
-         * the visitor entered at (audit.h) */
-        m = ab_state_memb(st, vis, pairs[i].exp);
-        entry = m != AB_NONE ? st->membs[m].entry : INT64_MAX;
-        /* the segment values count only on an entry line: most lines of
-         * a returning visitor are later, and need none interned */
-        if (st->nseg > 0 && !have_segs && pl->time <= entry) {
+        /* the segment values and the node count only on an entry line
+         * (the membership's first, an earlier or one at the same time):
+         * most lines of a returning visitor are later, and need none
+         * interned */
+        due = 0;
+        if ((st->nseg > 0 && !have_segs) || node < 0) {
+            m = ab_state_memb(st, vis, pairs[i].exp);
+            due = m == AB_NONE || pl->time <= st->membs[m].entry;
+        }
+        if (due && st->nseg > 0 && !have_segs) {
             if (seg_ids(st, in, pl, segs) != 0) {
                 return -1;
             }
             have_segs = 1;
         }
+        if (due && node < 0 && (node = ab_audit_node(st, pl)) < 0) {
+            return -1;
+        }
         if (ab_state_expose(st, vis, pairs[i].exp, pairs[i].var, pl->time,
-                            have_segs ? segs : NULL) != 0)
+                            have_segs ? segs : NULL,
+                            node > 0 ? (uint32_t) node : 0) != 0)
         {
             return -1;
         }
-        ent[i].memb = m != AB_NONE ? m : (uint32_t) (st->nmemb - 1);
-        ent[i].how = m == AB_NONE ? AB_ENTRY_NEW
-                     : pl->time < entry ? AB_ENTRY_EARLIER
-                     : pl->time == entry ? AB_ENTRY_TIE : AB_ENTRY_NO;
     }
 
-    if (ab_audit_line(st, in, pl, sp->pairs, pairs, ent) != 0) {
+    if (ab_audit_line(st, in, pl, sp->pairs, pairs) != 0) {
         return -1;
     }
 

@@ -326,6 +326,10 @@ write_all(io_t *io, const ab_state_t *st, const ab_incr_t *inc)
     for (i = 0; i < st->nmemb * st->nseg; i++) {
         wvar(io, st->segs[i]);
     }
+    w64(io, st->memb_node != NULL);
+    for (i = 0; st->memb_node != NULL && i < st->nmemb; i++) {
+        wvar(io, st->memb_node[i]);
+    }
     w64(io, st->nfold_memb);
     for (i = 0; i < st->nfold_memb; i++) {
         wagg(io, &st->fold_agg[i]);
@@ -730,6 +734,28 @@ event_pairs_ok(const ab_state_t *st, const ab_tab_t *t)
 
 /* Indices in the loaded tables: lists end, point backwards (so cannot
  * loop) and stay inside their tables. */
+/* The memberships' entry nodes are nodes of the audit. */
+static int
+memb_nodes_ok(const ab_state_t *st)
+{
+    size_t  i;
+
+    if (st->memb_node == NULL) {
+        return 1;
+    }
+    if (st->audit == NULL) {
+        return 0;
+    }
+    for (i = 0; i < st->nmemb; i++) {
+        if (st->memb_node[i] >= st->audit->nodes.n) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
 static int
 indices_ok(const ab_state_t *st)
 {
@@ -914,6 +940,16 @@ read_all(io_t *io, ab_state_t *st, ab_incr_t *inc)
         st->segs[i] = (uint16_t) rsmall(io,
                                         st->segvals[i % st->nseg].n - 1);
     }
+    if ((n = r64(io)) > 1) {
+        io->err = 1;
+    } else if (n == 1) {
+        /* checked against the nodes once the audit is read */
+        st->memb_node = ralloc(io, st->nmemb, sizeof(*st->memb_node));
+        st->capmemb_node = st->memb_node != NULL ? st->nmemb : 0;
+    }
+    for (i = 0; !io->err && st->memb_node != NULL && i < st->nmemb; i++) {
+        st->memb_node[i] = (uint16_t) rsmall(io, UINT16_MAX);
+    }
     st->nfold_memb = rcount(io, 6, st->nmemb);
     st->fold_agg = ralloc(io, st->nfold_memb, sizeof(*st->fold_agg));
     st->fold_ebe = ralloc(io, st->nfold_memb, sizeof(*st->fold_ebe));
@@ -968,6 +1004,9 @@ read_all(io_t *io, ab_state_t *st, ab_incr_t *inc)
     if (!io->err && ab_audit_load(&st->audit, &(ab_audit_reader_t) {
                                       io, audit_rnum, audit_rstr }) != 0)
     {
+        io->err = 1;
+    }
+    if (!io->err && !memb_nodes_ok(st)) {
         io->err = 1;
     }
 }

@@ -24,7 +24,7 @@
 
 #include "state.h"
 
-#define AB_STATE_VERSION  7  /* 2: 128-bit money sums, capped refunds;
+#define AB_STATE_VERSION  8  /* 2: 128-bit money sums, capped refunds;
                                  per-visitor latest time (--retain);
                                  3: the earliest line time;
                                  4: CUPED history (lookback, per-membership
@@ -32,7 +32,9 @@
                                  5: funnel events' history (pairs, records);
                                  6: segments (--by: spec, values, the
                                  ids of each membership);
-                                 7: nodes and the assignment audit */
+                                 7: nodes and the assignment audit;
+                                 8: the entry node of each membership,
+                                 no entered counts in the audit */
 #define AB_FP_MAX         4096  /* bytes of a file's checksum */
 #define AB_FILE_KEEP_RUNS 1000  /* forget files unseen for this many runs */
 

@@ -140,6 +140,9 @@ ab_state_prune(ab_state_t *st, int exp)
             memmove(st->segs + map[m] * st->nseg, st->segs + m * st->nseg,
                     st->nseg * sizeof(*st->segs));
         }
+        if (st->memb_node != NULL) {
+            st->memb_node[map[m]] = st->memb_node[m];
+        }
         if (m < st->nfold_memb) {
             st->fold_agg[map[m]] = st->fold_agg[m];
             st->fold_ebe[map[m]] = st->fold_ebe[m];

@@ -204,7 +204,7 @@ ab_audit_text(FILE *out, const ab_rexp_t *x, size_t width)
         ab_ttab_wrap(out, width, buf);
     } else {
         ab_ttab_wrap(out, width, "Nodes (visitors by the node of their "
-                     "first exposure; SRM against the expected split):");
+                     "earliest exposure; SRM against the expected split):");
     }
     if (r->nnodes > 0 && nodes_text(out, r, width) != 0) {
         return -1;

@@ -12,6 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
+/* node ids are kept in 16 bits per membership */
+_Static_assert(AB_AUDIT_MAX_NODES <= 65536, "node ids past 16 bits");
+
 /* Records stay in memory up to RBUF_MAX (48 MB: a day of a busy shop
  * without a temporary file), then go to the spool RBUF_MAX at a time. */
 #define RBUF_RECS  (64 * 1024)
@@ -164,6 +167,7 @@ ab_state_free(ab_state_t *st)
         ab_intern_free(&st->segvals[i]);
     }
     free(st->segs);
+    free(st->memb_node);
     free(st->ua_cache);
     ab_tab_free(&st->visitors);
     ab_tab_free(&st->multi);
@@ -339,6 +343,41 @@ entry_segs(ab_state_t *st, size_t m, const uint16_t *seg, int tie)
 }
 
 
+/* Membership m's entry node: node for a new or earlier entry, the one
+ * of the bytewise smaller name on a tie. Nothing is kept (nor
+ * allocated) until a line has a node: before, every entry is at
+ * "(unknown)", id 0, which the zeroed array says of those made so far. */
+static int
+entry_node(ab_state_t *st, size_t m, uint32_t node, int isnew, int tie)
+{
+    const ab_intern_t  *names;
+    size_t              cap = st->capmemb_node;
+
+    if (node == 0 && st->memb_node == NULL) {
+        return 0;
+    }
+    /* room for every membership, m (at most st->nmemb) included */
+    if (st->nmemb >= cap) {
+        if (ab_grow_array((void **) &st->memb_node, &st->capmemb_node,
+                          st->nmemb + 1, sizeof(*st->memb_node)) != 0)
+        {
+            st->oom = 1;
+            return -1;
+        }
+        memset(st->memb_node + cap, 0,
+               (st->capmemb_node - cap) * sizeof(*st->memb_node));
+    }
+    names = &st->audit->nodes;
+    if (isnew || !tie
+        || strcmp(names->names[node], names->names[st->memb_node[m]]) < 0)
+    {
+        st->memb_node[m] = (uint16_t) node;
+    }
+
+    return 0;
+}
+
+
 uint32_t
 ab_state_memb(const ab_state_t *st, uint32_t vis, int exp)
 {
@@ -356,7 +395,7 @@ ab_state_memb(const ab_state_t *st, uint32_t vis, int exp)
 
 int
 ab_state_expose(ab_state_t *st, uint32_t vis, int exp, int var, int64_t t,
-    const uint16_t *seg)
+    const uint16_t *seg, uint32_t node)
 {
     uint32_t    m = ab_state_memb(st, vis, exp);
     ab_memb_t  *mb;
@@ -382,6 +421,9 @@ ab_state_expose(ab_state_t *st, uint32_t vis, int exp, int var, int64_t t,
             st->oom = 1;
             return -1;
         }
+        if (entry_node(st, st->nmemb, node, 1, 0) != 0) {
+            return -1;
+        }
         if (seg != NULL) {
             entry_segs(st, st->nmemb, seg, 0);
         }
@@ -395,6 +437,9 @@ ab_state_expose(ab_state_t *st, uint32_t vis, int exp, int var, int64_t t,
     }
 
     mb = &st->membs[m];
+    if (t <= mb->entry && entry_node(st, m, node, 0, t == mb->entry) != 0) {
+        return -1;
+    }
     if (seg != NULL && t <= mb->entry) {
         entry_segs(st, m, seg, t == mb->entry);
     }

@@ -6,7 +6,9 @@
  *   membership   16 bytes per (visitor, experiment): variant, entry time;
  *   order        a slot of the order table and 32 bytes per order id;
  *   segments     with --by only: 2 bytes per (membership, dimension), in
- *                segs beside the memberships, so that ab_memb_t stays 16.
+ *                segs beside the memberships, so that ab_memb_t stays 16;
+ *   nodes        once a line has a `node`: 2 bytes per membership, the
+ *                node of its entry line (audit.h), in memb_node.
  *
  * Requests and events are not kept in memory: each becomes a 24-byte
  * record in a spool file, read back once after the input, when every
@@ -178,6 +180,11 @@ typedef struct {
     ab_device_cache_t  *ua_cache;       /* --by device, made on first use */
     struct ab_audit_s  *audit;          /* nodes and the audit (audit.h);
                                            NULL until a line needs it */
+    /* per membership the node id (audit->nodes) of its entry line; NULL
+     * until a line has a node, when the memberships before it were all
+     * entered at "(unknown)" */
+    uint16_t           *memb_node;
+    size_t              capmemb_node;
 
     int                 oom;
     int                 spool_failed;   /* with oom: the spool, not memory */
@@ -210,12 +217,14 @@ uint32_t ab_state_visitor_key(ab_state_t *st, ab_key_t key);
 
 /* An unforced exposure of visitor vis to (exp, var) at time t (the
  * caller leaves out those outside --since and --until); seg: the line's
- * segment value ids (st->nseg of them), NULL without --by. The entry
- * line's values are the membership's: an earlier exposure replaces
- * them, one at the same time keeps the bytewise smaller per dimension,
- * so that the order of lines and files does not matter. */
+ * segment value ids (st->nseg of them), NULL without --by; node: the
+ * line's node id (audit.h; 0, "(unknown)", for a line without one, and
+ * whenever the line is not the entry's). The entry line's values are the
+ * membership's: an earlier exposure replaces them, one at the same time
+ * keeps the bytewise smaller per dimension and the bytewise smaller node
+ * name, so that the order of lines and files does not matter. */
 int ab_state_expose(ab_state_t *st, uint32_t vis, int exp, int var,
-    int64_t t, const uint16_t *seg);
+    int64_t t, const uint16_t *seg, uint32_t node);
 
 /* The membership of visitor vis in experiment exp, or AB_NONE. */
 uint32_t ab_state_memb(const ab_state_t *st, uint32_t vis, int exp);

@@ -5,7 +5,9 @@ scripts/abstat-reference.
 The assignment is docs/assignment.md's, written here from the document
 with the Python xxhash package: holdout, then the layer range, then
 traffic, then the variant bucket. A visitor counts for the node of the
-line of their earliest exposure, in the variant of that exposure.
+line of their earliest exposure to the experiment (at equal times the
+smallest node name: Python compares str by code point, which is UTF-8's
+byte order), in their variant, unless they saw two variants.
 """
 import xxhash
 
@@ -44,7 +46,7 @@ class Audit:
         self.named = False
         self.node = NO_NODE
         self.line_ctx = None
-        self.exposures = []     # (exp, var, entered, node, t, uid)
+        self.exposures = []     # (exp, var, node, t, uid)
         self.forced = []        # (exp, node)
         self.conf = None
 
@@ -55,9 +57,9 @@ class Audit:
         if inside:
             self.forced.extend(forced)
 
-    def exposure(self, exp, var, entered):
+    def exposure(self, exp, var):
         node, t, uid = self.line_ctx
-        self.exposures.append((exp, var, entered, node, t, uid))
+        self.exposures.append((exp, var, node, t, uid))
 
     def configure(self, weights, specs):
         """weights: exp -> [(variant, weight)] (--conf-weights); specs:
@@ -91,7 +93,7 @@ def _audit(a, exp, iso):
     skipped["forced"] = sum(1 for e in a.forced if e == exp)
     by_node, examples = {}, []
     d = a.conf.get(exp)
-    for e, var, _, node, t, uid in a.exposures:
+    for e, var, node, t, uid in a.exposures:
         if e != exp:
             continue
         if d is None:
@@ -125,16 +127,20 @@ def report(out, exp, a, variants, w, srm_test, iso):
     """Adds "nodes" (when the log has nodes) and "audit" (with the
     configuration) to the experiment's object out."""
     if a.named:
-        # a visitor entered at the node of its earliest exposure; at
-        # the same time the smaller node, then variant, name
-        first = {}
-        for e, var, _, node, t, uid in a.exposures:
-            if e == exp and (uid not in first or (t, node, var) < first[uid]):
+        # a visitor entered at the node of its earliest exposure (at
+        # the same time the smaller node name), unless multi-variant
+        first, seen = {}, {}    # uid -> (t, node, var); uid -> variants
+        for e, var, node, t, uid in a.exposures:
+            if e != exp:
+                continue
+            seen.setdefault(uid, set()).add(var)
+            if uid not in first or (t, node) < first[uid][:2]:
                 first[uid] = (t, node, var)
         counts = {}
-        for _, node, var in first.values():
-            c = counts.setdefault(node, {})
-            c[var] = c.get(var, 0) + 1
+        for uid, (_, node, var) in first.items():
+            if len(seen[uid]) == 1:
+                c = counts.setdefault(node, {})
+                c[var] = c.get(var, 0) + 1
         total = sum(sum(c.get(v, 0) for v in variants)
                     for c in counts.values())
         nodes = []

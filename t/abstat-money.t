@@ -150,7 +150,7 @@ subtest 'a state of the int64 layout (version 1) is refused clearly' => sub {
     local $/;
     my $bytes = <$fh>;
     close $fh;
-    is(unpack('L', substr($bytes, 8, 4)), 7, 'states are written as version 7');
+    is(unpack('L', substr($bytes, 8, 4)), 8, 'states are written as version 8');
     substr($bytes, 8, 4) = pack 'L', 1;
     my $old = "$dir/state.v1";
     open $fh, '>:raw', $old or die;

@@ -57,15 +57,15 @@ test_exposures(void)
     a = ab_intern(&st.vars[e], "a", 1);
     b = ab_intern(&st.vars[e], "b", 1);
 
-    ab_state_expose(&st, v1, e, a, 300, NULL);
-    ab_state_expose(&st, v1, e, a, 100, NULL);
-    ab_state_expose(&st, v1, e, a, 200, NULL);
+    ab_state_expose(&st, v1, e, a, 300, NULL, 0);
+    ab_state_expose(&st, v1, e, a, 100, NULL, 0);
+    ab_state_expose(&st, v1, e, a, 200, NULL, 0);
     tap_ok(st.nmemb == 1 && st.membs[0].entry == 100,
            "entry is the earliest exposure in any order");
 
-    ab_state_expose(&st, v2, e, a, 10, NULL);
-    ab_state_expose(&st, v2, e, b, 20, NULL);
-    ab_state_expose(&st, v2, e, b, 30, NULL);
+    ab_state_expose(&st, v2, e, a, 10, NULL, 0);
+    ab_state_expose(&st, v2, e, b, 20, NULL, 0);
+    ab_state_expose(&st, v2, e, b, 30, NULL, 0);
     tap_ok(st.membs[1].var == AB_VAR_MULTI, "second variant: multi");
     tap_ok(st.multi.n == 2, "both variants remembered once each");
 
