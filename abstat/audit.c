@@ -384,7 +384,7 @@ ab_audit_merge(ab_audit_t **dstp, const ab_audit_t *src)
     ab_audit_node_t           *dn;
     ab_audit_example_t         x;
     size_t                     i, j, k;
-    int                        node, v;
+    int                        node;
 
     if (src == NULL) {
         return 0;
@@ -414,25 +414,6 @@ ab_audit_merge(ab_audit_t **dstp, const ab_audit_t *src)
             }
             dn->checked += sn->checked;
             dn->mismatches += sn->mismatches;
-            for (k = 0; k < sn->nentered; k++) {
-                if (sn->entered[k] == 0) {
-                    continue;
-                }
-                v = ab_intern(&de->vars, se->vars.names[k], se->vars.lens[k]);
-                if (v < 0) {
-                    return -1;
-                }
-                if ((size_t) v >= dn->nentered) {
-                    if (ab_resize_zero((void **) &dn->entered, dn->nentered,
-                                       (size_t) v + 1, sizeof(*dn->entered))
-                        != 0)
-                    {
-                        return -1;
-                    }
-                    dn->nentered = (size_t) v + 1;
-                }
-                dn->entered[v] += sn->entered[k];
-            }
         }
         for (j = 0; j < se->nex; j++) {
             x = se->ex[j];
@@ -442,6 +423,80 @@ ab_audit_merge(ab_audit_t **dstp, const ab_audit_t *src)
     }
 
     return 0;
+}
+
+
+struct ab_audit_given_s {
+    uint32_t  node;
+    uint32_t  var;              /* in given_vars */
+    uint64_t  n;
+};
+
+
+int
+ab_audit_give(ab_audit_t **ap, const char *exp, size_t elen,
+    const char *node, size_t nlen, const char *var, size_t vlen, uint64_t n)
+{
+    ab_audit_exp_t  *e;
+    int              nd, v;
+
+    if (*ap == NULL && (*ap = audit_new()) == NULL) {
+        return -1;
+    }
+    if ((e = exp_of(*ap, exp, elen)) == NULL) {
+        return -1;
+    }
+    nd = ab_intern(&(*ap)->nodes, node, nlen);
+    if (e->given_vars.limit == 0) {
+        ab_intern_init(&e->given_vars, AB_MAX_EXP_VARIANTS);
+    }
+    if ((v = ab_intern(&e->given_vars, var, vlen)) < 0
+        || ab_grow_array((void **) &e->given, &e->capgiven, e->ngiven + 1,
+                         sizeof(*e->given)) != 0)
+    {
+        return -1;
+    }
+    e->given[e->ngiven].node = nd >= 0 ? (uint32_t) nd : 0;
+    e->given[e->ngiven].var = (uint32_t) v;
+    e->given[e->ngiven++].n = n;
+
+    return 0;
+}
+
+
+void
+ab_audit_entries(const ab_state_t *st, int e,
+    void (*fn)(void *ctx, const char *node, const char *var, uint64_t n),
+    void *ctx)
+{
+    const ab_audit_t  *a = st->audit;
+    size_t             nv = st->vars[e].n, nn, m, k;
+    uint64_t          *count;
+
+    if (a == NULL || nv == 0) {
+        return;
+    }
+    nn = a->nodes.n;
+    if ((count = calloc(nn * nv + 1, sizeof(*count))) == NULL) {
+        return;
+    }
+    for (m = 0; m < st->nmemb; m++) {
+        const ab_memb_t  *mb = &st->membs[m];
+        size_t            node = st->memb_node ? st->memb_node[m] : 0;
+
+        if (mb->exp == e && mb->var != AB_VAR_MULTI && mb->var < nv
+            && node < nn)
+        {
+            count[node * nv + mb->var]++;
+        }
+    }
+    for (k = 0; k < nn * nv; k++) {
+        if (count[k] > 0) {
+            fn(ctx, a->nodes.names[k / nv], st->vars[e].names[k % nv],
+               count[k]);
+        }
+    }
+    free(count);
 }
 
 
@@ -456,6 +511,10 @@ ab_audit_free(ab_audit_t *a)
     /* a damaged state file may leave names without their counters */
     for (i = 0; i < a->exps.n && i < a->cap; i++) {
         free(a->e[i].nodes);
+        free(a->e[i].given);
+        if (a->e[i].given_vars.limit != 0) {
+            ab_intern_free(&a->e[i].given_vars);
+        }
     }
     free(a->e);
     free(a->exp_ids);
@@ -634,6 +693,30 @@ cmp_node(const void *x, const void *y)
  * as the variants' own counts leave them out. Counted from the
  * memberships, not as lines come, so that the order of lines and files
  * does not matter. NULL when out of memory. */
+/* What abstat merge was given (ab_audit_give()) into count, as
+ * entries_by_node() counts memberships. */
+static void
+given_entries(const ab_audit_t *a, const ab_rexp_t *x, size_t nnodes,
+    uint64_t *count)
+{
+    const ab_audit_exp_t  *e = ab_audit_find(a, x->name);
+    size_t                 i, k;
+
+    for (i = 0; e != NULL && i < e->ngiven; i++) {
+        const struct ab_audit_given_s  *g = &e->given[i];
+
+        for (k = 0; k < x->nvariants; k++) {
+            if (g->node < nnodes
+                && strcmp(e->given_vars.names[g->var], x->variants[k].name)
+                   == 0)
+            {
+                count[g->node * x->nvariants + k] += g->n;
+            }
+        }
+    }
+}
+
+
 static uint64_t *
 entries_by_node(const ab_state_t *st, const ab_rexp_t *x, size_t nnodes)
 {
@@ -659,6 +742,7 @@ entries_by_node(const ab_state_t *st, const ab_rexp_t *x, size_t nnodes)
             col[v] = (uint32_t) i + 1;
         }
     }
+    given_entries(st->audit, x, nnodes, count);
     for (m = 0; m < st->nmemb; m++) {
         mb = &st->membs[m];
         if (mb->exp != e || mb->var == AB_VAR_MULTI

@@ -53,6 +53,11 @@ typedef struct {
     size_t              nnodes;
     ab_audit_example_t  ex[AB_AUDIT_EXAMPLES];
     size_t              nex;
+    /* abstat merge, which has no memberships: the visitors who entered
+     * at each node, by variant name, as the partials counted them */
+    ab_intern_t         given_vars;
+    struct ab_audit_given_s  *given;    /* (node, variant, visitors) */
+    size_t              ngiven, capgiven;
     /* this run's, never saved: the experiment's block (conf_known:
      * looked up) */
     const ab_expdef_t  *conf;
@@ -110,10 +115,22 @@ typedef struct {
 
 void ab_audit_save(const ab_audit_t *a, const ab_audit_writer_t *w);
 
-/* Adds src's counters to *dst (made when NULL), by the names of nodes,
- * experiments and variants; the examples kept the least of both. -1 out
- * of memory. */
+/* Adds src's counters to *dst (made when NULL), by the names of nodes
+ * and experiments; the examples kept the least of both. -1 out of
+ * memory. */
 int ab_audit_merge(ab_audit_t **dst, const ab_audit_t *src);
+
+/* abstat merge: n more visitors of experiment exp entered at node in
+ * variant var (*a made when NULL); the report counts these instead of
+ * memberships. -1 out of memory. */
+int ab_audit_give(ab_audit_t **a, const char *exp, size_t elen,
+    const char *node, size_t nlen, const char *var, size_t vlen, uint64_t n);
+
+/* abstat reduce: calls fn for each (node, variant) of experiment e with
+ * visitors who entered there, counted from st's memberships. */
+void ab_audit_entries(const ab_state_t *st, int e,
+    void (*fn)(void *ctx, const char *node, const char *var, uint64_t n),
+    void *ctx);
 int ab_audit_load(ab_audit_t **a, const ab_audit_reader_t *r);
 
 

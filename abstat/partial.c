@@ -101,6 +101,15 @@ audit_str(void *io, const char *s)
 }
 
 
+static void
+put_entry(void *io, const char *node, const char *var, uint64_t n)
+{
+    put(io, n);
+    put_str(io, node);
+    put_str(io, var);
+}
+
+
 /* The trend sums of experiment e by bucket (AB_BUCKET_DAY, _HOUR). */
 static void
 put_trend(out_t *o, ab_pass_t *p, int e, int bucket)
@@ -200,6 +209,11 @@ put_exp(out_t *o, ab_state_t *st, ab_pass_t *p, int e)
 
     put_trend(o, p, e, AB_BUCKET_DAY);
     put_trend(o, p, e, AB_BUCKET_HOUR);
+
+    /* the node each visitor entered at (audit.h), counted from the
+     * memberships: (node, variant, visitors), then a 0 */
+    ab_audit_entries(st, e, put_entry, o);
+    put(o, 0);
 }
 
 
@@ -628,6 +642,25 @@ read_exp(in_t *f, int phase, ab_state_t *st, ab_pass_t *p, ab_merged_t *m,
                                  ? &m->trend[e] : NULL);
     rc |= get_trend(f, vmap, nv, phase == 1 && bucket == AB_BUCKET_HOUR
                                  ? &m->trend[e] : NULL);
+
+    while (!f->bad) {
+        uint64_t     k = get(f);
+        size_t       nlen, vlen;
+        const char  *node, *var;
+
+        if (k == 0) {
+            break;
+        }
+        node = get_str(f, &nlen);
+        var = get_str(f, &vlen);
+        if (phase == 1 && !f->bad
+            && ab_audit_give(&st->audit, st->exps.names[e], st->exps.lens[e],
+                             node, nlen, var, vlen, k) != 0)
+        {
+            return -1;
+        }
+    }
+
     return rc;
 }
 
