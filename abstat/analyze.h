@@ -127,6 +127,11 @@ void ab_experiment_free(ab_rexp_t *x);
  * entered at once: the enrollment rate of power.c. */
 double ab_entry_span_days(const ab_pass_t *p, int e);
 
+/* The first and last entry into experiment e (INT64_MAX and INT64_MIN
+ * when none): of its memberships, or what merge was given. */
+void ab_entry_range(const ab_pass_t *p, int e, int64_t *first,
+    int64_t *last);
+
 /* What a metric named name is: AB_METRIC_* (0 for none). */
 enum { AB_METRIC_NONE, AB_METRIC_BUSINESS, AB_METRIC_CAPPED,
        AB_METRIC_GUARDRAIL };

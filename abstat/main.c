@@ -1117,6 +1117,17 @@ opts_free(opts_t *o)
 }
 
 
+/* The HTML page's charts are over time: day buckets unless --bucket
+ * says otherwise (report, merge and state prune alike). */
+static void
+html_buckets(opts_t *o)
+{
+    if (o->format == FMT_HTML && o->cfg.bucket == AB_BUCKET_NONE) {
+        o->cfg.bucket = AB_BUCKET_DAY;
+    }
+}
+
+
 /* The options of the analysis, once the command line is read. */
 static void
 cfg_from_opts(opts_t *o)
@@ -1261,9 +1272,7 @@ state_main(int argc, char **argv)
     if (o.trend_table && (o.format != FMT_CSV || !o.cfg.bucket)) {
         state_usage("--table trend needs --format csv and --bucket%s", "");
     }
-    if (o.format == FMT_HTML && o.cfg.bucket == AB_BUCKET_NONE) {
-        o.cfg.bucket = AB_BUCKET_DAY;
-    }
+    html_buckets(&o);
     cfg_from_opts(&o);
 
     if ((rc = state_lock(&o)) != 0) {
@@ -1472,9 +1481,7 @@ merge_main(int argc, char **argv)
         usage_error("--table segments needs --by, which partials do not "
                     "keep yet%s", "");
     }
-    if (o.format == FMT_HTML && o.cfg.bucket == AB_BUCKET_NONE) {
-        o.cfg.bucket = AB_BUCKET_DAY;
-    }
+    html_buckets(&o);
     if ((lookback = ab_partial_lookback(files[0], err, sizeof(err))) < 0) {
         fprintf(stderr, "abstat: %s\n", err);
         opts_free(&o);
@@ -1750,10 +1757,7 @@ main(int argc, char **argv)
     if (o.segments_table && (o.format != FMT_CSV || o.by.n == 0)) {
         usage_error("--table segments needs --format csv and --by%s", "");
     }
-    if (o.format == FMT_HTML && o.cfg.bucket == AB_BUCKET_NONE) {
-        /* The page's charts are over time. */
-        o.cfg.bucket = AB_BUCKET_DAY;
-    }
+    html_buckets(&o);
     cfg_from_opts(&o);
 
     if (ab_state_init(&st) != 0

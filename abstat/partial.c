@@ -149,7 +149,7 @@ static void
 put_exp(out_t *o, ab_state_t *st, ab_pass_t *p, int e)
 {
     size_t       nv = st->vars[e].n, nev = st->events.n, i, v;
-    int64_t      first = INT64_MAX, last = INT64_MIN;
+    int64_t      first, last;
     ab_esums_t   es;
 
     put_str(o, st->exps.names[e]);
@@ -169,12 +169,7 @@ put_exp(out_t *o, ab_state_t *st, ab_pass_t *p, int e)
         put(o, p->multi[e][v]);
     }
 
-    for (i = 0; i < st->nmemb; i++) {
-        if (st->membs[i].exp == e && st->membs[i].var != AB_VAR_MULTI) {
-            first = st->membs[i].entry < first ? st->membs[i].entry : first;
-            last = st->membs[i].entry > last ? st->membs[i].entry : last;
-        }
-    }
+    ab_entry_range(p, e, &first, &last);
     put(o, (uint64_t) first);
     put(o, (uint64_t) last);
 
@@ -484,18 +479,6 @@ ab_partial_lookback(const char *path, char *err, size_t errlen)
 
 /* The trend cells of one partial, variants as the merged state's. */
 static int
-cmp_cell(const void *a, const void *b)
-{
-    const ab_trend_cell_t  *x = a, *y = b;
-
-    if (x->start != y->start) {
-        return x->start < y->start ? -1 : 1;
-    }
-    return (x->variant > y->variant) - (x->variant < y->variant);
-}
-
-
-static int
 get_trend(in_t *f, const int *vmap, size_t nv, ab_trend_sums_t *into)
 {
     ab_trend_sums_t  t;
@@ -529,7 +512,7 @@ get_trend(in_t *f, const int *vmap, size_t nv, ab_trend_sums_t *into)
         free(t.cells);
         return 0;
     }
-    qsort(t.cells, t.ncells, sizeof(*t.cells), cmp_cell);
+    ab_trend_sums_sort(&t);
     rc = ab_trend_sums_add(into, &t);
     free(t.cells);
 

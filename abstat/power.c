@@ -150,25 +150,31 @@ ab_power(const ab_estimate_t *t, const ab_estimate_t *c, int rel,
 }
 
 
-double
-ab_entry_span_days(const ab_pass_t *p, int e)
+void
+ab_entry_range(const ab_pass_t *p, int e, int64_t *first, int64_t *last)
 {
     const ab_state_t  *st = p->st;
-    int64_t            first = INT64_MAX, last = INT64_MIN;
     size_t             i;
 
-    if (p->given_span != NULL) {
-        first = p->given_span[2 * e];
-        last = p->given_span[2 * e + 1];
-    }
+    *first = p->given_span != NULL ? p->given_span[2 * e] : INT64_MAX;
+    *last = p->given_span != NULL ? p->given_span[2 * e + 1] : INT64_MIN;
     for (i = 0; i < st->nmemb; i++) {
         const ab_memb_t  *mb = &st->membs[i];
 
         if (mb->exp == e && mb->var != AB_VAR_MULTI) {
-            first = mb->entry < first ? mb->entry : first;
-            last = mb->entry > last ? mb->entry : last;
+            *first = mb->entry < *first ? mb->entry : *first;
+            *last = mb->entry > *last ? mb->entry : *last;
         }
     }
+}
+
+
+double
+ab_entry_span_days(const ab_pass_t *p, int e)
+{
+    int64_t  first, last;
+
+    ab_entry_range(p, e, &first, &last);
 
     return last > first ? (double) (last - first) / 86400e6 : NAN;
 }

@@ -253,6 +253,22 @@ cmp_cell(const ab_trend_cell_t *x, const ab_trend_cell_t *y)
 }
 
 
+static int
+cmp_cell_q(const void *a, const void *b)
+{
+    return cmp_cell(a, b);
+}
+
+
+void
+ab_trend_sums_sort(ab_trend_sums_t *s)
+{
+    if (s->ncells > 1) {
+        qsort(s->cells, s->ncells, sizeof(*s->cells), cmp_cell_q);
+    }
+}
+
+
 int
 ab_trend_sums_add(ab_trend_sums_t *a, const ab_trend_sums_t *b)
 {

@@ -66,6 +66,10 @@ int ab_trend_sums(const ab_pass_t *p, int e, const ab_msel_t *sel,
  * with the same variant ids. -1 when out of memory (a unchanged). */
 int ab_trend_sums_add(ab_trend_sums_t *a, const ab_trend_sums_t *b);
 
+/* Puts s's cells in the order ab_trend_sums_add() reads, (start,
+ * variant): after the variants were renumbered (merge). */
+void ab_trend_sums_sort(ab_trend_sums_t *s);
+
 /* Whether s is canonical with variant ids below nvars: what
  * ab_trend_from_sums() needs, to check sums read from a file. */
 int ab_trend_sums_valid(const ab_trend_sums_t *s, size_t nvars);
