@@ -46,7 +46,25 @@ typedef struct ab_pass_s {
     const int64_t      *given_span;     /* [2 e], [2 e + 1]; INT64_MAX,
                                            INT64_MIN: none */
     const struct ab_trend_sums_s  *given_trend;    /* cfg->bucket's */
+    const struct ab_given_dim_s   *given_dims;     /* [e * AB_BY_MAX + d] */
 } ab_pass_t;
+
+/*
+ * What merge has of one dimension of one experiment (--by): per value
+ * of the merged state's st->segvals[d] (by id), whether a partial saw it,
+ * its visitors, and its cell as reduce wrote it: the sums, the funnel
+ * and multi-variant counts ([value][var * nevents + event], [value][var]).
+ * segments.c pools the values into segments as a report would.
+ */
+typedef struct ab_given_dim_s {
+    ab_esums_t   cells;         /* ncells: one per value id */
+    uint8_t     *seen;
+    uint64_t    *visitors;
+    uint64_t    *event_count;
+    uint64_t    *event_pre;     /* NULL without CUPED */
+    uint64_t    *event_both;
+    uint64_t    *multi;
+} ab_given_dim_t;
 
 /* ab_analyze() in its parts: the report's fixed fields, the pass over the
  * records (requests and events credited to memberships; rep's counts of
@@ -105,6 +123,25 @@ typedef struct ab_segplans_s  ab_segplans_t;
 ab_segplans_t *ab_segplans_make(const ab_pass_t *p, int e);
 const ab_cellmap_t *ab_segplans_cells(const ab_segplans_t *pl);
 void ab_segplans_free(ab_segplans_t *pl);
+
+/* The plans of reduce: every value a segment of its own, none pooled
+ * (--by-top pools at merge, over every partial's visitors). */
+ab_segplans_t *ab_segplans_values(const ab_pass_t *p, int e);
+
+/* Segment s of dimension d of pl: what a partial keeps of it. */
+typedef struct {
+    const char      *name;
+    uint64_t         visitors;
+    size_t           cell;          /* in the sums of pl's cells */
+    const uint64_t  *event_count;   /* [var * nevents + event] */
+    const uint64_t  *event_pre;     /* NULL without CUPED */
+    const uint64_t  *event_both;
+    const uint64_t  *multi;         /* [var] */
+} ab_segcell_t;
+
+size_t ab_segplans_count(const ab_segplans_t *pl, size_t d);
+void ab_segplans_at(const ab_pass_t *p, int e, const ab_segplans_t *pl,
+    size_t d, size_t s, ab_segcell_t *out);
 
 /* The segments' reports and their heterogeneity into x, whose own rows
  * are made, from the sums es that pl's cells were filled into. */

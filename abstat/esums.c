@@ -83,6 +83,60 @@ ab_esums_build(const ab_pass_t *p, int e, const ab_cellmap_t *cm, int caps,
 }
 
 
+/* Adds cell from of a to cell to of es. */
+static int
+add_cell(ab_esums_t *es, size_t to, const ab_esums_t *a, size_t from)
+{
+    size_t  v;
+
+    for (v = 0; v < es->nvars; v++) {
+        ab_msums_merge(&es->sums[to * es->nvars + v],
+                       &a->sums[from * a->nvars + v]);
+    }
+
+    return es->caps ? ab_capset_merge(&es->caps[to], &a->caps[from]) : 0;
+}
+
+
+int
+ab_esums_pool(const ab_esums_t *all, const ab_esums_t *const *values,
+    const ab_cellmap_t *cm, ab_esums_t *es)
+{
+    size_t  d, v, c;
+    int     rc;
+
+    memset(es, 0, sizeof(*es));
+    es->nvars = all->nvars;
+    es->ncells = cm->ncells;
+    es->sums = calloc(es->ncells * es->nvars + 1, sizeof(*es->sums));
+    if (all->caps != NULL) {
+        es->caps = calloc(es->ncells + 1, sizeof(*es->caps));
+    }
+    if (es->sums == NULL || (all->caps != NULL && es->caps == NULL)) {
+        ab_esums_free(es);
+        return -1;
+    }
+
+    rc = add_cell(es, 0, all, 0);
+    for (d = 0; d < cm->ndims; d++) {
+        for (v = 0; v < values[d]->ncells; v++) {
+            if (cm->map[d][v] != AB_CELL_NONE) {
+                rc |= add_cell(es, cm->base[d] + cm->map[d][v], values[d], v);
+            }
+        }
+    }
+    for (c = 0; es->caps && c < es->ncells; c++) {
+        ab_capset_finish(&es->caps[c]);
+    }
+    if (rc != 0) {
+        ab_esums_free(es);
+        return -1;
+    }
+
+    return 0;
+}
+
+
 void
 ab_esums_free(ab_esums_t *es)
 {

@@ -45,6 +45,13 @@ struct ab_pass_s;
 int ab_esums_build(const struct ab_pass_s *p, int e, const ab_cellmap_t *cm,
     int caps, ab_esums_t *es);
 
+/* The sums of cm's cells made from sums of finer ones (abstat merge):
+ * cell 0 a copy of all's, segment s of dimension d the sum of the cells
+ * of values[d] (one per value id) that cm->map[d] maps to s. Capped
+ * histograms when all has them. -1 out of memory. */
+int ab_esums_pool(const ab_esums_t *all, const ab_esums_t *const *values,
+    const ab_cellmap_t *cm, ab_esums_t *es);
+
 void ab_esums_free(ab_esums_t *es);
 
 #endif /* ABSTAT_ESUMS_H */

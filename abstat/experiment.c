@@ -620,6 +620,24 @@ fail:
 }
 
 
+/* abstat merge with --by: the segments' sums, pooled from the values
+ * the partials gave as plans pool them. */
+static int
+given_segments(const ab_pass_t *p, int e, const ab_segplans_t *plans,
+    ab_esums_t *es)
+{
+    const ab_esums_t  *values[AB_BY_MAX];
+    size_t             d;
+
+    for (d = 0; d < p->st->nseg; d++) {
+        values[d] = &p->given_dims[(size_t) e * AB_BY_MAX + d].cells;
+    }
+
+    return ab_esums_pool(&p->given_sums[e], values, ab_segplans_cells(plans),
+                         es);
+}
+
+
 int
 ab_experiment_report(const ab_pass_t *p, int e, ab_rexp_t *x)
 {
@@ -652,9 +670,14 @@ ab_experiment_report(const ab_pass_t *p, int e, ab_rexp_t *x)
     {
         goto done;
     }
-    if (p->given_sums != NULL) {
+    if (p->given_sums != NULL && plans == NULL) {
         /* abstat merge: the partials' sums, freed with the pass */
         es = p->given_sums[e];
+    }
+    if (p->given_sums != NULL && plans != NULL
+        && given_segments(p, e, plans, &es) != 0)
+    {
+        goto done;
     }
     if (cfg->cap_pct > 0) {
         cap = ab_capset_percentile(&es.caps[0], cfg->cap_pct);
@@ -686,10 +709,10 @@ done:
     if (rc != 0) {
         ab_experiment_free(x);
     }
-    ab_segplans_free(plans);
-    if (p->given_sums == NULL) {
+    if (p->given_sums == NULL || plans != NULL) {
         ab_esums_free(&es);
     }
+    ab_segplans_free(plans);
     free(order);
 
     return rc;

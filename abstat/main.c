@@ -87,6 +87,7 @@ typedef struct {
     const char     *not_reduce; /* the same for reduce --orders */
     const char     *not_merge;  /* the first reading option: merge's input
                                    was read by reduce */
+    int             by_top_given;
     const char     *not_visitor_round;  /* what reduce's visitor round
                                            cannot keep in a partial yet */
     int             orders;     /* reduce: --orders */
@@ -144,7 +145,8 @@ static const char  usage_reduce_text[] =
     "\n"
     "The visitor round: reads the visitor shard files of a group of\n"
     "shards and their resolved orders as report does, and writes the\n"
-    "additive sums of their report to PARTIAL, for abstat merge.\n"
+    "additive sums of their report to PARTIAL, for abstat merge; with\n"
+    "--by (map's dimensions), a cell for every value.\n"
     "\n"
     "The order round (docs/fleet.md): reads the order shard files of\n"
     "abstat map (.o), all of one or more order shards, resolves every\n"
@@ -159,7 +161,8 @@ static const char  usage_merge_text[] =
     "\n"
     "Adds up the partials of abstat reduce and prints the report: the\n"
     "bytes abstat report prints over the same files. The reading\n"
-    "options belong to reduce; see man abstat and docs/fleet.md.\n";
+    "options (--by among them) belong to reduce; --by-top pools the\n"
+    "segments here. See man abstat and docs/fleet.md.\n";
 
 
 static const char  usage_map_text[] =
@@ -380,7 +383,7 @@ reading_option(int c)
 {
     switch (c) {
     case 'e': case OPT_SINCE: case OPT_UNTIL: case OPT_EVENTS: case OPT_STATE:
-    case OPT_BY: case OPT_BY_TOP: case OPT_CUPED: case OPT_NO_CUPED:
+    case OPT_BY: case OPT_CUPED: case OPT_NO_CUPED:
     case OPT_CUPED_LOOKBACK: case OPT_CONFIG_HISTORY: case OPT_RETAIN:
     case OPT_LATE: case OPT_NO_WAIT: case OPT_MAX_BAD:
         return 1;
@@ -461,7 +464,7 @@ parse_options(int argc, char **argv, opts_t *o)
         if (reading_option(c) && o->not_merge == NULL) {
             o->not_merge = long_name(c);
         }
-        if ((c == OPT_BY || c == OPT_STATE || c == OPT_CONFIG_HISTORY)
+        if ((c == OPT_STATE || c == OPT_CONFIG_HISTORY)
             && o->not_visitor_round == NULL)
         {
             o->not_visitor_round = long_name(c);
@@ -709,6 +712,7 @@ parse_options(int argc, char **argv, opts_t *o)
                             "'%s'", optarg);
             }
             o->by.top = (size_t) d;
+            o->by_top_given = 1;
             break;
         case 'q':
             o->in.quiet = 1;
@@ -1477,22 +1481,23 @@ merge_main(int argc, char **argv)
     if (o.trend_table && (o.format != FMT_CSV || !o.cfg.bucket)) {
         usage_error("--table trend needs --format csv and --bucket%s", "");
     }
-    if (o.segments_table) {
-        usage_error("--table segments needs --by, which partials do not "
-                    "keep yet%s", "");
-    }
     html_buckets(&o);
-    if ((lookback = ab_partial_lookback(files[0], err, sizeof(err))) < 0) {
+    /* what the partials were reduced with: their CUPED and --by */
+    if (ab_partial_head(files[0], &lookback, &o.by, err, sizeof(err)) != 0) {
         fprintf(stderr, "abstat: %s\n", err);
         opts_free(&o);
         return EXIT_INPUT;
+    }
+    if (o.segments_table && (o.format != FMT_CSV || o.by.n == 0)) {
+        usage_error("--table segments needs --format csv and partials "
+                    "reduced with --by%s", "");
     }
     o.cfg.cuped = lookback > 0;
     o.cfg.cuped_lookback = lookback;
     cfg_from_opts(&o);
 
     memset(&p, 0, sizeof(p));
-    if (ab_state_init(&st) != 0) {
+    if (ab_state_init(&st) != 0 || ab_state_by(&st, o.cfg.by) != 0) {
         fprintf(stderr, "abstat: out of memory\n");
         return EXIT_INTERNAL;
     }
@@ -1741,6 +1746,10 @@ main(int argc, char **argv)
             usage_error("reduce needs --output PARTIAL and the shard files "
                         "of a group of visitor shards (and their resolved "
                         "orders)%s", "");
+        }
+        if (o.by_top_given) {
+            usage_error("--by-top pools the segments of every partial: give "
+                        "it to abstat merge%s", "");
         }
         if (o.not_visitor_round != NULL) {
             usage_error("partials do not keep what %s needs yet: report "

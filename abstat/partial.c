@@ -145,40 +145,37 @@ put_trend(out_t *o, ab_pass_t *p, int e, int bucket)
 }
 
 
+/* A cell's funnel counts ([var * nevents + event]; pre and both NULL
+ * without CUPED) and multi-variant counts ([var]). */
 static void
-put_exp(out_t *o, ab_state_t *st, ab_pass_t *p, int e)
+put_counts(out_t *o, const ab_pass_t *p, int e, const uint64_t *count,
+    const uint64_t *pre, const uint64_t *both, const uint64_t *multi)
 {
-    size_t       nv = st->vars[e].n, nev = st->events.n, i, v;
-    int64_t      first, last;
-    ab_esums_t   es;
+    size_t  nv = p->st->vars[e].n, nev = p->st->events.n, i;
 
-    put_str(o, st->exps.names[e]);
-    put(o, nv);
-    for (v = 0; v < nv; v++) {
-        put_str(o, st->vars[e].names[v]);
-    }
     for (i = 0; i < nv * nev; i++) {
-        put(o, p->event_count[e][i]);
+        put(o, count[i]);
     }
-    put(o, p->event_pre != NULL);
-    for (i = 0; p->event_pre != NULL && i < nv * nev; i++) {
-        put(o, p->event_pre[e][i]);
-        put(o, p->event_both[e][i]);
+    put(o, pre != NULL);
+    for (i = 0; pre != NULL && i < nv * nev; i++) {
+        put(o, pre[i]);
+        put(o, both[i]);
     }
-    for (v = 0; v < nv; v++) {
-        put(o, p->multi[e][v]);
+    for (i = 0; i < nv; i++) {
+        put(o, multi[i]);
     }
+}
 
-    ab_entry_range(p, e, &first, &last);
-    put(o, (uint64_t) first);
-    put(o, (uint64_t) last);
 
-    if (ab_esums_build(p, e, NULL, 1, &es) != 0) {
-        o->oom = 1;
-        return;
-    }
-    for (v = 0; v < nv; v++) {
-        const ab_msums_t  *s = &es.sums[v];
+/* Cell c of es: the sums of each variant, then the capped histogram. */
+static void
+put_cell(out_t *o, const ab_esums_t *es, size_t c)
+{
+    const ab_capset_t  *caps = &es->caps[c];
+    size_t              i, v;
+
+    for (v = 0; v < es->nvars; v++) {
+        const ab_msums_t  *s = &es->sums[c * es->nvars + v];
 
         put(o, s->n);
         put_i128(o, s->top);
@@ -189,9 +186,9 @@ put_exp(out_t *o, ab_state_t *st, ab_pass_t *p, int e)
             put_msum(o, &s->p[i]);
         }
     }
-    put(o, es.caps[0].n);
-    for (i = 0; i < es.caps[0].n; i++) {
-        const ab_capbuy_t  *b = &es.caps[0].b[i];
+    put(o, caps->n);
+    for (i = 0; i < caps->n; i++) {
+        const ab_capbuy_t  *b = &caps->b[i];
 
         put_i128(o, b->rev);
         put_i128(o, b->prev);
@@ -200,7 +197,41 @@ put_exp(out_t *o, ab_state_t *st, ab_pass_t *p, int e)
         put(o, b->var);
         put(o, b->count);
     }
-    ab_esums_free(&es);
+}
+
+
+static void
+put_exp(out_t *o, ab_state_t *st, ab_pass_t *p, int e)
+{
+    size_t          nv = st->vars[e].n, d, i, v;
+    int64_t         first, last;
+    ab_esums_t      es;
+    ab_segplans_t  *plans;
+    ab_segcell_t    sc;
+
+    put_str(o, st->exps.names[e]);
+    put(o, nv);
+    for (v = 0; v < nv; v++) {
+        put_str(o, st->vars[e].names[v]);
+    }
+    put_counts(o, p, e, p->event_count[e],
+               p->event_pre ? p->event_pre[e] : NULL,
+               p->event_pre ? p->event_both[e] : NULL, p->multi[e]);
+
+    ab_entry_range(p, e, &first, &last);
+    put(o, (uint64_t) first);
+    put(o, (uint64_t) last);
+
+    plans = st->nseg > 0 ? ab_segplans_values(p, e) : NULL;
+    if ((st->nseg > 0 && plans == NULL)
+        || ab_esums_build(p, e, plans ? ab_segplans_cells(plans) : NULL, 1,
+                          &es) != 0)
+    {
+        ab_segplans_free(plans);
+        o->oom = 1;
+        return;
+    }
+    put_cell(o, &es, 0);
 
     put_trend(o, p, e, AB_BUCKET_DAY);
     put_trend(o, p, e, AB_BUCKET_HOUR);
@@ -209,6 +240,21 @@ put_exp(out_t *o, ab_state_t *st, ab_pass_t *p, int e)
      * memberships: (node, variant, visitors), then a 0 */
     ab_audit_entries(st, e, put_entry, o);
     put(o, 0);
+
+    /* --by: every value of every dimension, a cell of its own */
+    for (d = 0; d < st->nseg; d++) {
+        put(o, ab_segplans_count(plans, d));
+        for (i = 0; i < ab_segplans_count(plans, d); i++) {
+            ab_segplans_at(p, e, plans, d, i, &sc);
+            put_str(o, sc.name);
+            put(o, sc.visitors);
+            put_cell(o, &es, sc.cell);
+            put_counts(o, p, e, sc.event_count, sc.event_pre, sc.event_both,
+                       sc.multi);
+        }
+    }
+    ab_segplans_free(plans);
+    ab_esums_free(&es);
 }
 
 
@@ -226,6 +272,10 @@ ab_partial_save(const char *path, ab_state_t *st, ab_pass_t *p,
     put(&o, MAGIC);
     put(&o, AB_PARTIAL_VERSION);
     put(&o, (uint64_t) st->hist_lookback);
+    put(&o, st->nseg);
+    for (i = 0; i < st->nseg; i++) {
+        put_str(&o, p->cfg->by->dims[i].name);
+    }
     put(&o, st->files);
     put(&o, st->lines);
     put(&o, st->bad_lines);
@@ -310,6 +360,7 @@ struct ab_merged_s {
     ab_esums_t       *sums;
     int64_t          *span;
     ab_trend_sums_t  *trend;
+    ab_given_dim_t   *dims;         /* [e * AB_BY_MAX + d] */
     size_t            nexps;
 };
 
@@ -460,20 +511,48 @@ load(in_t *f, const char *path, char *err, size_t errlen)
 }
 
 
-int64_t
-ab_partial_lookback(const char *path, char *err, size_t errlen)
+/* The --by dimensions of the partial at f's position: compared with
+ * cmp's (1 when they differ), or, cmp NULL, added to add. */
+static int
+get_dims(in_t *f, const ab_by_t *cmp, ab_by_t *add)
 {
-    in_t     f;
-    int64_t  lb;
+    size_t       n = (size_t) get_max(f, AB_BY_MAX), d, len;
+    const char  *name;
+    int          differ = cmp != NULL && n != cmp->n;
+
+    for (d = 0; d < n && !f->bad; d++) {
+        name = get_str(f, &len);
+        if (cmp == NULL && !f->bad && ab_by_add(add, name) != NULL) {
+            f->bad = 1;
+        }
+        differ |= cmp != NULL && d < cmp->n
+                  && strcmp(name, cmp->dims[d].name) != 0;
+    }
+
+    return differ;
+}
+
+
+int
+ab_partial_head(const char *path, int64_t *lookback, ab_by_t *by, char *err,
+    size_t errlen)
+{
+    in_t  f;
+    int   rc = 0;
 
     if (load(&f, path, err, errlen) != 0) {
         free(f.w);
         return -1;
     }
-    lb = (int64_t) get(&f);
+    *lookback = (int64_t) get(&f);
+    get_dims(&f, NULL, by);
+    if (f.bad) {
+        snprintf(err, errlen, "%s: partial file inconsistent", path);
+        rc = -1;
+    }
     free(f.w);
 
-    return lb;
+    return rc;
 }
 
 
@@ -520,16 +599,141 @@ get_trend(in_t *f, const int *vmap, size_t nv, ab_trend_sums_t *into)
 }
 
 
+/* A cell's funnel and multi-variant counts (put_counts()), added to
+ * count, pre, both and multi (NULL: skipped) by the merged ids. */
+static void
+get_counts(in_t *f, const ab_state_t *st, const int *vmap, size_t nv,
+    const int *evmap, size_t fnev, uint64_t *count, uint64_t *pre,
+    uint64_t *both, uint64_t *multi)
+{
+    size_t    v, ev, at, nev = st->events.n;
+    uint64_t  k, kb;
+    int       has_pre;
+
+    for (v = 0; v < nv; v++) {
+        for (ev = 0; ev < fnev; ev++) {
+            k = get(f);
+            if (count != NULL && !f->bad) {
+                count[(size_t) vmap[v] * nev + (size_t) evmap[ev]] += k;
+            }
+        }
+    }
+    has_pre = (int) get_max(f, 1);
+    for (v = 0; has_pre && v < nv; v++) {
+        for (ev = 0; ev < fnev; ev++) {
+            at = (size_t) vmap[v] * nev + (size_t) evmap[ev];
+            k = get(f);
+            kb = get(f);
+            if (pre != NULL && !f->bad) {
+                pre[at] += k;
+                both[at] += kb;
+            }
+        }
+    }
+    for (v = 0; v < nv; v++) {
+        k = get(f);
+        if (multi != NULL && !f->bad) {
+            multi[vmap[v]] += k;
+        }
+    }
+}
+
+
+/* A cell's sums and capped histogram (put_cell()), added to cell c of
+ * into (NULL: skipped) by the merged variant ids. */
+static int
+get_cell(in_t *f, const int *vmap, size_t nv, ab_esums_t *into, size_t c)
+{
+    ab_msums_t   s;
+    ab_capbuy_t  b;
+    size_t       v, i, n;
+    int          rc = 0;
+
+    for (v = 0; v < nv && !f->bad; v++) {
+        s.n = get(f);
+        s.top = get_i128(f);
+        for (i = 0; i < AB_MV_N; i++) {
+            get_msum(f, &s.s[i]);
+        }
+        for (i = 0; i < AB_MP_N; i++) {
+            get_msum(f, &s.p[i]);
+        }
+        if (into != NULL && !f->bad) {
+            ab_msums_merge(&into->sums[c * into->nvars + (size_t) vmap[v]],
+                           &s);
+        }
+    }
+    n = (size_t) get_max(f, f->n / 8);
+    for (i = 0; i < n && !f->bad; i++) {
+        b.rev = get_i128(f);
+        b.prev = get_i128(f);
+        b.orders = (uint32_t) get_max(f, UINT32_MAX);
+        b.porders = (uint32_t) get_max(f, UINT32_MAX);
+        b.var = (uint32_t) get_max(f, nv ? nv - 1 : 0);
+        b.count = get(f);
+        if (into != NULL && !f->bad) {
+            ab_capset_t  one = { &b, 1, 1, 1 };
+
+            b.var = (uint32_t) vmap[b.var];
+            rc |= ab_capset_merge(&into->caps[c], &one);
+        }
+    }
+
+    return rc;
+}
+
+
+/* The values of dimension d of experiment e: interned (phase 0, g
+ * NULL), or their cells added to g's by value id. */
+static int
+get_values(in_t *f, int phase, ab_state_t *st, int e, const int *vmap,
+    size_t nv, const int *evmap, size_t fnev, ab_given_dim_t *g, size_t d)
+{
+    size_t       n = (size_t) get_max(f, AB_SEG_VALUES_MAX), i, len, at;
+    size_t       k = st->vars[e].n * st->events.n;
+    const char  *name;
+    uint64_t     visitors;
+    int          id, rc = 0;
+
+    for (i = 0; i < n && !f->bad; i++) {
+        name = get_str(f, &len);
+        visitors = get(f);
+        if (f->bad) {
+            break;
+        }
+        /* past the limit of values, "other", as ingest would have it */
+        if ((id = ab_state_seg_id(st, d, name, len)) < 0) {
+            return -1;
+        }
+        if (phase == 0 || g == NULL) {
+            rc |= get_cell(f, vmap, nv, NULL, 0);
+            get_counts(f, st, vmap, nv, evmap, fnev, NULL, NULL, NULL,
+                       NULL);
+            continue;
+        }
+        at = (size_t) id;
+        g->seen[at] = 1;
+        g->visitors[at] += visitors;
+        rc |= get_cell(f, vmap, nv, &g->cells, at);
+        get_counts(f, st, vmap, nv, evmap, fnev, g->event_count + at * k,
+                   g->event_pre ? g->event_pre + at * k : NULL,
+                   g->event_both ? g->event_both + at * k : NULL,
+                   g->multi + at * st->vars[e].n);
+    }
+
+    return rc;
+}
+
+
 /* One experiment of file f: its names interned (phase 0), or its
  * numbers added to m's (phase 1). */
 static int
 read_exp(in_t *f, int phase, ab_state_t *st, ab_pass_t *p, ab_merged_t *m,
     const int *evmap, size_t fnev, int bucket)
 {
-    size_t        len, nv, i, v, ev;
+    size_t        len, nv, v, d;
     const char   *name = get_str(f, &len);
-    int           e = -1, vmap[AB_MAX_EXP_VARIANTS], pre, rc = 0;
-    ab_capbuy_t   b;
+    int           e = -1, vmap[AB_MAX_EXP_VARIANTS], rc = 0;
 
     if (!f->bad && (e = ab_state_exp(st, name, len)) < 0) {
         return -1;
@@ -547,36 +751,11 @@ read_exp(in_t *f, int phase, ab_state_t *st, ab_pass_t *p, ab_merged_t *m,
         return 0;
     }
 
-    for (v = 0; v < nv; v++) {
-        for (ev = 0; ev < fnev; ev++) {
-            uint64_t  k = get(f);
-
-            if (phase == 1) {
-                p->event_count[e][(size_t) vmap[v] * st->events.n
-                                  + (size_t) evmap[ev]] += k;
-            }
-        }
-    }
-    pre = (int) get_max(f, 1);
-    for (v = 0; pre && v < nv; v++) {
-        for (ev = 0; ev < fnev; ev++) {
-            uint64_t  kp = get(f), kb = get(f);
-            size_t    at = (size_t) vmap[v] * st->events.n
-                           + (size_t) evmap[ev];
-
-            if (phase == 1 && p->event_pre != NULL) {
-                p->event_pre[e][at] += kp;
-                p->event_both[e][at] += kb;
-            }
-        }
-    }
-    for (v = 0; v < nv; v++) {
-        uint64_t  k = get(f);
-
-        if (phase == 1) {
-            p->multi[e][vmap[v]] += k;
-        }
-    }
+    get_counts(f, st, vmap, nv, evmap, fnev,
+               phase == 1 ? p->event_count[e] : NULL,
+               phase == 1 && p->event_pre ? p->event_pre[e] : NULL,
+               phase == 1 && p->event_pre ? p->event_both[e] : NULL,
+               phase == 1 ? p->multi[e] : NULL);
     {
         int64_t  first = (int64_t) get(f), last = (int64_t) get(f);
 
@@ -590,36 +769,7 @@ read_exp(in_t *f, int phase, ab_state_t *st, ab_pass_t *p, ab_merged_t *m,
         }
     }
 
-    for (v = 0; v < nv && !f->bad; v++) {
-        ab_msums_t  s;
-
-        s.n = get(f);
-        s.top = get_i128(f);
-        for (i = 0; i < AB_MV_N; i++) {
-            get_msum(f, &s.s[i]);
-        }
-        for (i = 0; i < AB_MP_N; i++) {
-            get_msum(f, &s.p[i]);
-        }
-        if (phase == 1 && !f->bad) {
-            ab_msums_merge(&m->sums[e].sums[vmap[v]], &s);
-        }
-    }
-    len = (size_t) get_max(f, f->n / 8);
-    for (i = 0; i < len && !f->bad; i++) {
-        b.rev = get_i128(f);
-        b.prev = get_i128(f);
-        b.orders = (uint32_t) get_max(f, UINT32_MAX);
-        b.porders = (uint32_t) get_max(f, UINT32_MAX);
-        b.var = (uint32_t) get_max(f, nv ? nv - 1 : 0);
-        b.count = get(f);
-        if (phase == 1 && !f->bad) {
-            ab_capset_t  one = { &b, 1, 1, 1 };
-
-            b.var = (uint32_t) vmap[b.var];
-            rc |= ab_capset_merge(&m->sums[e].caps[0], &one);
-        }
-    }
+    rc |= get_cell(f, vmap, nv, phase == 1 ? &m->sums[e] : NULL, 0);
 
     rc |= get_trend(f, vmap, nv, phase == 1 && bucket == AB_BUCKET_DAY
                                  ? &m->trend[e] : NULL);
@@ -644,6 +794,12 @@ read_exp(in_t *f, int phase, ab_state_t *st, ab_pass_t *p, ab_merged_t *m,
         }
     }
 
+    for (d = 0; d < st->nseg && !f->bad; d++) {
+        rc |= get_values(f, phase, st, e, vmap, nv, evmap, fnev,
+                         phase == 1 ? &m->dims[(size_t) e * AB_BY_MAX + d]
+                                    : NULL, d);
+    }
+
     return rc;
 }
 
@@ -658,16 +814,24 @@ read_file(in_t *f, int phase, ab_state_t *st, const ab_config_t *cfg,
     int           evmap[AB_MAX_EVENT_NAMES], id;
     const char   *file, *reason, *name;
     ab_audit_t   *a = NULL;
+    ab_by_t       none;
 
+    memset(&none, 0, sizeof(none));
     f->at = 2;
-    for (i = 0; i < 15; i++) {
-        c[i] = get(f);
-    }
+    c[0] = get(f);
     if (phase == 0 && f != m->files && (int64_t) c[0] != st->hist_lookback)
     {
         /* CUPED's history is made when the pass is: one lookback */
         f->bad = 2;
         return 0;
+    }
+    if (get_dims(f, cfg->by ? cfg->by : &none, NULL) && !f->bad) {
+        /* a value's segment is of one --by set */
+        f->bad = 3;
+        return 0;
+    }
+    for (i = 1; i < 15; i++) {
+        c[i] = get(f);
     }
     st->hist_lookback = (int64_t) c[0];
     if (phase == 1) {
@@ -746,6 +910,45 @@ read_file(in_t *f, int phase, ab_state_t *st, const ab_config_t *cfg,
 }
 
 
+/* Room for nvals values of an experiment of nv variants, nev events. */
+static int
+given_dim_init(ab_given_dim_t *g, size_t nvals, size_t nv, size_t nev,
+    int pre)
+{
+    size_t  k = nvals * nv * nev + 1;
+
+    g->cells.nvars = nv;
+    g->cells.ncells = nvals;
+    g->cells.sums = calloc(nvals * nv + 1, sizeof(*g->cells.sums));
+    g->cells.caps = calloc(nvals + 1, sizeof(*g->cells.caps));
+    g->seen = calloc(nvals + 1, 1);
+    g->visitors = calloc(nvals + 1, sizeof(uint64_t));
+    g->event_count = calloc(k, sizeof(uint64_t));
+    g->multi = calloc(nvals * nv + 1, sizeof(uint64_t));
+    if (pre) {
+        g->event_pre = calloc(k, sizeof(uint64_t));
+        g->event_both = calloc(k, sizeof(uint64_t));
+    }
+
+    return g->cells.sums && g->cells.caps && g->seen && g->visitors
+           && g->event_count && g->multi
+           && (!pre || (g->event_pre && g->event_both)) ? 0 : -1;
+}
+
+
+static void
+given_dim_free(ab_given_dim_t *g)
+{
+    ab_esums_free(&g->cells);
+    free(g->seen);
+    free(g->visitors);
+    free(g->event_count);
+    free(g->event_pre);
+    free(g->event_both);
+    free(g->multi);
+}
+
+
 void
 ab_merged_free(ab_merged_t *m, ab_pass_t *p)
 {
@@ -760,6 +963,10 @@ ab_merged_free(ab_merged_t *m, ab_pass_t *p)
             ab_trend_sums_free(&m->trend[i]);
         }
     }
+    for (i = 0; m->dims && i < m->nexps * AB_BY_MAX; i++) {
+        given_dim_free(&m->dims[i]);
+    }
+    free(m->dims);
     free(m->sums);
     free(m->span);
     free(m->trend);
@@ -772,6 +979,7 @@ ab_merged_free(ab_merged_t *m, ab_pass_t *p)
         p->given_sums = NULL;
         p->given_span = NULL;
         p->given_trend = NULL;
+        p->given_dims = NULL;
     }
 }
 
@@ -782,7 +990,7 @@ ab_partial_merge(char *const *paths, size_t n, ab_state_t *st,
     size_t errlen)
 {
     ab_merged_t  *m = calloc(1, sizeof(*m));
-    size_t        i, e, nv, nev;
+    size_t        i, e, d, nv, nev;
     int           phase;
 
     memset(p, 0, sizeof(*p));
@@ -812,13 +1020,15 @@ ab_partial_merge(char *const *paths, size_t n, ab_state_t *st,
             m->sums = calloc(m->nexps + 1, sizeof(*m->sums));
             m->span = malloc((2 * m->nexps + 2) * sizeof(*m->span));
             m->trend = calloc(m->nexps + 1, sizeof(*m->trend));
+            m->dims = calloc(m->nexps * AB_BY_MAX + 1, sizeof(*m->dims));
             p->event_count = calloc(m->nexps + 1, sizeof(*p->event_count));
             p->multi = calloc(m->nexps + 1, sizeof(*p->multi));
             if (cfg->cuped) {
                 p->event_pre = calloc(m->nexps + 1, sizeof(*p->event_pre));
                 p->event_both = calloc(m->nexps + 1, sizeof(*p->event_both));
             }
-            if (!m->sums || !m->span || !m->trend || !p->event_count
+            if (!m->sums || !m->span || !m->trend || !m->dims
+                || !p->event_count
                 || !p->multi || (cfg->cuped && (!p->event_pre
                                                 || !p->event_both)))
             {
@@ -849,6 +1059,14 @@ ab_partial_merge(char *const *paths, size_t n, ab_state_t *st,
                         goto oom;
                     }
                 }
+                for (d = 0; d < st->nseg; d++) {
+                    if (given_dim_init(&m->dims[e * AB_BY_MAX + d],
+                                       st->segvals[d].n, nv, nev,
+                                       p->event_pre != NULL) != 0)
+                    {
+                        goto oom;
+                    }
+                }
             }
         }
         for (i = 0; i < n; i++) {
@@ -860,6 +1078,12 @@ ab_partial_merge(char *const *paths, size_t n, ab_state_t *st,
                          "lookback than %s: reduce every shard with the "
                          "same --cuped-lookback (or --no-cuped)", paths[i],
                          paths[0]);
+                goto fail;
+            }
+            if (m->files[i].bad == 3) {
+                snprintf(err, errlen, "%s: reduced with another --by than "
+                         "%s: reduce every shard with the same --by",
+                         paths[i], paths[0]);
                 goto fail;
             }
             if (m->files[i].bad) {
@@ -876,6 +1100,7 @@ ab_partial_merge(char *const *paths, size_t n, ab_state_t *st,
     p->given_sums = m->sums;
     p->given_span = m->span;
     p->given_trend = cfg->bucket ? m->trend : NULL;
+    p->given_dims = st->nseg > 0 ? m->dims : NULL;
 
     return m;
 

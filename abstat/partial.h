@@ -4,7 +4,8 @@
  * visitors: per experiment the additive sufficient statistics of its
  * report (msums.h's exact sums per variant, capped.h's histogram, the
  * funnel and multi-variant counts, the first and last entry, trend.h's
- * sums by day and by hour), the audit's counters, and what the report
+ * sums by day and by hour; with --by, the same cell for every value of
+ * every dimension), the audit's counters, and what the report
  * says of its input (lines, bad lines and their samples, visitors,
  * orders). Every number is an integer, added (or the least, or the
  * greatest, kept) when partials merge, so that any grouping of shards
@@ -13,7 +14,7 @@
  * their text, never by the ids of one run.
  *
  * The file: 64-bit little-endian words. Words 0 and 1 the magic
- * "ABPART\0\0" and the version (1); then the fields in the order
+ * "ABPART\0\0" and the version (2); then the fields in the order
  * partial.c writes them (a string: its length, then its bytes padded to
  * a word); last the XXH3_64 of every word before it. Written to a
  * temporary file, synced and renamed: a reader never sees half of one.
@@ -26,9 +27,10 @@
 
 #include "analyze.h"
 #include "report.h"
+#include "segment.h"
 #include "state.h"
 
-#define AB_PARTIAL_VERSION  1
+#define AB_PARTIAL_VERSION  2
 
 /* The partial of st's pass p (made with cfg, the day buckets' buys
  * kept) into path, atomically. 0, or -1 with a message in err. */
@@ -51,8 +53,10 @@ ab_merged_t *ab_partial_merge(char *const *paths, size_t n, ab_state_t *st,
     const ab_config_t *cfg, ab_pass_t *p, ab_report_t *rep, char *err,
     size_t errlen);
 
-/* The CUPED lookback of partial path (us, 0: none), or -1 with err. */
-int64_t ab_partial_lookback(const char *path, char *err, size_t errlen);
+/* What partial path was reduced with: its CUPED lookback (us, 0: none)
+ * and its --by dimensions, added to by. 0, or -1 with err. */
+int ab_partial_head(const char *path, int64_t *lookback, ab_by_t *by,
+    char *err, size_t errlen);
 
 void ab_merged_free(ab_merged_t *m, ab_pass_t *p);
 

@@ -73,6 +73,17 @@ cmp_name(const void *a, const void *b)
 }
 
 
+/* Value ids by their labels (ctx), as cmp_name() orders names. */
+static int
+cmp_label(const void *a, const void *b, void *ctx)
+{
+    const char *const  *label = ctx;
+
+    return cmp_name(&label[*(const uint32_t *) a],
+                    &label[*(const uint32_t *) b]);
+}
+
+
 typedef struct {
     const char *const  *names;
     const uint64_t     *visitors;
@@ -130,15 +141,26 @@ plan_values(const ab_pass_t *p, plan_t *pl, const ab_dim_t *dim, char *seen,
 }
 
 
-/* The segments of pl's dimension among experiment e's memberships. */
-static int
-plan_make(const ab_pass_t *p, int e, size_t dim, plan_t *pl)
+/* What merge was given of dimension d of experiment e, or NULL. */
+static const ab_given_dim_t *
+given_of(const ab_pass_t *p, int e, size_t d)
 {
-    const ab_state_t  *st = p->st;
-    size_t             nv = st->segvals[dim].n, i, j, v;
-    const char       **label = calloc(nv + 1, sizeof(*label));
-    char              *seen = calloc(nv + 1, 1);
-    int                rc = -1;
+    return p->given_dims ? &p->given_dims[(size_t) e * AB_BY_MAX + d] : NULL;
+}
+
+
+/* The segments of pl's dimension among experiment e's memberships (or
+ * the values merge was given): raw, each value one, else pooled. */
+static int
+plan_make(const ab_pass_t *p, int e, size_t dim, int raw, plan_t *pl)
+{
+    const ab_given_dim_t  *g = given_of(p, e, dim);
+    const ab_state_t      *st = p->st;
+    size_t                 nv = st->segvals[dim].n, i, j, k, v;
+    uint32_t              *ids;
+    const char           **label = calloc(nv + 1, sizeof(*label));
+    char                  *seen = calloc(nv + 1, 1);
+    int                    rc = -1;
 
     memset(pl, 0, sizeof(*pl));
     pl->dim = dim;
@@ -149,39 +171,66 @@ plan_make(const ab_pass_t *p, int e, size_t dim, plan_t *pl)
         goto done;
     }
 
-    for (i = 0; i < st->nmemb; i++) {
+    for (i = 0; g == NULL && i < st->nmemb; i++) {
         if (st->membs[i].exp == e) {
             v = ab_state_segs(st, i)[dim];
             seen[v] = 1;
             pl->visitors[v] += st->membs[i].var != AB_VAR_MULTI;
         }
     }
-    if (plan_values(p, pl, &p->cfg->by->dims[dim], seen, label) != 0) {
+    for (v = 0; g != NULL && v < nv; v++) {
+        seen[v] = g->seen[v];
+        pl->visitors[v] = g->visitors[v];
+    }
+    for (v = 0; raw && v < nv; v++) {
+        label[v] = seen[v] ? st->segvals[dim].names[v] : NULL;
+    }
+    if (!raw && plan_values(p, pl, &p->cfg->by->dims[dim], seen, label) != 0)
+    {
         goto done;
     }
 
-    /* the distinct labels, in report order */
-    for (v = 0; v < nv; v++) {
-        for (j = 0; label[v] && j < pl->n; j++) {
-            if (strcmp(pl->names[j], label[v]) == 0) {
-                break;
-            }
-        }
-        if (label[v] && j == pl->n) {
-            pl->names[pl->n++] = label[v];
+    /* the distinct labels in report order, each value's the index of
+     * its label: the labelled values sorted by label */
+    ids = malloc((nv + 1) * sizeof(*ids));
+    if (ids == NULL) {
+        goto done;
+    }
+    for (v = 0, k = 0; v < nv; v++) {
+        if (label[v] != NULL) {
+            ids[k++] = (uint32_t) v;
         }
     }
-    qsort(pl->names, pl->n, sizeof(*pl->names), cmp_name);
-
-    memset(pl->visitors, 0, (nv + 1) * sizeof(*pl->visitors));
+    qsort_r(ids, k, sizeof(*ids), cmp_label, label);
     for (v = 0; v < nv; v++) {
         pl->map[v] = NO_SEG;
-        for (j = 0; label[v] && j < pl->n; j++) {
-            if (strcmp(pl->names[j], label[v]) == 0) {
-                pl->map[v] = (uint16_t) j;
+    }
+    for (i = 0; i < k; i++) {
+        if (pl->n == 0 || strcmp(pl->names[pl->n - 1], label[ids[i]]) != 0) {
+            pl->names[pl->n++] = label[ids[i]];
+        }
+        pl->map[ids[i]] = (uint16_t) (pl->n - 1);
+    }
+    free(ids);
+
+    /* merge: the values' visitors are the segments', and there are no
+     * memberships to list */
+    if (g != NULL) {
+        uint64_t  *by_value = pl->visitors;
+
+        pl->visitors = calloc(nv + 1, sizeof(*pl->visitors));
+        pl->first = calloc(pl->n + 2, sizeof(*pl->first));
+        pl->membs = malloc(sizeof(*pl->membs));
+        for (v = 0; pl->visitors && v < nv; v++) {
+            if (pl->map[v] != NO_SEG) {
+                pl->visitors[pl->map[v]] += by_value[v];
             }
         }
+        free(by_value);
+        rc = pl->visitors && pl->first && pl->membs ? 0 : -1;
+        goto done;
     }
+    memset(pl->visitors, 0, (nv + 1) * sizeof(*pl->visitors));
     /* the memberships by segment, in state order within one (a counting
      * sort over every membership of e, multi-variant ones included) */
     pl->first = calloc(pl->n + 2, sizeof(*pl->first));
@@ -256,6 +305,36 @@ pair_at(const ab_pass_t *p, const plan_t *pl, int e, const ab_tab_t *t,
 }
 
 
+/* Funnel counts per segment from the values merge was given. */
+static void
+pool_counts(const ab_pass_t *p, int e, plan_t *pl)
+{
+    const ab_given_dim_t  *g = given_of(p, e, pl->dim);
+    const ab_state_t      *st = p->st;
+    size_t                 nv = st->vars[e].n, nev = st->events.n;
+    size_t                 stride = (nv + 1) * (nev + 1), k = nv * nev;
+    size_t                 v, i, at, from;
+
+    for (v = 0; v < st->segvals[pl->dim].n; v++) {
+        if (pl->map[v] == NO_SEG) {
+            continue;
+        }
+        at = pl->map[v] * stride;
+        from = v * k;
+        for (i = 0; i < k; i++) {
+            pl->event_count[at + i] += g->event_count[from + i];
+        }
+        for (i = 0; pl->event_pre && g->event_pre && i < k; i++) {
+            pl->event_pre[at + i] += g->event_pre[from + i];
+            pl->event_both[at + i] += g->event_both[from + i];
+        }
+        for (i = 0; i < nv; i++) {
+            pl->multi[pl->map[v] * (nv + 1) + i] += g->multi[v * nv + i];
+        }
+    }
+}
+
+
 /* Funnel counts per segment from the pass's (membership, event) pairs,
  * as count_seen() (analyze.c) makes them per experiment, and the
  * multi-variant counts from the state's. */
@@ -278,6 +357,10 @@ plan_counts(const ab_pass_t *p, int e, plan_t *pl)
         || (p->event_pre && (!pl->event_pre || !pl->event_both)))
     {
         return -1;
+    }
+    if (given_of(p, e, pl->dim) != NULL) {
+        pool_counts(p, e, pl);
+        return 0;
     }
 
     for (i = 0, t = p->seen; i < t->cap; i++) {
@@ -421,8 +504,8 @@ struct ab_segplans_s {
 };
 
 
-ab_segplans_t *
-ab_segplans_make(const ab_pass_t *p, int e)
+static ab_segplans_t *
+plans_make(const ab_pass_t *p, int e, int raw)
 {
     ab_segplans_t  *pl = calloc(1, sizeof(*pl));
     size_t          d;
@@ -433,7 +516,7 @@ ab_segplans_make(const ab_pass_t *p, int e)
     pl->cells.ncells = 1;
     for (d = 0; d < p->st->nseg; d++) {
         pl->n = d + 1;
-        if (plan_make(p, e, d, &pl->dim[d]) != 0
+        if (plan_make(p, e, d, raw, &pl->dim[d]) != 0
             || plan_counts(p, e, &pl->dim[d]) != 0)
         {
             ab_segplans_free(pl);
@@ -447,6 +530,45 @@ ab_segplans_make(const ab_pass_t *p, int e)
     pl->cells.ndims = pl->n;
 
     return pl;
+}
+
+
+ab_segplans_t *
+ab_segplans_make(const ab_pass_t *p, int e)
+{
+    return plans_make(p, e, 0);
+}
+
+
+ab_segplans_t *
+ab_segplans_values(const ab_pass_t *p, int e)
+{
+    return plans_make(p, e, 1);
+}
+
+
+size_t
+ab_segplans_count(const ab_segplans_t *pl, size_t d)
+{
+    return pl->dim[d].n;
+}
+
+
+void
+ab_segplans_at(const ab_pass_t *p, int e, const ab_segplans_t *pl,
+    size_t d, size_t s, ab_segcell_t *out)
+{
+    const plan_t  *dim = &pl->dim[d];
+    size_t         nv = p->st->vars[e].n + 1, nev = p->st->events.n + 1;
+
+    out->name = dim->names[s];
+    out->visitors = dim->visitors[s];
+    out->cell = pl->cells.base[d] + s;
+    out->event_count = dim->event_count + s * nv * nev;
+    out->event_pre = dim->event_pre ? dim->event_pre + s * nv * nev : NULL;
+    out->event_both = dim->event_both ? dim->event_both + s * nv * nev
+                                      : NULL;
+    out->multi = dim->multi + s * nv;
 }
 
 

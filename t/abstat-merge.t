@@ -5,11 +5,12 @@
 # report prints over the logs, for P in {1, 2, 7, 64}, a reduce per
 # shard or random groups of shards, in JSON, text, CSV, HTML and
 # Prometheus text, with --cap-revenue, --bucket, --sequential, and the
-# audit of a fleet's node logs; the logs have rotations, gzip, duplicate
+# audit of a fleet's node logs, --by segments pooled by --by-top at
+# merge; the logs have rotations, gzip, duplicate
 # orders across files, refunds in a back-office file (another task),
 # multi-variant visitors and bad lines. Then the errors: damaged,
 # truncated and foreign partials, options merge cannot take, partials
-# reduced with another CUPED lookback.
+# reduced with another CUPED lookback or another --by.
 use strict;
 use warnings;
 use FindBin;
@@ -28,6 +29,7 @@ my $events = "$gen/backoffice.jsonl";
 $ENV{SOURCE_DATE_EPOCH} = 1764806400;
 
 my $run = 0;
+my @map_opts;       # what map must read too (--by: the segments' text)
 
 sub ok_run {
     my ($what, @cmd) = @_;
@@ -52,8 +54,8 @@ sub fleet {
     my $t = 0;
     for my $f (@$inputs) {
         my @in = $f eq $events ? ('--events', $f) : ($f);
-        ok_run("map P=$p", 'map', '-q', '--shards', $p, '--output', "$w/s",
-               '--tag', 't' . $t++, @in);
+        ok_run("map P=$p", 'map', '-q', @map_opts, '--shards', $p,
+               '--output', "$w/s", '--tag', 't' . $t++, @in);
     }
     my $pp = sprintf '%04d', $p;
     for my $j (0 .. $p - 1) {
@@ -77,7 +79,16 @@ sub same {
     my ($name, $partials, $inputs, @opts) = @_;
     my @report_in = map { $_ eq $events ? ('--events', $_) : ($_) } @$inputs;
     my $want = ok_run('report', 'report', '-q', @opts, @report_in);
-    my ($rc, $got, $err) = run_abstat_raw('merge', @opts, @$partials);
+    # --by is reduce's, which the partials keep
+    my @merge_opts;
+    for (my $i = 0; $i < @opts; $i++) {
+        if ($opts[$i] eq '--by') {
+            $i++;
+            next;
+        }
+        push @merge_opts, $opts[$i];
+    }
+    my ($rc, $got, $err) = run_abstat_raw('merge', @merge_opts, @$partials);
     is($rc, 0, "$name: merge exits 0") or diag $err;
     ok(defined $got && $got eq $want, "$name: byte-identical to report")
         or diag(substr($got // '', 0, 300));
@@ -142,10 +153,14 @@ for my $p (1, 2, 7, 64) {
     like($err, qr/give --since to abstat reduce/, '... saying where it goes');
     ($rc, undef, $err) = run_abstat_raw('merge');
     is($rc, 2, 'merge without partials: exit 2');
+    ($rc, undef, $err) = run_abstat_raw('merge', '--by', 'device', @parts);
+    is($rc, 2, 'merge --by: a usage error');
+    like($err, qr/give --by to abstat reduce/, '... saying where it goes');
     ($rc, undef, $err) = run_abstat_raw('reduce', '--by', 'device',
-                                        '--output', $bad, $parts[0]);
-    is($rc, 2, 'reduce --by: exit 2 (partials do not keep segments yet)');
-    like($err, qr/--by/, '... naming it');
+                                        '--by-top', '3', '--output', $bad,
+                                        $parts[0]);
+    is($rc, 2, 'reduce --by-top: exit 2 (it pools at merge)');
+    like($err, qr/--by-top .*abstat merge/, '... saying where it goes');
     ($rc, undef, $err) = run_abstat_raw('reduce', $parts[0]);
     is($rc, 2, 'reduce without --output: exit 2');
 
@@ -159,6 +174,46 @@ for my $p (1, 2, 7, 64) {
     my $got = ok_run('merge of --no-cuped partials', 'merge', '--format',
                      'json', @other);
     ok($got eq $want, '--no-cuped at reduce: the report of --no-cuped');
+}
+
+# segments: map reads each dimension's text, reduce keeps every value a
+# cell of its own, merge pools the least frequent field values into
+# "other" by the visitors of all the partials (--by-top)
+{
+    @map_opts = ('--by', 'field:uri', '--by', 'device', '--by', 'day');
+    my @by = @map_opts;
+    for my $p (1, 7) {
+        my @parts = fleet($p, [[0 .. $p - 1]], \@all, @by);
+        @parts = fleet($p, [map { [$_] } 0 .. $p - 1], \@all, @by) if $p > 1;
+        same("--by, P=$p, JSON", \@parts, \@all, @by, '--format', 'json');
+    }
+    my @parts = fleet(7, [[0, 4], [1, 2, 3], [5, 6]], \@all, @by);
+    same("--by, P=7, $_->[0]", \@parts, \@all, @by, @{$_->[1]}) for
+        ['--by-top 1', ['--format', 'json', '--by-top', '1']],
+        ['--by-top 2, --cap-revenue 95',
+         ['--format', 'json', '--by-top', '2', '--cap-revenue', '95']],
+        ['CSV segments table', ['--format', 'csv', '--table', 'segments',
+                                '--by-top', '2']],
+        ['text', ['--format', 'text']],
+        ['HTML', ['--format', 'html']];
+
+    # merge takes the dimensions from its partials; one set of them
+    my ($rc, $want, $got, $err);
+    ($rc, $want) = run_abstat_raw('report', '-q', '--format', 'json', @by,
+                                  '--by-top', '1', @logs, '--events',
+                                  $events);
+    ($rc, $got, $err) = run_abstat_raw('merge', '--format', 'json',
+                                       '--by-top', '1', @parts);
+    ok($rc == 0 && $got eq $want, '--by given to reduce only: the same')
+        or diag $err;
+    like($want, qr/"dimension":\s*"field:uri"/, '... which has segments');
+    @map_opts = ('--by', 'device');
+    my @other = fleet(7, [[0 .. 6]], \@all, @map_opts);
+    ($rc, undef, $err) = run_abstat_raw('merge', $parts[0], $other[0]);
+    is($rc, 1, 'partials of two --by sets: exit 1');
+    like($err, qr/\Q$other[0]\E: reduced with another --by/,
+         '... naming the file');
+    @map_opts = ();
 }
 
 # the audit over a fleet's node logs: reduce checks every exposure

@@ -4,9 +4,9 @@
 # worker processes and merge on the client print the same bytes as
 # abstat report on the same files, in JSON and text, with rotated and
 # gzipped logs, a back-office events file, --cap-revenue, and a reading
-# option (--since) that goes to reduce; with --by (the report over the
-# shards on the client) too; and still do when a worker process is
-# killed (SIGKILL)
+# option (--since) that goes to reduce; with --by (segments in the
+# partials, --by-top pooling them at merge) too; and still do when a
+# worker process is killed (SIGKILL)
 # in the middle of a task: Dask runs the task again elsewhere, and
 # abstat's files are written whole (temporary file, rename), so the
 # killed task's own abstat, left running, only replaces them with the
@@ -70,12 +70,16 @@ sub report {
 {
     my @by = ('--by', 'device', '--by', 'field:country');
     my ($rc, $got, $err) = dask(['--local', '2', '--shards', '7', '--events',
-                                 $events, @by], @logs, '--', '-q',
-                                '--format', 'text', '--cap-revenue', '95');
+                                 $events, '--workdir', "$dir/w", '--keep',
+                                 @by], @logs, '--', '-q', '--format', 'text',
+                                '--cap-revenue', '95', '--by-top', '2');
     is($rc, 0, '--events, --by, --shards 7: exit 0') or diag $err;
     ok($got eq report('--format', 'text', '--cap-revenue', '95', @by,
-                      '--events', $events, @logs),
-       '--events, --by, --cap-revenue: the text of abstat report');
+                      '--by-top', '2', '--events', $events, @logs),
+       '--events, --by, --by-top, --cap-revenue: the text of abstat report');
+    my @parts = glob "$dir/w/partials/*.abpart";
+    ok(@parts >= 2, '... from partials (' . scalar(@parts) . ')');
+    like($got, qr/other/, '... with values pooled into "other"');
 }
 
 # a reading option goes to the visitor round, the rest to merge: the
