@@ -47,6 +47,7 @@ typedef struct ab_pass_s {
                                            INT64_MIN: none */
     const struct ab_trend_sums_s  *given_trend;    /* cfg->bucket's */
     const struct ab_given_dim_s   *given_dims;     /* [e * AB_BY_MAX + d] */
+    uint64_t *const    *given_entered;  /* [e][snapshot], with history */
 } ab_pass_t;
 
 /*
@@ -64,6 +65,7 @@ typedef struct ab_given_dim_s {
     uint64_t    *event_pre;     /* NULL without CUPED */
     uint64_t    *event_both;
     uint64_t    *multi;
+    uint64_t    *entered;       /* [value][snapshot], with history */
 } ab_given_dim_t;
 
 /* ab_analyze() in its parts: the report's fixed fields, the pass over the
@@ -94,6 +96,8 @@ typedef struct {
     const uint64_t  *event_pre;         /* the same; NULL without CUPED */
     const uint64_t  *event_both;
     const uint64_t  *multi;             /* [var] */
+    const uint64_t  *entered;   /* [snapshot] of --config-history, as
+                                   merge was given; NULL: counted */
 } ab_msel_t;
 
 /* How many memberships sel reads through ab_msel_at(). */
@@ -137,6 +141,8 @@ typedef struct {
     const uint64_t  *event_pre;     /* NULL without CUPED */
     const uint64_t  *event_both;
     const uint64_t  *multi;         /* [var] */
+    const uint32_t  *membs;         /* its memberships */
+    size_t           nmembs;
 } ab_segcell_t;
 
 size_t ab_segplans_count(const ab_segplans_t *pl, size_t d);

@@ -204,24 +204,37 @@ ab_confhist_changes(const ab_confhist_t *h, const char *name)
 }
 
 
+void
+ab_confhist_entered(const ab_confhist_t *h, const ab_state_t *st, int e,
+    const uint32_t *list, size_t nlist, uint64_t *entered)
+{
+    const ab_memb_t  *mb;
+    size_t            at, n, i;
+
+    memset(entered, 0, h->n * sizeof(*entered));
+    n = list ? nlist : st->nmemb;
+    for (at = 0; at < n; at++) {
+        i = list ? list[at] : at;
+        mb = &st->membs[i];
+        if (mb->exp == e && mb->var != AB_VAR_MULTI) {
+            entered[ab_confhist_at(h, mb->entry) - h->snaps]++;
+        }
+    }
+}
+
+
 int
-ab_confhist_expected(const ab_confhist_t *h, const ab_state_t *st, int e,
-    const uint32_t *list, size_t nlist, const char *const *names, size_t nv,
+ab_confhist_expected(const ab_confhist_t *h, const char *name,
+    const uint64_t *entered, const char *const *names, size_t nv,
     double *expected, char *warn, size_t warnlen)
 {
     const ab_expdef_t  *d;
-    const ab_memb_t    *mb;
     double             *shares;     /* [snapshot][variant]; -1: no exp */
-    uint64_t           *entered;    /* [snapshot]: visitors who entered */
-    size_t              at, n, i, k, s;
+    size_t              i, k, s;
     char                when[40];
-    const char         *name = st->exps.names[e];
 
     shares = calloc(h->n * nv + 1, sizeof(double));
-    entered = calloc(h->n + 1, sizeof(uint64_t));
-    if (shares == NULL || entered == NULL) {
-        free(shares);
-        free(entered);
+    if (shares == NULL) {
         return -2;
     }
 
@@ -229,15 +242,6 @@ ab_confhist_expected(const ab_confhist_t *h, const ab_state_t *st, int e,
         d = ab_expdef_find(h->snaps[s].defs, h->snaps[s].ndefs, name);
         for (i = 0; i < nv; i++) {
             shares[s * nv + i] = d ? share(d, names[i]) : -1;
-        }
-    }
-
-    n = list ? nlist : st->nmemb;
-    for (at = 0; at < n; at++) {
-        i = list ? list[at] : at;
-        mb = &st->membs[i];
-        if (mb->exp == e && mb->var != AB_VAR_MULTI) {
-            entered[ab_confhist_at(h, mb->entry) - h->snaps]++;
         }
     }
 
@@ -256,7 +260,6 @@ ab_confhist_expected(const ab_confhist_t *h, const ab_state_t *st, int e,
                      "(--config-history) has no ab_experiment %s, but "
                      "visitors entered then: SRM not testable", when, name);
             free(shares);
-            free(entered);
             return -1;
         }
         for (k = 0; k < nv; k++) {
@@ -265,7 +268,6 @@ ab_confhist_expected(const ab_confhist_t *h, const ab_state_t *st, int e,
     }
 
     free(shares);
-    free(entered);
 
     return 0;
 }

@@ -42,17 +42,23 @@ int ab_confhist_has(const ab_confhist_t *h, const char *name);
  * the next (an experiment added or removed is no change). */
 size_t ab_confhist_changes(const ab_confhist_t *h, const char *name);
 
+/* The visitors of experiment e of st who entered under each snapshot
+ * (entered[h->n]), among the memberships of list (nlist of them; NULL:
+ * all, else one segment's), multi-variant ones left out as in the
+ * counts. What a partial keeps of the history. */
+void ab_confhist_entered(const ab_confhist_t *h, const ab_state_t *st,
+    int e, const uint32_t *list, size_t nlist, uint64_t *entered);
+
 /*
  * The expected visitors of each of the nv variants (names, in report
- * order) of experiment e of st, among the memberships of list (nlist of
- * them; NULL: all, else one segment's): each visitor (multi-variant ones
- * left out, as in the counts) adds the shares of the snapshot in effect at
- * their entry. Returns -1, saying why in warn, when a visitor entered
- * under a snapshot without the experiment; -2 when out of memory.
+ * order) of experiment name: each visitor who entered under a snapshot
+ * (entered, of ab_confhist_entered()) adds that snapshot's shares.
+ * Returns -1, saying why in warn, when a visitor entered under a
+ * snapshot without the experiment; -2 when out of memory.
  */
-int ab_confhist_expected(const ab_confhist_t *h, const ab_state_t *st,
-    int e, const uint32_t *list, size_t nlist, const char *const *names,
-    size_t nv, double *expected, char *warn, size_t warnlen);
+int ab_confhist_expected(const ab_confhist_t *h, const char *name,
+    const uint64_t *entered, const char *const *names, size_t nv,
+    double *expected, char *warn, size_t warnlen);
 
 void ab_confhist_free(ab_confhist_t *h);
 

@@ -334,9 +334,11 @@ static int
 srm_history(const ab_pass_t *p, int e, const ab_msel_t *sel, ab_rexp_t *x,
     double *w)
 {
-    const char  **names = calloc(x->nvariants + 1, sizeof(char *));
-    size_t        i;
-    int           rc;
+    const char      **names = calloc(x->nvariants + 1, sizeof(char *));
+    const uint64_t   *entered;
+    uint64_t         *counted = NULL;
+    size_t            i;
+    int               rc;
 
     if (names == NULL) {
         return -1;
@@ -347,9 +349,21 @@ srm_history(const ab_pass_t *p, int e, const ab_msel_t *sel, ab_rexp_t *x,
 
     x->weights_source = "config-history";
     x->weight_changes = (long) ab_confhist_changes(p->cfg->history, x->name);
-    rc = ab_confhist_expected(p->cfg->history, p->st, e, sel->list,
-                              sel->nlist, names, x->nvariants, w,
-                              x->srm_warning, sizeof(x->srm_warning));
+    entered = sel->entered;
+    if (entered == NULL) {
+        counted = malloc((p->cfg->history->n + 1) * sizeof(*counted));
+        if (counted == NULL) {
+            free(names);
+            return -1;
+        }
+        ab_confhist_entered(p->cfg->history, p->st, e, sel->list, sel->nlist,
+                            counted);
+        entered = counted;
+    }
+    rc = ab_confhist_expected(p->cfg->history, x->name, entered, names,
+                              x->nvariants, w, x->srm_warning,
+                              sizeof(x->srm_warning));
+    free(counted);
     free(names);
 
     return rc == 0 ? 0 : -1;
@@ -690,6 +704,7 @@ ab_experiment_report(const ab_pass_t *p, int e, ab_rexp_t *x)
     all.event_pre = p->event_pre ? p->event_pre[e] : NULL;
     all.event_both = p->event_both ? p->event_both[e] : NULL;
     all.multi = p->multi[e];
+    all.entered = p->given_entered ? p->given_entered[e] : NULL;
 
     if (ab_experiment_rows(p, e, &all, order, src, cap, x) != 0
         /* roles, Holm over the primary family, power (roles.c) */

@@ -384,7 +384,7 @@ reading_option(int c)
     switch (c) {
     case 'e': case OPT_SINCE: case OPT_UNTIL: case OPT_EVENTS: case OPT_STATE:
     case OPT_BY: case OPT_CUPED: case OPT_NO_CUPED:
-    case OPT_CUPED_LOOKBACK: case OPT_CONFIG_HISTORY: case OPT_RETAIN:
+    case OPT_CUPED_LOOKBACK: case OPT_RETAIN:
     case OPT_LATE: case OPT_NO_WAIT: case OPT_MAX_BAD:
         return 1;
     }
@@ -464,9 +464,7 @@ parse_options(int argc, char **argv, opts_t *o)
         if (reading_option(c) && o->not_merge == NULL) {
             o->not_merge = long_name(c);
         }
-        if ((c == OPT_STATE || c == OPT_CONFIG_HISTORY)
-            && o->not_visitor_round == NULL)
-        {
+        if (c == OPT_STATE && o->not_visitor_round == NULL) {
             o->not_visitor_round = long_name(c);
         }
         switch (c) {

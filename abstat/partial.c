@@ -18,6 +18,7 @@
 
 #include "audit.h"
 #include "capped.h"
+#include "confhist.h"
 #include "esums.h"
 #include "msums.h"
 #include "trend.h"
@@ -167,6 +168,31 @@ put_counts(out_t *o, const ab_pass_t *p, int e, const uint64_t *count,
 }
 
 
+/* With --config-history, the visitors of experiment e among list (NULL:
+ * all) who entered under each configuration. */
+static void
+put_entered(out_t *o, const ab_pass_t *p, int e, const uint32_t *list,
+    size_t n)
+{
+    const ab_confhist_t  *h = p->cfg->history;
+    uint64_t             *entered;
+    size_t                i;
+
+    if (h == NULL) {
+        return;
+    }
+    if ((entered = malloc((h->n + 1) * sizeof(*entered))) == NULL) {
+        o->oom = 1;
+        return;
+    }
+    ab_confhist_entered(h, p->st, e, list, n, entered);
+    for (i = 0; i < h->n; i++) {
+        put(o, entered[i]);
+    }
+    free(entered);
+}
+
+
 /* Cell c of es: the sums of each variant, then the capped histogram. */
 static void
 put_cell(out_t *o, const ab_esums_t *es, size_t c)
@@ -241,6 +267,8 @@ put_exp(out_t *o, ab_state_t *st, ab_pass_t *p, int e)
     ab_audit_entries(st, e, put_entry, o);
     put(o, 0);
 
+    put_entered(o, p, e, NULL, 0);
+
     /* --by: every value of every dimension, a cell of its own */
     for (d = 0; d < st->nseg; d++) {
         put(o, ab_segplans_count(plans, d));
@@ -251,6 +279,7 @@ put_exp(out_t *o, ab_state_t *st, ab_pass_t *p, int e)
             put_cell(o, &es, sc.cell);
             put_counts(o, p, e, sc.event_count, sc.event_pre, sc.event_both,
                        sc.multi);
+            put_entered(o, p, e, sc.membs, sc.nmembs);
         }
     }
     ab_segplans_free(plans);
@@ -262,11 +291,12 @@ int
 ab_partial_save(const char *path, ab_state_t *st, ab_pass_t *p,
     const ab_report_t *rep, char *err, size_t errlen)
 {
-    out_t    o;
-    size_t   i, done = 0;
-    char     tmp[4096];
-    int      fd;
-    ssize_t  w;
+    const ab_confhist_t  *h = p->cfg->history;
+    out_t                 o;
+    size_t                i, done = 0;
+    char                  tmp[4096];
+    int                   fd;
+    ssize_t               w;
 
     memset(&o, 0, sizeof(o));
     put(&o, MAGIC);
@@ -275,6 +305,12 @@ ab_partial_save(const char *path, ab_state_t *st, ab_pass_t *p,
     put(&o, st->nseg);
     for (i = 0; i < st->nseg; i++) {
         put_str(&o, p->cfg->by->dims[i].name);
+    }
+    /* --config-history: when each configuration took effect, the
+     * periods of the entry counts below */
+    put(&o, h ? h->n : 0);
+    for (i = 0; h && i < h->n; i++) {
+        put(&o, (uint64_t) h->snaps[i].from);
     }
     put(&o, st->files);
     put(&o, st->lines);
@@ -361,6 +397,7 @@ struct ab_merged_s {
     int64_t          *span;
     ab_trend_sums_t  *trend;
     ab_given_dim_t   *dims;         /* [e * AB_BY_MAX + d] */
+    uint64_t        **entered;      /* [e][snapshot] */
     size_t            nexps;
 };
 
@@ -533,6 +570,39 @@ get_dims(in_t *f, const ab_by_t *cmp, ab_by_t *add)
 }
 
 
+/* Whether the configuration periods of the partial at f's position
+ * differ from h's (NULL: none). */
+static int
+get_history(in_t *f, const ab_confhist_t *h)
+{
+    size_t  n = (size_t) get_max(f, f->n), i;
+    int     differ = n != (h ? h->n : 0);
+
+    for (i = 0; i < n && !f->bad; i++) {
+        differ |= !differ && (int64_t) get(f) != h->snaps[i].from;
+    }
+
+    return differ;
+}
+
+
+/* With --config-history, a cell's entries by configuration, added to
+ * into (NULL: skipped). */
+static void
+get_entered(in_t *f, const ab_config_t *cfg, uint64_t *into)
+{
+    size_t    i;
+    uint64_t  k;
+
+    for (i = 0; cfg->history && i < cfg->history->n; i++) {
+        k = get(f);
+        if (into != NULL && !f->bad) {
+            into[i] += k;
+        }
+    }
+}
+
+
 int
 ab_partial_head(const char *path, int64_t *lookback, ab_by_t *by, char *err,
     size_t errlen)
@@ -686,9 +756,11 @@ get_cell(in_t *f, const int *vmap, size_t nv, ab_esums_t *into, size_t c)
 /* The values of dimension d of experiment e: interned (phase 0, g
  * NULL), or their cells added to g's by value id. */
 static int
-get_values(in_t *f, int phase, ab_state_t *st, int e, const int *vmap,
-    size_t nv, const int *evmap, size_t fnev, ab_given_dim_t *g, size_t d)
+get_values(in_t *f, int phase, ab_state_t *st, const ab_config_t *cfg,
+    int e, const int *vmap, size_t nv, const int *evmap, size_t fnev,
+    ab_given_dim_t *g, size_t d)
 {
+    size_t       nsnap = cfg->history ? cfg->history->n : 0;
     size_t       n = (size_t) get_max(f, AB_SEG_VALUES_MAX), i, len, at;
     size_t       k = st->vars[e].n * st->events.n;
     const char  *name;
@@ -709,6 +781,7 @@ get_values(in_t *f, int phase, ab_state_t *st, int e, const int *vmap,
             rc |= get_cell(f, vmap, nv, NULL, 0);
             get_counts(f, st, vmap, nv, evmap, fnev, NULL, NULL, NULL,
                        NULL);
+            get_entered(f, cfg, NULL);
             continue;
         }
         at = (size_t) id;
@@ -719,6 +792,7 @@ get_values(in_t *f, int phase, ab_state_t *st, int e, const int *vmap,
                    g->event_pre ? g->event_pre + at * k : NULL,
                    g->event_both ? g->event_both + at * k : NULL,
                    g->multi + at * st->vars[e].n);
+        get_entered(f, cfg, g->entered ? g->entered + at * nsnap : NULL);
     }
 
     return rc;
@@ -729,7 +803,7 @@ get_values(in_t *f, int phase, ab_state_t *st, int e, const int *vmap,
  * numbers added to m's (phase 1). */
 static int
 read_exp(in_t *f, int phase, ab_state_t *st, ab_pass_t *p, ab_merged_t *m,
-    const int *evmap, size_t fnev, int bucket)
+    const int *evmap, size_t fnev, const ab_config_t *cfg)
 {
     size_t        len, nv, v, d;
     const char   *name = get_str(f, &len);
@@ -771,9 +845,9 @@ read_exp(in_t *f, int phase, ab_state_t *st, ab_pass_t *p, ab_merged_t *m,
 
     rc |= get_cell(f, vmap, nv, phase == 1 ? &m->sums[e] : NULL, 0);
 
-    rc |= get_trend(f, vmap, nv, phase == 1 && bucket == AB_BUCKET_DAY
+    rc |= get_trend(f, vmap, nv, phase == 1 && cfg->bucket == AB_BUCKET_DAY
                                  ? &m->trend[e] : NULL);
-    rc |= get_trend(f, vmap, nv, phase == 1 && bucket == AB_BUCKET_HOUR
+    rc |= get_trend(f, vmap, nv, phase == 1 && cfg->bucket == AB_BUCKET_HOUR
                                  ? &m->trend[e] : NULL);
 
     while (!f->bad) {
@@ -794,8 +868,10 @@ read_exp(in_t *f, int phase, ab_state_t *st, ab_pass_t *p, ab_merged_t *m,
         }
     }
 
+    get_entered(f, cfg, phase == 1 && m->entered ? m->entered[e] : NULL);
+
     for (d = 0; d < st->nseg && !f->bad; d++) {
-        rc |= get_values(f, phase, st, e, vmap, nv, evmap, fnev,
+        rc |= get_values(f, phase, st, cfg, e, vmap, nv, evmap, fnev,
                          phase == 1 ? &m->dims[(size_t) e * AB_BY_MAX + d]
                                     : NULL, d);
     }
@@ -828,6 +904,10 @@ read_file(in_t *f, int phase, ab_state_t *st, const ab_config_t *cfg,
     if (get_dims(f, cfg->by ? cfg->by : &none, NULL) && !f->bad) {
         /* a value's segment is of one --by set */
         f->bad = 3;
+        return 0;
+    }
+    if (get_history(f, cfg->history) && !f->bad) {
+        f->bad = 4;
         return 0;
     }
     for (i = 1; i < 15; i++) {
@@ -884,7 +964,7 @@ read_file(in_t *f, int phase, ab_state_t *st, const ab_config_t *cfg,
 
     nexp = get_max(f, AB_MAX_EXPERIMENTS);
     for (i = 0; i < nexp && !f->bad; i++) {
-        if (read_exp(f, phase, st, p, m, evmap, (size_t) nev, cfg->bucket)
+        if (read_exp(f, phase, st, p, m, evmap, (size_t) nev, cfg)
             != 0)
         {
             return -1;
@@ -913,7 +993,7 @@ read_file(in_t *f, int phase, ab_state_t *st, const ab_config_t *cfg,
 /* Room for nvals values of an experiment of nv variants, nev events. */
 static int
 given_dim_init(ab_given_dim_t *g, size_t nvals, size_t nv, size_t nev,
-    int pre)
+    int pre, size_t nsnap)
 {
     size_t  k = nvals * nv * nev + 1;
 
@@ -929,10 +1009,14 @@ given_dim_init(ab_given_dim_t *g, size_t nvals, size_t nv, size_t nev,
         g->event_pre = calloc(k, sizeof(uint64_t));
         g->event_both = calloc(k, sizeof(uint64_t));
     }
+    if (nsnap > 0) {
+        g->entered = calloc(nvals * nsnap + 1, sizeof(uint64_t));
+    }
 
     return g->cells.sums && g->cells.caps && g->seen && g->visitors
            && g->event_count && g->multi
-           && (!pre || (g->event_pre && g->event_both)) ? 0 : -1;
+           && (!pre || (g->event_pre && g->event_both))
+           && (nsnap == 0 || g->entered) ? 0 : -1;
 }
 
 
@@ -946,6 +1030,7 @@ given_dim_free(ab_given_dim_t *g)
     free(g->event_pre);
     free(g->event_both);
     free(g->multi);
+    free(g->entered);
 }
 
 
@@ -967,6 +1052,10 @@ ab_merged_free(ab_merged_t *m, ab_pass_t *p)
         given_dim_free(&m->dims[i]);
     }
     free(m->dims);
+    for (i = 0; m->entered && i < m->nexps; i++) {
+        free(m->entered[i]);
+    }
+    free(m->entered);
     free(m->sums);
     free(m->span);
     free(m->trend);
@@ -980,6 +1069,7 @@ ab_merged_free(ab_merged_t *m, ab_pass_t *p)
         p->given_span = NULL;
         p->given_trend = NULL;
         p->given_dims = NULL;
+        p->given_entered = NULL;
     }
 }
 
@@ -990,6 +1080,7 @@ ab_partial_merge(char *const *paths, size_t n, ab_state_t *st,
     size_t errlen)
 {
     ab_merged_t  *m = calloc(1, sizeof(*m));
+    size_t        nsnap = cfg->history ? cfg->history->n : 0;
     size_t        i, e, d, nv, nev;
     int           phase;
 
@@ -1021,13 +1112,14 @@ ab_partial_merge(char *const *paths, size_t n, ab_state_t *st,
             m->span = malloc((2 * m->nexps + 2) * sizeof(*m->span));
             m->trend = calloc(m->nexps + 1, sizeof(*m->trend));
             m->dims = calloc(m->nexps * AB_BY_MAX + 1, sizeof(*m->dims));
+            m->entered = calloc(m->nexps + 1, sizeof(*m->entered));
             p->event_count = calloc(m->nexps + 1, sizeof(*p->event_count));
             p->multi = calloc(m->nexps + 1, sizeof(*p->multi));
             if (cfg->cuped) {
                 p->event_pre = calloc(m->nexps + 1, sizeof(*p->event_pre));
                 p->event_both = calloc(m->nexps + 1, sizeof(*p->event_both));
             }
-            if (!m->sums || !m->span || !m->trend || !m->dims
+            if (!m->sums || !m->span || !m->trend || !m->dims || !m->entered
                 || !p->event_count
                 || !p->multi || (cfg->cuped && (!p->event_pre
                                                 || !p->event_both)))
@@ -1059,10 +1151,16 @@ ab_partial_merge(char *const *paths, size_t n, ab_state_t *st,
                         goto oom;
                     }
                 }
+                if (nsnap > 0 && (m->entered[e] = calloc(nsnap,
+                                                         sizeof(uint64_t)))
+                                 == NULL)
+                {
+                    goto oom;
+                }
                 for (d = 0; d < st->nseg; d++) {
                     if (given_dim_init(&m->dims[e * AB_BY_MAX + d],
                                        st->segvals[d].n, nv, nev,
-                                       p->event_pre != NULL) != 0)
+                                       p->event_pre != NULL, nsnap) != 0)
                     {
                         goto oom;
                     }
@@ -1078,6 +1176,12 @@ ab_partial_merge(char *const *paths, size_t n, ab_state_t *st,
                          "lookback than %s: reduce every shard with the "
                          "same --cuped-lookback (or --no-cuped)", paths[i],
                          paths[0]);
+                goto fail;
+            }
+            if (m->files[i].bad == 4) {
+                snprintf(err, errlen, "%s: reduced with another "
+                         "--config-history than this merge's: give both "
+                         "the same file (or neither)", paths[i]);
                 goto fail;
             }
             if (m->files[i].bad == 3) {
@@ -1101,6 +1205,7 @@ ab_partial_merge(char *const *paths, size_t n, ab_state_t *st,
     p->given_span = m->span;
     p->given_trend = cfg->bucket ? m->trend : NULL;
     p->given_dims = st->nseg > 0 ? m->dims : NULL;
+    p->given_entered = nsnap > 0 ? m->entered : NULL;
 
     return m;
 

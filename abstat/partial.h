@@ -4,8 +4,9 @@
  * visitors: per experiment the additive sufficient statistics of its
  * report (msums.h's exact sums per variant, capped.h's histogram, the
  * funnel and multi-variant counts, the first and last entry, trend.h's
- * sums by day and by hour; with --by, the same cell for every value of
- * every dimension), the audit's counters, and what the report
+ * sums by day and by hour; with --config-history, each cell's entries
+ * per configuration; with --by, the same cell for every value of every
+ * dimension), the audit's counters, and what the report
  * says of its input (lines, bad lines and their samples, visitors,
  * orders). Every number is an integer, added (or the least, or the
  * greatest, kept) when partials merge, so that any grouping of shards

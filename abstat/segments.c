@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "confhist.h"
 #include "hetero.h"
 #include "roles.h"
 
@@ -36,6 +37,7 @@ typedef struct {
     uint64_t      *event_pre;
     uint64_t      *event_both;
     uint64_t      *multi;       /* [seg][var] */
+    uint64_t      *entered;     /* merge: [seg][snapshot] of the history */
 } plan_t;
 
 
@@ -51,6 +53,7 @@ plan_free(plan_t *pl)
     free(pl->event_pre);
     free(pl->event_both);
     free(pl->multi);
+    free(pl->entered);
 }
 
 
@@ -313,6 +316,7 @@ pool_counts(const ab_pass_t *p, int e, plan_t *pl)
     const ab_state_t      *st = p->st;
     size_t                 nv = st->vars[e].n, nev = st->events.n;
     size_t                 stride = (nv + 1) * (nev + 1), k = nv * nev;
+    size_t                 nsnap = p->cfg->history ? p->cfg->history->n : 0;
     size_t                 v, i, at, from;
 
     for (v = 0; v < st->segvals[pl->dim].n; v++) {
@@ -330,6 +334,9 @@ pool_counts(const ab_pass_t *p, int e, plan_t *pl)
         }
         for (i = 0; i < nv; i++) {
             pl->multi[pl->map[v] * (nv + 1) + i] += g->multi[v * nv + i];
+        }
+        for (i = 0; pl->entered && i < nsnap; i++) {
+            pl->entered[pl->map[v] * nsnap + i] += g->entered[v * nsnap + i];
         }
     }
 }
@@ -359,6 +366,13 @@ plan_counts(const ab_pass_t *p, int e, plan_t *pl)
         return -1;
     }
     if (given_of(p, e, pl->dim) != NULL) {
+        if (p->given_entered != NULL) {
+            pl->entered = calloc(pl->n * p->cfg->history->n + 1,
+                                 sizeof(uint64_t));
+            if (pl->entered == NULL) {
+                return -1;
+            }
+        }
         pool_counts(p, e, pl);
         return 0;
     }
@@ -481,6 +495,7 @@ segment_report(const ab_pass_t *p, int e, const plan_t *pl, size_t s,
     sel.event_pre = pl->event_pre ? pl->event_pre + s * nv * nev : NULL;
     sel.event_both = pl->event_both ? pl->event_both + s * nv * nev : NULL;
     sel.multi = pl->multi + s * nv;
+    sel.entered = pl->entered ? pl->entered + s * p->cfg->history->n : NULL;
 
     seg->dimension = p->cfg->by->dims[pl->dim].name;
     seg->value = pl->names[s];
@@ -569,6 +584,8 @@ ab_segplans_at(const ab_pass_t *p, int e, const ab_segplans_t *pl,
     out->event_both = dim->event_both ? dim->event_both + s * nv * nev
                                       : NULL;
     out->multi = dim->multi + s * nv;
+    out->membs = dim->membs + dim->first[s];
+    out->nmembs = dim->first[s + 1] - dim->first[s];
 }
 
 

@@ -6,11 +6,11 @@
 # shard or random groups of shards, in JSON, text, CSV, HTML and
 # Prometheus text, with --cap-revenue, --bucket, --sequential, and the
 # audit of a fleet's node logs, --by segments pooled by --by-top at
-# merge; the logs have rotations, gzip, duplicate
+# merge, --config-history's SRM test; the logs have rotations, gzip, duplicate
 # orders across files, refunds in a back-office file (another task),
 # multi-variant visitors and bad lines. Then the errors: damaged,
 # truncated and foreign partials, options merge cannot take, partials
-# reduced with another CUPED lookback or another --by.
+# reduced with another CUPED lookback, --by or --config-history.
 use strict;
 use warnings;
 use FindBin;
@@ -226,6 +226,45 @@ for my $p (1, 2, 7, 64) {
     my @parts = fleet(5, [[0, 3], [1, 2, 4]], ["$a/ab.log"], @conf);
     same('audit, P=5, two groups', \@parts, ["$a/ab.log"], @conf,
          '--format', 'json');
+
+    # --config-history: reduce counts each cell's entries under each
+    # configuration (ranking's weights change half way), merge weighs
+    # them; with segments too
+    open my $in, '<', "$a/nginx.conf" or die;
+    my $later = do { local $/; <$in> };
+    close $in;
+    $later =~ s/variant  a 2;/variant  a 1;/ or die 'no ranking weights';
+    open my $out, '>', "$a/later.conf" or die;
+    print $out $later;
+    close $out;
+    open $out, '>', "$a/history.tsv" or die;
+    print $out "1764000000\tnginx.conf\n1764040000\tlater.conf\n";
+    close $out;
+    my @hist = ('--config-history', "$a/history.tsv");
+    @map_opts = ('--by', 'field:uri');
+    @parts = fleet(5, [[0, 3], [1, 2, 4]], ["$a/ab.log"], @hist, @map_opts);
+    my ($rc, $got, $err) = run_abstat_raw('merge', '--format', 'json', @hist,
+                                          @parts);
+    is($rc, 0, '--config-history, --by: merge exits 0') or diag $err;
+    like($got, qr/"weights_source":\s*"config-history",\s*"weight_changes":\s*1/,
+         '... the SRM test of the history');
+    same('--config-history, --by, P=5', \@parts, ["$a/ab.log"], @hist,
+         @map_opts, '--format', 'json');
+    same('--config-history, --by, P=5, text', \@parts, ["$a/ab.log"], @hist,
+         @map_opts, '--format', 'text');
+    ($rc, undef, $err) = run_abstat_raw('merge', '--format', 'json', @parts);
+    is($rc, 1, 'partials of a history, merged without it: exit 1');
+    like($err, qr/another --config-history/, '... saying so');
+    my @plain = fleet(5, [[0 .. 4]], ["$a/ab.log"], @map_opts);
+    ($rc, undef, $err) = run_abstat_raw('merge', @hist, @plain);
+    is($rc, 1, 'partials without a history, merged with one: exit 1');
+    like($err, qr/\Q$plain[0]\E: reduced with another --config-history/,
+         '... naming the file');
+    @map_opts = ();
+    ($rc, undef, $err) = run_abstat_raw('reduce', '--state', "$a/st",
+                                        '--output', "$a/x.abpart",
+                                        "$a/ab.log");
+    is($rc, 2, 'reduce --state: exit 2 (not kept in partials)');
 }
 
 done_testing();

@@ -5,7 +5,8 @@
 # abstat report on the same files, in JSON and text, with rotated and
 # gzipped logs, a back-office events file, --cap-revenue, and a reading
 # option (--since) that goes to reduce; with --by (segments in the
-# partials, --by-top pooling them at merge) too; and still do when a
+# partials, --by-top pooling them at merge) and --config-history (to
+# reduce and merge both) too; and still do when a
 # worker process is killed (SIGKILL)
 # in the middle of a task: Dask runs the task again elsewhere, and
 # abstat's files are written whole (temporary file, rename), so the
@@ -100,6 +101,32 @@ sub report {
          '--since leaves out some exposures');
     ok($got eq $want,
        '--since to reduce, --alpha to merge: the JSON of abstat report');
+}
+
+# --config-history goes to reduce (entries per configuration) and to
+# merge (their weights): search_rank's split changes half way
+{
+    for my $c (['early.conf', 2], ['late.conf', 1]) {
+        open my $fh, '>', "$dir/$c->[0]" or die;
+        print $fh "http {\n    ab_experiment search_rank {\n"
+            . "        variant a $c->[1];\n        variant b 1;\n"
+            . "        variant c 1;\n    }\n}\n";
+        close $fh;
+    }
+    open my $fh, '>', "$dir/history.tsv" or die;
+    print $fh "1763800000\tearly.conf\n1764000000\tlate.conf\n";
+    close $fh;
+    my @hist = ('--config-history', "$dir/history.tsv");
+    my ($rc, $got, $err) = dask(['--local', '2', '--workdir', "$dir/wh",
+                                 '--keep'], @logs, '--', '-q', '--format',
+                                'json', @hist);
+    is($rc, 0, '--config-history: exit 0') or diag $err;
+    my $want = report('--format', 'json', @hist, @logs);
+    like($want, qr/"weights_source":\s*"config-history"/,
+         '... an SRM test of the history');
+    ok($got eq $want, '--config-history: the JSON of abstat report');
+    ok(scalar(() = glob "$dir/wh/partials/*.abpart") >= 2,
+       '... from partials');
 }
 
 # a worker killed mid-task
