@@ -128,20 +128,65 @@ exp_by_id(ab_audit_t *a, const ab_state_t *st, int sexp)
 }
 
 
-static const ab_expdef_t *
-conf_of(const ab_input_t *in, const char *name, size_t len)
+/* The index of the configuration that node serves (audit.h: confs):
+ * its own NODE=FILE, else the plain FILE; found by name once per node. */
+static int
+conf_index(ab_audit_t *a, const ab_input_t *in, uint32_t node, size_t *ci)
 {
-    size_t  i;
+    uint32_t  *slot;
+    size_t     i;
 
-    for (i = 0; i < in->nconf; i++) {
-        if (strlen(in->conf[i].name) == len
-            && memcmp(in->conf[i].name, name, len) == 0)
-        {
-            return &in->conf[i];
+    *ci = 0;
+    if (in->nnode_conf == 0) {
+        return 0;
+    }
+    if ((slot = id_slot(&a->node_confs, &a->nnode_confs, node)) == NULL) {
+        return -1;
+    }
+    if (*slot == 0) {
+        *slot = 1;
+        for (i = 0; i < in->nnode_conf; i++) {
+            if (strlen(in->node_conf[i].node) == a->nodes.lens[node]
+                && memcmp(in->node_conf[i].node, a->nodes.names[node],
+                          a->nodes.lens[node]) == 0)
+            {
+                *slot = (uint32_t) i + 2;
+                break;
+            }
+        }
+    }
+    *ci = *slot - 1;
+
+    return 0;
+}
+
+
+/* Looked up, and the configuration has no block for the experiment. */
+static const ab_expdef_t  no_block;
+
+/* Experiment e's block in configuration ci, or NULL: looked up by name
+ * once per experiment and configuration. */
+static const ab_expdef_t *
+block_of(ab_audit_exp_t *e, const ab_input_t *in, size_t ci,
+    const ab_ppair_t *p)
+{
+    const ab_expdef_t  *list = ci == 0 ? in->conf : in->node_conf[ci - 1].conf;
+    size_t              n = ci == 0 ? in->nconf : in->node_conf[ci - 1].nconf;
+    size_t              i;
+
+    if (e->confs[ci] == NULL) {
+        e->confs[ci] = &no_block;
+        for (i = 0; i < n; i++) {
+            if (strlen(list[i].name) == p->exp_len
+                && memcmp(list[i].name, p->exp, p->exp_len) == 0)
+            {
+                e->confs[ci] = &list[i];
+                break;
+            }
         }
     }
 
-    return NULL;
+    return e->confs[ci] != &no_block ? e->confs[ci] : NULL;
 }
 
 
@@ -222,24 +267,19 @@ keep_example(ab_audit_exp_t *e, const ab_intern_t *nodes,
 }
 
 
-/* One unforced exposure against the configuration. */
+/* One unforced exposure against the configuration of its node, def
+ * (NULL: no block there). */
 static void
 check(ab_audit_exp_t *e, ab_audit_node_t *nd, const ab_intern_t *nodes,
-    const ab_input_t *in, const ab_pline_t *pl, uint32_t node,
+    const ab_expdef_t *def, const ab_pline_t *pl, uint32_t node,
     const ab_ppair_t *p)
 {
-    const ab_expdef_t  *def;
-    int                 k;
-
-    if (!e->conf_known) {
-        e->conf = conf_of(in, p->exp, p->exp_len);
-        e->conf_known = 1;
-    }
-    def = e->conf;
+    int  k;
 
     if (def == NULL) {
         /* an experiment the configuration no longer (or not yet) has:
-         * old logs read against today's file, not a node's doing */
+         * old logs read against today's file, not a node's doing; or
+         * a node given no file of its own when there is no plain one */
         e->skipped[AB_SKIP_UNCONFIGURED]++;
         return;
     }
@@ -292,13 +332,13 @@ ab_audit_line(ab_state_t *st, const ab_input_t *in, const ab_pline_t *pl,
     ab_audit_exp_t      *e;
     ab_audit_node_t     *nd;
     const ab_ppair_t    *p;
-    size_t               i;
+    size_t               i, ci;
     uint32_t             node;
     int                  id;
 
     /* without --nginx-conf only whether the log has nodes: the entry
      * nodes are the memberships' (state.h) */
-    if (in->conf == NULL
+    if (!in->audited
         && (pl->node_len == 0 || (st->audit && st->audit->named)))
     {
         return 0;
@@ -309,8 +349,11 @@ ab_audit_line(ab_state_t *st, const ab_input_t *in, const ab_pline_t *pl,
     a = st->audit;
     node = (uint32_t) id;
 
-    if (in->conf == NULL || !ab_input_in_window(in, pl->time)) {
+    if (!in->audited || !ab_input_in_window(in, pl->time)) {
         return 0;
+    }
+    if (conf_index(a, in, node, &ci) != 0) {
+        return -1;
     }
 
     /* forced experiments need not be in the state: by name */
@@ -329,14 +372,41 @@ ab_audit_line(ab_state_t *st, const ab_input_t *in, const ab_pline_t *pl,
             continue;
         }
         if ((e = exp_by_id(a, st, ids[i].exp)) == NULL
-            || (nd = node_of(e, node)) == NULL)
+            || (nd = node_of(e, node)) == NULL
+            || (e->confs == NULL
+                && (e->confs = calloc(in->nnode_conf + 1, sizeof(*e->confs)))
+                   == NULL))
         {
             return -1;
         }
-        check(e, nd, &a->nodes, in, pl, node, &pairs[pl->pair0 + i]);
+        p = &pairs[pl->pair0 + i];
+        check(e, nd, &a->nodes, block_of(e, in, ci, p), pl, node, p);
     }
 
     return 0;
+}
+
+
+size_t
+ab_audit_unconfigured(const ab_audit_t *a, const ab_input_t *in,
+    const char **names, size_t max)
+{
+    size_t  i, n = 0;
+
+    if (a == NULL || in->conf != NULL) {
+        return 0;
+    }
+    /* the nodes resolved to the plain FILE that is not there */
+    for (i = 0; i < a->nnode_confs; i++) {
+        if (a->node_confs[i] == 1) {
+            if (n < max) {
+                names[n] = a->nodes.names[i];
+            }
+            n++;
+        }
+    }
+
+    return n;
 }
 
 
@@ -358,6 +428,7 @@ ab_audit_forget(ab_audit_t *a, const char *exp)
         return;
     }
     free(e->nodes);
+    free(e->confs);
     memset(e, 0, sizeof(*e));
 }
 
@@ -512,12 +583,14 @@ ab_audit_free(ab_audit_t *a)
     for (i = 0; i < a->exps.n && i < a->cap; i++) {
         free(a->e[i].nodes);
         free(a->e[i].given);
+        free(a->e[i].confs);
         if (a->e[i].given_vars.limit != 0) {
             ab_intern_free(&a->e[i].given_vars);
         }
     }
     free(a->e);
     free(a->exp_ids);
+    free(a->node_confs);
     ab_intern_free(&a->nodes);
     ab_intern_free(&a->exps);
     free(a);
@@ -795,14 +868,14 @@ ab_audit_report(const ab_state_t *st, const ab_config_t *cfg, ab_rexp_t *x)
     size_t                 i, k, nv = x->nvariants;
 
     x->audit = NULL;
-    if (cfg->input->conf == NULL && (a == NULL || !a->named)) {
+    if (!cfg->input->audited && (a == NULL || !a->named)) {
         return 0;
     }
     if ((r = calloc(1, sizeof(*r))) == NULL) {
         return -1;
     }
     x->audit = r;
-    r->audited = cfg->input->conf != NULL;
+    r->audited = cfg->input->audited;
     r->named = a != NULL && a->named;
     if (a == NULL) {
         return 0;

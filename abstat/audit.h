@@ -9,7 +9,9 @@
  * of visitors and its own SRM test. With --nginx-conf abstat also
  * recomputes the variant of every logged exposure with the module's
  * algorithm (assigndef.h) and counts those that differ, keeping the
- * earliest few as examples: counters per experiment and node.
+ * earliest few as examples: counters per experiment and node. Each
+ * node's exposures are checked against its own configuration when
+ * --nginx-conf NODE=FILE gives it one, else against the plain FILE.
  */
 
 #ifndef ABSTAT_AUDIT_H
@@ -58,10 +60,10 @@ typedef struct {
     ab_intern_t         given_vars;
     struct ab_audit_given_s  *given;    /* (node, variant, visitors) */
     size_t              ngiven, capgiven;
-    /* this run's, never saved: the experiment's block (conf_known:
-     * looked up) */
-    const ab_expdef_t  *conf;
-    int                 conf_known;
+    /* this run's, never saved: the experiment's block in each
+     * configuration of --nginx-conf (0: the plain FILE, i + 1: the
+     * input's node_conf[i]); NULL until looked up */
+    const ab_expdef_t **confs;
 } ab_audit_exp_t;
 
 typedef struct ab_audit_s {
@@ -74,6 +76,10 @@ typedef struct ab_audit_s {
                                    (+ 1), this run's: no hashing of names
                                    per line */
     size_t            nexp_ids;
+    uint32_t         *node_confs;       /* this run's: node id to the
+                                           index of its configuration
+                                           (+ 1), for NODE=FILE */
+    size_t            nnode_confs;
 } ab_audit_t;
 
 /*
@@ -88,6 +94,12 @@ int ab_audit_line(ab_state_t *st, const ab_input_t *in, const ab_pline_t *pl,
  * without one and past AB_AUDIT_MAX_NODES), for the membership of an
  * entry line (ab_state_expose()); -1 when out of memory. */
 int ab_audit_node(ab_state_t *st, const ab_pline_t *pl);
+
+/* The nodes whose exposures this run found no configuration for (only
+ * NODE=FILE given, none for them): how many, the first max of their
+ * names into names. */
+size_t ab_audit_unconfigured(const ab_audit_t *a, const ab_input_t *in,
+    const char **names, size_t max);
 
 /* The experiment's counters (by name), or NULL. */
 const ab_audit_exp_t *ab_audit_find(const ab_audit_t *a, const char *exp);
@@ -149,7 +161,8 @@ typedef struct {
 } ab_rnode_t;
 
 typedef struct ab_raudit_s {
-    int                        audited;     /* --nginx-conf given */
+    int                        audited;     /* --nginx-conf given, in
+                                               either form */
     uint64_t                   checked;
     uint64_t                   mismatches;
     uint64_t                   skipped[AB_SKIP_N];

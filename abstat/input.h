@@ -23,9 +23,13 @@ typedef struct {
     const ab_by_t      *by;     /* --by, keys ready (ab_line_by()); NULL:
                                    none */
     /* --nginx-conf, whose assignment every exposure is audited against
-     * (audit.h); NULL: no audit */
+     * (audit.h): the plain FILE, for the lines of every node that has
+     * none of its own (NULL: not given), and the NODE=FILE ones */
     const struct ab_expdef_s  *conf;
     size_t              nconf;
+    const struct ab_node_conf_s  *node_conf;
+    size_t              nnode_conf;
+    int                 audited;        /* --nginx-conf in either form */
     /* abstat map: sound lines go to the shard files (shard.h) instead of
      * the state, which counts files, lines and bad lines only; NULL:
      * report */
@@ -34,6 +38,13 @@ typedef struct {
      * refused, since they hold the orders of every visitor shard */
     int                 visitor_round;
 } ab_input_t;
+
+/* --nginx-conf NODE=FILE: the configuration node serves. */
+typedef struct ab_node_conf_s {
+    const char                *node;
+    struct ab_expdef_s        *conf;    /* NULL: no ab_experiment block */
+    size_t                     nconf;
+} ab_node_conf_t;
 
 /* Everything counts, told on stderr, read in the calling thread. */
 void ab_input_default(ab_input_t *in);

@@ -61,8 +61,10 @@ typedef struct {
     ab_config_t     cfg;        /* how it is analysed */
     const char    **events;
     size_t          nevents;
-    ab_expdef_t    *conf;
+    ab_expdef_t    *conf;       /* --nginx-conf FILE; NULL: not given */
     size_t          nconf;
+    ab_node_conf_t *node_conf;  /* --nginx-conf NODE=FILE */
+    size_t          nnode_conf;
     ab_expdef_t    *weights;
     size_t          nweights;
     ab_confhist_t   history;    /* --config-history; n 0: none */
@@ -108,7 +110,7 @@ static const char  usage_text[] =
     "Selection:   -e, --experiment NAME  --since TIME  --until TIME\n"
     "             --events FILE\n"
     "Design:      -b, --baseline VAR  -w, --weights EXP=VAR:W,...\n"
-    "             -c, --nginx-conf FILE  --config-history FILE\n"
+    "             -c, --nginx-conf [NODE=]FILE  --config-history FILE\n"
     "Statistics:  -a, --alpha A  --primary METRIC[,...]  --mde PCT\n"
     "             --sequential  --no-sequential  --sequential-tuning N\n"
     "             --cuped  --no-cuped  --cuped-lookback DURATION\n"
@@ -440,6 +442,75 @@ asks_help(int argc, char **argv, int *state)
 }
 
 
+/* One file of --nginx-conf into *list: exits 2 when it cannot be read;
+ * a file without the module's blocks is said, and kept as given. */
+static void
+nginx_conf_file(const char *path, ab_expdef_t **list, size_t *n)
+{
+    char  msg[512];
+
+    if (ab_nginx_conf_read(path, list, n, msg, sizeof(msg)) != 0) {
+        fprintf(stderr, "abstat: --nginx-conf: %s\n", msg);
+        exit(EXIT_USAGE);
+    }
+    if (*list == NULL) {
+        /* perhaps the wrong file, or a missing include */
+        fprintf(stderr, "abstat: warning: --nginx-conf %s: no "
+                "ab_experiment block (includes followed)\n", path);
+        if ((*list = calloc(1, sizeof(**list))) == NULL) {
+            fprintf(stderr, "abstat: out of memory\n");
+            exit(EXIT_INTERNAL);
+        }
+    }
+}
+
+
+/*
+ * --nginx-conf FILE, the configuration of every node, or NODE=FILE, the
+ * one node NODE serves (a node's $hostname, the log's `node`): NODE=
+ * when the text before the first '=' is a name without '/', so that a
+ * path such as ./a=b.conf stays a path.
+ */
+static void
+nginx_conf_opt(opts_t *o, const char *arg)
+{
+    const char      *eq = strchr(arg, '=');
+    ab_node_conf_t  *nc;
+    size_t           i, len;
+
+    if (eq == NULL || memchr(arg, '/', (size_t) (eq - arg)) != NULL) {
+        if (o->conf != NULL) {
+            usage_error("--nginx-conf FILE given twice (one for every "
+                        "node, NODE=FILE for each other one)%s", "");
+        }
+        nginx_conf_file(arg, &o->conf, &o->nconf);
+        return;
+    }
+    len = (size_t) (eq - arg);
+    if (len == 0 || eq[1] == '\0') {
+        usage_error("--nginx-conf '%s': NODE=FILE needs both", arg);
+    }
+    for (i = 0; i < o->nnode_conf; i++) {
+        if (strlen(o->node_conf[i].node) == len
+            && memcmp(o->node_conf[i].node, arg, len) == 0)
+        {
+            usage_error("--nginx-conf '%s': that node's configuration "
+                        "given twice", arg);
+        }
+    }
+    nc = realloc(o->node_conf, (o->nnode_conf + 1) * sizeof(*nc));
+    if (nc == NULL || (nc[o->nnode_conf].node = strndup(arg, len)) == NULL) {
+        fprintf(stderr, "abstat: out of memory\n");
+        exit(EXIT_INTERNAL);
+    }
+    o->node_conf = nc;
+    nc = &nc[o->nnode_conf++];
+    nc->conf = NULL;
+    nc->nconf = 0;
+    nginx_conf_file(eq + 1, &nc->conf, &nc->nconf);
+}
+
+
 static void
 parse_options(int argc, char **argv, opts_t *o)
 {
@@ -548,23 +619,7 @@ parse_options(int argc, char **argv, opts_t *o)
             }
             break;
         case 'c':
-            if (o->conf != NULL) {
-                usage_error("--nginx-conf given twice%s", "");
-            }
-            if (ab_nginx_conf_read(optarg, &o->conf, &o->nconf, msg,
-                                   sizeof(msg)) != 0)
-            {
-                fprintf(stderr, "abstat: --nginx-conf: %s\n", msg);
-                exit(EXIT_USAGE);
-            }
-            if (o->conf == NULL) {
-                /* a configuration without the module's blocks: perhaps
-                 * the wrong file, or a missing include */
-                fprintf(stderr, "abstat: warning: --nginx-conf %s: no "
-                        "ab_experiment block (includes followed)\n", optarg);
-                /* Remember that it was given, even without experiments. */
-                o->conf = calloc(1, sizeof(*o->conf));
-            }
+            nginx_conf_opt(o, optarg);
             break;
         case OPT_CONFIG_HISTORY:
             if (o->history.n > 0) {
@@ -1105,6 +1160,14 @@ report(const opts_t *o, ab_state_t *st, ab_report_t *rep)
 static void
 opts_free(opts_t *o)
 {
+    size_t  i;
+
+    for (i = 0; i < o->nnode_conf; i++) {
+        ab_expdef_free(o->node_conf[i].conf, o->node_conf[i].nconf);
+        free(o->node_conf[i].conf);
+        free((char *) o->node_conf[i].node);
+    }
+    free(o->node_conf);
     ab_expdef_free(o->conf, o->nconf);
     ab_expdef_free(o->weights, o->nweights);
     ab_confhist_free(&o->history);
@@ -1152,13 +1215,16 @@ cfg_from_opts(opts_t *o)
     o->cfg.threads = o->in.threads + 1;
     o->cfg.conf = o->conf;
     o->cfg.nconf = o->nconf;
-    if ((o->fail_on & FAIL_DRIFT) && o->conf == NULL) {
+    /* the audit reads every line against them */
+    o->in.conf = o->conf;
+    o->in.nconf = o->nconf;
+    o->in.node_conf = o->node_conf;
+    o->in.nnode_conf = o->nnode_conf;
+    o->in.audited = o->conf != NULL || o->nnode_conf > 0;
+    if ((o->fail_on & FAIL_DRIFT) && !o->in.audited) {
         usage_error("--fail-on drift needs --nginx-conf: the audit is "
                     "against its assignment%s", "");
     }
-    /* the audit reads every line against it */
-    o->in.conf = o->conf;
-    o->in.nconf = o->nconf;
     o->cfg.weights = o->weights;
     o->cfg.nweights = o->nweights;
     o->cfg.history = o->history.n > 0 ? &o->history : NULL;
@@ -1590,6 +1656,39 @@ reduce_main(int argc, char **argv)
 }
 
 
+/* What --nginx-conf NODE=FILE leaves out: the nodes whose exposures
+ * had no configuration to be audited against, and (whole: a report
+ * read every line) a NODE no line names, a typo that would leave the
+ * node it meant unaudited in silence. */
+static void
+warn_nodes(const opts_t *o, const ab_state_t *st, int whole)
+{
+    const char  *names[5];
+    size_t       n, i;
+
+    n = ab_audit_unconfigured(st->audit, &o->in, names, 5);
+    if (n > 0) {
+        fprintf(stderr, "abstat: warning: --nginx-conf: no configuration "
+                "for %zu node(s), whose exposures are not audited (skipped "
+                "as not_configured):", n);
+        for (i = 0; i < n && i < 5; i++) {
+            fprintf(stderr, " %s", names[i]);
+        }
+        fprintf(stderr, "%s\n", n > 5 ? " ..." : "");
+    }
+    for (i = 0; whole && i < o->nnode_conf; i++) {
+        const char  *node = o->node_conf[i].node;
+
+        if (st->audit == NULL
+            || ab_intern_find(&st->audit->nodes, node, strlen(node)) < 0)
+        {
+            fprintf(stderr, "abstat: warning: --nginx-conf %s=...: no line "
+                    "of node %s was read\n", node, node);
+        }
+    }
+}
+
+
 /* The command word is missing or unknown: what was meant, if it can be
  * guessed (a log file or an option where the command should be). */
 static int
@@ -1851,6 +1950,7 @@ main(int argc, char **argv)
     if (ab_check_bad(o.max_bad, st.lines - lines0, st.bad_lines - bad0)) {
         bad_input = 1;
     }
+    warn_nodes(&o, &st, !visitor_round);
     if (bad_input) {
         /* above an unreadable file (1): the report may look sound */
         status = EXIT_BAD_INPUT;

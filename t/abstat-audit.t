@@ -3,7 +3,8 @@
 # mismatches planted and counted there (a node on stale weights, a cache
 # serving another visitor's page, a hand-edited log, a held-out visitor
 # exposed), must give exactly those counts per experiment and node; the
-# clean log none. The whole report, per-node SRM included, is checked
+# clean log none; a node pinned to a configuration of its own is audited
+# against its own file (--nginx-conf NODE=FILE). The whole report, per-node SRM included, is checked
 # against scripts/abstat-reference (scipy), and --state runs against one
 # full run.
 use strict;
@@ -125,6 +126,107 @@ for my $name (sort keys %$cplanted) {
     is($a->{mismatches}, 0, "clean $name: no mismatch");
     is($a->{checked}, $cplanted->{$name}{checked}, "clean $name: checked");
     is(scalar @{$a->{examples}}, 0, "clean $name: no example");
+}
+
+# a configuration per node (--nginx-conf NODE=FILE): node-b pinned to
+# the old weights of checkout all day long, on purpose. Against its own
+# file its assignments are no mismatch; against nginx.conf they are the
+# drift of a node on a stale configuration. Counts from the generator.
+{
+    my $p = "$dir/pinned";
+    generate($p, '--pinned', 'node-b');
+    my %want = (own => read_json("$p/planted.json"),
+                one => read_json("$p/planted-one.json"));
+    my $by_node = sub {
+        return { map { $_->{node} => [$_->{checked}, $_->{mismatches}] }
+                 @{$_[0]{by_node}} };
+    };
+    my @runs = (
+        ['each node its own file', 'own',
+         map { ('--nginx-conf', "$_=$p/" . ($_ eq 'node-b' ? 'node-b' : 'nginx')
+                . '.conf') } qw(node-a node-b node-c)],
+        ['nginx.conf, node-b its own', 'own', '--nginx-conf', "$p/nginx.conf",
+         '--nginx-conf', "node-b=$p/node-b.conf"],
+        ['nginx.conf for every node', 'one', '--nginx-conf', "$p/nginx.conf"],
+    );
+    for my $run (@runs) {
+        my ($what, $key, @opts) = @$run;
+        my ($prc, $pr, $perr) = run_abstat(@opts, "$p/ab.log");
+        is($prc, 0, "pinned, $what: exit 0") or diag $perr;
+        is($perr // '', '', "pinned, $what: nothing on stderr");
+        for my $name (qw(checkout ranking)) {
+            my $a = exp_of($pr, $name)->{audit};
+            my $w = $want{$key}{$name};
+            is($a->{checked}, $w->{checked}, "pinned, $what: $name checked");
+            is($a->{mismatches}, $w->{mismatches},
+               "pinned, $what: $name mismatches");
+            is_deeply($by_node->($a), $w->{by_node},
+                      "pinned, $what: $name by node");
+            is($a->{skipped_by_reason}{not_configured}, 0,
+               "pinned, $what: $name: nothing unconfigured");
+        }
+    }
+    cmp_ok($want{one}{checkout}{by_kind}{pinned}, '>', 100,
+           'pinned: node-b differs from nginx.conf on many exposures');
+
+    # node-c given no file and no plain FILE: its exposures are skipped
+    # as not_configured, and said
+    my ($prc, $pr, $perr) = run_abstat(
+        '--nginx-conf', "node-a=$p/nginx.conf",
+        '--nginx-conf', "node-b=$p/node-b.conf",
+        '--nginx-conf', "node-x=$p/nginx.conf", "$p/ab.log");
+    is($prc, 0, 'node-c without a file: exit 0');
+    like($perr, qr/no configuration for 1 node\(s\), whose exposures are not audited \(skipped as not_configured\): node-c$/m,
+         'node-c without a file: said on stderr');
+    like($perr, qr/--nginx-conf node-x=\.\.\.: no line of node node-x/,
+         'node-x, which no line names: said on stderr');
+    for my $name (qw(checkout ranking)) {
+        my $a = exp_of($pr, $name)->{audit};
+        my $w = $want{own}{$name};
+        my $c = $w->{by_node}{'node-c'};
+        is($a->{skipped_by_reason}{not_configured}, $c->[0],
+           "node-c without a file: its $c->[0] $name exposures unconfigured");
+        is($a->{checked}, $w->{checked} - $c->[0],
+           "node-c without a file: $name checked without them");
+        is($a->{mismatches}, $w->{mismatches} - $c->[1],
+           "node-c without a file: $name mismatches without its");
+        ok(!exists $by_node->($a)->{'node-c'},
+           "node-c without a file: not among ${name}'s audited nodes");
+    }
+
+    # --fail-on drift takes NODE=FILE alone
+    ($prc) = run_abstat('--nginx-conf', "node-b=$p/nginx.conf",
+                        '--fail-on', 'drift', "$p/ab.log");
+    is($prc, 13, 'node-b against nginx.conf: --fail-on drift exits 13');
+
+    # the forms of the option
+    for my $bad (["=$p/nginx.conf", qr/NODE=FILE needs both/],
+                 ['node-a=', qr/NODE=FILE needs both/]) {
+        ($prc, undef, $perr) = run_abstat('--nginx-conf', $bad->[0],
+                                          "$p/ab.log");
+        is($prc, 2, "--nginx-conf '$bad->[0]': exit 2");
+        like($perr, $bad->[1], "--nginx-conf '$bad->[0]': says why");
+    }
+    ($prc, undef, $perr) = run_abstat(
+        '--nginx-conf', "node-a=$p/nginx.conf",
+        '--nginx-conf', "node-a=$p/node-b.conf", "$p/ab.log");
+    is($prc, 2, 'a node given two files: exit 2');
+    like($perr, qr/node-a=.*given twice/, 'a node given two files: says so');
+    ($prc, undef, $perr) = run_abstat('--nginx-conf', "$p/nginx.conf",
+                                      '--nginx-conf', "$p/node-b.conf",
+                                      "$p/ab.log");
+    is($prc, 2, 'two plain files: exit 2');
+    like($perr, qr/--nginx-conf FILE given twice/, 'two plain files: says so');
+    ($prc, undef, $perr) = run_abstat('--nginx-conf', "node-a=$p/missing.conf",
+                                      "$p/ab.log");
+    is($prc, 2, 'a node\'s missing file: exit 2');
+    like($perr, qr/missing\.conf/, 'a node\'s missing file: named');
+    # a path with '=' and a '/' before it stays a path
+    link "$p/nginx.conf", "$p/a=b.conf" or die "link: $!";
+    ($prc, $pr) = run_abstat('--nginx-conf', "$p/a=b.conf", "$p/ab.log");
+    is($prc, 0, "--nginx-conf $p/a=b.conf: a path");
+    is(exp_of($pr, 'checkout')->{audit}{mismatches},
+       $want{one}{checkout}{mismatches}, '... read as nginx.conf');
 }
 
 # --fail-on drift

@@ -227,6 +227,20 @@ for my $p (1, 2, 7, 64) {
     same('audit, P=5, two groups', \@parts, ["$a/ab.log"], @conf,
          '--format', 'json');
 
+    # a configuration per node (--nginx-conf NODE=FILE): node-b pinned to
+    # its own file all day, node-c given none; reduce audits each node's
+    # exposures against its file, merge prints report's bytes
+    my $pin = "$dir/pinned";
+    system("/usr/bin/python3 scripts/gen-audit-log $pin --pinned node-b "
+           . ">/dev/null") == 0 or BAIL_OUT('gen-audit-log --pinned failed');
+    my @nodes = ('--nginx-conf', "node-a=$pin/nginx.conf",
+                 '--nginx-conf', "node-b=$pin/node-b.conf");
+    my @np = fleet(3, [[0, 2], [1]], ["$pin/ab.log"], @nodes);
+    same('a configuration per node, P=3, JSON', \@np, ["$pin/ab.log"],
+         @nodes, '--format', 'json');
+    same('a configuration per node, P=3, text', \@np, ["$pin/ab.log"],
+         @nodes, '--format', 'text');
+
     # --config-history: reduce counts each cell's entries under each
     # configuration (ranking's weights change half way), merge weighs
     # them; with segments too

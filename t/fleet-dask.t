@@ -6,7 +6,8 @@
 # gzipped logs, a back-office events file, --cap-revenue, and a reading
 # option (--since) that goes to reduce; with --by (segments in the
 # partials, --by-top pooling them at merge) and --config-history (to
-# reduce and merge both) too; and still do when a
+# reduce and merge both) and a configuration per node for the audit
+# too; and still do when a
 # worker process is killed (SIGKILL)
 # in the middle of a task: Dask runs the task again elsewhere, and
 # abstat's files are written whole (temporary file, rename), so the
@@ -127,6 +128,22 @@ sub report {
     ok($got eq $want, '--config-history: the JSON of abstat report');
     ok(scalar(() = glob "$dir/wh/partials/*.abpart") >= 2,
        '... from partials');
+}
+
+# a configuration per node: -c and --nginx-conf NODE=FILE go to reduce,
+# which audits each node's exposures against its file, and to merge
+{
+    my $p = "$dir/pinned";
+    system("$PYTHON scripts/gen-audit-log $p --pinned node-b >/dev/null") == 0
+        or die 'gen-audit-log failed';
+    my @conf = ('-c', "$p/nginx.conf", '--nginx-conf',
+                "node-b=$p/node-b.conf");
+    my ($rc, $got, $err) = dask(['--local', '2'], "$p/ab.log", '--', '-q',
+                                '--format', 'json', @conf);
+    is($rc, 0, 'a configuration per node: exit 0') or diag $err;
+    my $want = report('--format', 'json', @conf, "$p/ab.log");
+    like($want, qr/"mismatches":\s*[1-9]/, '... an audit that finds some');
+    ok($got eq $want, 'a configuration per node: the JSON of abstat report');
 }
 
 # a worker killed mid-task
