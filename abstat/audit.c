@@ -535,21 +535,23 @@ ab_audit_give(ab_audit_t **ap, const char *exp, size_t elen,
 }
 
 
-void
-ab_audit_entries(const ab_state_t *st, int e,
-    void (*fn)(void *ctx, const char *node, const char *var, uint64_t n),
-    void *ctx)
+int
+ab_audit_entries(const ab_state_t *st, int e, ab_audit_entry_t **out,
+    size_t *n)
 {
     const ab_audit_t  *a = st->audit;
-    size_t             nv = st->vars[e].n, nn, m, k;
+    size_t             nv = st->vars[e].n, nn, m, k, cells = 0;
     uint64_t          *count;
+    ab_audit_entry_t  *en;
 
-    if (a == NULL || nv == 0) {
-        return;
+    *out = NULL;
+    *n = 0;
+    if (a == NULL || nv == 0 || a->nodes.n == 0) {
+        return 0;
     }
     nn = a->nodes.n;
-    if ((count = calloc(nn * nv + 1, sizeof(*count))) == NULL) {
-        return;
+    if ((count = calloc(nn * nv, sizeof(*count))) == NULL) {
+        return -1;
     }
     for (m = 0; m < st->nmemb; m++) {
         const ab_memb_t  *mb = &st->membs[m];
@@ -558,16 +560,29 @@ ab_audit_entries(const ab_state_t *st, int e,
         if (mb->exp == e && mb->var != AB_VAR_MULTI && mb->var < nv
             && node < nn)
         {
-            count[node * nv + mb->var]++;
+            cells += count[node * nv + mb->var]++ == 0;
         }
+    }
+    if (cells == 0) {
+        free(count);
+        return 0;
+    }
+    if ((en = malloc(cells * sizeof(*en))) == NULL) {
+        free(count);
+        return -1;
     }
     for (k = 0; k < nn * nv; k++) {
         if (count[k] > 0) {
-            fn(ctx, a->nodes.names[k / nv], st->vars[e].names[k % nv],
-               count[k]);
+            en[*n].node = a->nodes.names[k / nv];
+            en[*n].var = st->vars[e].names[k % nv];
+            en[*n].visitors = count[k];
+            (*n)++;
         }
     }
     free(count);
+    *out = en;
+
+    return 0;
 }
 
 

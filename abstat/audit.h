@@ -138,11 +138,18 @@ int ab_audit_merge(ab_audit_t **dst, const ab_audit_t *src);
 int ab_audit_give(ab_audit_t **a, const char *exp, size_t elen,
     const char *node, size_t nlen, const char *var, size_t vlen, uint64_t n);
 
-/* abstat reduce: calls fn for each (node, variant) of experiment e with
- * visitors who entered there, counted from st's memberships. */
-void ab_audit_entries(const ab_state_t *st, int e,
-    void (*fn)(void *ctx, const char *node, const char *var, uint64_t n),
-    void *ctx);
+/* abstat reduce: the (node, variant) cells of experiment e with visitors
+ * who entered there, counted from st's memberships, by node then
+ * variant id; the names are st's. *out is malloc'd (NULL when there is
+ * none). -1 out of memory. */
+typedef struct {
+    const char  *node;
+    const char  *var;
+    uint64_t     visitors;
+} ab_audit_entry_t;
+
+int ab_audit_entries(const ab_state_t *st, int e, ab_audit_entry_t **out,
+    size_t *n);
 int ab_audit_load(ab_audit_t **a, const ab_audit_reader_t *r);
 
 

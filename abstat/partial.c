@@ -102,31 +102,38 @@ audit_str(void *io, const char *s)
 }
 
 
+/* The node each visitor of experiment e entered at (audit.h), counted
+ * from the memberships: (visitors, node, variant), then a 0. */
 static void
-put_entry(void *io, const char *node, const char *var, uint64_t n)
+put_entries(out_t *o, const ab_pass_t *p, int e)
 {
-    put(io, n);
-    put_str(io, node);
-    put_str(io, var);
+    ab_audit_entry_t  *en;
+    size_t             n, i;
+
+    if (ab_audit_entries(p->st, e, &en, &n) != 0) {
+        o->oom = 1;
+        return;
+    }
+    for (i = 0; i < n; i++) {
+        put(o, en[i].visitors);
+        put_str(o, en[i].node);
+        put_str(o, en[i].var);
+    }
+    put(o, 0);
+    free(en);
 }
 
 
 /* The trend sums of experiment e by bucket (AB_BUCKET_DAY, _HOUR). */
 static void
-put_trend(out_t *o, ab_pass_t *p, int e, int bucket)
+put_trend(out_t *o, const ab_pass_t *p, int e, int bucket)
 {
-    const ab_config_t  *was = p->cfg;
-    ab_config_t         c = *p->cfg;
-    ab_trend_sums_t     t;
-    size_t              i, k;
+    ab_trend_sums_t  t;
+    size_t           i, k;
 
-    c.bucket = bucket;
-    p->cfg = &c;
-    memset(&t, 0, sizeof(t));
-    if (ab_trend_sums(p, e, NULL, &t) != 0) {
+    if (ab_trend_sums(p, e, bucket, NULL, &t) != 0) {
         o->oom = 1;
     }
-    p->cfg = was;
 
     put(o, t.ncells);
     for (i = 0; i < t.ncells; i++) {
@@ -262,10 +269,7 @@ put_exp(out_t *o, ab_state_t *st, ab_pass_t *p, int e)
     put_trend(o, p, e, AB_BUCKET_DAY);
     put_trend(o, p, e, AB_BUCKET_HOUR);
 
-    /* the node each visitor entered at (audit.h), counted from the
-     * memberships: (node, variant, visitors), then a 0 */
-    ab_audit_entries(st, e, put_entry, o);
-    put(o, 0);
+    put_entries(o, p, e);
 
     put_entered(o, p, e, NULL, 0);
 

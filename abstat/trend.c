@@ -104,11 +104,11 @@ counted(const ab_state_t *st, int e, const uint8_t *mark, size_t i)
 
 
 int
-ab_trend_sums(const ab_pass_t *p, int e, const ab_msel_t *sel,
+ab_trend_sums(const ab_pass_t *p, int e, int bucket, const ab_msel_t *sel,
     ab_trend_sums_t *out)
 {
     const ab_state_t  *st = p->st;
-    int                hour = p->cfg->bucket == AB_BUCKET_HOUR;
+    int                hour = bucket == AB_BUCKET_HOUR;
     size_t             nv = st->vars[e].n, nsel, at, i, j, k, nb = 0;
     uint8_t           *mark = NULL;
     int64_t            b;
@@ -513,7 +513,7 @@ ab_trend(const ab_pass_t *p, int e, const int *order, ab_rexp_t *x)
     ab_trend_sums_t  s;
     int              rc;
 
-    if (ab_trend_sums(p, e, NULL, &s) != 0) {
+    if (ab_trend_sums(p, e, p->cfg->bucket, NULL, &s) != 0) {
         return -1;
     }
     rc = ab_trend_from_sums(&s, order, p->cfg, x);

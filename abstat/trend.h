@@ -56,10 +56,11 @@ typedef struct ab_trend_sums_s {
 } ab_trend_sums_t;
 
 /* The sums of experiment e's memberships that sel selects (NULL or a NULL
- * list: all of them; a list names each at most once), from p->buys
- * (cfg->bucket set). Multi-variant memberships and those of other
- * experiments are skipped. -1 when out of memory. */
-int ab_trend_sums(const ab_pass_t *p, int e, const ab_msel_t *sel,
+ * list: all of them; a list names each at most once), from p->buys, in
+ * buckets of bucket (AB_BUCKET_DAY or AB_BUCKET_HOUR: a partial holds
+ * both, whatever cfg->bucket is). Multi-variant memberships and those of
+ * other experiments are skipped. -1 when out of memory. */
+int ab_trend_sums(const ab_pass_t *p, int e, int bucket, const ab_msel_t *sel,
     ab_trend_sums_t *out);
 
 /* a += b: the sums of two disjoint sets of visitors of one experiment,

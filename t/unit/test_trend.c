@@ -286,7 +286,7 @@ splits(const ab_pass_t *p, int e, const ab_config_t *cfg,
             memset(&sel, 0, sizeof(sel));
             sel.list = lists[g];
             sel.nlist = nlist[g];
-            fails += ab_trend_sums(p, e, &sel, &part[g]) != 0;
+            fails += ab_trend_sums(p, e, p->cfg->bucket, &sel, &part[g]) != 0;
             nonempty += part[g].ncells > 0;
         }
 
@@ -397,7 +397,7 @@ main(void)
     for (hour = 0; hour < 2; hour++) {
         cfg.bucket = hour ? AB_BUCKET_HOUR : AB_BUCKET_DAY;
         for (e = 0; e < NEXP; e++) {
-            ok = ab_trend_sums(&p, e, NULL, &whole) == 0
+            ok = ab_trend_sums(&p, e, cfg.bucket, NULL, &whole) == 0
                  && series(&whole, e, &cfg, &xw) == 0;
             tap_ok(ok && whole.ncells > nvars[e],
                    "%s exp %d: %zu cells, %zu points", hour ? "hour" : "day",
@@ -408,7 +408,7 @@ main(void)
             tap_ok(direct(&p, e, hour, &whole, &xw),
                    "exp %d: cells and series as counted directly", e);
 
-            tap_ok(ab_trend_sums(&q, e, NULL, &again) == 0
+            tap_ok(ab_trend_sums(&q, e, cfg.bucket, NULL, &again) == 0
                    && same_sums(&again, &whole),
                    "exp %d: purchases in another order, the same cells", e);
             ab_trend_sums_free(&again);
@@ -436,7 +436,7 @@ main(void)
         st.membs[i].exp = 1;
     }
     memset(&empty, 0, sizeof(empty));
-    tap_ok(ab_trend_sums(&p, 0, NULL, &whole) == 0 && whole.ncells == 0
+    tap_ok(ab_trend_sums(&p, 0, cfg.bucket, NULL, &whole) == 0 && whole.ncells == 0
            && series(&whole, 0, &cfg, &xw) == 0 && xw.ntrend == 0
            && ab_trend_sums_add(&whole, &empty) == 0 && whole.ncells == 0,
            "no visitors: no cells, no points");
