@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "assigndef.h"
+#include "expdef.h"
 #include "stats.h"
 
 
@@ -134,7 +135,7 @@ static int
 conf_index(ab_audit_t *a, const ab_input_t *in, uint32_t node, size_t *ci)
 {
     uint32_t  *slot;
-    size_t     i;
+    ssize_t    i;
 
     *ci = 0;
     if (in->nnode_conf == 0) {
@@ -144,16 +145,9 @@ conf_index(ab_audit_t *a, const ab_input_t *in, uint32_t node, size_t *ci)
         return -1;
     }
     if (*slot == 0) {
-        *slot = 1;
-        for (i = 0; i < in->nnode_conf; i++) {
-            if (strlen(in->node_conf[i].node) == a->nodes.lens[node]
-                && memcmp(in->node_conf[i].node, a->nodes.names[node],
-                          a->nodes.lens[node]) == 0)
-            {
-                *slot = (uint32_t) i + 2;
-                break;
-            }
-        }
+        i = ab_node_conf_find(in->node_conf, in->nnode_conf,
+                              a->nodes.names[node], a->nodes.lens[node]);
+        *slot = (uint32_t) (i + 2);
     }
     *ci = *slot - 1;
 
@@ -172,18 +166,11 @@ block_of(ab_audit_exp_t *e, const ab_input_t *in, size_t ci,
 {
     const ab_expdef_t  *list = ci == 0 ? in->conf : in->node_conf[ci - 1].conf;
     size_t              n = ci == 0 ? in->nconf : in->node_conf[ci - 1].nconf;
-    size_t              i;
+    const ab_expdef_t  *def;
 
     if (e->confs[ci] == NULL) {
-        e->confs[ci] = &no_block;
-        for (i = 0; i < n; i++) {
-            if (strlen(list[i].name) == p->exp_len
-                && memcmp(list[i].name, p->exp, p->exp_len) == 0)
-            {
-                e->confs[ci] = &list[i];
-                break;
-            }
-        }
+        def = ab_expdef_find_len(list, n, p->exp, p->exp_len);
+        e->confs[ci] = def != NULL ? def : &no_block;
     }
 
     return e->confs[ci] != &no_block ? e->confs[ci] : NULL;

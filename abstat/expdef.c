@@ -41,6 +41,23 @@ ab_expdef_find(ab_expdef_t *list, size_t n, const char *name)
 }
 
 
+const ab_expdef_t *
+ab_expdef_find_len(const ab_expdef_t *list, size_t n, const char *name,
+    size_t len)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        if (strlen(list[i].name) == len && memcmp(list[i].name, name, len) == 0)
+        {
+            return &list[i];
+        }
+    }
+
+    return NULL;
+}
+
+
 ab_expdef_t *
 ab_expdef_new(ab_expdef_t **list, size_t *n, const char *name, size_t len)
 {

@@ -31,6 +31,10 @@ const char *ab_expdef_parse_weights(ab_expdef_t **list, size_t *n,
 
 ab_expdef_t *ab_expdef_find(ab_expdef_t *list, size_t n, const char *name);
 
+/* The same for a name that is not NUL-terminated (a log's, len bytes). */
+const ab_expdef_t *ab_expdef_find_len(const ab_expdef_t *list, size_t n,
+    const char *name, size_t len);
+
 void ab_expdef_free(ab_expdef_t *list, size_t n);
 
 #endif /* ABSTAT_EXPDEF_H */

@@ -7,6 +7,23 @@
 #include <string.h>
 
 
+ssize_t
+ab_node_conf_find(const ab_node_conf_t *list, size_t n, const char *node,
+    size_t len)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        if (strlen(list[i].node) == len && memcmp(list[i].node, node, len) == 0)
+        {
+            return (ssize_t) i;
+        }
+    }
+
+    return -1;
+}
+
+
 void
 ab_input_default(ab_input_t *in)
 {

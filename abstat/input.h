@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "segment.h"
 
@@ -48,6 +49,10 @@ typedef struct ab_node_conf_s {
 
 /* Everything counts, told on stderr, read in the calling thread. */
 void ab_input_default(ab_input_t *in);
+
+/* The index in list of node's configuration (len bytes), or -1. */
+ssize_t ab_node_conf_find(const ab_node_conf_t *list, size_t n,
+    const char *node, size_t len);
 
 /* Whether experiment `name` is to be read at all (--experiment). */
 int ab_input_selected(const ab_input_t *in, const char *name, size_t len);

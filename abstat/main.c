@@ -476,7 +476,7 @@ nginx_conf_opt(opts_t *o, const char *arg)
 {
     const char      *eq = strchr(arg, '=');
     ab_node_conf_t  *nc;
-    size_t           i, len;
+    size_t           len;
 
     if (eq == NULL || memchr(arg, '/', (size_t) (eq - arg)) != NULL) {
         if (o->conf != NULL) {
@@ -490,13 +490,9 @@ nginx_conf_opt(opts_t *o, const char *arg)
     if (len == 0 || eq[1] == '\0') {
         usage_error("--nginx-conf '%s': NODE=FILE needs both", arg);
     }
-    for (i = 0; i < o->nnode_conf; i++) {
-        if (strlen(o->node_conf[i].node) == len
-            && memcmp(o->node_conf[i].node, arg, len) == 0)
-        {
-            usage_error("--nginx-conf '%s': that node's configuration "
-                        "given twice", arg);
-        }
+    if (ab_node_conf_find(o->node_conf, o->nnode_conf, arg, len) >= 0) {
+        usage_error("--nginx-conf '%s': that node's configuration "
+                    "given twice", arg);
     }
     nc = realloc(o->node_conf, (o->nnode_conf + 1) * sizeof(*nc));
     if (nc == NULL || (nc[o->nnode_conf].node = strndup(arg, len)) == NULL) {

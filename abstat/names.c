@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "expdef.h"
+
 /* A list of names to print: up to three arrays, duplicates once. */
 typedef struct {
     char *const  *v[3];
@@ -17,27 +19,11 @@ typedef struct {
 } names_t;
 
 
-static const ab_expdef_t *
-def_find(const ab_expdef_t *list, size_t n, const char *name, size_t len)
-{
-    size_t  i;
-
-    for (i = 0; i < n; i++) {
-        if (strlen(list[i].name) == len && memcmp(list[i].name, name, len) == 0)
-        {
-            return &list[i];
-        }
-    }
-
-    return NULL;
-}
-
-
 static int
 in_config(const ab_config_t *cfg, const char *name, size_t len)
 {
-    return def_find(cfg->conf, cfg->nconf, name, len) != NULL
-           || def_find(cfg->weights, cfg->nweights, name, len) != NULL;
+    return ab_expdef_find_len(cfg->conf, cfg->nconf, name, len) != NULL
+           || ab_expdef_find_len(cfg->weights, cfg->nweights, name, len) != NULL;
 }
 
 
@@ -84,9 +70,9 @@ say_names(const names_t *l)
 static void
 say_variants(const ab_state_t *st, const ab_config_t *cfg, const char *name)
 {
-    const ab_expdef_t  *c = def_find(cfg->conf, cfg->nconf, name,
+    const ab_expdef_t  *c = ab_expdef_find_len(cfg->conf, cfg->nconf, name,
                                      strlen(name));
-    const ab_expdef_t  *w = def_find(cfg->weights, cfg->nweights, name,
+    const ab_expdef_t  *w = ab_expdef_find_len(cfg->weights, cfg->nweights, name,
                                      strlen(name));
     int                 e = ab_intern_find(&st->exps, name, strlen(name));
     names_t             l;
@@ -119,8 +105,8 @@ has_variant(const ab_state_t *st, const ab_config_t *cfg, const char *exp,
     if (e >= 0 && ab_intern_find(&st->vars[e], var, strlen(var)) >= 0) {
         return 1;
     }
-    d[0] = def_find(cfg->conf, cfg->nconf, exp, strlen(exp));
-    d[1] = def_find(cfg->weights, cfg->nweights, exp, strlen(exp));
+    d[0] = ab_expdef_find_len(cfg->conf, cfg->nconf, exp, strlen(exp));
+    d[1] = ab_expdef_find_len(cfg->weights, cfg->nweights, exp, strlen(exp));
     for (k = 0; k < 2; k++) {
         for (i = 0; d[k] != NULL && i < d[k]->nvars; i++) {
             if (strcmp(d[k]->vars[i], var) == 0) {
